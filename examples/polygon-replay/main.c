@@ -1,0 +1,314 @@
+/*
+ * polygon-replay: a local stand-in for the Polygon aggregates API, serving
+ * bars from CSV files with Polygon's shapes, pagination, authentication,
+ * rate limit and error bodies, plus seeded fault injection and a request log.
+ * The ingestor's tests, demo and benchmark run against it, with no internet.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <limits.h>
+
+#include "server.h"
+#include "store.h"
+
+#define EX_USAGE       64
+#define EX_DATAERR     65
+#define EX_UNAVAILABLE 69
+
+static void usage(FILE *out)
+{
+    fputs("usage: polygon-replay --data DIR [options]\n"
+          "\n"
+          "Serve GET /v2/aggs/ticker/{T}/range/{mult}/{timespan}/{from}/{to} from the CSV\n"
+          "files in DIR, as the Polygon aggregates API does.\n"
+          "\n"
+          "  --data DIR              CSV files to serve (symbol from a symbol column or\n"
+          "                          the file name up to its first '-', '_' or '.')\n"
+          "  --bind ADDR             address to listen on (default 127.0.0.1)\n"
+          "  --port N                port (default 0: any free port)\n"
+          "  --port-file FILE        write the chosen port to FILE once listening\n"
+          "  --api-key KEY           the one accepted key (default: the environment's\n"
+          "                          POLYGON_REPLAY_API_KEY, else any non-empty key)\n"
+          "  --public-url URL        base of next_url (default http://ADDR:PORT)\n"
+          "  --rate-limit-per-min N  answer 429 beyond N requests per window (0: off)\n"
+          "  --rate-window-ms MS     the window of the rate limit (default 60000)\n"
+          "  --retry-after auto|N    send Retry-After with 429s: the computed wait, or N s\n"
+          "  --faults LIST           comma-separated: 500,502,503,504,429,delay,truncate,\n"
+          "                          malformed,drop\n"
+          "  --fault-rate P          probability that a request gets one of the faults\n"
+          "  --fault-every N         instead: every N-th request gets the next fault\n"
+          "  --fault-skip N          the first N requests get no fault\n"
+          "  --seed N                seed of the fault and request-id generator (default 1)\n"
+          "  --delay-ms MS           the delay of the 'delay' fault (default 2000)\n"
+          "  --request-log FILE      one JSON line per request (path without the key)\n"
+          "  -h, --help              this text\n"
+          "  --version               the version\n",
+          out);
+}
+
+static int parse_faults(const char *list, replay_config *cfg)
+{
+    char *copy = strdup(list);
+    if (!copy)
+        return -1;
+    char *save = NULL;
+    cfg->nfaults = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        enum fault f;
+        if (!fault_parse(t, &f) || cfg->nfaults == FAULT_COUNT) {
+            fprintf(stderr, "polygon-replay: unknown fault '%s'\n", t);
+            free(copy);
+            return -1;
+        }
+        cfg->faults[cfg->nfaults++] = f;
+    }
+    free(copy);
+    return 0;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_DATA = 256,
+        O_BIND,
+        O_PORT,
+        O_PORT_FILE,
+        O_KEY,
+        O_PUBLIC,
+        O_RATE,
+        O_WINDOW,
+        O_RETRY_AFTER,
+        O_FAULTS,
+        O_RATE_F,
+        O_EVERY,
+        O_SKIP,
+        O_SEED,
+        O_DELAY,
+        O_LOG,
+        O_VERSION
+    };
+    static const struct option opts[] = {
+        { "data", required_argument, NULL, O_DATA },
+        { "bind", required_argument, NULL, O_BIND },
+        { "port", required_argument, NULL, O_PORT },
+        { "port-file", required_argument, NULL, O_PORT_FILE },
+        { "api-key", required_argument, NULL, O_KEY },
+        { "public-url", required_argument, NULL, O_PUBLIC },
+        { "rate-limit-per-min", required_argument, NULL, O_RATE },
+        { "rate-window-ms", required_argument, NULL, O_WINDOW },
+        { "retry-after", required_argument, NULL, O_RETRY_AFTER },
+        { "faults", required_argument, NULL, O_FAULTS },
+        { "fault-rate", required_argument, NULL, O_RATE_F },
+        { "fault-every", required_argument, NULL, O_EVERY },
+        { "fault-skip", required_argument, NULL, O_SKIP },
+        { "seed", required_argument, NULL, O_SEED },
+        { "delay-ms", required_argument, NULL, O_DELAY },
+        { "request-log", required_argument, NULL, O_LOG },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, O_VERSION },
+        { NULL, 0, NULL, 0 },
+    };
+    replay_config cfg = {
+        .rate_window_ms = 60000, .retry_after_s = -1, .seed = 1, .delay_ms = 2000
+    };
+    const char *data = NULL, *bind_addr = "127.0.0.1", *port_file = NULL, *log_path = NULL;
+    const char *public_url = NULL;
+    long port = 0, v;
+    cfg.api_key = getenv("POLYGON_REPLAY_API_KEY");
+    if (cfg.api_key && !*cfg.api_key)
+        cfg.api_key = NULL;
+
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA:
+            data = optarg;
+            break;
+        case O_BIND:
+            bind_addr = optarg;
+            break;
+        case O_PORT:
+            if (!parse_long(optarg, 0, 65535, &port))
+                goto bad;
+            break;
+        case O_PORT_FILE:
+            port_file = optarg;
+            break;
+        case O_KEY:
+            cfg.api_key = optarg;
+            break;
+        case O_PUBLIC:
+            public_url = optarg;
+            break;
+        case O_RATE:
+            if (!parse_long(optarg, 0, 1000000, &v))
+                goto bad;
+            cfg.rate_limit_per_min = (int)v;
+            break;
+        case O_WINDOW:
+            if (!parse_long(optarg, 1, 86400000, &v))
+                goto bad;
+            cfg.rate_window_ms = v;
+            break;
+        case O_RETRY_AFTER:
+            if (strcmp(optarg, "auto") == 0)
+                cfg.retry_after_s = 0;
+            else if (parse_long(optarg, 1, 86400, &v))
+                cfg.retry_after_s = (int)v;
+            else
+                goto bad;
+            break;
+        case O_FAULTS:
+            if (parse_faults(optarg, &cfg) != 0)
+                return EX_USAGE;
+            break;
+        case O_RATE_F: {
+            char *end;
+            cfg.fault_rate = strtod(optarg, &end);
+            if (*end || !(cfg.fault_rate >= 0 && cfg.fault_rate <= 1))
+                goto bad;
+            break;
+        }
+        case O_EVERY:
+            if (!parse_long(optarg, 1, 1000000, &v))
+                goto bad;
+            cfg.fault_every = (int)v;
+            break;
+        case O_SKIP:
+            if (!parse_long(optarg, 0, 1000000000, &v))
+                goto bad;
+            cfg.fault_skip = (int)v;
+            break;
+        case O_SEED:
+            if (!parse_long(optarg, 0, LONG_MAX, &v))
+                goto bad;
+            cfg.seed = (uint64_t)v;
+            break;
+        case O_DELAY:
+            if (!parse_long(optarg, 0, 600000, &v))
+                goto bad;
+            cfg.delay_ms = (int)v;
+            break;
+        case O_LOG:
+            log_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case O_VERSION:
+            puts("polygon-replay " INGESTKIT_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return EX_USAGE;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "polygon-replay: bad value '%s' for --%s\n", optarg, opts[c - O_DATA].name);
+        return EX_USAGE;
+    }
+    if (!data || optind != argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+
+    store st;
+    char err[512];
+    if (store_load_dir(&st, data, err, sizeof err) != 0) {
+        fprintf(stderr, "polygon-replay: %s\n", err);
+        return EX_DATAERR;
+    }
+
+    FILE *log = NULL;
+    if (log_path) {
+        log = strcmp(log_path, "-") == 0 ? stderr : fopen(log_path, "a");
+        if (!log) {
+            fprintf(stderr, "polygon-replay: %s: %s\n", log_path, strerror(errno));
+            store_free(&st);
+            return EX_USAGE;
+        }
+    }
+
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    if (inet_pton(AF_INET, bind_addr, &addr.sin_addr) != 1) {
+        fprintf(stderr, "polygon-replay: --bind wants an IPv4 address, not '%s'\n", bind_addr);
+        store_free(&st);
+        return EX_USAGE;
+    }
+
+    /* Handle SIGINT/SIGTERM synchronously below; block them before any
+     * thread exists so that every thread inherits the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    replay_server srv;
+    if (replay_server_init(&srv, &cfg, &st, log) != 0) {
+        fprintf(stderr, "polygon-replay: out of memory\n");
+        store_free(&st);
+        return EX_UNAVAILABLE;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, replay_handle, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "polygon-replay: cannot listen on %s:%ld\n", bind_addr, port);
+        replay_server_destroy(&srv);
+        store_free(&st);
+        return EX_UNAVAILABLE;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned bound = info ? info->port : (unsigned)port;
+
+    char base[256];
+    if (public_url)
+        snprintf(base, sizeof base, "%s", public_url);
+    else
+        snprintf(base, sizeof base, "http://%s:%u", bind_addr, bound);
+    srv.cfg.public_base = base;
+
+    if (port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, port_file)) {
+            fprintf(stderr, "polygon-replay: cannot write %s\n", port_file);
+            MHD_stop_daemon(d);
+            replay_server_destroy(&srv);
+            store_free(&st);
+            return EX_UNAVAILABLE;
+        }
+    }
+    printf("polygon-replay: %zu bars of %zu symbols on %s\n", st.total_bars, st.count, base);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+
+    MHD_stop_daemon(d);
+    replay_server_destroy(&srv);
+    store_free(&st);
+    if (log && log != stderr)
+        fclose(log);
+    return 0;
+}

@@ -1,0 +1,667 @@
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <time.h>
+
+#include "nytime.h"
+#include "server.h"
+
+static const char *const fault_names[FAULT_COUNT] = {
+    [FAULT_NONE] = "none",   [FAULT_500] = "500",           [FAULT_502] = "502",
+    [FAULT_503] = "503",     [FAULT_504] = "504",           [FAULT_429] = "429",
+    [FAULT_DELAY] = "delay", [FAULT_TRUNCATE] = "truncate", [FAULT_MALFORMED] = "malformed",
+    [FAULT_DROP] = "drop",
+};
+
+const char *fault_name(enum fault f)
+{
+    return f < FAULT_COUNT ? fault_names[f] : "?";
+}
+
+bool fault_parse(const char *name, enum fault *out)
+{
+    for (int f = FAULT_500; f < FAULT_COUNT; f++) {
+        if (strcmp(name, fault_names[f]) == 0) {
+            *out = (enum fault)f;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int64_t now_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* splitmix64: small, seedable, good enough to pick faults. */
+static uint64_t next_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+int replay_server_init(replay_server *s, const replay_config *cfg, const store *st, FILE *log)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->store = st;
+    s->rng = cfg->seed;
+    s->log = log;
+    if (cfg->rate_limit_per_min > 0) {
+        s->window = calloc((size_t)cfg->rate_limit_per_min, sizeof *s->window);
+        if (!s->window)
+            return -1;
+    }
+    return pthread_mutex_init(&s->lock, NULL) == 0 ? 0 : -1;
+}
+
+void replay_server_destroy(replay_server *s)
+{
+    pthread_mutex_destroy(&s->lock);
+    free(s->window);
+}
+
+/* A growing output buffer. */
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} buf;
+
+static void buf_reserve(buf *b, size_t more)
+{
+    if (b->oom || b->len + more + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+__attribute__((format(printf, 2, 3))) static void buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (int pass = 0; pass < 2 && !b->oom; pass++) {
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if ((size_t)n < room && b->p) {
+            b->len += (size_t)n;
+            return;
+        }
+        buf_reserve(b, (size_t)n);
+    }
+}
+
+/* The shortest text that reads back as the same double. */
+static void buf_double(buf *b, double v)
+{
+    char tmp[32];
+    for (int prec = 10; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    buf_printf(b, "%s", tmp);
+}
+
+static void request_id(replay_server *s, char out[33])
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t a = next_rand(&s->rng), c = next_rand(&s->rng);
+    pthread_mutex_unlock(&s->lock);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)c);
+}
+
+typedef struct request {
+    int status;
+    enum fault fault;
+    size_t bars;
+    int64_t started_mono;
+    char path[1024];
+} request;
+
+static void log_request(replay_server *s, const request *rq)
+{
+    if (!s->log)
+        return;
+    int64_t dur = now_ms(CLOCK_MONOTONIC) - rq->started_mono;
+    pthread_mutex_lock(&s->lock);
+    fprintf(s->log,
+            "{\"t_ms\":%lld,\"mono_ms\":%lld,\"method\":\"GET\",\"path\":\"%s\",\"status\":%d,"
+            "\"fault\":\"%s\",\"bars\":%zu,\"dur_ms\":%lld}\n",
+            (long long)now_ms(CLOCK_REALTIME), (long long)rq->started_mono, rq->path, rq->status,
+            fault_name(rq->fault), rq->bars, (long long)dur);
+    fflush(s->log);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, int status, char *body, size_t len,
+                                 const char *retry_after)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (retry_after)
+        MHD_add_response_header(r, "Retry-After", retry_after);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(replay_server *s, struct MHD_Connection *conn, request *rq,
+                                 int status, const char *key, const char *value,
+                                 const char *status_word, const char *retry_after)
+{
+    char id[33];
+    request_id(s, id);
+    buf b = { 0 };
+    buf_printf(&b, "{\"status\":\"%s\",\"request_id\":\"%s\",\"%s\":\"%s\"}", status_word, id, key,
+               value);
+    if (b.oom) {
+        free(b.p);
+        return MHD_NO;
+    }
+    rq->status = status;
+    log_request(s, rq);
+    return send_body(conn, status, b.p, b.len, retry_after);
+}
+
+/* Truncated body: promise len bytes, deliver half of them, then fail. */
+typedef struct partial {
+    char *body;
+    size_t len;
+} partial;
+
+static ssize_t partial_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+    partial *p = cls;
+    size_t half = p->len / 2;
+    if (pos >= half)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = half - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(out, p->body + pos, n);
+    return (ssize_t)n;
+}
+
+static void partial_free(void *cls)
+{
+    partial *p = cls;
+    free(p->body);
+    free(p);
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end || errno)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* A date (YYYY-MM-DD, New York) or Unix ms. end_of_day: the last ms of it. */
+static bool parse_bound(const char *s, bool end_of_day, int64_t *out)
+{
+    int y;
+    unsigned m, d;
+    if (ny_parse_date(s, strlen(s), &y, &m, &d)) {
+        if (!end_of_day) {
+            *out = ny_midnight_ms(y, m, d);
+        } else {
+            int64_t next = ny_days_from_civil(y, m, d) + 1;
+            int ny;
+            unsigned nm, nd;
+            ny_civil_from_days(next, &ny, &nm, &nd);
+            *out = ny_midnight_ms(ny, nm, nd) - 1;
+        }
+        return true;
+    }
+    return parse_i64(s, out) && *out >= 0;
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void b64_encode(const char *in, char *out, size_t outsz)
+{
+    size_t len = strlen(in), o = 0;
+    for (size_t i = 0; i < len && o + 5 < outsz; i += 3) {
+        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)(unsigned char)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= (unsigned char)in[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = b64url[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static bool b64_decode(const char *in, char *out, size_t outsz)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *in; in++) {
+        const char *p = strchr(b64url, *in);
+        if (*in == '=')
+            break;
+        if (*in == '+')
+            p = b64url + 62;
+        else if (*in == '/')
+            p = b64url + 63;
+        if (!p)
+            return false;
+        acc = (acc << 6) | (uint32_t)(p - b64url);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o + 1 >= outsz)
+                return false;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return true;
+}
+
+typedef struct query {
+    char ticker[32];
+    int64_t multiplier;
+    char timespan[16];
+    int64_t from, to;
+    char from_text[32], to_text[32]; /* as the request wrote them */
+    int64_t limit;
+    bool desc;
+    bool adjusted;
+} query;
+
+static bool valid_timespan(const char *t)
+{
+    static const char *const spans[] = { "second", "minute", "hour",    "day",
+                                         "week",   "month",  "quarter", "year" };
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        if (strcmp(t, spans[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Parse a cursor ("limit=N&sort=asc&adjusted=true") into q. */
+static bool apply_cursor(const char *cursor, query *q)
+{
+    char text[256];
+    if (!b64_decode(cursor, text, sizeof text))
+        return false;
+    char *save = NULL;
+    for (char *kv = strtok_r(text, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            return false;
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(kv, "limit") == 0) {
+            if (!parse_i64(v, &q->limit))
+                return false;
+        } else if (strcmp(kv, "sort") == 0) {
+            q->desc = strcmp(v, "desc") == 0;
+        } else if (strcmp(kv, "adjusted") == 0) {
+            q->adjusted = strcmp(v, "false") != 0;
+        }
+    }
+    return true;
+}
+
+/* Returns NULL when the path is an aggregates request, else an error text. */
+static const char *parse_query(struct MHD_Connection *conn, const char *url, query *q)
+{
+    char path[512];
+    if (strlen(url) >= sizeof path)
+        return "not found";
+    strcpy(path, url);
+    char *parts[16];
+    int n = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(path, "/", &save); p && n < 16; p = strtok_r(NULL, "/", &save))
+        parts[n++] = p;
+    if (n != 9 || strcmp(parts[0], "v2") != 0 || strcmp(parts[1], "aggs") != 0 ||
+        strcmp(parts[2], "ticker") != 0 || strcmp(parts[4], "range") != 0)
+        return "not found";
+    if (strlen(parts[3]) >= sizeof q->ticker || !*parts[3])
+        return "Could not parse the ticker";
+    strcpy(q->ticker, parts[3]);
+    if (!parse_i64(parts[5], &q->multiplier) || q->multiplier < 1)
+        return "Could not parse the multiplier: it must be a positive integer";
+    if (strlen(parts[6]) >= sizeof q->timespan || !valid_timespan(parts[6]))
+        return "Could not parse the timespan";
+    strcpy(q->timespan, parts[6]);
+    if (strlen(parts[7]) >= sizeof q->from_text || strlen(parts[8]) >= sizeof q->to_text)
+        return "Could not parse the date range";
+    strcpy(q->from_text, parts[7]);
+    strcpy(q->to_text, parts[8]);
+    if (!parse_bound(parts[7], false, &q->from))
+        return "Could not parse the 'from' date: use YYYY-MM-DD or a Unix millisecond timestamp";
+    if (!parse_bound(parts[8], true, &q->to))
+        return "Could not parse the 'to' date: use YYYY-MM-DD or a Unix millisecond timestamp";
+
+    q->limit = 5000;
+    q->desc = false;
+    q->adjusted = true;
+    const char *v;
+    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit")) &&
+        (!parse_i64(v, &q->limit) || q->limit < 1))
+        return "Could not parse the limit: it must be a positive integer";
+    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort"))) {
+        if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0)
+            return "Could not parse the sort: use asc or desc";
+        q->desc = strcmp(v, "desc") == 0;
+    }
+    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "adjusted"))) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return "Could not parse the adjusted flag: use true or false";
+        q->adjusted = strcmp(v, "true") == 0;
+    }
+    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor")) &&
+        !apply_cursor(v, q))
+        return "Could not parse the cursor";
+    if (q->limit > 50000)
+        q->limit = 50000;
+    return NULL;
+}
+
+static void add_bar(buf *b, const bar *x, bool first)
+{
+    buf_printf(&*b, "%s{\"v\":", first ? "" : ",");
+    buf_double(b, x->v);
+    if (!isnan(x->vw)) {
+        buf_printf(b, ",\"vw\":");
+        buf_double(b, x->vw);
+    }
+    buf_printf(b, ",\"o\":");
+    buf_double(b, x->o);
+    buf_printf(b, ",\"c\":");
+    buf_double(b, x->c);
+    buf_printf(b, ",\"h\":");
+    buf_double(b, x->h);
+    buf_printf(b, ",\"l\":");
+    buf_double(b, x->l);
+    buf_printf(b, ",\"t\":%lld", (long long)x->t);
+    if (x->n >= 0)
+        buf_printf(b, ",\"n\":%lld", (long long)x->n);
+    buf_printf(b, "}");
+}
+
+/* The page body for q; *nbars receives the number of bars in it. */
+static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
+{
+    const series *se = store_find(s->store, q->ticker);
+    size_t begin = 0, end = 0; /* the bars in [from, to] are [begin, end) */
+    if (se && q->from <= q->to) {
+        begin = series_lower_bound(se, q->from);
+        end = q->to == INT64_MAX ? se->count : series_lower_bound(se, q->to + 1);
+    }
+    size_t total = end > begin ? end - begin : 0;
+    size_t take = total < (size_t)q->limit ? total : (size_t)q->limit;
+    char id[33];
+    request_id(s, id);
+
+    buf_printf(b, "{\"ticker\":\"%s\",\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
+               q->ticker, take, take, q->adjusted ? "true" : "false");
+    if (take > 0) {
+        buf_printf(b, ",\"results\":[");
+        for (size_t i = 0; i < take; i++) {
+            size_t k = q->desc ? end - 1 - i : begin + i;
+            add_bar(b, &se->bars[k], i == 0);
+        }
+        buf_printf(b, "]");
+    }
+    buf_printf(b, ",\"status\":\"OK\",\"request_id\":\"%s\",\"count\":%zu", id, take);
+    if (take < total) {
+        /* As Polygon: the next page's path moves the bound past this page,
+         * the cursor carries the other parameters, and the key is absent. */
+        char state[128], cursor[256];
+        snprintf(state, sizeof state, "limit=%lld&sort=%s&adjusted=%s", (long long)q->limit,
+                 q->desc ? "desc" : "asc", q->adjusted ? "true" : "false");
+        b64_encode(state, cursor, sizeof cursor);
+        char from[32], to[32];
+        snprintf(from, sizeof from, "%s", q->from_text);
+        snprintf(to, sizeof to, "%s", q->to_text);
+        if (q->desc)
+            snprintf(to, sizeof to, "%lld", (long long)se->bars[end - 1 - take].t);
+        else
+            snprintf(from, sizeof from, "%lld", (long long)se->bars[begin + take].t);
+        buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
+                   s->cfg.public_base, q->ticker, (long long)q->multiplier, q->timespan, from, to,
+                   cursor);
+    }
+    buf_printf(b, "}");
+    *nbars = take;
+}
+
+static const char *request_key(struct MHD_Connection *conn)
+{
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        return auth + 7;
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "apiKey");
+}
+
+typedef struct query_text {
+    buf *b;
+    bool first;
+} query_text;
+
+static enum MHD_Result append_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    query_text *qt = cls;
+    if (strcasecmp(key, "apiKey") == 0) /* never log the key */
+        return MHD_YES;
+    buf_printf(qt->b, "%c%s=%s", qt->first ? '?' : '&', key, value ? value : "");
+    qt->first = false;
+    return MHD_YES;
+}
+
+static enum fault pick_fault(replay_server *s)
+{
+    const replay_config *c = &s->cfg;
+    enum fault f = FAULT_NONE;
+    pthread_mutex_lock(&s->lock);
+    uint64_t seq = ++s->requests;
+    if (c->nfaults > 0 && seq > (uint64_t)c->fault_skip) {
+        uint64_t k = seq - (uint64_t)c->fault_skip;
+        if (c->fault_every > 0) {
+            if (k % (uint64_t)c->fault_every == 0)
+                f = c->faults[(k / (uint64_t)c->fault_every - 1) % (uint64_t)c->nfaults];
+        } else if (c->fault_rate > 0) {
+            double u = (double)(next_rand(&s->rng) >> 11) * 0x1.0p-53;
+            if (u < c->fault_rate)
+                f = c->faults[next_rand(&s->rng) % (uint64_t)c->nfaults];
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return f;
+}
+
+/* Admit a request under the rate limit; on refusal *wait_ms says when a
+ * slot frees up. */
+static bool rate_admit(replay_server *s, int64_t *wait_ms)
+{
+    int limit = s->cfg.rate_limit_per_min;
+    if (limit <= 0)
+        return true;
+    pthread_mutex_lock(&s->lock);
+    int64_t now = now_ms(CLOCK_MONOTONIC);
+    while (s->win_count > 0 && s->window[s->win_head] <= now - s->cfg.rate_window_ms) {
+        s->win_head = (s->win_head + 1) % (size_t)limit;
+        s->win_count--;
+    }
+    bool ok = s->win_count < (size_t)limit;
+    if (ok) {
+        s->window[(s->win_head + s->win_count) % (size_t)limit] = now;
+        s->win_count++;
+    } else {
+        *wait_ms = s->window[s->win_head] + s->cfg.rate_window_ms - now;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+enum MHD_Result replay_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    replay_server *s = cls;
+    static int first_call_marker;
+    if (*con_cls == NULL) {
+        *con_cls = &first_call_marker;
+        return MHD_YES;
+    }
+
+    request rq = { .status = 0, .fault = FAULT_NONE, .started_mono = now_ms(CLOCK_MONOTONIC) };
+    {
+        buf p = { 0 };
+        query_text qt = { &p, true };
+        buf_printf(&p, "%s", url);
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, append_arg, &qt);
+        snprintf(rq.path, sizeof rq.path, "%s", p.p ? p.p : url);
+        for (char *c = rq.path; *c; c++) /* keep the log line valid JSON */
+            if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+                *c = '_';
+        free(p.p);
+    }
+
+    if (strcmp(method, "GET") != 0)
+        return send_json(s, conn, &rq, 405, "error", "Method not allowed", "ERROR", NULL);
+
+    const char *key = request_key(conn);
+    if (!key || !*key)
+        return send_json(s, conn, &rq, 401, "error", "API Key was not provided", "ERROR", NULL);
+    if (s->cfg.api_key && strcmp(key, s->cfg.api_key) != 0)
+        return send_json(s, conn, &rq, 401, "error", "Unknown API Key", "ERROR", NULL);
+
+    static const char too_many[] =
+        "You've exceeded the maximum requests per minute, please wait or upgrade your "
+        "subscription to continue. https://polygon.io/pricing";
+    int64_t wait_ms = 0;
+    if (!rate_admit(s, &wait_ms)) {
+        char ra[32];
+        const char *retry_after = NULL;
+        if (s->cfg.retry_after_s == 0) {
+            snprintf(ra, sizeof ra, "%lld", (long long)((wait_ms + 999) / 1000));
+            retry_after = ra;
+        } else if (s->cfg.retry_after_s > 0) {
+            snprintf(ra, sizeof ra, "%d", s->cfg.retry_after_s);
+            retry_after = ra;
+        }
+        return send_json(s, conn, &rq, 429, "error", too_many, "ERROR", retry_after);
+    }
+
+    query q;
+    const char *bad = parse_query(conn, url, &q);
+    if (bad && strcmp(bad, "not found") == 0)
+        return send_json(s, conn, &rq, 404, "message", "Not found", "NOT_FOUND", NULL);
+    if (bad)
+        return send_json(s, conn, &rq, 400, "error", bad, "ERROR", NULL);
+
+    rq.fault = pick_fault(s);
+    switch (rq.fault) {
+    case FAULT_500:
+    case FAULT_502:
+    case FAULT_503:
+    case FAULT_504: {
+        static const int codes[] = {
+            [FAULT_500] = 500, [FAULT_502] = 502, [FAULT_503] = 503, [FAULT_504] = 504
+        };
+        return send_json(s, conn, &rq, codes[rq.fault], "error", "Internal error, please retry",
+                         "ERROR", NULL);
+    }
+    case FAULT_429:
+        return send_json(s, conn, &rq, 429, "error", too_many, "ERROR",
+                         s->cfg.retry_after_s > 0 ? "1" : NULL);
+    case FAULT_DROP:
+        rq.status = 0;
+        log_request(s, &rq);
+        return MHD_NO; /* libmicrohttpd closes the connection without an answer */
+    case FAULT_DELAY: {
+        struct timespec ts = { s->cfg.delay_ms / 1000, (long)(s->cfg.delay_ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        break;
+    }
+    default:
+        break;
+    }
+
+    buf b = { 0 };
+    build_page(s, &q, &b, &rq.bars);
+    if (b.oom) {
+        free(b.p);
+        return send_json(s, conn, &rq, 500, "error", "out of memory", "ERROR", NULL);
+    }
+    rq.status = 200;
+    if (rq.fault == FAULT_MALFORMED) {
+        /* A complete HTTP answer whose JSON stops in the middle. */
+        b.len = b.len / 2;
+        log_request(s, &rq);
+        return send_body(conn, 200, b.p, b.len, NULL);
+    }
+    if (rq.fault == FAULT_TRUNCATE) {
+        partial *p = malloc(sizeof *p);
+        if (!p) {
+            free(b.p);
+            return MHD_NO;
+        }
+        p->body = b.p;
+        p->len = b.len;
+        struct MHD_Response *r =
+            MHD_create_response_from_callback(b.len, 4096, partial_reader, p, partial_free);
+        if (!r) {
+            partial_free(p);
+            return MHD_NO;
+        }
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        log_request(s, &rq);
+        enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    log_request(s, &rq);
+    return send_body(conn, 200, b.p, b.len, NULL);
+}

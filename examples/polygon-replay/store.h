@@ -1,0 +1,42 @@
+/*
+ * The bars polygon-replay serves: every CSV file of a directory, grouped by
+ * symbol (the file's symbol column, or the file name up to its first '-',
+ * '_' or '.'), sorted by time, duplicates removed.
+ */
+#ifndef POLYGON_REPLAY_STORE_H
+#define POLYGON_REPLAY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bar {
+    int64_t t;
+    double o, h, l, c, v;
+    double vw; /* NAN when absent */
+    int64_t n; /* -1 when absent */
+} bar;
+
+typedef struct series {
+    char symbol[32];
+    bar *bars;
+    size_t count, cap;
+} series;
+
+typedef struct store {
+    series *series;
+    size_t count, cap;
+    size_t total_bars;
+} store;
+
+/* Load every *.csv file in dir. Returns 0, or -1 with a message in err. */
+int store_load_dir(store *s, const char *dir, char *err, size_t errlen);
+
+/* The series of a symbol (exact match), or NULL. */
+const series *store_find(const store *s, const char *symbol);
+
+/* Index of the first bar with t >= ms. */
+size_t series_lower_bound(const series *se, int64_t ms);
+
+void store_free(store *s);
+
+#endif
