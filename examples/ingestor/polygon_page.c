@@ -1,0 +1,140 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "polygon_page.h"
+
+static double number_or_nan(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void copy_string(const cJSON *obj, const char *key, char *out, size_t size)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsString(v) && v->valuestring)
+        snprintf(out, size, "%s", v->valuestring);
+    else
+        out[0] = '\0';
+}
+
+/* A JSON number that is a whole number of milliseconds in a sane range. */
+static bool to_ms(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!(d >= 0 && d < 9.0e15) || d != floor(d))
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err,
+                       size_t errlen)
+{
+    page->count = 0;
+    free(page->next_url);
+    page->next_url = NULL;
+    page->ticker[0] = page->status[0] = page->message[0] = '\0';
+
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root) {
+        snprintf(err, errlen, "the body is not valid JSON (%zu bytes)", len);
+        return -1;
+    }
+    int rc = -1;
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "the body is not a JSON object");
+        goto out;
+    }
+    copy_string(root, "status", page->status, sizeof page->status);
+    copy_string(root, "ticker", page->ticker, sizeof page->ticker);
+    copy_string(root, "error", page->message, sizeof page->message);
+    if (!page->message[0])
+        copy_string(root, "message", page->message, sizeof page->message);
+    if (strcmp(page->status, "OK") != 0 && strcmp(page->status, "DELAYED") != 0) {
+        snprintf(err, errlen, "status \"%s\"%s%s", page->status, page->message[0] ? ": " : "",
+                 page->message);
+        goto out;
+    }
+
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
+    if (results && !cJSON_IsNull(results) && !cJSON_IsArray(results)) {
+        snprintf(err, errlen, "\"results\" is not an array");
+        goto out;
+    }
+    size_t n = results && cJSON_IsArray(results) ? (size_t)cJSON_GetArraySize(results) : 0;
+    if (n > page->cap) {
+        page_bar *p = realloc(page->bars, n * sizeof *p);
+        if (!p) {
+            snprintf(err, errlen, "out of memory for %zu bars", n);
+            goto out;
+        }
+        page->bars = p;
+        page->cap = n;
+    }
+    size_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, results)
+    {
+        if (!cJSON_IsObject(item)) {
+            snprintf(err, errlen, "result %zu is not an object", i);
+            goto out;
+        }
+        page_bar *b = &page->bars[i];
+        if (!to_ms(cJSON_GetObjectItemCaseSensitive(item, "t"), &b->t)) {
+            snprintf(err, errlen, "result %zu has no valid \"t\" timestamp", i);
+            goto out;
+        }
+        b->o = number_or_nan(item, "o");
+        b->h = number_or_nan(item, "h");
+        b->l = number_or_nan(item, "l");
+        b->c = number_or_nan(item, "c");
+        b->v = number_or_nan(item, "v");
+        b->vw = number_or_nan(item, "vw");
+        const cJSON *nn = cJSON_GetObjectItemCaseSensitive(item, "n");
+        int64_t trades;
+        b->n = to_ms(nn, &trades) ? trades : -1;
+        i++;
+    }
+    page->count = i;
+
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(root, "next_url");
+    if (cJSON_IsString(next) && next->valuestring && next->valuestring[0]) {
+        page->next_url = strdup(next->valuestring);
+        if (!page->next_url) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    if (rc != 0)
+        page->count = 0;
+    return rc;
+}
+
+void polygon_error_message(const char *body, size_t len, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (cJSON_IsObject(root)) {
+        copy_string(root, "error", out, outlen);
+        if (!out[0])
+            copy_string(root, "message", out, outlen);
+    }
+    cJSON_Delete(root);
+}
+
+void polygon_page_free(polygon_page *page)
+{
+    free(page->bars);
+    free(page->next_url);
+    memset(page, 0, sizeof *page);
+}

@@ -1,0 +1,260 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink.h"
+
+static int fail(PGresult *r, PGconn *conn, char *err, size_t errlen, char sqlstate[6])
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(sqlstate, 6, "%s", state ? state : "");
+    const char *msg = r ? PQresultErrorMessage(r) : "";
+    if (!msg || !*msg)
+        msg = PQerrorMessage(conn);
+    snprintf(err, errlen, "%s", msg);
+    size_t len = strlen(err);
+    while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
+        err[--len] = '\0';
+    PQclear(r);
+    if (PQtransactionStatus(conn) == PQTRANS_INERROR || PQtransactionStatus(conn) == PQTRANS_INTRANS)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    return SINK_ERROR;
+}
+
+static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen, char sqlstate[6])
+{
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return fail(r, conn, err, errlen, sqlstate);
+    PQclear(r);
+    return SINK_OK;
+}
+
+/* COPY's text format for a double: exact, or \N for a missing value. */
+static int put_double(char *p, size_t room, double v)
+{
+    if (isnan(v))
+        return snprintf(p, room, "\\N");
+    return snprintf(p, room, "%.17g", v);
+}
+
+static int copy_accepted(PGconn *conn, const sink_page *page, size_t *ncopied, char *err,
+                         size_t errlen, char sqlstate[6])
+{
+    PGresult *r = PQexec(conn, "COPY ohlcv_stage (ts_ms, open, high, low, close, volume, vwap, "
+                               "transactions) FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return fail(r, conn, err, errlen, sqlstate);
+    PQclear(r);
+
+    char chunk[65536];
+    size_t used = 0;
+    *ncopied = 0;
+    for (size_t i = 0; i < page->count; i++) {
+        if (!page->accepted[i])
+            continue;
+        const page_bar *b = &page->bars[i];
+        char line[320];
+        int n = snprintf(line, sizeof line, "%lld\t", (long long)b->t);
+        const double vals[] = { b->o, b->h, b->l, b->c, b->v, b->vw };
+        for (size_t k = 0; k < 6; k++) {
+            n += put_double(line + n, sizeof line - (size_t)n, vals[k]);
+            line[n++] = '\t';
+        }
+        if (b->n >= 0)
+            n += snprintf(line + n, sizeof line - (size_t)n, "%lld\n", (long long)b->n);
+        else
+            n += snprintf(line + n, sizeof line - (size_t)n, "\\N\n");
+        if (used + (size_t)n > sizeof chunk) {
+            if (PQputCopyData(conn, chunk, (int)used) != 1)
+                break;
+            used = 0;
+        }
+        memcpy(chunk + used, line, (size_t)n);
+        used += (size_t)n;
+        (*ncopied)++;
+    }
+    if (used && PQputCopyData(conn, chunk, (int)used) != 1) {
+        PQputCopyEnd(conn, "client failed to send data");
+    } else if (PQputCopyEnd(conn, NULL) != 1) {
+        return fail(NULL, conn, err, errlen, sqlstate);
+    }
+    r = PQgetResult(conn);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return fail(r, conn, err, errlen, sqlstate);
+    PQclear(r);
+    while ((r = PQgetResult(conn)) != NULL)
+        PQclear(r);
+    return SINK_OK;
+}
+
+static const char upsert_sql[] =
+    "WITH up AS ("
+    "  INSERT INTO ohlcv (symbol, timespan, multiplier, ts, open, high, low, close, volume,"
+    "                     vwap, transactions, adjusted, source)"
+    "  SELECT $1, $2, $3, 'epoch'::timestamptz + ts_ms * interval '1 millisecond',"
+    "         open, high, low, close, volume, vwap, transactions, $4, $5"
+    "  FROM ohlcv_stage"
+    "  ON CONFLICT (symbol, timespan, multiplier, ts) DO UPDATE SET"
+    "    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
+    "    close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
+    "    transactions = EXCLUDED.transactions, adjusted = EXCLUDED.adjusted,"
+    "    source = EXCLUDED.source, updated_at = now()"
+    "  WHERE (ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close, ohlcv.volume, ohlcv.vwap,"
+    "         ohlcv.transactions, ohlcv.adjusted)"
+    "    IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,"
+    "         EXCLUDED.volume, EXCLUDED.vwap, EXCLUDED.transactions, EXCLUDED.adjusted)"
+    "  RETURNING (xmax = 0) AS inserted)"
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
+
+static const char quarantine_sql[] =
+    "INSERT INTO ohlcv_quarantine (symbol, timespan, multiplier, ts, open, high, low, close,"
+    "  volume, vwap, transactions, adjusted, source, codes, details, job_id)"
+    "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 millisecond',"
+    "  $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    "ON CONFLICT (symbol, timespan, multiplier, ts) DO UPDATE SET"
+    "  open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,"
+    "  volume = EXCLUDED.volume, vwap = EXCLUDED.vwap, transactions = EXCLUDED.transactions,"
+    "  codes = EXCLUDED.codes, details = EXCLUDED.details, job_id = EXCLUDED.job_id,"
+    "  last_seen = now()";
+
+static const char dq_run_sql[] =
+    "INSERT INTO dq_runs (job_id, symbol, timespan, multiplier, first_ts, last_ts, candles,"
+    "  accepted, rejected, score, errors, warnings, infos, report)"
+    "VALUES ($1, $2, $3, $4,"
+    "  'epoch'::timestamptz + $5::bigint * interval '1 millisecond',"
+    "  'epoch'::timestamptz + $6::bigint * interval '1 millisecond',"
+    "  $7, $8, $9, $10, $11, $12, $13, $14)";
+
+static const char checkpoint_sql[] =
+    "UPDATE backfill_jobs SET checkpoint_ms = $2,"
+    "  bars_fetched = bars_fetched + $4, bars_inserted = bars_inserted + $5,"
+    "  bars_updated = bars_updated + $6, bars_unchanged = bars_unchanged + $7,"
+    "  bars_quarantined = bars_quarantined + $8, updated_at = now()"
+    " WHERE id = $1 AND lease_owner = $3 AND state = 'running'";
+
+static void fmt_double(char *out, size_t size, double v, const char **param)
+{
+    if (isnan(v) || isinf(v)) {
+        /* float8 accepts these spellings; quarantined bars may hold them. */
+        snprintf(out, size, "%s", isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"));
+    } else {
+        snprintf(out, size, "%.17g", v);
+    }
+    *param = out;
+}
+
+int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, sink_result *res,
+                    char *err, size_t errlen, char sqlstate[6])
+{
+    memset(res, 0, sizeof *res);
+    sqlstate[0] = '\0';
+    char mult[16], jobid[24];
+    snprintf(mult, sizeof mult, "%d", job->multiplier);
+    snprintf(jobid, sizeof jobid, "%lld", (long long)job->id);
+    const char *adjusted = job->adjusted ? "true" : "false";
+
+    if (exec_cmd(conn, "BEGIN", err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    /* The staging table lives as long as the session and empties at commit. */
+    if (exec_cmd(conn,
+                 "CREATE TEMP TABLE IF NOT EXISTS ohlcv_stage (ts_ms bigint, open float8,"
+                 " high float8, low float8, close float8, volume float8, vwap float8,"
+                 " transactions bigint) ON COMMIT DELETE ROWS",
+                 err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+
+    size_t ncopied = 0;
+    if (copy_accepted(conn, page, &ncopied, err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    if (ncopied > 0) {
+        const char *p[5] = { job->symbol, job->timespan, mult, adjusted, job->source };
+        PGresult *r = PQexecParams(conn, upsert_sql, 5, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return fail(r, conn, err, errlen, sqlstate);
+        res->inserted = atoll(PQgetvalue(r, 0, 0));
+        res->updated = atoll(PQgetvalue(r, 0, 1));
+        res->unchanged = (int64_t)ncopied - res->inserted - res->updated;
+        PQclear(r);
+    }
+
+    for (size_t k = 0; k < page->nrejected; k++) {
+        const sink_rejected *rj = &page->rejected[k];
+        const page_bar *b = &page->bars[rj->index];
+        char ts[24], o[32], h[32], l[32], c[32], v[32], vw[32], n[24];
+        const char *p[16];
+        p[0] = job->symbol;
+        p[1] = job->timespan;
+        p[2] = mult;
+        snprintf(ts, sizeof ts, "%lld", (long long)b->t);
+        p[3] = ts;
+        fmt_double(o, sizeof o, b->o, &p[4]);
+        fmt_double(h, sizeof h, b->h, &p[5]);
+        fmt_double(l, sizeof l, b->l, &p[6]);
+        fmt_double(c, sizeof c, b->c, &p[7]);
+        fmt_double(v, sizeof v, b->v, &p[8]);
+        if (isnan(b->vw))
+            p[9] = NULL;
+        else
+            fmt_double(vw, sizeof vw, b->vw, &p[9]);
+        snprintf(n, sizeof n, "%lld", (long long)b->n);
+        p[10] = b->n >= 0 ? n : NULL;
+        p[11] = adjusted;
+        p[12] = job->source;
+        p[13] = rj->codes;
+        p[14] = rj->details;
+        p[15] = job->id > 0 ? jobid : NULL;
+        PGresult *r = PQexecParams(conn, quarantine_sql, 16, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return fail(r, conn, err, errlen, sqlstate);
+        PQclear(r);
+        res->quarantined++;
+    }
+
+    if (page->count > 0) {
+        char first[24], last[24], cnt[24], acc[24], rej[24], score[32], e[16], w[16], i[16];
+        snprintf(first, sizeof first, "%lld", (long long)page->bars[0].t);
+        snprintf(last, sizeof last, "%lld", (long long)page->bars[page->count - 1].t);
+        snprintf(cnt, sizeof cnt, "%zu", page->count);
+        snprintf(acc, sizeof acc, "%zu", ncopied);
+        snprintf(rej, sizeof rej, "%zu", page->count - ncopied);
+        snprintf(score, sizeof score, "%.6f", page->score);
+        snprintf(e, sizeof e, "%d", page->errors);
+        snprintf(w, sizeof w, "%d", page->warnings);
+        snprintf(i, sizeof i, "%d", page->infos);
+        const char *p[14] = { job->id > 0 ? jobid : NULL, job->symbol, job->timespan, mult,
+                              first, last, cnt, acc, rej, score, e, w, i,
+                              page->report_json ? page->report_json : "{}" };
+        PGresult *r = PQexecParams(conn, dq_run_sql, 14, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return fail(r, conn, err, errlen, sqlstate);
+        PQclear(r);
+    }
+
+    if (job->id > 0) {
+        char ck[24], f[24], ins[24], upd[24], unch[24], q[24];
+        snprintf(ck, sizeof ck, "%lld", (long long)page->checkpoint_ms);
+        snprintf(f, sizeof f, "%zu", page->count);
+        snprintf(ins, sizeof ins, "%lld", (long long)res->inserted);
+        snprintf(upd, sizeof upd, "%lld", (long long)res->updated);
+        snprintf(unch, sizeof unch, "%lld", (long long)res->unchanged);
+        snprintf(q, sizeof q, "%lld", (long long)res->quarantined);
+        const char *p[8] = { jobid, ck, job->lease_owner ? job->lease_owner : "", f, ins, upd,
+                             unch, q };
+        PGresult *r = PQexecParams(conn, checkpoint_sql, 8, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return fail(r, conn, err, errlen, sqlstate);
+        int owned = atoi(PQcmdTuples(r)) == 1;
+        PQclear(r);
+        if (!owned) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            snprintf(err, errlen, "job %lld: the lease passed to another worker",
+                     (long long)job->id);
+            return SINK_LEASE_LOST;
+        }
+    }
+    if (exec_cmd(conn, "COMMIT", err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    return SINK_OK;
+}

@@ -1,0 +1,66 @@
+/*
+ * The PostgreSQL side of the pipeline: one page of bars in one transaction.
+ * Accepted bars go through COPY into a session-local staging table and then
+ * INSERT .. ON CONFLICT into ohlcv (so a re-run inserts nothing and a
+ * restated bar is updated); rejected bars go to ohlcv_quarantine with their
+ * reason codes; the page's quality record goes to dq_runs; the job's
+ * checkpoint advances — all or nothing, and only while this worker still
+ * holds the job's lease (fencing).
+ */
+#ifndef INGESTOR_SINK_H
+#define INGESTOR_SINK_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "polygon_page.h"
+
+enum {
+    SINK_OK = 0,
+    SINK_ERROR = -1,      /* the database refused; err has its message */
+    SINK_LEASE_LOST = -2, /* another worker owns the job now: nothing was written */
+};
+
+typedef struct sink_job {
+    int64_t id;
+    const char *symbol;
+    const char *timespan;
+    int multiplier;
+    bool adjusted;
+    const char *source;      /* "polygon" or "files" */
+    const char *lease_owner; /* the fencing token */
+} sink_job;
+
+typedef struct sink_rejected {
+    size_t index;        /* into the page's bars */
+    const char *codes;   /* a text[] literal: {HIGH_LT_LOW,NONFINITE} */
+    const char *details; /* a JSON object */
+} sink_rejected;
+
+typedef struct sink_page {
+    const page_bar *bars;
+    size_t count;
+    const unsigned char *accepted; /* per bar: nonzero when it is stored in ohlcv */
+    const sink_rejected *rejected;
+    size_t nrejected;
+    const char *report_json; /* the page's quality report */
+    double score;
+    int errors, warnings, infos;
+    int64_t checkpoint_ms; /* the job resumes after this bar */
+} sink_page;
+
+typedef struct sink_result {
+    int64_t inserted, updated, unchanged, quarantined;
+} sink_result;
+
+/*
+ * Write one page. Returns SINK_OK (and the counts), SINK_LEASE_LOST, or
+ * SINK_ERROR with the server's message in err and its SQLSTATE in sqlstate
+ * (6 bytes; "" for a connection failure).
+ */
+int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, sink_result *res,
+                    char *err, size_t errlen, char sqlstate[6]);
+
+#endif
