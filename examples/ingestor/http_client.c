@@ -116,7 +116,8 @@ int http_get(http_client *c, const char *url, const char *token, http_response *
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     if (rc != CURLE_OK) {
         resp->transport_error = (int)rc;
-        snprintf(resp->error, sizeof resp->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        snprintf(resp->error, sizeof resp->error, "%s",
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         return -1;
     }

@@ -13,12 +13,12 @@
 typedef struct http_client http_client;
 
 typedef struct http_response {
-    long status;            /* HTTP status, 0 when no answer arrived */
-    char *body;             /* owned, NUL-terminated; reused between calls */
+    long status; /* HTTP status, 0 when no answer arrived */
+    char *body;  /* owned, NUL-terminated; reused between calls */
     size_t len, cap;
-    char retry_after[64];   /* the Retry-After header, "" when absent */
-    int transport_error;    /* 0, or the libcurl code of a transport failure */
-    char error[256];        /* transport failure text (never holds the token) */
+    char retry_after[64]; /* the Retry-After header, "" when absent */
+    int transport_error;  /* 0, or the libcurl code of a transport failure */
+    char error[256];      /* transport failure text (never holds the token) */
 } http_response;
 
 /* Create a client. Returns 0 or -1 (libcurl could not be initialised). */

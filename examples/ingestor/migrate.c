@@ -148,8 +148,7 @@ int migrate_run(PGconn *conn, int *applied, char *err, size_t errlen)
         if (exec_ok(conn, "SELECT pg_advisory_xact_lock(7243019)", err, errlen) != 0)
             goto fail;
         char sql[128];
-        snprintf(sql, sizeof sql, "SELECT 1 FROM schema_migrations WHERE version = %d",
-                 m->version);
+        snprintf(sql, sizeof sql, "SELECT 1 FROM schema_migrations WHERE version = %d", m->version);
         PGresult *r = PQexec(conn, sql);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             snprintf(err, errlen, "%s", PQresultErrorMessage(r));

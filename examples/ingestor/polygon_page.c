@@ -34,8 +34,7 @@ static bool to_ms(const cJSON *v, int64_t *out)
     return true;
 }
 
-int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err,
-                       size_t errlen)
+int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err, size_t errlen)
 {
     page->count = 0;
     free(page->next_url);

@@ -10,10 +10,10 @@
 #include <stdint.h>
 
 typedef struct page_bar {
-    int64_t t;              /* Unix ms, start of the bar */
-    double o, h, l, c, v;   /* NAN when the field is missing or not a number */
-    double vw;              /* NAN when absent */
-    int64_t n;              /* -1 when absent */
+    int64_t t;            /* Unix ms, start of the bar */
+    double o, h, l, c, v; /* NAN when the field is missing or not a number */
+    double vw;            /* NAN when absent */
+    int64_t n;            /* -1 when absent */
 } page_bar;
 
 typedef struct polygon_page {
@@ -32,8 +32,7 @@ typedef struct polygon_page {
  * status other than OK/DELAYED. Bars whose prices are missing are kept with
  * NAN so that validation quarantines them with a reason.
  */
-int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err,
-                       size_t errlen);
+int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err, size_t errlen);
 
 /* Pull an error body's message ("error" or "message") for a non-2xx answer. */
 void polygon_error_message(const char *body, size_t len, char *out, size_t outlen);

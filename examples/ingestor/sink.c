@@ -17,7 +17,8 @@ static int fail(PGresult *r, PGconn *conn, char *err, size_t errlen, char sqlsta
     while (len && (err[len - 1] == '\n' || err[len - 1] == ' '))
         err[--len] = '\0';
     PQclear(r);
-    if (PQtransactionStatus(conn) == PQTRANS_INERROR || PQtransactionStatus(conn) == PQTRANS_INTRANS)
+    if (PQtransactionStatus(conn) == PQTRANS_INERROR ||
+        PQtransactionStatus(conn) == PQTRANS_INTRANS)
         PQclear(PQexec(conn, "ROLLBACK"));
     return SINK_ERROR;
 }
@@ -223,8 +224,19 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
         snprintf(e, sizeof e, "%d", page->errors);
         snprintf(w, sizeof w, "%d", page->warnings);
         snprintf(i, sizeof i, "%d", page->infos);
-        const char *p[14] = { job->id > 0 ? jobid : NULL, job->symbol, job->timespan, mult,
-                              first, last, cnt, acc, rej, score, e, w, i,
+        const char *p[14] = { job->id > 0 ? jobid : NULL,
+                              job->symbol,
+                              job->timespan,
+                              mult,
+                              first,
+                              last,
+                              cnt,
+                              acc,
+                              rej,
+                              score,
+                              e,
+                              w,
+                              i,
                               page->report_json ? page->report_json : "{}" };
         PGresult *r = PQexecParams(conn, dq_run_sql, 14, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -241,7 +253,7 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
         snprintf(unch, sizeof unch, "%lld", (long long)res->unchanged);
         snprintf(q, sizeof q, "%lld", (long long)res->quarantined);
         const char *p[8] = { jobid, ck, job->lease_owner ? job->lease_owner : "", f, ins, upd,
-                             unch, q };
+                             unch,  q };
         PGresult *r = PQexecParams(conn, checkpoint_sql, 8, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             return fail(r, conn, err, errlen, sqlstate);
