@@ -132,7 +132,8 @@ static const char checkpoint_sql[] =
     "UPDATE backfill_jobs SET checkpoint_ms = $2,"
     "  bars_fetched = bars_fetched + $4, bars_inserted = bars_inserted + $5,"
     "  bars_updated = bars_updated + $6, bars_unchanged = bars_unchanged + $7,"
-    "  bars_quarantined = bars_quarantined + $8, updated_at = now()"
+    "  bars_quarantined = bars_quarantined + $8, updated_at = now(),"
+    "  lease_until = now() + interval '120 seconds'"
     " WHERE id = $1 AND lease_owner = $3 AND state = 'running'";
 
 static void fmt_double(char *out, size_t size, double v, const char **param)

@@ -1,0 +1,54 @@
+/*
+ * The ingestor's configuration: the environment, validated at start-up by
+ * libenvcheck against the schema in config.c. Every problem is reported at
+ * once, secrets masked; an invalid configuration exits with 78 (EX_CONFIG).
+ */
+#ifndef INGESTOR_CONFIG_H
+#define INGESTOR_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <envcheck/envcheck.h>
+
+#include "log.h"
+
+typedef struct ingest_config {
+    envcheck_schema *schema;
+    envcheck_result *result; /* owns every string below */
+
+    const char *database_url; /* sensitive */
+    const char *api_key;      /* sensitive; NULL when unset */
+    const char *base_url;
+    int rate_limit_per_min; /* 0: unlimited */
+    int page_limit;
+    int64_t http_timeout_ms;
+    int max_attempts;
+    int64_t max_retry_delay_ms;
+
+    log_level log_level;
+    bool log_json;
+
+    int pool_min, pool_max;
+
+    const char *dq_calendar; /* nyse, weekdays, 24x7 */
+    double dq_open_gap, dq_range;
+    int dq_max_issues;
+} ingest_config;
+
+/*
+ * Validate the process environment. Returns 0 when valid; otherwise writes
+ * the report (every finding, secrets masked) to err and returns 78.
+ */
+int config_load(ingest_config *cfg, FILE *err);
+
+/* Print the effective configuration, secrets masked (check-config). */
+int config_dump(const ingest_config *cfg, FILE *out);
+
+/* Print the variables the ingestor reads (NAME TYPE DEFAULT ...). */
+int config_usage(FILE *out);
+
+void config_free(ingest_config *cfg);
+
+#endif

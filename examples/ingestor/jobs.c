@@ -1,0 +1,179 @@
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs.h"
+
+static char owner_token[160];
+static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
+
+static void make_owner(void)
+{
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16);
+    snprintf(owner_token, sizeof owner_token, "%s:%ld:%08lx", host, (long)getpid(),
+             r & 0xffffffffUL);
+}
+
+const char *jobs_owner(void)
+{
+    pthread_once(&owner_once, make_owner);
+    return owner_token;
+}
+
+static void pg_error(PGresult *r, PGconn *conn, char *err, size_t errlen)
+{
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    snprintf(err, errlen, "%s", m && *m ? m : PQerrorMessage(conn));
+    size_t n = strlen(err);
+    while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+}
+
+static const char job_columns[] =
+    "id, symbol, timespan, multiplier, adjusted, from_date::text, to_date::text, state,"
+    " checkpoint_ms, attempts, lease_owner, lease_until < now()";
+
+static void read_row(PGresult *r, job_row *row)
+{
+    row->id = atoll(PQgetvalue(r, 0, 0));
+    snprintf(row->symbol, sizeof row->symbol, "%s", PQgetvalue(r, 0, 1));
+    snprintf(row->timespan, sizeof row->timespan, "%s", PQgetvalue(r, 0, 2));
+    row->multiplier = atoi(PQgetvalue(r, 0, 3));
+    row->adjusted = PQgetvalue(r, 0, 4)[0] == 't';
+    snprintf(row->from_date, sizeof row->from_date, "%s", PQgetvalue(r, 0, 5));
+    snprintf(row->to_date, sizeof row->to_date, "%s", PQgetvalue(r, 0, 6));
+    snprintf(row->state, sizeof row->state, "%s", PQgetvalue(r, 0, 7));
+    row->has_checkpoint = !PQgetisnull(r, 0, 8);
+    row->checkpoint_ms = row->has_checkpoint ? atoll(PQgetvalue(r, 0, 8)) : 0;
+    row->attempts = atoi(PQgetvalue(r, 0, 9));
+}
+
+int jobs_ensure(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                bool adjusted, const char *from_date, const char *to_date, const char *source,
+                job_row *row, char *err, size_t errlen)
+{
+    char mult[16];
+    snprintf(mult, sizeof mult, "%d", multiplier);
+    const char *p[7] = { symbol,    timespan, mult,  adjusted ? "true" : "false",
+                         from_date, to_date,  source };
+    PGresult *r = PQexecParams(conn,
+                               "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted,"
+                               " from_date, to_date, source) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                               " ON CONFLICT DO NOTHING",
+                               7, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM backfill_jobs WHERE symbol = $1 AND timespan = $2 AND"
+             " multiplier = $3 AND adjusted = $4 AND from_date = $5 AND to_date = $6 AND"
+             " source = $7",
+             job_columns);
+    r = PQexecParams(conn, sql, 7, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    memset(row, 0, sizeof *row);
+    read_row(r, row);
+    PQclear(r);
+    return 0;
+}
+
+/* Is owner a process of this host that has exited? */
+static bool owner_is_dead_local(const char *owner)
+{
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    size_t hl = strlen(host);
+    if (strncmp(owner, host, hl) != 0 || owner[hl] != ':')
+        return false;
+    long pid = strtol(owner + hl + 1, NULL, 10);
+    if (pid <= 0)
+        return false;
+    if (strcmp(owner, jobs_owner()) == 0)
+        return false; /* ourselves */
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)row->id);
+    const char *p1[1] = { id };
+    PGresult *r = PQexecParams(conn,
+                               "SELECT lease_owner, state = 'running' AND lease_until > now()"
+                               " FROM backfill_jobs WHERE id = $1",
+                               1, NULL, p1, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return JOB_CLAIM_ERROR;
+    }
+    char stale[160] = "";
+    if (!PQgetisnull(r, 0, 0) && PQgetvalue(r, 0, 1)[0] == 't' &&
+        owner_is_dead_local(PQgetvalue(r, 0, 0)))
+        snprintf(stale, sizeof stale, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", JOB_LEASE_SECONDS);
+    const char *p[4] = { id, jobs_owner(), lease, stale };
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "UPDATE backfill_jobs SET"
+             "  checkpoint_ms = CASE WHEN state = 'done' THEN NULL ELSE checkpoint_ms END,"
+             "  state = 'running', lease_owner = $2,"
+             "  lease_until = now() + $3::int * interval '1 second',"
+             "  attempts = attempts + 1, started_at = now(), finished_at = NULL,"
+             "  last_error = NULL, updated_at = now()"
+             " WHERE id = $1 AND (state <> 'running' OR lease_until <= now()"
+             "   OR lease_owner = $2 OR lease_owner = $4)"
+             " RETURNING %s",
+             job_columns);
+    r = PQexecParams(conn, sql, 4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return JOB_CLAIM_ERROR;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return JOB_BUSY;
+    }
+    read_row(r, row);
+    PQclear(r);
+    return JOB_CLAIMED;
+}
+
+int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, char *err,
+                size_t errlen)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)row->id);
+    const char *p[4] = { id, jobs_owner(), ok ? "done" : "failed", error };
+    PGresult *r = PQexecParams(conn,
+                               "UPDATE backfill_jobs SET state = $3, last_error = $4,"
+                               " lease_owner = NULL, lease_until = NULL, finished_at = now(),"
+                               " updated_at = now() WHERE id = $1 AND lease_owner = $2",
+                               4, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0)
+        pg_error(r, conn, err, errlen);
+    PQclear(r);
+    return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * The backfill_jobs table: one row per (symbol, timespan, multiplier,
+ * adjusted, date range, source). A worker claims a job by taking its lease
+ * (owner + expiry), renews it as pages commit, and finishes it. A lease whose
+ * owner died is taken over: after its expiry, or at once when the owner was
+ * a process on this host that no longer exists (kill -9, then a re-run).
+ */
+#ifndef INGESTOR_JOBS_H
+#define INGESTOR_JOBS_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct job_row {
+    int64_t id;
+    char symbol[32];
+    char timespan[16];
+    int multiplier;
+    bool adjusted;
+    char from_date[11], to_date[11]; /* YYYY-MM-DD */
+    char state[12];
+    bool has_checkpoint;
+    int64_t checkpoint_ms;
+    int attempts;
+} job_row;
+
+/* This process's lease owner token: "host:pid:random". */
+const char *jobs_owner(void);
+
+/* Seconds a lease lasts without renewal. */
+#define JOB_LEASE_SECONDS 120
+
+/*
+ * Find or create the job row. Returns 0 with *row filled, -1 with err.
+ */
+int jobs_ensure(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                bool adjusted, const char *from_date, const char *to_date, const char *source,
+                job_row *row, char *err, size_t errlen);
+
+enum { JOB_CLAIMED = 1, JOB_BUSY = 0, JOB_CLAIM_ERROR = -1 };
+
+/*
+ * Take the job's lease. A finished job starts a new pass from the beginning
+ * (so restated bars are seen again); a failed or interrupted one resumes
+ * from its checkpoint. JOB_BUSY when a live worker holds it.
+ */
+int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen);
+
+/* End the job: state "done" or "failed" (error text may be NULL). Fenced. */
+int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, char *err,
+                size_t errlen);
+
+#endif

@@ -1,0 +1,140 @@
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define MAX_SECRETS 8
+#define MASK        "**********"
+
+static struct {
+    pthread_mutex_t lock;
+    log_level min;
+    bool json;
+    FILE *out;
+    char *secrets[MAX_SECRETS];
+    int nsecrets;
+} L = { PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, NULL, { NULL }, 0 };
+
+void log_setup(log_level min, bool json, FILE *out)
+{
+    L.min = min;
+    L.json = json;
+    L.out = out;
+}
+
+void log_add_secret(const char *secret)
+{
+    if (!secret || strlen(secret) < 4)
+        return;
+    pthread_mutex_lock(&L.lock);
+    if (L.nsecrets < MAX_SECRETS) {
+        char *copy = strdup(secret);
+        if (copy)
+            L.secrets[L.nsecrets++] = copy;
+    }
+    pthread_mutex_unlock(&L.lock);
+}
+
+void log_clear_secrets(void)
+{
+    pthread_mutex_lock(&L.lock);
+    for (int i = 0; i < L.nsecrets; i++) {
+        volatile char *p = L.secrets[i];
+        while (*p)
+            *p++ = 0;
+        free(L.secrets[i]);
+        L.secrets[i] = NULL;
+    }
+    L.nsecrets = 0;
+    pthread_mutex_unlock(&L.lock);
+}
+
+bool log_enabled(log_level level)
+{
+    return level >= L.min;
+}
+
+/* Caller holds L.lock. */
+static void scrub_locked(const char *text, char *out, size_t outlen)
+{
+    size_t o = 0;
+    while (*text && o + 1 < outlen) {
+        int hit = -1;
+        for (int i = 0; i < L.nsecrets; i++) {
+            size_t n = strlen(L.secrets[i]);
+            if (strncmp(text, L.secrets[i], n) == 0) {
+                hit = i;
+                break;
+            }
+        }
+        if (hit >= 0) {
+            for (const char *m = MASK; *m && o + 1 < outlen; m++)
+                out[o++] = *m;
+            text += strlen(L.secrets[hit]);
+        } else {
+            out[o++] = *text++;
+        }
+    }
+    out[o] = '\0';
+}
+
+void log_scrub(const char *text, char *out, size_t outlen)
+{
+    pthread_mutex_lock(&L.lock);
+    scrub_locked(text, out, outlen);
+    pthread_mutex_unlock(&L.lock);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void log_msg(log_level level, const char *fmt, ...)
+{
+    if (level < L.min)
+        return;
+    static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
+    char raw[2048], clean[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[40];
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+
+    pthread_mutex_lock(&L.lock);
+    scrub_locked(raw, clean, sizeof clean);
+    FILE *out = L.out ? L.out : stderr;
+    if (L.json) {
+        fprintf(out, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", when, names[level]);
+        json_string(out, clean);
+        fputs("}\n", out);
+    } else {
+        fprintf(out, "%s %-7s %s\n", when, names[level], clean);
+    }
+    fflush(out);
+    pthread_mutex_unlock(&L.lock);
+    memset(raw, 0, sizeof raw);
+}

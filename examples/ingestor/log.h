@@ -1,0 +1,32 @@
+/*
+ * The ingestor's log: levels, text or JSON lines on standard error, and a
+ * last line of defence for secrets — every registered secret (the API key,
+ * the database password) is replaced by ********** in every message.
+ */
+#ifndef INGESTOR_LOG_H
+#define INGESTOR_LOG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARNING = 2, LOG_ERROR = 3 } log_level;
+
+/* Configure once, before threads start. out is borrowed (stderr usually). */
+void log_setup(log_level min, bool json, FILE *out);
+
+/* Register a secret to mask (copied; ignored when shorter than 4 bytes). */
+void log_add_secret(const char *secret);
+
+/* Forget the secrets (wiping the copies). */
+void log_clear_secrets(void);
+
+bool log_enabled(log_level level);
+
+__attribute__((format(printf, 2, 3))) void log_msg(log_level level, const char *fmt, ...);
+
+/* Mask the registered secrets of text in place (the result is never longer
+ * than needed: a secret shorter than the mask grows the text, so out has
+ * its own size). */
+void log_scrub(const char *text, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,540 @@
+/*
+ * ingestor: backfills OHLCV bars from the Polygon aggregates API (or local
+ * files) into PostgreSQL, validated, rate-limited, retried, idempotent and
+ * resumable. It shows the four libraries of this project working together:
+ * libenvcheck (configuration), libretry (rate limit, breaker, retries),
+ * libdqcheck (validation) and libpgpool (database connections).
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <dqcheck/dqcheck.h>
+#include <envcheck/envcheck.h>
+#include <pgpool/pgpool.h>
+#include <retry/retry.h>
+
+#include "config.h"
+#include "jobs.h"
+#include "log.h"
+#include "migrate.h"
+#include "nytime.h"
+#include "pipeline.h"
+#include "source.h"
+
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
+#define EX_CONFIG      78
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: ingestor COMMAND [options]\n"
+          "\n"
+          "Commands:\n"
+          "  migrate         create or upgrade the database schema (idempotent)\n"
+          "  backfill        fetch, validate and store bars:\n"
+          "                    --symbols AAPL,MSFT --from YYYY-MM-DD --to YYYY-MM-DD\n"
+          "                    [--timespan day] [--multiplier 1] [--adjusted true|false]\n"
+          "                    [--source polygon|files:DIR]\n"
+          "  status          jobs and the latest quality records\n"
+          "  check-config    validate the environment and print the effective\n"
+          "                  configuration, secrets masked (--usage: the variables)\n"
+          "\n"
+          "  -h, --help      this text\n"
+          "  --version       versions of the program and its libraries\n"
+          "\n"
+          "Configuration comes from the environment: run 'ingestor check-config --usage'.\n"
+          "Exit status: 0 every job finished, 1 a job failed, 64 usage, 69 database\n"
+          "unavailable, 78 invalid configuration.\n",
+          out);
+}
+
+static void version(void)
+{
+    printf("ingestor %s\n", INGESTKIT_VERSION);
+    printf("libretry 0x%06x, libdqcheck 0x%06x, libpgpool 0x%06x, libenvcheck 0x%06x\n",
+           (unsigned)retry_version(), (unsigned)dq_version(), (unsigned)pgpool_version(),
+           (unsigned)envcheck_version());
+}
+
+/* The password of a postgresql:// URL, to mask it in logs. */
+static void register_url_password(const char *url)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return;
+    p += 3;
+    const char *at = strchr(p, '@');
+    const char *slash = strchr(p, '/');
+    if (!at || (slash && slash < at))
+        return;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (!colon)
+        return;
+    char pw[256];
+    snprintf(pw, sizeof pw, "%.*s", (int)(at - colon - 1), colon + 1);
+    log_add_secret(pw);
+    memset(pw, 0, sizeof pw);
+}
+
+static int quiet_on_connect(PGconn *conn, void *userdata)
+{
+    (void)userdata;
+    PGresult *r = PQexec(conn, "SET client_min_messages = warning");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static void pool_log(pgpool_log_level level, const char *msg, void *userdata)
+{
+    (void)userdata;
+    log_msg(level >= PGPOOL_LOG_ERROR  ? LOG_ERROR
+            : level >= PGPOOL_LOG_WARN ? LOG_WARNING
+                                       : LOG_DEBUG,
+            "pool: %s", msg);
+}
+
+static int open_pool(const ingest_config *cfg, pgpool **pool, int max_size)
+{
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.conninfo = cfg->database_url;
+    o.min_idle = cfg->pool_min < max_size ? cfg->pool_min : max_size;
+    o.max_size = max_size;
+    o.on_connect = quiet_on_connect;
+    o.log = pool_log;
+    o.log_level = PGPOOL_LOG_WARN;
+    o.name = "ingestor";
+    int rc = pgpool_new(pool, &o);
+    if (rc != PGPOOL_OK) {
+        log_msg(LOG_ERROR, "cannot create the database pool: %s", pgpool_strerror(rc));
+        return EX_SOFTWARE;
+    }
+    return 0;
+}
+
+/* Acquire a connection, or log why not (password masked by the pool). */
+static pgpool_conn *connect_or_log(pgpool *pool)
+{
+    pgpool_conn *pc;
+    int rc = pgpool_acquire(&pc, pool, 15000);
+    if (rc == PGPOOL_OK)
+        return pc;
+    char buf[512];
+    pgpool_last_error(pool, buf, sizeof buf);
+    log_msg(LOG_ERROR, "database unavailable: %s%s%s", pgpool_strerror(rc), buf[0] ? ": " : "",
+            buf);
+    return NULL;
+}
+
+static int cmd_migrate(const ingest_config *cfg)
+{
+    pgpool *pool;
+    if (open_pool(cfg, &pool, 1) != 0)
+        return EX_SOFTWARE;
+    pgpool_conn *pc = connect_or_log(pool);
+    if (!pc) {
+        pgpool_free(pool);
+        return EX_UNAVAILABLE;
+    }
+    int applied;
+    char err[512];
+    int rc = migrate_run(pgpool_conn_pg(pc), &applied, err, sizeof err);
+    pgpool_release(pc);
+    pgpool_free(pool);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "migration failed: %s", err);
+        return EX_SOFTWARE;
+    }
+    printf("schema at version %d (%d migration%s applied)\n", migrate_latest_version(), applied,
+           applied == 1 ? "" : "s");
+    return 0;
+}
+
+typedef struct backfill_args {
+    char symbols[64][32];
+    int nsymbols;
+    const char *from, *to;
+    const char *timespan;
+    int multiplier;
+    bool adjusted;
+    const char *source; /* "polygon" or "files:DIR" */
+} backfill_args;
+
+static bool valid_symbol(const char *s)
+{
+    if (!*s || strlen(s) >= 32)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != ':')
+            return false;
+    return true;
+}
+
+static int parse_backfill(int argc, char **argv, backfill_args *a)
+{
+    static const struct option opts[] = {
+        { "symbols", required_argument, NULL, 's' },
+        { "from", required_argument, NULL, 'f' },
+        { "to", required_argument, NULL, 't' },
+        { "timespan", required_argument, NULL, 'T' },
+        { "multiplier", required_argument, NULL, 'm' },
+        { "adjusted", required_argument, NULL, 'a' },
+        { "source", required_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(a, 0, sizeof *a);
+    a->timespan = "day";
+    a->multiplier = 1;
+    a->adjusted = true;
+    a->source = "polygon";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            char *copy = strdup(optarg), *save = NULL;
+            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (!valid_symbol(t) || a->nsymbols == 64) {
+                    fprintf(stderr, "ingestor: bad symbol '%s' (or more than 64)\n", t);
+                    free(copy);
+                    return EX_USAGE;
+                }
+                snprintf(a->symbols[a->nsymbols++], 32, "%s", t);
+            }
+            free(copy);
+            break;
+        }
+        case 'f':
+            a->from = optarg;
+            break;
+        case 't':
+            a->to = optarg;
+            break;
+        case 'T':
+            a->timespan = optarg;
+            break;
+        case 'm': {
+            char *end;
+            long m = strtol(optarg, &end, 10);
+            if (*end || m < 1 || m > 100000) {
+                fprintf(stderr, "ingestor: bad --multiplier '%s'\n", optarg);
+                return EX_USAGE;
+            }
+            a->multiplier = (int)m;
+            break;
+        }
+        case 'a':
+            if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
+                fprintf(stderr, "ingestor: --adjusted takes true or false\n");
+                return EX_USAGE;
+            }
+            a->adjusted = optarg[0] == 't';
+            break;
+        case 'S':
+            a->source = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return EX_USAGE;
+        }
+    }
+    int y;
+    unsigned m, d;
+    if (a->nsymbols == 0 || !a->from || !a->to) {
+        fprintf(stderr, "ingestor: backfill needs --symbols, --from and --to\n");
+        return EX_USAGE;
+    }
+    if (!ny_parse_date(a->from, strlen(a->from), &y, &m, &d) ||
+        !ny_parse_date(a->to, strlen(a->to), &y, &m, &d) || strcmp(a->from, a->to) > 0) {
+        fprintf(stderr, "ingestor: --from and --to are dates YYYY-MM-DD, from <= to\n");
+        return EX_USAGE;
+    }
+    static const char *const spans[] = {
+        "minute", "hour", "day", "week", "month", "quarter", "year"
+    };
+    bool ok = false;
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        ok |= strcmp(a->timespan, spans[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "ingestor: bad --timespan '%s'\n", a->timespan);
+        return EX_USAGE;
+    }
+    if (strcmp(a->source, "polygon") != 0 && strncmp(a->source, "files:", 6) != 0) {
+        fprintf(stderr, "ingestor: --source is polygon or files:DIR\n");
+        return EX_USAGE;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ingestor: unexpected argument '%s'\n", argv[optind]);
+        return EX_USAGE;
+    }
+    return 0;
+}
+
+static void print_summary(const job_outcome *o, int n, const ingest_stats *st, double secs)
+{
+    printf("\n%-8s %8s %8s %8s %9s %11s %8s %7s  %s\n", "symbol", "fetched", "inserted", "updated",
+           "unchanged", "quarantined", "warnings", "score", "result");
+    for (int i = 0; i < n; i++) {
+        double score = o[i].fetched ? 1.0 - o[i].score_loss / (double)o[i].fetched : 1.0;
+        printf("%-8s %8lld %8lld %8lld %9lld %11lld %8lld %7.4f  %s\n", o[i].symbol,
+               (long long)o[i].fetched, (long long)o[i].inserted, (long long)o[i].updated,
+               (long long)o[i].unchanged, (long long)o[i].quarantined, (long long)o[i].warnings,
+               score,
+               o[i].skipped ? "skipped (running elsewhere)"
+               : o[i].ok    ? "ok"
+                            : o[i].error);
+    }
+    printf("\n%lld requests, %lld retries, %lld rate-limited (429), %lld transport errors, "
+           "%.1f s waited, %.1f s in all\n",
+           (long long)st->requests, (long long)st->retries, (long long)st->responses_429,
+           (long long)st->transport_errors, (double)st->waited_ms / 1000.0, secs);
+}
+
+static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
+{
+    if (strcmp(a->source, "polygon") == 0 && !cfg->api_key) {
+        fprintf(stderr, "ingestor: invalid configuration\n"
+                        "  POLYGON_API_KEY  required for --source polygon\n");
+        return EX_CONFIG;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    static ingest_stats stats;
+    pgpool *pool;
+    if (open_pool(cfg, &pool, cfg->pool_max) != 0)
+        return EX_SOFTWARE;
+    pgpool_conn *pc = connect_or_log(pool);
+    if (!pc) {
+        pgpool_free(pool);
+        return EX_UNAVAILABLE;
+    }
+    char err[512];
+    int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
+    if (v != migrate_latest_version()) {
+        log_msg(LOG_ERROR,
+                "the database schema is at version %d, this program needs %d: "
+                "run 'ingestor migrate'",
+                v, migrate_latest_version());
+        pgpool_release(pc);
+        pgpool_free(pool);
+        return EX_SOFTWARE;
+    }
+
+    polygon_shared sh;
+    source *src = NULL;
+    bool polygon = strcmp(a->source, "polygon") == 0;
+    int rc = 0;
+    if (polygon) {
+        if (polygon_shared_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
+                                (long)cfg->http_timeout_ms, cfg->max_attempts,
+                                cfg->max_retry_delay_ms, cfg->rate_limit_per_min, &stats) != 0 ||
+            source_polygon_new(&src, &sh) != 0)
+            rc = EX_SOFTWARE;
+        sh.stop = &stop_requested;
+    } else if (source_files_new(&src, a->source + 6, cfg->page_limit) != 0) {
+        rc = EX_SOFTWARE;
+    }
+    worker *w = NULL;
+    if (rc == 0 && worker_new(&w, cfg, pool, src, &stats) != 0)
+        rc = EX_SOFTWARE;
+
+    job_outcome outcomes[64];
+    int failed = 0;
+    const char *source_kind = polygon ? "polygon" : "files";
+    for (int i = 0; rc == 0 && i < a->nsymbols && !stop_requested; i++) {
+        job_row row;
+        job_outcome *o = &outcomes[i];
+        memset(o, 0, sizeof *o);
+        snprintf(o->symbol, sizeof o->symbol, "%s", a->symbols[i]);
+        if (jobs_ensure(pgpool_conn_pg(pc), a->symbols[i], a->timespan, a->multiplier, a->adjusted,
+                        a->from, a->to, source_kind, &row, err, sizeof err) != 0) {
+            snprintf(o->error, sizeof o->error, "%s", err);
+            failed++;
+            continue;
+        }
+        int claim = jobs_claim(pgpool_conn_pg(pc), &row, err, sizeof err);
+        if (claim == JOB_BUSY) {
+            o->skipped = true;
+            o->ok = true;
+            log_msg(LOG_WARNING, "%s: job %lld is being run by another live worker; skipped",
+                    row.symbol, (long long)row.id);
+            continue;
+        }
+        if (claim != JOB_CLAIMED) {
+            snprintf(o->error, sizeof o->error, "%s", err);
+            failed++;
+            continue;
+        }
+        pgpool_release(pc);
+        pc = NULL;
+        worker_run_job(w, &row, o);
+        if (!o->ok)
+            failed++;
+        pc = connect_or_log(pool);
+        if (!pc) {
+            rc = EX_UNAVAILABLE;
+            break;
+        }
+    }
+    int n = a->nsymbols;
+    if (pc)
+        pgpool_release(pc);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == 0)
+        print_summary(outcomes, n, &stats,
+                      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    worker_free(w);
+    source_free(src);
+    if (polygon)
+        polygon_shared_destroy(&sh);
+    pgpool_free(pool);
+    if (rc != 0)
+        return rc;
+    if (stop_requested)
+        return 130;
+    return failed ? 1 : 0;
+}
+
+static int print_query(PGconn *conn, const char *title, const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_msg(LOG_ERROR, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    printf("%s\n", title);
+    int nf = PQnfields(r), nt = PQntuples(r);
+    int width[32] = { 0 };
+    for (int f = 0; f < nf && f < 32; f++) {
+        width[f] = (int)strlen(PQfname(r, f));
+        for (int t = 0; t < nt; t++)
+            if ((int)strlen(PQgetvalue(r, t, f)) > width[f])
+                width[f] = (int)strlen(PQgetvalue(r, t, f));
+    }
+    for (int f = 0; f < nf && f < 32; f++)
+        printf("%-*s%s", width[f], PQfname(r, f), f + 1 < nf ? "  " : "\n");
+    for (int t = 0; t < nt; t++)
+        for (int f = 0; f < nf && f < 32; f++)
+            printf("%-*s%s", width[f], PQgetvalue(r, t, f), f + 1 < nf ? "  " : "\n");
+    if (nt == 0)
+        printf("(none)\n");
+    printf("\n");
+    PQclear(r);
+    return 0;
+}
+
+static int cmd_status(const ingest_config *cfg)
+{
+    pgpool *pool;
+    if (open_pool(cfg, &pool, 1) != 0)
+        return EX_SOFTWARE;
+    pgpool_conn *pc = connect_or_log(pool);
+    if (!pc) {
+        pgpool_free(pool);
+        return EX_UNAVAILABLE;
+    }
+    PGconn *conn = pgpool_conn_pg(pc);
+    int rc = 0;
+    rc |= print_query(conn, "Jobs:",
+                      "SELECT id, symbol, timespan || '/' || multiplier AS interval,"
+                      " from_date, to_date, source, state, attempts, bars_fetched AS fetched,"
+                      " bars_inserted AS inserted, bars_updated AS updated,"
+                      " bars_quarantined AS quarantined,"
+                      " to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS') AS updated_at,"
+                      " coalesce(left(last_error, 60), '') AS last_error"
+                      " FROM backfill_jobs ORDER BY id DESC LIMIT 50");
+    rc |= print_query(conn, "Latest quality records (per symbol):",
+                      "SELECT DISTINCT ON (symbol) symbol, timespan || '/' || multiplier AS"
+                      " interval, candles, accepted, rejected, round(score::numeric, 4) AS score,"
+                      " errors, warnings, to_char(checked_at, 'YYYY-MM-DD HH24:MI:SS') AS"
+                      " checked_at FROM dq_runs ORDER BY symbol, checked_at DESC, id DESC");
+    pgpool_release(pc);
+    pgpool_free(pool);
+    return rc ? EX_SOFTWARE : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        version();
+        return 0;
+    }
+    if (strcmp(cmd, "check-config") == 0 && argc == 3 && strcmp(argv[2], "--usage") == 0)
+        return config_usage(stdout) == 0 ? 0 : EX_SOFTWARE;
+
+    backfill_args bargs;
+    if (strcmp(cmd, "backfill") == 0) {
+        int rc = parse_backfill(argc - 1, argv + 1, &bargs);
+        if (rc != 0)
+            return rc;
+    } else if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "status") != 0 &&
+               strcmp(cmd, "check-config") != 0) {
+        fprintf(stderr, "ingestor: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return EX_USAGE;
+    } else if (argc != 2) {
+        fprintf(stderr, "ingestor: '%s' takes no arguments\n", cmd);
+        return EX_USAGE;
+    }
+
+    ingest_config cfg;
+    int rc = config_load(&cfg, stderr);
+    if (rc != 0) {
+        config_free(&cfg);
+        return rc;
+    }
+    log_setup(cfg.log_level, cfg.log_json, stderr);
+    log_add_secret(cfg.api_key);
+    register_url_password(cfg.database_url);
+
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    if (strcmp(cmd, "check-config") == 0)
+        rc = config_dump(&cfg, stdout) == 0 ? 0 : EX_SOFTWARE;
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = cmd_migrate(&cfg);
+    else if (strcmp(cmd, "status") == 0)
+        rc = cmd_status(&cfg);
+    else
+        rc = cmd_backfill(&cfg, &bargs);
+
+    curl_global_cleanup();
+    log_clear_secrets();
+    config_free(&cfg);
+    return rc;
+}

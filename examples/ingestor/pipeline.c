@@ -1,0 +1,499 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <retry/retry.h>
+
+#include "log.h"
+#include "nytime.h"
+#include "pipeline.h"
+
+struct worker {
+    const ingest_config *cfg;
+    pgpool *pool;
+    source *src;
+    ingest_stats *stats;
+    dq_options dq_opts;
+    dq_checker *checker;
+    dq_report *report;
+    /* page buffers, grown to the largest page */
+    dq_candle *candles;
+    unsigned char *accept;
+    uint32_t *reasons; /* per candle: bit per dq_code with error severity */
+    sink_rejected *rejected;
+    char *details; /* reasons and details text of the rejected candles */
+    size_t cap, details_cap;
+};
+
+static int grow(worker *w, size_t n)
+{
+    if (n <= w->cap)
+        return 0;
+    dq_candle *c = realloc(w->candles, n * sizeof *c);
+    if (c)
+        w->candles = c;
+    unsigned char *a = realloc(w->accept, n);
+    if (a)
+        w->accept = a;
+    uint32_t *r = realloc(w->reasons, n * sizeof *r);
+    if (r)
+        w->reasons = r;
+    sink_rejected *rj = realloc(w->rejected, n * sizeof *rj);
+    if (rj)
+        w->rejected = rj;
+    if (!c || !a || !r || !rj)
+        return -1;
+    w->cap = n;
+    return 0;
+}
+
+static dq_calendar calendar_of(const char *name)
+{
+    if (name && strcmp(name, "weekdays") == 0)
+        return DQ_CAL_WEEKDAYS;
+    if (name && strcmp(name, "24x7") == 0)
+        return DQ_CAL_24X7;
+    return DQ_CAL_NYSE;
+}
+
+int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src,
+               ingest_stats *stats)
+{
+    *out = NULL;
+    worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->cfg = cfg;
+    w->pool = pool;
+    w->src = src;
+    w->stats = stats;
+    dq_options o = DQ_OPTIONS_INIT;
+    o.calendar = calendar_of(cfg->dq_calendar);
+    o.open_gap = cfg->dq_open_gap;
+    o.range = cfg->dq_range;
+    w->dq_opts = o;
+    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
+    ro.max_issues = (size_t)cfg->dq_max_issues;
+    if (dq_report_new(&w->report, &ro) != DQ_OK) {
+        free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+void worker_free(worker *w)
+{
+    if (!w)
+        return;
+    dq_checker_free(w->checker);
+    dq_report_free(w->report);
+    free(w->candles);
+    free(w->accept);
+    free(w->reasons);
+    free(w->rejected);
+    free(w->details);
+    free(w);
+}
+
+void job_range_ms(const job_row *row, int64_t *from_ms, int64_t *to_ms)
+{
+    int y;
+    unsigned m, d;
+    ny_parse_date(row->from_date, 10, &y, &m, &d);
+    *from_ms = ny_midnight_ms(y, m, d);
+    ny_parse_date(row->to_date, 10, &y, &m, &d);
+    int64_t next = ny_days_from_civil(y, m, d) + 1;
+    ny_civil_from_days(next, &y, &m, &d);
+    *to_ms = ny_midnight_ms(y, m, d) - 1;
+}
+
+/* A checker configured for the job's interval. Intervals the checker has no
+ * unit for (week and longer) are checked without the temporal checks. */
+static int checker_for(worker *w, const job_row *row)
+{
+    dq_options o = w->dq_opts;
+    char text[48];
+    snprintf(text, sizeof text, "%d/%s", row->multiplier, row->timespan);
+    if (dq_interval_parse(&o.interval, text) != DQ_OK) {
+        o.interval.multiplier = 1;
+        o.interval.unit = DQ_UNIT_DAY;
+        o.severity[DQ_GAP] = DQ_SEVERITY_OFF;
+        o.severity[DQ_NON_SESSION_TS] = DQ_SEVERITY_OFF;
+    }
+    dq_checker_free(w->checker);
+    w->checker = NULL;
+    return dq_checker_new(&w->checker, &o) == DQ_OK ? 0 : -1;
+}
+
+static void to_candles(worker *w, const polygon_page *page)
+{
+    for (size_t i = 0; i < page->count; i++) {
+        const page_bar *b = &page->bars[i];
+        w->candles[i] = (dq_candle){ .ts = b->t,
+                                     .open = b->o,
+                                     .high = b->h,
+                                     .low = b->l,
+                                     .close = b->c,
+                                     .volume = b->v,
+                                     .vwap = b->vw,
+                                     .trades = b->n >= 0 ? (double)b->n : DQ_ABSENT };
+    }
+}
+
+/* Append text to the details arena; returns its offset. */
+static size_t arena_put(worker *w, size_t *used, const char *text)
+{
+    size_t n = strlen(text) + 1;
+    if (*used + n > w->details_cap) {
+        size_t cap = w->details_cap ? w->details_cap * 2 : 65536;
+        while (cap < *used + n)
+            cap *= 2;
+        char *p = realloc(w->details, cap);
+        if (!p)
+            return SIZE_MAX;
+        w->details = p;
+        w->details_cap = cap;
+    }
+    memcpy(w->details + *used, text, n);
+    size_t at = *used;
+    *used += n;
+    return at;
+}
+
+static void json_escape(char *out, size_t size, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < size; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = '\0';
+}
+
+/*
+ * The rejected candles of the checked page, each with its error codes (a
+ * text[] literal) and a JSON object of its error findings. Returns the
+ * number of rejected candles, or -1 when out of memory.
+ */
+static long collect_rejected(worker *w, size_t count)
+{
+    memset(w->reasons, 0, count * sizeof *w->reasons);
+    size_t nissues = dq_report_issue_count(w->report);
+    for (size_t k = 0; k < nissues; k++) {
+        const dq_issue *is = dq_report_issue(w->report, k);
+        if (is->severity == DQ_SEVERITY_ERROR && is->index < count)
+            w->reasons[is->index] |= 1u << is->code;
+    }
+    /* Offsets into the arena, turned into pointers once it stops moving. */
+    size_t used = 0, nrej = 0;
+    size_t *offs = malloc(2 * count * sizeof *offs + 1);
+    if (!offs)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (w->accept[i])
+            continue;
+        char codes[512] = "{", details[2048] = "{\"issues\":[";
+        size_t cl = 1, dl = strlen(details);
+        if (w->reasons[i] == 0) /* the report kept no record of it (truncated) */
+            w->reasons[i] = 0;
+        for (int c = 0; c < DQ_CODE_COUNT; c++) {
+            if (!(w->reasons[i] & (1u << c)))
+                continue;
+            cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%s", cl > 1 ? "," : "",
+                                   dq_code_name(c));
+        }
+        if (cl == 1)
+            cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "UNRECORDED");
+        snprintf(codes + cl, sizeof codes - cl, "}");
+        bool first = true;
+        for (size_t k = 0; k < nissues; k++) {
+            const dq_issue *is = dq_report_issue(w->report, k);
+            if (is->index != i || is->severity != DQ_SEVERITY_ERROR)
+                continue;
+            char msg[400];
+            json_escape(msg, sizeof msg, is->message);
+            dl += (size_t)snprintf(details + dl, sizeof details - dl,
+                                   "%s{\"code\":\"%s\",\"message\":\"%s\"}", first ? "" : ",",
+                                   dq_code_name((int)is->code), msg);
+            if (dl >= sizeof details - 4)
+                dl = sizeof details - 4;
+            first = false;
+        }
+        snprintf(details + dl, sizeof details - dl, "]}");
+        offs[2 * nrej] = arena_put(w, &used, codes);
+        offs[2 * nrej + 1] = arena_put(w, &used, details);
+        if (offs[2 * nrej] == SIZE_MAX || offs[2 * nrej + 1] == SIZE_MAX) {
+            free(offs);
+            return -1;
+        }
+        w->rejected[nrej].index = i;
+        nrej++;
+    }
+    for (size_t k = 0; k < nrej; k++) {
+        w->rejected[k].codes = w->details + offs[2 * k];
+        w->rejected[k].details = w->details + offs[2 * k + 1];
+    }
+    free(offs);
+    return (long)nrej;
+}
+
+/* The database side of a page, retried on connection failures. */
+typedef struct write_ctx {
+    worker *w;
+    const sink_job *job;
+    const sink_page *page;
+    sink_result res;
+    int kind; /* SINK_* of the last attempt */
+} write_ctx;
+
+enum { WRITE_OK = 0, WRITE_RETRY = 1, WRITE_FATAL = 2, WRITE_LEASE = 3 };
+
+static bool transient_sqlstate(const char *s)
+{
+    /* Connection failures (08), the server shutting down or starting (57P0x),
+     * too many connections (53300), serialisation and deadlocks (40). */
+    return s[0] == '\0' || strncmp(s, "08", 2) == 0 || strncmp(s, "57P0", 4) == 0 ||
+           strcmp(s, "53300") == 0 || strncmp(s, "40", 2) == 0;
+}
+
+static int write_once(retry_call *call, void *userdata)
+{
+    write_ctx *x = userdata;
+    if (call->attempt > 1) {
+        atomic_fetch_add(&x->w->stats->db_retries, 1);
+        atomic_fetch_add(&x->w->stats->retries, 1);
+    }
+    pgpool_conn *pc;
+    int rc = pgpool_acquire(&pc, x->w->pool, 10000);
+    if (rc != PGPOOL_OK) {
+        char buf[256];
+        pgpool_last_error(x->w->pool, buf, sizeof buf);
+        snprintf(call->errmsg, sizeof call->errmsg, "database: %s%s%s", pgpool_strerror(rc),
+                 buf[0] ? ": " : "", buf);
+        log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+        return WRITE_RETRY;
+    }
+    char err[RETRY_ERRMSG_SIZE], state[6];
+    x->kind = sink_write_page(pgpool_conn_pg(pc), x->job, x->page, &x->res, err, sizeof err, state);
+    if (x->kind == SINK_OK) {
+        pgpool_release(pc);
+        return WRITE_OK;
+    }
+    snprintf(call->errmsg, sizeof call->errmsg, "database: %s", err);
+    if (x->kind == SINK_LEASE_LOST) {
+        pgpool_release(pc);
+        return WRITE_LEASE;
+    }
+    bool transient = transient_sqlstate(state) || PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK;
+    if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
+        pgpool_discard(pc);
+    else
+        pgpool_release(pc);
+    log_msg(transient ? LOG_WARNING : LOG_ERROR, "attempt %u: %s", call->attempt, call->errmsg);
+    return transient ? WRITE_RETRY : WRITE_FATAL;
+}
+
+static retry_class classify_write(int rc, const retry_call *call, void *userdata)
+{
+    (void)call;
+    (void)userdata;
+    return rc == WRITE_OK      ? RETRY_CLASS_SUCCESS
+           : rc == WRITE_RETRY ? RETRY_CLASS_RETRYABLE
+                               : RETRY_CLASS_FATAL;
+}
+
+/* Feed the checker the last stored bar before a resume point, so that the
+ * first page after a restart is checked against it (gaps, opening gaps). */
+static void prime_checker(worker *w, const job_row *row)
+{
+    if (!row->has_checkpoint)
+        return;
+    pgpool_conn *pc;
+    if (pgpool_acquire(&pc, w->pool, 10000) != PGPOOL_OK)
+        return;
+    char mult[16], ck[24];
+    snprintf(mult, sizeof mult, "%d", row->multiplier);
+    snprintf(ck, sizeof ck, "%lld", (long long)row->checkpoint_ms);
+    const char *p[4] = { row->symbol, row->timespan, mult, ck };
+    PGresult *r = PQexecParams(
+        pgpool_conn_pg(pc),
+        "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low, close, volume,"
+        " vwap, transactions FROM ohlcv WHERE symbol = $1 AND timespan = $2 AND"
+        " multiplier = $3 AND ts <= 'epoch'::timestamptz + $4::bigint * interval '1 ms'"
+        " ORDER BY ts DESC LIMIT 1",
+        4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        dq_candle c = { .ts = atoll(PQgetvalue(r, 0, 0)),
+                        .open = atof(PQgetvalue(r, 0, 1)),
+                        .high = atof(PQgetvalue(r, 0, 2)),
+                        .low = atof(PQgetvalue(r, 0, 3)),
+                        .close = atof(PQgetvalue(r, 0, 4)),
+                        .volume = atof(PQgetvalue(r, 0, 5)),
+                        .vwap = PQgetisnull(r, 0, 6) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 6)),
+                        .trades = PQgetisnull(r, 0, 7) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 7)) };
+        dq_batch b = DQ_BATCH_INIT;
+        b.symbol = row->symbol;
+        b.candles = &c;
+        b.count = 1;
+        if (dq_check(w->report, w->checker, &b) != DQ_OK)
+            log_msg(LOG_DEBUG, "%s: could not prime the checker", row->symbol);
+        dq_report_reset(w->report);
+    }
+    PQclear(r);
+    pgpool_release(pc);
+}
+
+static void finish(worker *w, const job_row *row, bool ok, const char *error)
+{
+    pgpool_conn *pc;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        if (pgpool_acquire(&pc, w->pool, 10000) != PGPOOL_OK)
+            continue;
+        char err[256];
+        int rc = jobs_finish(pgpool_conn_pg(pc), row, ok, error, err, sizeof err);
+        if (rc == 0) {
+            pgpool_release(pc);
+            return;
+        }
+        log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
+        if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
+            pgpool_discard(pc);
+        else
+            pgpool_release(pc);
+    }
+}
+
+void worker_run_job(worker *w, job_row *row, job_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->symbol, sizeof out->symbol, "%s", row->symbol);
+
+    job_spec spec = { .symbol = row->symbol,
+                      .timespan = row->timespan,
+                      .multiplier = row->multiplier,
+                      .adjusted = row->adjusted };
+    job_range_ms(row, &spec.from_ms, &spec.to_ms);
+    if (row->has_checkpoint) {
+        spec.from_ms = row->checkpoint_ms + 1;
+        log_msg(LOG_INFO, "%s: resuming job %lld after its checkpoint", row->symbol,
+                (long long)row->id);
+    }
+    if (checker_for(w, row) != 0) {
+        snprintf(out->error, sizeof out->error, "cannot create the data-quality checker");
+        finish(w, row, false, out->error);
+        return;
+    }
+    prime_checker(w, row);
+
+    char err[512];
+    if (source_begin(w->src, &spec, err, sizeof err) != 0) {
+        snprintf(out->error, sizeof out->error, "%s", err);
+        finish(w, row, false, out->error);
+        atomic_fetch_add(&w->stats->jobs_failed, 1);
+        return;
+    }
+    sink_job sj = { .id = row->id,
+                    .symbol = row->symbol,
+                    .timespan = row->timespan,
+                    .multiplier = row->multiplier,
+                    .adjusted = row->adjusted,
+                    .source = source_name(w->src),
+                    .lease_owner = jobs_owner() };
+    retry_policy wp = RETRY_POLICY_INIT;
+    wp.max_attempts = 8;
+    wp.backoff.base_ns = 200 * RETRY_NS_PER_MS;
+    wp.backoff.cap_ns = 5 * RETRY_NS_PER_S;
+    wp.classify = classify_write;
+
+    int pages = 0;
+    for (;;) {
+        const polygon_page *page;
+        int rc = source_next(w->src, &page, err, sizeof err);
+        if (rc == SOURCE_END)
+            break;
+        if (rc < 0) {
+            snprintf(out->error, sizeof out->error, "%s", err);
+            break;
+        }
+        pages++;
+        if (grow(w, page->count) != 0) {
+            snprintf(out->error, sizeof out->error, "out of memory for a page of %zu bars",
+                     page->count);
+            break;
+        }
+        to_candles(w, page);
+        dq_report_reset(w->report);
+        dq_batch b = DQ_BATCH_INIT;
+        b.symbol = row->symbol;
+        b.candles = w->candles;
+        b.count = page->count;
+        b.accept = w->accept;
+        if (dq_check(w->report, w->checker, &b) != DQ_OK) {
+            snprintf(out->error, sizeof out->error, "data-quality check failed: %s",
+                     dq_checker_errmsg(w->checker));
+            break;
+        }
+        long nrej = collect_rejected(w, page->count);
+        char *json = NULL;
+        if (nrej < 0 || dq_report_to_json(&json, w->report) != DQ_OK) {
+            snprintf(out->error, sizeof out->error, "out of memory for the quality report");
+            break;
+        }
+        sink_page sp = { .bars = page->bars,
+                         .count = page->count,
+                         .accepted = w->accept,
+                         .rejected = w->rejected,
+                         .nrejected = (size_t)nrej,
+                         .report_json = json,
+                         .score = dq_report_score(w->report),
+                         .errors = (int)dq_report_count(w->report, DQ_SEVERITY_ERROR),
+                         .warnings = (int)dq_report_count(w->report, DQ_SEVERITY_WARNING),
+                         .infos = (int)dq_report_count(w->report, DQ_SEVERITY_INFO),
+                         .checkpoint_ms = page->count ? page->bars[page->count - 1].t : 0 };
+        write_ctx x = { .w = w, .job = &sj, .page = &sp };
+        retry_result rr;
+        int wrc = page->count ? retry_run(&rr, &wp, NULL, NULL, NULL, write_once, &x) : RETRY_OK;
+        dq_string_free(json);
+        if (wrc != RETRY_OK) {
+            snprintf(out->error, sizeof out->error, "%s", rr.last_errmsg);
+            if (x.kind == SINK_LEASE_LOST)
+                log_msg(LOG_WARNING, "%s: %s; this worker stops the job", row->symbol,
+                        rr.last_errmsg);
+            break;
+        }
+        out->fetched += (int64_t)page->count;
+        out->inserted += x.res.inserted;
+        out->updated += x.res.updated;
+        out->unchanged += x.res.unchanged;
+        out->quarantined += x.res.quarantined;
+        out->warnings += sp.warnings;
+        out->errors += sp.errors;
+        out->score_loss += (1.0 - sp.score) * (double)page->count;
+        atomic_fetch_add(&w->stats->bars_inserted, x.res.inserted);
+        atomic_fetch_add(&w->stats->bars_updated, x.res.updated);
+        atomic_fetch_add(&w->stats->bars_unchanged, x.res.unchanged);
+        atomic_fetch_add(&w->stats->bars_quarantined, x.res.quarantined);
+        atomic_fetch_add(&w->stats->dq_warnings, sp.warnings);
+        atomic_fetch_add(&w->stats->dq_errors, sp.errors);
+        log_msg(LOG_INFO,
+                "%s: page %d: %zu bars, %lld new, %lld updated, %lld unchanged, %lld "
+                "quarantined, %d warnings",
+                row->symbol, pages, page->count, (long long)x.res.inserted,
+                (long long)x.res.updated, (long long)x.res.unchanged, (long long)x.res.quarantined,
+                sp.warnings);
+    }
+    out->ok = out->error[0] == '\0';
+    finish(w, row, out->ok, out->ok ? NULL : out->error);
+    atomic_fetch_add(out->ok ? &w->stats->jobs_done : &w->stats->jobs_failed, 1);
+    if (!out->ok)
+        log_msg(LOG_ERROR, "%s: job %lld failed: %s", row->symbol, (long long)row->id, out->error);
+}

@@ -1,0 +1,282 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_client.h"
+#include "log.h"
+#include "source_internal.h"
+
+/* The fetch function's own return codes, judged by classify(). */
+enum {
+    FETCH_OK = 0,
+    FETCH_TRANSPORT = 1, /* no complete answer: retry */
+    FETCH_MALFORMED = 2, /* a 200 whose body does not parse: retry */
+    FETCH_RATE = 3,      /* 429: retry, after Retry-After */
+    FETCH_SERVER = 4,    /* 5xx, 408, 413, 499: retry */
+    FETCH_AUTH = 5,      /* 401, 403: fatal */
+    FETCH_REQUEST = 6,   /* other 4xx: fatal */
+};
+
+typedef struct polygon_source {
+    source base;
+    polygon_shared *sh;
+    http_client *http;
+    http_response resp;
+    polygon_page page;
+    char url[2048];
+    bool done;
+    char origin[512];
+} polygon_source;
+
+static retry_class classify(int rc, const retry_call *call, void *userdata)
+{
+    (void)call;
+    (void)userdata;
+    switch (rc) {
+    case FETCH_OK:
+        return RETRY_CLASS_SUCCESS;
+    case FETCH_TRANSPORT:
+    case FETCH_MALFORMED:
+    case FETCH_RATE:
+    case FETCH_SERVER:
+        return RETRY_CLASS_RETRYABLE;
+    default:
+        return RETRY_CLASS_FATAL;
+    }
+}
+
+/* Sleep that gives up early when the process is asked to stop. */
+static void sleep_interruptible(int64_t ns, void *ctx)
+{
+    const polygon_shared *sh = ctx;
+    volatile int *stop = sh ? sh->stop : NULL;
+    while (ns > 0 && !(stop && *stop)) {
+        int64_t step = ns < 100000000 ? ns : 100000000; /* 100 ms */
+        struct timespec ts = { (time_t)(step / 1000000000), (long)(step % 1000000000) };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ns -= step;
+    }
+}
+
+int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
+                        int page_limit, long timeout_ms, int max_attempts,
+                        int64_t max_retry_delay_ms, int rate_limit_per_min, ingest_stats *stats)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->base_url = base_url;
+    sh->api_key = api_key;
+    sh->page_limit = page_limit;
+    sh->timeout_ms = timeout_ms;
+    sh->stats = stats;
+
+    retry_policy p = RETRY_POLICY_INIT;
+    p.max_attempts = (uint32_t)max_attempts;
+    p.max_delay_ns = max_retry_delay_ms * RETRY_NS_PER_MS;
+    /* Waiting for the limiter is normal on the free tier: up to two slots. */
+    p.limiter_timeout_ns = rate_limit_per_min > 0
+                               ? (int64_t)(2 * 60.0 / rate_limit_per_min * 1e9) + RETRY_NS_PER_S
+                               : 0;
+    p.backoff.base_ns = 250 * RETRY_NS_PER_MS;
+    p.backoff.cap_ns = 30 * RETRY_NS_PER_S;
+    p.backoff.jitter = RETRY_JITTER_FULL;
+    p.classify = classify;
+    p.env.sleep_ns = sleep_interruptible;
+    sh->policy = p;
+
+    if (rate_limit_per_min > 0) {
+        /* Evenly spaced requests (burst 1), with 2 % to spare, so that no
+         * window of 60 s ever holds more than the limit, however the
+         * server aligns its window. */
+        retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
+        lo.kind = RETRY_LIMITER_GCRA;
+        lo.rate = rate_limit_per_min / 60.0 / 1.02;
+        lo.burst = 1;
+        if (retry_limiter_new(&sh->limiter, &lo) != RETRY_OK)
+            return -1;
+    }
+    retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT;
+    bo.window_size = 20;
+    bo.min_calls = 10;
+    bo.failure_rate_threshold = 50;
+    bo.open_duration_ns = 5 * RETRY_NS_PER_S;
+    bo.open_duration_multiplier = 2;
+    bo.max_open_duration_ns = 120 * RETRY_NS_PER_S;
+    bo.half_open_permits = 1;
+    bo.half_open_mode = RETRY_HALF_OPEN_SUCCESS_THRESHOLD;
+    if (retry_breaker_new(&sh->breaker, &bo) != RETRY_OK)
+        return -1;
+    retry_budget_options go = RETRY_BUDGET_OPTIONS_INIT;
+    go.kind = RETRY_BUDGET_PERCENT;
+    go.percent = 50;
+    go.ttl_ns = 60 * RETRY_NS_PER_S;
+    go.min_per_second = 1;
+    if (retry_budget_new(&sh->budget, &go) != RETRY_OK)
+        return -1;
+    return 0;
+}
+
+void polygon_shared_destroy(polygon_shared *sh)
+{
+    retry_limiter_free(sh->limiter);
+    retry_breaker_free(sh->breaker);
+    retry_budget_free(sh->budget);
+    memset(sh, 0, sizeof *sh);
+}
+
+/* The path of a URL for logs: no query string (it could hold anything). */
+static void url_path(const char *url, char *out, size_t size)
+{
+    const char *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : url;
+    if (!p)
+        p = "/";
+    size_t n = strcspn(p, "?#");
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+static int fetch_once(retry_call *call, void *userdata)
+{
+    polygon_source *ps = userdata;
+    polygon_shared *sh = ps->sh;
+    if (call->attempt > 1)
+        atomic_fetch_add(&sh->stats->retries, 1);
+    atomic_fetch_add(&sh->stats->requests, 1);
+    char path[512];
+    url_path(ps->url, path, sizeof path);
+
+    if (http_get(ps->http, ps->url, sh->api_key, &ps->resp) != 0) {
+        atomic_fetch_add(&sh->stats->transport_errors, 1);
+        snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, ps->resp.error);
+        log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+        return FETCH_TRANSPORT;
+    }
+    long st = ps->resp.status;
+    if (st >= 200 && st < 300) {
+        atomic_fetch_add(&sh->stats->responses_2xx, 1);
+        char err[256];
+        if (polygon_page_parse(&ps->page, ps->resp.body, ps->resp.len, err, sizeof err) != 0) {
+            atomic_fetch_add(&sh->stats->malformed, 1);
+            snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, err);
+            log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+            return FETCH_MALFORMED;
+        }
+        return FETCH_OK;
+    }
+    char msg[200];
+    polygon_error_message(ps->resp.body ? ps->resp.body : "", ps->resp.len, msg, sizeof msg);
+    snprintf(call->errmsg, sizeof call->errmsg, "GET %s: HTTP %ld%s%s", path, st,
+             msg[0] ? ": " : "", msg);
+    if (st >= 500)
+        atomic_fetch_add(&sh->stats->responses_5xx, 1);
+    else
+        atomic_fetch_add(&sh->stats->responses_4xx, 1);
+    if (st == 429) {
+        atomic_fetch_add(&sh->stats->responses_429, 1);
+        int64_t hint = 0;
+        if (ps->resp.retry_after[0] &&
+            retry_parse_retry_after(&hint, ps->resp.retry_after, strlen(ps->resp.retry_after),
+                                    (int64_t)time(NULL)) == RETRY_OK)
+            call->hint_ns = hint;
+        log_msg(LOG_WARNING, "attempt %u: %s (Retry-After: %s)", call->attempt, call->errmsg,
+                ps->resp.retry_after[0] ? ps->resp.retry_after : "none");
+        return FETCH_RATE;
+    }
+    if (st >= 500 || st == 408 || st == 413 || st == 499) {
+        log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+        return FETCH_SERVER;
+    }
+    return st == 401 || st == 403 ? FETCH_AUTH : FETCH_REQUEST;
+}
+
+static int polygon_begin(source *s, const job_spec *job, char *err, size_t errlen)
+{
+    polygon_source *ps = (polygon_source *)s;
+    int n = snprintf(ps->url, sizeof ps->url,
+                     "%s/v2/aggs/ticker/%s/range/%d/%s/%lld/%lld?adjusted=%s&sort=asc&limit=%d",
+                     ps->sh->base_url, job->symbol, job->multiplier, job->timespan,
+                     (long long)job->from_ms, (long long)job->to_ms,
+                     job->adjusted ? "true" : "false", ps->sh->page_limit);
+    if (n < 0 || (size_t)n >= sizeof ps->url) {
+        snprintf(err, errlen, "request URL too long");
+        return SOURCE_FATAL;
+    }
+    ps->done = false;
+    return 0;
+}
+
+static int polygon_next(source *s, const polygon_page **page, char *err, size_t errlen)
+{
+    polygon_source *ps = (polygon_source *)s;
+    polygon_shared *sh = ps->sh;
+    if (ps->done)
+        return SOURCE_END;
+    if (sh->stop && *sh->stop) {
+        snprintf(err, errlen, "stopped");
+        return SOURCE_FAIL;
+    }
+
+    retry_policy p = sh->policy;
+    p.env.ctx = sh;
+    retry_result res;
+    int rc = retry_run(&res, &p, sh->limiter, sh->breaker, sh->budget, fetch_once, ps);
+    atomic_fetch_add(&sh->stats->waited_ms, res.waited_ns / 1000000);
+    if (rc != RETRY_OK) {
+        snprintf(err, errlen, "%s after %u attempt%s%s%s", retry_stop_name(res.stop), res.attempts,
+                 res.attempts == 1 ? "" : "s", res.last_errmsg[0] ? ": " : "", res.last_errmsg);
+        return res.stop == RETRY_STOP_FATAL ? SOURCE_FATAL : SOURCE_FAIL;
+    }
+
+    const char *next = ps->page.next_url;
+    if (next) {
+        /* The key goes only to the configured origin: a next_url elsewhere
+         * is refused rather than followed. */
+        if (strncmp(next, ps->origin, strlen(ps->origin)) != 0 ||
+            (next[strlen(ps->origin)] != '/' && next[strlen(ps->origin)] != '\0')) {
+            char path[256];
+            url_path(next, path, sizeof path);
+            snprintf(err, errlen, "next_url leaves the configured host (%.200s)", path);
+            return SOURCE_FATAL;
+        }
+        snprintf(ps->url, sizeof ps->url, "%s", next);
+    } else {
+        ps->done = true;
+    }
+    atomic_fetch_add(&sh->stats->pages, 1);
+    atomic_fetch_add(&sh->stats->bars_fetched, (long long)ps->page.count);
+    *page = &ps->page;
+    return SOURCE_PAGE;
+}
+
+static void polygon_destroy(source *s)
+{
+    polygon_source *ps = (polygon_source *)s;
+    http_client_free(ps->http);
+    http_response_free(&ps->resp);
+    polygon_page_free(&ps->page);
+    free(ps);
+}
+
+static const source_ops polygon_ops = { "polygon", polygon_begin, polygon_next, polygon_destroy };
+
+int source_polygon_new(source **out, polygon_shared *sh)
+{
+    *out = NULL;
+    polygon_source *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return -1;
+    ps->base.ops = &polygon_ops;
+    ps->sh = sh;
+    if (http_client_new(&ps->http, 10000, sh->timeout_ms) != 0) {
+        free(ps);
+        return -1;
+    }
+    /* scheme://host[:port] of the base URL */
+    const char *p = strstr(sh->base_url, "://");
+    size_t n = p ? (size_t)(p + 3 - sh->base_url) + strcspn(p + 3, "/?#") : strlen(sh->base_url);
+    snprintf(ps->origin, sizeof ps->origin, "%.*s", (int)n, sh->base_url);
+    *out = &ps->base;
+    return 0;
+}
