@@ -221,8 +221,21 @@ static int polygon_next(source *s, const polygon_page **page, char *err, size_t 
     retry_policy p = sh->policy;
     p.env.ctx = sh;
     retry_result res;
-    int rc = retry_run(&res, &p, sh->limiter, sh->breaker, sh->budget, fetch_once, ps);
-    atomic_fetch_add(&sh->stats->waited_ms, res.waited_ns / 1000000);
+    int rc;
+    /* An open breaker pauses the job rather than failing it: wait until it
+     * admits a probe, a few times, before giving up on the page. */
+    for (int round = 0;; round++) {
+        rc = retry_run(&res, &p, sh->limiter, sh->breaker, sh->budget, fetch_once, ps);
+        atomic_fetch_add(&sh->stats->waited_ms, res.waited_ns / 1000000);
+        if (rc != RETRY_EOPEN || round == 5 || (sh->stop && *sh->stop))
+            break;
+        retry_breaker_snapshot snap;
+        retry_breaker_snapshot_get(sh->breaker, &snap);
+        log_msg(LOG_WARNING, "the API circuit breaker is open; waiting %.1f s",
+                (double)snap.until_admit_ns / 1e9);
+        sleep_interruptible(snap.until_admit_ns > 0 ? snap.until_admit_ns : RETRY_NS_PER_S, sh);
+        atomic_fetch_add(&sh->stats->waited_ms, snap.until_admit_ns / 1000000);
+    }
     if (rc != RETRY_OK) {
         snprintf(err, errlen, "%s after %u attempt%s%s%s", retry_stop_name(res.stop), res.attempts,
                  res.attempts == 1 ? "" : "s", res.last_errmsg[0] ? ": " : "", res.last_errmsg);
