@@ -1,0 +1,329 @@
+/*
+ * Ingest throughput: the ingestor backfilling generated minute bars from
+ * polygon-replay on loopback into an empty ohlcv table, with full
+ * validation, against the same rows loaded by psql the idempotent way
+ * (\copy into a temporary table, then INSERT .. ON CONFLICT) and by a plain
+ * \copy, on the same server in the same run. Also the ingestor's peak memory
+ * at the full size and at a quarter of it: pages are streamed, so it must
+ * not grow with the number of bars.
+ *   bench-ingest INGESTOR REPLAY        (DATABASE_URL from scripts/bench)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "harness.h"
+
+#define SYMBOLS         20
+#define BARS_PER_SYMBOL 60000
+#define RUNS            3
+#define KEY             "bench-key-1234"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* Per-symbol CSV files for the replay and one COPY file for psql. */
+static void generate(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/copy.txt", dir);
+    FILE *copy = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/plain.txt", dir);
+    FILE *plain = fopen(path, "w");
+    uint64_t rng = 88172645463325252ULL;
+    const int64_t start = INT64_C(1704067200000); /* 2024-01-01T00:00Z */
+    for (int s = 0; s < SYMBOLS; s++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "SYM%02d", s);
+        snprintf(path, sizeof path, "%s/data/%s-minute.csv", dir, sym);
+        FILE *f = fopen(path, "w");
+        if (!f || !copy || !plain) {
+            perror(path);
+            exit(1);
+        }
+        fputs("timestamp_ms,open,high,low,close,volume,vwap,trades\n", f);
+        double price = 100.0 + s;
+        for (int i = 0; i < BARS_PER_SYMBOL; i++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            double u = (double)(rng >> 11) / 9007199254740992.0;
+            double open = price, close = price * (1.0 + (u - 0.5) * 0.002);
+            double high = fmax(open, close) * 1.0005, low = fmin(open, close) * 0.9995;
+            double volume = 1000.0 + (double)(rng % 5000), vwap = (high + low + close) / 3.0;
+            long trades = 10 + (long)(rng % 90);
+            int64_t ts = start + (int64_t)i * 60000;
+            char line[256];
+            int n = snprintf(line, sizeof line, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%ld\n",
+                             (long long)ts, open, high, low, close, volume, vwap, trades);
+            fwrite(line, 1, (size_t)n, f);
+            fprintf(copy, "%s\t%lld\t%.17g\t%.17g\t%.17g\t%.17g\t%.17g\t%.17g\t%ld\n", sym,
+                    (long long)ts, open, high, low, close, volume, vwap, trades);
+            time_t secs = (time_t)(ts / 1000);
+            struct tm tm;
+            gmtime_r(&secs, &tm);
+            fprintf(plain,
+                    "%s\tminute\t1\t%04d-%02d-%02d %02d:%02d:%02d+00\t%.17g\t%.17g\t%.17g\t"
+                    "%.17g\t%.17g\t%.17g\t%ld\ttrue\tpsql\n",
+                    sym, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                    tm.tm_sec, open, high, low, close, volume, vwap, trades);
+            price = close;
+        }
+        fclose(f);
+    }
+    fclose(copy);
+    fclose(plain);
+}
+
+static PGconn *db(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "%s", PQerrorMessage(c));
+        exit(1);
+    }
+    return c;
+}
+
+static void exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(r));
+        exit(1);
+    }
+    PQclear(r);
+}
+
+static long long count(PGconn *c, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    PGresult *r = PQexec(c, sql);
+    long long n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+/* Run argv with env; wall seconds, peak RSS (MB) of the child. */
+static int run_timed(const char *const *argv, const char *const *env, double *secs, double *rss_mb)
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; env && env[i]; i++) {
+            const char *eq = strchr(env[i], '=');
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+            setenv(name, eq + 1, 1);
+        }
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(127);
+        char *copy[32];
+        int n = 0;
+        for (; argv[n]; n++)
+            copy[n] = (char *)(uintptr_t)argv[n];
+        copy[n] = NULL;
+        execvp(copy[0], copy);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    *secs = now_s() - t0;
+    if (rss_mb)
+        *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static const char *find_psql(void)
+{
+    static char path[256];
+    if (system("command -v psql >/dev/null 2>&1") == 0)
+        return "psql";
+    for (int v = 20; v >= 10; v--) {
+        snprintf(path, sizeof path, "/usr/lib/postgresql/%d/bin/psql", v);
+        if (access(path, X_OK) == 0)
+            return path;
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = getenv("DATABASE_URL");
+    if (argc != 3 || !base) {
+        fprintf(stderr, "usage: DATABASE_URL=... %s INGESTOR REPLAY\n", argv[0]);
+        return 77;
+    }
+    const char *psql = find_psql();
+    if (!psql) {
+        fprintf(stderr, "psql not found\n");
+        return 77;
+    }
+    char dir[] = "/tmp/bench-ingest.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char path[600];
+    snprintf(path, sizeof path, "%s/data", dir);
+    if (mkdir(path, 0755) != 0)
+        return 1;
+    generate(dir);
+
+    /* A database of the benchmark's own. */
+    PGconn *admin = db(base);
+    exec(admin, "DROP DATABASE IF EXISTS bench_ingest WITH (FORCE)");
+    exec(admin, "CREATE DATABASE bench_ingest");
+    const char *slash = strrchr(base, '/');
+    char url[512];
+    snprintf(url, sizeof url, "%.*s/bench_ingest", (int)(slash - base), base);
+
+    replay_proc rp;
+    const char *rargs[] = { "--api-key", KEY, NULL };
+    if (replay_start(&rp, argv[2], path, rargs) != 0) {
+        fprintf(stderr, "polygon-replay did not start\n");
+        return 1;
+    }
+    char e_url[600], e_base[128];
+    snprintf(e_url, sizeof e_url, "DATABASE_URL=%s", url);
+    snprintf(e_base, sizeof e_base, "POLYGON_BASE_URL=%s", rp.base);
+    const char *env[] = { e_url,
+                          e_base,
+                          "POLYGON_API_KEY=" KEY,
+                          "POLYGON_RATE_LIMIT_PER_MIN=0",
+                          "POLYGON_PAGE_LIMIT=50000",
+                          "DQ_CALENDAR=24x7",
+                          "LOG_LEVEL=WARNING",
+                          NULL };
+    double secs, rss;
+    const char *mig[] = { argv[1], "migrate", NULL };
+    if (run_timed(mig, env, &secs, NULL) != 0)
+        return 1;
+
+    char symbols[SYMBOLS * 8] = "", quarter[SYMBOLS * 8] = "";
+    for (int s = 0; s < SYMBOLS; s++) {
+        char one[8];
+        snprintf(one, sizeof one, "%sSYM%02d", s ? "," : "", s);
+        strcat(symbols, one);
+        if (s < SYMBOLS / 4)
+            strcat(quarter, one);
+    }
+    const char *bf[] = { argv[1], "backfill",   "--symbols",  symbols,  "--from", "2024-01-01",
+                         "--to",  "2024-03-31", "--timespan", "minute", NULL };
+    const char *bfq[] = { argv[1], "backfill",   "--symbols",  quarter,  "--from", "2024-01-01",
+                          "--to",  "2024-03-31", "--timespan", "minute", NULL };
+
+    PGconn *c = db(url);
+    exec(c, "SET client_min_messages = warning");
+    exec(c, "CREATE TABLE ohlcv_ref (LIKE ohlcv INCLUDING ALL)");
+    char sql_path[600], copy_path[600];
+    snprintf(copy_path, sizeof copy_path, "%s/copy.txt", dir);
+    snprintf(sql_path, sizeof sql_path, "%s/upsert.sql", dir);
+    FILE *f = fopen(sql_path, "w");
+    fprintf(f,
+            "BEGIN;\n"
+            "CREATE TEMP TABLE stage (symbol text, ts_ms bigint, open float8, high float8,"
+            " low float8, close float8, volume float8, vwap float8, transactions bigint)"
+            " ON COMMIT DROP;\n"
+            "\\copy stage FROM '%s'\n"
+            "INSERT INTO ohlcv_ref (symbol, timespan, multiplier, ts, open, high, low, close,"
+            " volume, vwap, transactions, adjusted, source)"
+            " SELECT symbol, 'minute', 1, 'epoch'::timestamptz + ts_ms * interval '1 millisecond',"
+            " open, high, low, close, volume, vwap, transactions, true, 'psql' FROM stage"
+            " ON CONFLICT (symbol, timespan, multiplier, ts) DO UPDATE SET open = EXCLUDED.open,"
+            " high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,"
+            " volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
+            " transactions = EXCLUDED.transactions, updated_at = now()"
+            " WHERE (ohlcv_ref.open, ohlcv_ref.high, ohlcv_ref.low, ohlcv_ref.close,"
+            " ohlcv_ref.volume, ohlcv_ref.vwap, ohlcv_ref.transactions) IS DISTINCT FROM"
+            " (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume,"
+            " EXCLUDED.vwap, EXCLUDED.transactions);\n"
+            "COMMIT;\n",
+            copy_path);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/plain.sql", dir);
+    f = fopen(path, "w");
+    fprintf(f,
+            "\\copy ohlcv_ref (symbol, timespan, multiplier, ts, open, high, low, close,"
+            " volume, vwap, transactions, adjusted, source) FROM '%s/plain.txt'\n",
+            dir);
+    fclose(f);
+
+    const double total = (double)SYMBOLS * BARS_PER_SYMBOL;
+    double ing[RUNS], ups[RUNS], plain[RUNS], rss_full[RUNS], rss_q = 0;
+    char e_url2[600];
+    snprintf(e_url2, sizeof e_url2, "%s", url);
+    for (int run = 0; run < RUNS; run++) {
+        exec(c, "TRUNCATE ohlcv, ohlcv_quarantine, dq_runs, backfill_jobs, ohlcv_ref");
+        if (run_timed(bf, env, &secs, &rss) != 0 || count(c, "ohlcv") != (long long)total) {
+            fprintf(stderr, "ingestor run failed (%lld bars stored)\n", count(c, "ohlcv"));
+            return 1;
+        }
+        ing[run] = total / secs;
+        rss_full[run] = rss;
+
+        const char *up[] = { psql, "-X",   "-q", "-v",     "ON_ERROR_STOP=1",
+                             "-d", e_url2, "-f", sql_path, NULL };
+        if (run_timed(up, NULL, &secs, NULL) != 0 || count(c, "ohlcv_ref") != (long long)total)
+            return 1;
+        ups[run] = total / secs;
+
+        exec(c, "TRUNCATE ohlcv_ref");
+        const char *pl[] = { psql, "-X",   "-q", "-v", "ON_ERROR_STOP=1",
+                             "-d", e_url2, "-f", path, NULL };
+        if (run_timed(pl, NULL, &secs, NULL) != 0 || count(c, "ohlcv_ref") != (long long)total)
+            return 1;
+        plain[run] = total / secs;
+    }
+    exec(c, "TRUNCATE ohlcv, ohlcv_quarantine, dq_runs, backfill_jobs");
+    if (run_timed(bfq, env, &secs, &rss_q) != 0)
+        return 1;
+
+    double v = median(ing, RUNS), u = median(ups, RUNS), p = median(plain, RUNS);
+    double r_full = median(rss_full, RUNS);
+    printf("{\"bench\":\"ingest\",\"case\":\"%d minute bars, %d symbols, pages of 50000, "
+           "validation on\",\"metric\":\"bars_per_s\",\"value\":%.0f,\"reference\":"
+           "\"psql_copy_then_upsert\",\"reference_value\":%.0f,\"ratio\":%.3f}\n",
+           (int)total, SYMBOLS, v, u, v / u);
+    printf("{\"bench\":\"ingest\",\"case\":\"%d minute bars, %d symbols, pages of 50000, "
+           "validation on\",\"metric\":\"bars_per_s\",\"value\":%.0f,\"reference\":"
+           "\"psql_plain_copy\",\"reference_value\":%.0f,\"ratio\":%.3f}\n",
+           (int)total, SYMBOLS, v, p, v / p);
+    printf("{\"bench\":\"ingest\",\"case\":\"peak memory, %d bars vs %d bars\",\"metric\":"
+           "\"peak_rss_mb\",\"value\":%.1f,\"reference\":\"peak_rss_mb_quarter_size\","
+           "\"reference_value\":%.1f,\"ratio\":%.3f}\n",
+           (int)total, (int)total / 4, r_full, rss_q, rss_q / r_full);
+    fflush(stdout);
+
+    PQfinish(c);
+    replay_stop(&rp);
+    exec(admin, "DROP DATABASE IF EXISTS bench_ingest WITH (FORCE)");
+    PQfinish(admin);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
