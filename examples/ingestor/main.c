@@ -359,6 +359,12 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
 
     job_outcome outcomes[64];
     int failed = 0;
+    progress prog;
+    progress_start(&prog, a->nsymbols,
+                   a->nsymbols * progress_estimate_bars(a->from, a->to, a->timespan, a->multiplier),
+                   isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_INFO);
+    if (w)
+        worker_set_progress(w, &prog);
     const char *source_kind = polygon ? "polygon" : "files";
     for (int i = 0; rc == 0 && i < a->nsymbols && !stop_requested; i++) {
         job_row row;
@@ -386,7 +392,9 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
         }
         pgpool_release(pc);
         pc = NULL;
+        progress_symbol(&prog, row.symbol);
         worker_run_job(w, &row, o);
+        progress_symbol_done(&prog);
         if (!o->ok)
             failed++;
         pc = connect_or_log(pool);
@@ -396,6 +404,7 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
         }
     }
     int n = a->nsymbols;
+    progress_end(&prog);
     if (pc)
         pgpool_release(pc);
     struct timespec t1;

@@ -14,6 +14,7 @@ struct worker {
     pgpool *pool;
     source *src;
     ingest_stats *stats;
+    progress *progress;
     dq_options dq_opts;
     dq_checker *checker;
     dq_report *report;
@@ -81,6 +82,11 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     }
     *out = w;
     return 0;
+}
+
+void worker_set_progress(worker *w, progress *p)
+{
+    w->progress = p;
 }
 
 void worker_free(worker *w)
@@ -203,8 +209,6 @@ static long collect_rejected(worker *w, size_t count)
             continue;
         char codes[512] = "{", details[2048] = "{\"issues\":[";
         size_t cl = 1, dl = strlen(details);
-        if (w->reasons[i] == 0) /* the report kept no record of it (truncated) */
-            w->reasons[i] = 0;
         for (int c = 0; c < DQ_CODE_COUNT; c++) {
             if (!(w->reasons[i] & (1u << c)))
                 continue;
@@ -484,7 +488,9 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         atomic_fetch_add(&w->stats->bars_quarantined, x.res.quarantined);
         atomic_fetch_add(&w->stats->dq_warnings, sp.warnings);
         atomic_fetch_add(&w->stats->dq_errors, sp.errors);
-        log_msg(LOG_INFO,
+        if (w->progress)
+            progress_page(w->progress, (int64_t)page->count);
+        log_msg(LOG_DEBUG,
                 "%s: page %d: %zu bars, %lld new, %lld updated, %lld unchanged, %lld "
                 "quarantined, %d warnings",
                 row->symbol, pages, page->count, (long long)x.res.inserted,

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "jobs.h"
+#include "progress.h"
 #include "sink.h"
 #include "source.h"
 #include "stats.h"
@@ -34,6 +35,9 @@ typedef struct worker worker;
 int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src,
                ingest_stats *stats);
 void worker_free(worker *w);
+
+/* Report pages to p (borrowed; may be NULL). */
+void worker_set_progress(worker *w, progress *p);
 
 /* Run one job to its end. The outcome is filled in either way. */
 void worker_run_job(worker *w, job_row *row, job_outcome *out);
