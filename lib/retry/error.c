@@ -9,6 +9,16 @@ const char *retry_strerror(int err)
         return "invalid argument";
     case RETRY_ENOMEM:
         return "out of memory";
+    case RETRY_EOPEN:
+        return "circuit breaker open";
+    case RETRY_ELIMIT:
+        return "rate limit reached";
+    case RETRY_ETIMEOUT:
+        return "rate limit wait exceeds timeout";
+    case RETRY_EBUDGET:
+        return "retry budget exhausted";
+    case RETRY_EGAVEUP:
+        return "gave up retrying";
     }
     return "unknown error";
 }

@@ -1,0 +1,477 @@
+/* The circuit breaker: CLOSED / OPEN / HALF_OPEN plus FORCED_OPEN and
+ * DISABLED, over a count or time sliding window. One mutex per breaker; the
+ * critical sections are short and allocate nothing. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SLOT_USED 1u
+#define SLOT_FAIL 2u
+#define SLOT_SLOW 4u
+
+typedef struct bucket {
+    uint32_t calls, fails, slow;
+} bucket;
+
+typedef struct transition {
+    int happened;
+    retry_breaker_state from, to;
+} transition;
+
+struct retry_breaker {
+    pthread_mutex_t mu;
+    retry_breaker_options o;
+    int slow_enabled;
+    int coarse;       /* durations are long enough for CLOCK_MONOTONIC_COARSE */
+    int64_t last_now; /* clamp for a backwards clock */
+    int64_t t0;       /* time origin of the time window's seconds */
+
+    retry_breaker_state state;
+    uint64_t gen;
+    int64_t open_until;
+    int64_t cur_open_ns;
+
+    /* sliding window */
+    uint8_t *ring; /* COUNT: one slot per call */
+    uint32_t ring_pos;
+    bucket *buckets; /* TIME: one bucket per second */
+    int64_t last_sec;
+    uint32_t w_calls, w_fails, w_slow;
+    uint32_t consec;
+
+    /* HALF_OPEN round */
+    uint32_t ho_in_flight, ho_done, ho_fails, ho_slow, ho_succ;
+    int64_t ho_last_admit;
+
+    /* counters */
+    uint64_t calls, successes, failures, slow_calls, ignored, rejections, transitions;
+};
+
+static int check_options(const retry_breaker_options *o)
+{
+    if (o->version != RETRY_BREAKER_OPTIONS_VERSION)
+        return 0;
+    if (o->window_kind != RETRY_WINDOW_COUNT && o->window_kind != RETRY_WINDOW_TIME)
+        return 0;
+    if (o->window_size < 1 || o->window_size > 100000 || o->min_calls < 1)
+        return 0;
+    if (!(o->failure_rate_threshold > 0.0 && o->failure_rate_threshold <= 100.0))
+        return 0;
+    if (!(o->slow_call_rate_threshold > 0.0 && o->slow_call_rate_threshold <= 100.0))
+        return 0;
+    if (o->slow_call_duration_ns < 0 || o->open_duration_ns <= 0)
+        return 0;
+    if (!(o->open_duration_multiplier >= 1.0) || !isfinite(o->open_duration_multiplier))
+        return 0;
+    if (o->max_open_duration_ns < o->open_duration_ns)
+        return 0;
+    if (o->half_open_permits < 1 || o->max_half_open_wait_ns <= 0)
+        return 0;
+    if (o->half_open_mode != RETRY_HALF_OPEN_RATE &&
+        o->half_open_mode != RETRY_HALF_OPEN_SUCCESS_THRESHOLD)
+        return 0;
+    return 1;
+}
+
+int retry_breaker_new(retry_breaker **out, const retry_breaker_options *opts)
+{
+    static const retry_breaker_options defaults = RETRY_BREAKER_OPTIONS_INIT;
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    if (!check_options(opts))
+        return RETRY_EINVAL;
+    retry_breaker *b = calloc(1, sizeof *b);
+    if (!b)
+        return RETRY_ENOMEM;
+    b->o = *opts;
+    if (b->o.window_kind == RETRY_WINDOW_COUNT)
+        b->ring = calloc(b->o.window_size, sizeof *b->ring);
+    else
+        b->buckets = calloc(b->o.window_size, sizeof *b->buckets);
+    if ((!b->ring && !b->buckets) || pthread_mutex_init(&b->mu, NULL) != 0) {
+        free(b->ring);
+        free(b->buckets);
+        free(b);
+        return RETRY_ENOMEM;
+    }
+    b->slow_enabled = b->o.slow_call_duration_ns > 0;
+    int64_t shortest = b->o.open_duration_ns < b->o.max_half_open_wait_ns
+                           ? b->o.open_duration_ns
+                           : b->o.max_half_open_wait_ns;
+    if (b->slow_enabled && b->o.slow_call_duration_ns < shortest)
+        shortest = b->o.slow_call_duration_ns;
+    b->coarse = retry__coarse_ok(&b->o.env, shortest);
+    b->last_now = INT64_MIN;
+    b->t0 = retry__now(&b->o.env, &b->last_now, b->coarse);
+    b->state = RETRY_BREAKER_CLOSED;
+    b->cur_open_ns = b->o.open_duration_ns;
+    *out = b;
+    return RETRY_OK;
+}
+
+void retry_breaker_free(retry_breaker *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_destroy(&b->mu);
+    free(b->ring);
+    free(b->buckets);
+    free(b);
+}
+
+static void clear_window(retry_breaker *b)
+{
+    if (b->ring)
+        memset(b->ring, 0, b->o.window_size * sizeof *b->ring);
+    if (b->buckets)
+        memset(b->buckets, 0, b->o.window_size * sizeof *b->buckets);
+    b->ring_pos = 0;
+    b->w_calls = b->w_fails = b->w_slow = 0;
+    b->consec = 0;
+}
+
+/* TIME window: drop the buckets of seconds that left the window. */
+static void advance(retry_breaker *b, int64_t now)
+{
+    int64_t sec = (now - b->t0) / RETRY_NS_PER_S;
+    if (sec <= b->last_sec)
+        return;
+    uint32_t n = b->o.window_size;
+    if (sec - b->last_sec >= (int64_t)n) {
+        memset(b->buckets, 0, n * sizeof *b->buckets);
+        b->w_calls = b->w_fails = b->w_slow = 0;
+    } else {
+        for (int64_t s = b->last_sec + 1; s <= sec; s++) {
+            bucket *k = &b->buckets[(uint64_t)s % n];
+            b->w_calls -= k->calls;
+            b->w_fails -= k->fails;
+            b->w_slow -= k->slow;
+            k->calls = k->fails = k->slow = 0;
+        }
+    }
+    b->last_sec = sec;
+}
+
+static void reset_half_open(retry_breaker *b)
+{
+    b->ho_in_flight = b->ho_done = b->ho_fails = b->ho_slow = b->ho_succ = 0;
+}
+
+static void set_state(retry_breaker *b, retry_breaker_state to, int64_t now, transition *tr)
+{
+    tr->happened = 1;
+    tr->from = b->state;
+    tr->to = to;
+    b->state = to;
+    b->gen++;
+    b->transitions++;
+    reset_half_open(b);
+    switch (to) {
+    case RETRY_BREAKER_OPEN:
+        b->open_until = retry__add_sat(now, b->cur_open_ns);
+        break;
+    case RETRY_BREAKER_HALF_OPEN:
+        b->ho_last_admit = now;
+        break;
+    case RETRY_BREAKER_CLOSED:
+        clear_window(b);
+        b->cur_open_ns = b->o.open_duration_ns;
+        break;
+    case RETRY_BREAKER_FORCED_OPEN:
+    case RETRY_BREAKER_DISABLED:
+        break;
+    }
+}
+
+static void reopen(retry_breaker *b, int64_t now, transition *tr)
+{
+    double grown = (double)b->cur_open_ns * b->o.open_duration_multiplier;
+    b->cur_open_ns = retry__ns_from_double(grown, b->o.max_open_duration_ns);
+    set_state(b, RETRY_BREAKER_OPEN, now, tr);
+}
+
+/* OPEN whose time is up becomes HALF_OPEN; a HALF_OPEN round whose probes
+ * have not reported for max_half_open_wait releases them. */
+static void refresh(retry_breaker *b, int64_t now, transition *tr)
+{
+    if (b->state == RETRY_BREAKER_OPEN && now >= b->open_until)
+        set_state(b, RETRY_BREAKER_HALF_OPEN, now, tr);
+    if (b->state == RETRY_BREAKER_HALF_OPEN && b->ho_in_flight > 0 &&
+        now - b->ho_last_admit >= b->o.max_half_open_wait_ns) {
+        b->gen++; /* their late outcomes are now stale */
+        b->ho_in_flight = 0;
+    }
+}
+
+static int64_t until_admit(const retry_breaker *b, int64_t now)
+{
+    switch (b->state) {
+    case RETRY_BREAKER_OPEN:
+        return b->open_until > now ? b->open_until - now : 0;
+    case RETRY_BREAKER_FORCED_OPEN:
+        return INT64_MAX;
+    case RETRY_BREAKER_HALF_OPEN: {
+        uint32_t used = b->o.half_open_mode == RETRY_HALF_OPEN_RATE ? b->ho_done : b->ho_succ;
+        if (b->ho_in_flight + used < b->o.half_open_permits)
+            return 0;
+        int64_t t = retry__add_sat(b->ho_last_admit, b->o.max_half_open_wait_ns) - now;
+        return t > 0 ? t : 0;
+    }
+    case RETRY_BREAKER_CLOSED:
+    case RETRY_BREAKER_DISABLED:
+        break;
+    }
+    return 0;
+}
+
+static void notify(const retry_breaker *b, const transition *tr)
+{
+    if (tr->happened && b->o.on_state_change)
+        b->o.on_state_change(tr->from, tr->to, b->o.userdata);
+}
+
+int retry_breaker_acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns)
+{
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    int rc = RETRY_OK;
+    int64_t wait = 0;
+    pthread_mutex_lock(&b->mu);
+    if (b->state == RETRY_BREAKER_CLOSED) {
+        /* the hot path: one clock read only when slow calls are tracked */
+        permit->start_ns = b->slow_enabled ? retry__now(&b->o.env, &b->last_now, b->coarse) : 0;
+        permit->generation = b->gen;
+        permit->flags = 0;
+        b->calls++;
+        pthread_mutex_unlock(&b->mu);
+        if (wait_ns)
+            *wait_ns = 0;
+        return RETRY_OK;
+    }
+    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    refresh(b, now, &tr);
+    permit->start_ns = now;
+    permit->generation = b->gen;
+    permit->flags = 0;
+    switch (b->state) {
+    case RETRY_BREAKER_CLOSED:
+    case RETRY_BREAKER_DISABLED:
+        b->calls++;
+        break;
+    case RETRY_BREAKER_HALF_OPEN:
+        if (until_admit(b, now) == 0) {
+            b->ho_in_flight++;
+            b->ho_last_admit = now;
+            b->calls++;
+            break;
+        }
+        /* fall through */
+    case RETRY_BREAKER_OPEN:
+    case RETRY_BREAKER_FORCED_OPEN:
+        wait = until_admit(b, now);
+        b->rejections++;
+        rc = RETRY_EOPEN;
+        break;
+    }
+    pthread_mutex_unlock(&b->mu);
+    notify(b, &tr);
+    if (wait_ns)
+        *wait_ns = wait;
+    return rc;
+}
+
+static int should_trip(const retry_breaker *b)
+{
+    if (b->o.consecutive_failures && b->consec >= b->o.consecutive_failures)
+        return 1;
+    if (b->w_calls < b->o.min_calls)
+        return 0;
+    double calls = (double)b->w_calls;
+    if ((double)b->w_fails * 100.0 >= b->o.failure_rate_threshold * calls)
+        return 1;
+    if (b->slow_enabled && (double)b->w_slow * 100.0 >= b->o.slow_call_rate_threshold * calls)
+        return 1;
+    return 0;
+}
+
+void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_outcome outcome)
+{
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    pthread_mutex_lock(&b->mu);
+    if (permit->generation != b->gen) {
+        b->ignored++; /* admitted before a state change: stale */
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
+    int need_now = b->slow_enabled || b->o.window_kind == RETRY_WINDOW_TIME ||
+                   b->state != RETRY_BREAKER_CLOSED;
+    int64_t now = need_now ? retry__now(&b->o.env, &b->last_now, b->coarse) : 0;
+    int fail = outcome == RETRY_OUTCOME_FAILURE;
+    int slow = b->slow_enabled && now - permit->start_ns >= b->o.slow_call_duration_ns;
+
+    if (b->state == RETRY_BREAKER_HALF_OPEN && b->ho_in_flight > 0)
+        b->ho_in_flight--;
+    if (outcome == RETRY_OUTCOME_IGNORE || outcome > RETRY_OUTCOME_IGNORE) {
+        b->ignored++;
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
+    if (fail)
+        b->failures++;
+    else
+        b->successes++;
+    if (slow)
+        b->slow_calls++;
+
+    switch (b->state) {
+    case RETRY_BREAKER_CLOSED:
+        if (b->ring) {
+            uint8_t old = b->ring[b->ring_pos];
+            if (old & SLOT_USED) {
+                b->w_calls--;
+                b->w_fails -= (old & SLOT_FAIL) ? 1u : 0u;
+                b->w_slow -= (old & SLOT_SLOW) ? 1u : 0u;
+            }
+            b->ring[b->ring_pos] =
+                (uint8_t)(SLOT_USED | (fail ? SLOT_FAIL : 0u) | (slow ? SLOT_SLOW : 0u));
+            if (++b->ring_pos == b->o.window_size)
+                b->ring_pos = 0;
+        } else {
+            advance(b, now);
+            int64_t sec = (now - b->t0) / RETRY_NS_PER_S;
+            bucket *k = &b->buckets[(uint64_t)sec % b->o.window_size];
+            k->calls++;
+            k->fails += fail ? 1u : 0u;
+            k->slow += slow ? 1u : 0u;
+        }
+        b->w_calls++;
+        b->w_fails += fail ? 1u : 0u;
+        b->w_slow += slow ? 1u : 0u;
+        b->consec = fail ? b->consec + 1 : 0;
+        if (should_trip(b)) {
+            if (!need_now) /* the fast path skipped the clock; opening needs it */
+                now = retry__now(&b->o.env, &b->last_now, b->coarse);
+            set_state(b, RETRY_BREAKER_OPEN, now, &tr);
+        }
+        break;
+    case RETRY_BREAKER_HALF_OPEN:
+        b->ho_done++;
+        b->ho_fails += fail ? 1u : 0u;
+        b->ho_slow += slow ? 1u : 0u;
+        if (b->o.half_open_mode == RETRY_HALF_OPEN_SUCCESS_THRESHOLD) {
+            if (fail)
+                reopen(b, now, &tr);
+            else if (++b->ho_succ >= b->o.half_open_permits)
+                set_state(b, RETRY_BREAKER_CLOSED, now, &tr);
+        } else if (b->ho_done >= b->o.half_open_permits) {
+            double n = (double)b->ho_done;
+            if ((double)b->ho_fails * 100.0 >= b->o.failure_rate_threshold * n ||
+                (b->slow_enabled &&
+                 (double)b->ho_slow * 100.0 >= b->o.slow_call_rate_threshold * n))
+                reopen(b, now, &tr);
+            else
+                set_state(b, RETRY_BREAKER_CLOSED, now, &tr);
+        }
+        break;
+    case RETRY_BREAKER_OPEN:
+    case RETRY_BREAKER_FORCED_OPEN:
+    case RETRY_BREAKER_DISABLED:
+        break; /* counted above, never judged */
+    }
+    pthread_mutex_unlock(&b->mu);
+    notify(b, &tr);
+}
+
+retry_breaker_state retry_breaker_state_now(retry_breaker *b)
+{
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    pthread_mutex_lock(&b->mu);
+    refresh(b, retry__now(&b->o.env, &b->last_now, b->coarse), &tr);
+    retry_breaker_state s = b->state;
+    pthread_mutex_unlock(&b->mu);
+    notify(b, &tr);
+    return s;
+}
+
+void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
+{
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    pthread_mutex_lock(&b->mu);
+    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    refresh(b, now, &tr);
+    if (b->buckets && b->state == RETRY_BREAKER_CLOSED)
+        advance(b, now);
+    snap->state = b->state;
+    snap->generation = b->gen;
+    snap->window_calls = b->w_calls;
+    snap->window_failures = b->w_fails;
+    snap->window_slow = b->w_slow;
+    if (b->w_calls >= b->o.min_calls) {
+        snap->failure_rate = (double)b->w_fails * 100.0 / (double)b->w_calls;
+        snap->slow_call_rate = (double)b->w_slow * 100.0 / (double)b->w_calls;
+    } else {
+        snap->failure_rate = snap->slow_call_rate = -1.0;
+    }
+    snap->half_open_in_flight = b->ho_in_flight;
+    snap->open_duration_ns = b->cur_open_ns;
+    snap->until_admit_ns = until_admit(b, now);
+    snap->calls = b->calls;
+    snap->successes = b->successes;
+    snap->failures = b->failures;
+    snap->slow_calls = b->slow_calls;
+    snap->ignored = b->ignored;
+    snap->rejections = b->rejections;
+    snap->transitions = b->transitions;
+    pthread_mutex_unlock(&b->mu);
+    notify(b, &tr);
+}
+
+static void manual(retry_breaker *b, retry_breaker_state to)
+{
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    pthread_mutex_lock(&b->mu);
+    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    if (to == RETRY_BREAKER_CLOSED) {
+        b->cur_open_ns = b->o.open_duration_ns;
+        clear_window(b); /* a reset of a CLOSED breaker only clears it */
+    }
+    if (b->state != to)
+        set_state(b, to, now, &tr);
+    pthread_mutex_unlock(&b->mu);
+    notify(b, &tr);
+}
+
+void retry_breaker_force_open(retry_breaker *b)
+{
+    manual(b, RETRY_BREAKER_FORCED_OPEN);
+}
+
+void retry_breaker_disable(retry_breaker *b)
+{
+    manual(b, RETRY_BREAKER_DISABLED);
+}
+
+void retry_breaker_reset(retry_breaker *b)
+{
+    manual(b, RETRY_BREAKER_CLOSED);
+}
+
+const char *retry_breaker_state_name(retry_breaker_state s)
+{
+    switch (s) {
+    case RETRY_BREAKER_CLOSED:
+        return "CLOSED";
+    case RETRY_BREAKER_OPEN:
+        return "OPEN";
+    case RETRY_BREAKER_HALF_OPEN:
+        return "HALF_OPEN";
+    case RETRY_BREAKER_FORCED_OPEN:
+        return "FORCED_OPEN";
+    case RETRY_BREAKER_DISABLED:
+        return "DISABLED";
+    }
+    return "UNKNOWN";
+}

@@ -1,0 +1,225 @@
+/* Rate limiters: token bucket, GCRA and fixed window behind one contract.
+ * One mutex per limiter; sleeping happens outside it. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define RES_VALID 1u
+
+struct retry_limiter {
+    pthread_mutex_t mu;
+    retry_limiter_options o;
+    int64_t last_now;
+    int64_t t0;
+    /* TOKEN_BUCKET */
+    double tokens;
+    int64_t last_fill;
+    double per_ns;
+    /* GCRA */
+    int64_t tat;
+    int64_t emission_ns; /* T */
+    int64_t tau_ns;      /* T * burst */
+    /* FIXED_WINDOW */
+    int64_t win;
+    uint32_t used;
+};
+
+int retry_limiter_new(retry_limiter **out, const retry_limiter_options *opts)
+{
+    static const retry_limiter_options defaults = RETRY_LIMITER_OPTIONS_INIT;
+    *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != RETRY_LIMITER_OPTIONS_VERSION || opts->burst < 1 || opts->burst > 1000000)
+        return RETRY_EINVAL;
+    switch (opts->kind) {
+    case RETRY_LIMITER_TOKEN_BUCKET:
+    case RETRY_LIMITER_GCRA:
+        if (!(opts->rate >= 1e-3 && opts->rate <= 1e12))
+            return RETRY_EINVAL;
+        break;
+    case RETRY_LIMITER_FIXED_WINDOW:
+        if (opts->window_ns <= 0)
+            return RETRY_EINVAL;
+        break;
+    default:
+        return RETRY_EINVAL;
+    }
+    retry_limiter *l = calloc(1, sizeof *l);
+    if (!l)
+        return RETRY_ENOMEM;
+    if (pthread_mutex_init(&l->mu, NULL) != 0) {
+        free(l);
+        return RETRY_ENOMEM;
+    }
+    l->o = *opts;
+    l->last_now = INT64_MIN;
+    l->t0 = retry__now(&l->o.env, &l->last_now, 0);
+    l->tokens = (double)l->o.burst; /* starts full */
+    l->last_fill = l->t0;
+    l->per_ns = l->o.rate / 1e9;
+    double t = floor(1e9 / l->o.rate + 0.5);
+    l->emission_ns = t < 1.0 ? 1 : (int64_t)t;
+    l->tau_ns = l->emission_ns * (int64_t)l->o.burst;
+    l->tat = l->t0;
+    *out = l;
+    return RETRY_OK;
+}
+
+void retry_limiter_free(retry_limiter *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* Compute the wait for n tokens at now; commit them when commit is set.
+ * Called with the lock held. */
+static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int commit, int64_t *window)
+{
+    switch (l->o.kind) {
+    case RETRY_LIMITER_TOKEN_BUCKET: {
+        if (now > l->last_fill) {
+            double t = l->tokens + (double)(now - l->last_fill) * l->per_ns;
+            double cap = (double)l->o.burst;
+            l->tokens = t > cap ? cap : t;
+            l->last_fill = now;
+        }
+        double left = l->tokens - (double)n;
+        int64_t wait = 0;
+        if (left < -1e-9)
+            wait = retry__ns_from_double(ceil(-left / l->per_ns), INT64_MAX);
+        if (commit)
+            l->tokens = left;
+        return wait;
+    }
+    case RETRY_LIMITER_GCRA: {
+        int64_t start = l->tat > now ? l->tat : now;
+        int64_t tat = retry__add_sat(start, l->emission_ns * (int64_t)n);
+        int64_t wait = tat - now - l->tau_ns;
+        if (wait < 0)
+            wait = 0;
+        if (commit)
+            l->tat = tat;
+        return wait;
+    }
+    case RETRY_LIMITER_FIXED_WINDOW: {
+        int64_t cur = (now - l->t0) / l->o.window_ns;
+        if (l->win < cur) {
+            l->win = cur;
+            l->used = 0;
+        }
+        int64_t w = l->win;
+        uint32_t used = l->used + n;
+        if (used > l->o.burst) {
+            w++;
+            used = n;
+        }
+        int64_t wait = 0;
+        if (w > cur) {
+            int64_t start = retry__add_sat(
+                l->t0, retry__ns_from_double((double)w * (double)l->o.window_ns, INT64_MAX));
+            wait = start - now;
+        }
+        if (commit) {
+            l->win = w;
+            l->used = used;
+        }
+        if (window)
+            *window = w;
+        return wait;
+    }
+    }
+    return 0;
+}
+
+int retry_limiter_reserve(retry_limiter *l, int64_t *wait_ns, retry_reservation *res, uint32_t n,
+                          int64_t max_wait_ns)
+{
+    *wait_ns = 0;
+    if (res)
+        res->tokens = res->flags = 0;
+    if (n == 0 || n > l->o.burst || max_wait_ns < 0)
+        return RETRY_EINVAL;
+    int64_t window = 0;
+    pthread_mutex_lock(&l->mu);
+    int64_t now = retry__now(&l->o.env, &l->last_now, 0);
+    int64_t wait = take(l, now, n, 0, NULL);
+    if (wait > max_wait_ns) {
+        pthread_mutex_unlock(&l->mu);
+        *wait_ns = wait;
+        return RETRY_ETIMEOUT;
+    }
+    take(l, now, n, 1, &window);
+    pthread_mutex_unlock(&l->mu);
+    *wait_ns = wait;
+    if (res) {
+        res->act_ns = retry__add_sat(now, wait);
+        res->window = window;
+        res->tokens = n;
+        res->flags = RES_VALID;
+    }
+    return RETRY_OK;
+}
+
+int retry_limiter_try_acquire(retry_limiter *l, uint32_t n)
+{
+    int64_t wait;
+    int rc = retry_limiter_reserve(l, &wait, NULL, n, 0);
+    return rc == RETRY_ETIMEOUT ? RETRY_ELIMIT : rc;
+}
+
+int retry_limiter_acquire(retry_limiter *l, uint32_t n, int64_t timeout_ns)
+{
+    int64_t wait;
+    int rc = retry_limiter_reserve(l, &wait, NULL, n, timeout_ns);
+    if (rc == RETRY_OK)
+        retry__sleep(&l->o.env, wait);
+    return rc;
+}
+
+void retry_limiter_cancel(retry_limiter *l, retry_reservation *res)
+{
+    if (!(res->flags & RES_VALID) || res->tokens == 0)
+        return;
+    uint32_t n = res->tokens;
+    pthread_mutex_lock(&l->mu);
+    int64_t now = retry__now(&l->o.env, &l->last_now, 0);
+    if (now > res->act_ns) /* already due: used */
+        goto out;
+    switch (l->o.kind) {
+    case RETRY_LIMITER_TOKEN_BUCKET: {
+        take(l, now, 1, 0, NULL); /* refill up to now first */
+        double t = l->tokens + (double)n, cap = (double)l->o.burst;
+        l->tokens = t > cap ? cap : t;
+        break;
+    }
+    case RETRY_LIMITER_GCRA:
+        l->tat -= l->emission_ns * (int64_t)n;
+        break;
+    case RETRY_LIMITER_FIXED_WINDOW: {
+        int64_t cur = (now - l->t0) / l->o.window_ns;
+        if (res->window >= cur && res->window == l->win)
+            l->used = l->used > n ? l->used - n : 0;
+        break;
+    }
+    }
+out:
+    pthread_mutex_unlock(&l->mu);
+    res->tokens = 0;
+    res->flags = 0;
+}
+
+int64_t retry_limiter_time_until(retry_limiter *l, uint32_t n)
+{
+    if (n == 0 || n > l->o.burst)
+        return -1;
+    pthread_mutex_lock(&l->mu);
+    int64_t now = retry__now(&l->o.env, &l->last_now, 0);
+    int64_t wait = take(l, now, n, 0, NULL);
+    pthread_mutex_unlock(&l->mu);
+    return wait;
+}

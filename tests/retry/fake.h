@@ -1,0 +1,46 @@
+/* A fake environment for tests: a clock that moves only when told (or when
+ * the library sleeps), and a fixed random value. */
+#ifndef RETRY_TEST_FAKE_H
+#define RETRY_TEST_FAKE_H
+
+#include <retry/retry.h>
+
+typedef struct fake {
+    int64_t now;
+    int64_t slept;
+    int sleeps;
+    double rnd;
+} fake;
+
+static inline int64_t fake_now(void *ctx)
+{
+    return ((fake *)ctx)->now;
+}
+
+static inline void fake_sleep(int64_t ns, void *ctx)
+{
+    fake *f = ctx;
+    f->now += ns;
+    f->slept += ns;
+    f->sleeps++;
+}
+
+static inline double fake_random(void *ctx)
+{
+    return ((fake *)ctx)->rnd;
+}
+
+static inline retry_env fake_env(fake *f)
+{
+    retry_env e = RETRY_ENV_INIT;
+    e.now_ns = fake_now;
+    e.sleep_ns = fake_sleep;
+    e.random = fake_random;
+    e.ctx = f;
+    return e;
+}
+
+#define MS(x)  ((int64_t)(x)*RETRY_NS_PER_MS)
+#define SEC(x) ((int64_t)(x)*RETRY_NS_PER_S)
+
+#endif

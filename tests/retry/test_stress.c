@@ -1,0 +1,155 @@
+/* 8 threads hammer one breaker, one limiter and one budget (directly and
+ * through retry_run) on the real clock; run under TSan too. The checks are
+ * the invariants that a race would break. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include <retry/retry.h>
+
+#define THREADS 8
+#define ITERS   20000
+
+static retry_breaker *brk;
+static retry_limiter *lim;
+static retry_budget *bud;
+static pthread_barrier_t go;
+
+typedef struct worker {
+    int id;
+    uint64_t admitted, recorded, lim_ok, runs_ok, withdrawn;
+} worker;
+
+static int flaky(retry_call *call, void *ud)
+{
+    uint64_t *x = ud;
+    *x = *x * 6364136223846793005u + 1442695040888963407u;
+    (void)call;
+    return ((*x >> 33) % 4) == 0; /* a quarter fail */
+}
+
+static void no_sleep(int64_t ns, void *ctx)
+{
+    (void)ns;
+    (void)ctx;
+}
+
+static void *hammer(void *arg)
+{
+    worker *w = arg;
+    uint64_t x = (uint64_t)w->id * 7919u + 1;
+    retry_policy p = RETRY_POLICY_INIT;
+    p.env.sleep_ns = no_sleep;
+    p.env.seed = (uint64_t)w->id + 1;
+    p.limiter_timeout_ns = 0;
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < ITERS; i++) {
+        retry_permit permit;
+        if (retry_breaker_acquire(brk, &permit, NULL) == RETRY_OK) {
+            w->admitted++;
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            unsigned r = (unsigned)(x >> 60);
+            retry_breaker_record(brk, &permit,
+                                 r < 5   ? RETRY_OUTCOME_FAILURE
+                                 : r < 6 ? RETRY_OUTCOME_IGNORE
+                                         : RETRY_OUTCOME_SUCCESS);
+            w->recorded++;
+        }
+        if (retry_limiter_try_acquire(lim, 1) == RETRY_OK)
+            w->lim_ok++;
+        retry_reservation res;
+        int64_t wait;
+        if (retry_limiter_reserve(lim, &wait, &res, 1, 1000) == RETRY_OK)
+            retry_limiter_cancel(lim, &res);
+        retry_budget_deposit(bud);
+        retry_budget_record(bud, i % 3 != 0);
+        if (retry_budget_try_withdraw(bud) == RETRY_OK)
+            w->withdrawn++;
+        if (i % 16 == 0) {
+            retry_result result;
+            if (retry_run(&result, &p, NULL, brk, bud, flaky, &x) == RETRY_OK)
+                w->runs_ok++;
+            retry_breaker_snapshot s;
+            retry_breaker_snapshot_get(brk, &s);
+            (void)retry_budget_balance(bud);
+            (void)retry_limiter_time_until(lim, 1);
+        }
+        if (w->id == 0 && i % 5000 == 4999) {
+            retry_breaker_force_open(brk);
+            retry_breaker_reset(brk);
+        }
+    }
+    return NULL;
+}
+
+static void eight_threads(void **state)
+{
+    (void)state;
+    retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT;
+    bo.window_size = 50;
+    bo.min_calls = 10;
+    bo.open_duration_ns = 200000; /* 0.2 ms: cycle through every state */
+    bo.max_half_open_wait_ns = 100000;
+    bo.half_open_permits = 3;
+    bo.slow_call_duration_ns = 50000;
+    assert_int_equal(retry_breaker_new(&brk, &bo), RETRY_OK);
+    retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
+    lo.rate = 1000.0;
+    lo.burst = 20;
+    assert_int_equal(retry_limiter_new(&lim, &lo), RETRY_OK);
+    assert_int_equal(retry_budget_new(&bud, NULL), RETRY_OK);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_barrier_init(&go, NULL, THREADS);
+    pthread_t t[THREADS];
+    worker w[THREADS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < THREADS; i++) {
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, hammer, &w[i]), 0);
+    }
+    uint64_t admitted = 0, recorded = 0, lim_ok = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        admitted += w[i].admitted;
+        recorded += w[i].recorded;
+        lim_ok += w[i].lim_ok;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_barrier_destroy(&go);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+    retry_breaker_snapshot s;
+    retry_breaker_snapshot_get(brk, &s);
+    /* every admitted call was recorded exactly once: counted or ignored */
+    assert_int_equal(admitted, recorded);
+    assert_true(s.calls >= admitted);
+    assert_int_equal(s.calls, s.successes + s.failures + s.ignored);
+    assert_true(s.transitions > 0);
+    assert_true(s.rejections > 0);
+    assert_true(s.half_open_in_flight <= bo.half_open_permits);
+    /* the limiter never granted more than burst + rate * elapsed */
+    assert_true((double)lim_ok <= 20.0 + 1000.0 * secs + 1.0);
+    assert_true(lim_ok >= 20);
+    double bal = retry_budget_balance(bud);
+    assert_true(bal >= 0.0);
+
+    retry_breaker_free(brk);
+    retry_limiter_free(lim);
+    retry_budget_free(bud);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(eight_threads),
+    };
+    return cmocka_run_group_tests_name("retry_stress", tests, NULL, NULL);
+}
