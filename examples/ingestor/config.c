@@ -7,10 +7,10 @@
 static const char schema_json[] =
     "{\"variables\":["
     "{\"name\":\"DATABASE_URL\",\"type\":\"url\",\"required\":true,\"sensitive\":true,"
-    " \"schemes\":[\"postgresql\",\"postgres\"],\"allow_file\":true,"
+    " \"schemes\":[\"postgresql\",\"postgres\"],\"file\":true,"
     " \"description\":\"PostgreSQL connection URL\","
     " \"example\":\"postgresql://ingest@db.internal:5432/market\"},"
-    "{\"name\":\"POLYGON_API_KEY\",\"type\":\"api_key\",\"allow_file\":true,"
+    "{\"name\":\"POLYGON_API_KEY\",\"type\":\"api_key\",\"file\":true,"
     " \"description\":\"Polygon API key (required for --source polygon)\"},"
     "{\"name\":\"POLYGON_BASE_URL\",\"type\":\"url\",\"schemes\":[\"https\",\"http\"],"
     " \"default\":\"https://api.polygon.io\",\"description\":\"Polygon API base URL\"},"

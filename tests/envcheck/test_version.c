@@ -24,6 +24,11 @@ static void strerror_names_every_code(void **state)
     assert_string_equal(envcheck_strerror(ENVCHECK_OK), "success");
     assert_string_equal(envcheck_strerror(ENVCHECK_EINVAL), "invalid argument");
     assert_string_equal(envcheck_strerror(ENVCHECK_ENOMEM), "out of memory");
+    assert_string_equal(envcheck_strerror(ENVCHECK_ESCHEMA), "invalid schema");
+    assert_string_equal(envcheck_strerror(ENVCHECK_EIO), "input/output error");
+    assert_string_equal(envcheck_strerror(ENVCHECK_ENOENT), "no such variable");
+    assert_string_equal(envcheck_strerror(ENVCHECK_ETYPE), "wrong type for this getter");
+    assert_string_equal(envcheck_strerror(ENVCHECK_ENOVALUE), "the variable has no valid value");
 }
 
 static void strerror_of_unknown_code_is_not_null(void **state)
@@ -33,12 +38,21 @@ static void strerror_of_unknown_code_is_not_null(void **state)
     assert_string_equal(envcheck_strerror(42), "unknown error");
 }
 
+static void free_functions_accept_null(void **state)
+{
+    (void)state;
+    envcheck_schema_free(NULL);
+    envcheck_source_free(NULL);
+    envcheck_result_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(version_matches_header),
         cmocka_unit_test(strerror_names_every_code),
         cmocka_unit_test(strerror_of_unknown_code_is_not_null),
+        cmocka_unit_test(free_functions_accept_null),
     };
     return cmocka_run_group_tests_name("envcheck_version", tests, NULL, NULL);
 }
