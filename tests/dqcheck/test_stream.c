@@ -1,0 +1,480 @@
+/* The stream checker: checking a series in pages gives exactly the findings
+ * of checking it whole (a property over random series and random splits);
+ * the JSON report against its schema. */
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "helpers.h"
+
+#define N_SERIES 400
+
+static int64_t daily_grid[N_SERIES + 64], intraday_grid[N_SERIES + 64];
+static const int64_t *sessions = daily_grid; /* the timestamps random_series uses */
+
+/* NYSE daily sessions from 2010-01-04 and 5-minute session bars from
+ * 2010-03-10 (across the DST change of 2010-03-14). */
+static void make_grids(void)
+{
+    int64_t day = days_from_civil(2010, 1, 4);
+    for (size_t k = 0; k < sizeof daily_grid / sizeof daily_grid[0]; day++)
+        if (dq_calendar_is_session(DQ_CAL_NYSE, day) == 1)
+            daily_grid[k++] = day * DAY_MS + 5 * HOUR_MS;
+    int64_t dst0 = days_from_civil(2010, 3, 14), dst1 = days_from_civil(2010, 11, 7);
+    day = days_from_civil(2010, 3, 10);
+    for (size_t k = 0; k < sizeof intraday_grid / sizeof intraday_grid[0]; day++) {
+        if (dq_calendar_is_session(DQ_CAL_NYSE, day) != 1)
+            continue;
+        int64_t open =
+            day * DAY_MS + (9 * 60 + 30) * 60000 + (day >= dst0 && day < dst1 ? 4 : 5) * HOUR_MS;
+        for (int i = 0; i < 78 && k < sizeof intraday_grid / sizeof intraday_grid[0]; i++)
+            intraday_grid[k++] = open + i * 300000;
+    }
+}
+
+static uint64_t rng(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static double unit(uint64_t *s)
+{
+    return (double)rng(s) / 2147483648.0;
+}
+
+/* A random series with every kind of defect sprinkled in. */
+static void random_series(dq_candle *cs, size_t n, uint64_t seed)
+{
+    uint64_t s = seed * 7919 + 1;
+    double p = 20 + unit(&s) * 100;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        k += 1 + (rng(&s) % 40 == 0 ? rng(&s) % 4 : 0); /* occasional gaps */
+        double o = p * (1 + 0.02 * (unit(&s) - 0.5));
+        double c = o * (1 + 0.02 * (unit(&s) - 0.5));
+        double hi = (o > c ? o : c) * (1 + 0.01 * unit(&s));
+        double lo = (o < c ? o : c) * (1 - 0.01 * unit(&s));
+        cs[i] = candle(sessions[k], o, hi, lo, c, (double)(1000 + rng(&s) % 1000));
+        if (rng(&s) % 2)
+            cs[i].vwap = (hi + lo) / 2;
+        switch (rng(&s) % 60) {
+        case 0:
+            cs[i].high = cs[i].low * 0.9;
+            break;
+        case 1:
+            cs[i].close = NAN;
+            break;
+        case 2:
+            cs[i].volume = 0;
+            break;
+        case 3:
+            if (i)
+                cs[i].ts = cs[i - 1].ts;
+            break;
+        case 4:
+            if (i > 2)
+                cs[i].ts = cs[i - 2].ts;
+            break;
+        case 5:
+            cs[i].ts = sessions[k] - DAY_MS * (1 + (int64_t)(rng(&s) % 2));
+            break;
+        case 6: {
+            double f = rng(&s) % 2 ? 0.25 : 10;
+            cs[i].open *= f;
+            cs[i].high *= f;
+            cs[i].low *= f;
+            cs[i].close *= f;
+        } break;
+        case 7: {
+            cs[i].open *= 100;
+            cs[i].high *= 100;
+            cs[i].low *= 100;
+            cs[i].close *= 100;
+        } break;
+        case 8:
+            if (i) {
+                cs[i] = cs[i - 1];
+                cs[i].ts = sessions[k];
+            }
+            break;
+        case 9:
+            cs[i].vwap = hi * 1.5;
+            break;
+        case 10:
+            cs[i].open = o * 1.4;
+            cs[i].high = o * 1.45;
+            break;
+        case 11:
+            cs[i].low = -1;
+            break;
+        }
+        if (cs[i].close == cs[i].close && cs[i].close > 0)
+            p = cs[i].close;
+        /* stale runs */
+        if (rng(&s) % 80 == 0 && i + 6 < n) {
+            for (int j = 1; j <= 6; j++) {
+                cs[i + (size_t)j] = cs[i];
+                cs[i + (size_t)j].ts = sessions[k + (size_t)j];
+            }
+            i += 6;
+            k += 6;
+        }
+    }
+}
+
+static void same_issue(const dq_issue *a, const dq_issue *b, int64_t page_start)
+{
+    assert_int_equal(a->code, b->code);
+    assert_int_equal(a->severity, b->severity);
+    assert_int_equal(a->row, b->row);
+    assert_int_equal((int64_t)b->index, b->row - page_start);
+    assert_int_equal(a->ts, b->ts);
+    assert_int_equal(a->nfields, b->nfields);
+    for (unsigned f = 0; f < a->nfields; f++) {
+        assert_string_equal(a->fields[f], b->fields[f]);
+        assert_memory_equal(&a->values[f], &b->values[f], sizeof(double));
+    }
+    assert_memory_equal(&a->threshold, &b->threshold, sizeof(double));
+    assert_int_equal(a->ratio_num, b->ratio_num);
+    assert_int_equal(a->ratio_den, b->ratio_den);
+    assert_string_equal(a->message, b->message);
+    assert_ptr_equal(a->suggestion, b->suggestion);
+}
+
+static void pages_equal_whole(void **state)
+{
+    (void)state;
+    make_grids();
+    sessions = daily_grid;
+    static dq_candle cs[N_SERIES];
+    static unsigned char acc_whole[N_SERIES], acc_paged[N_SERIES];
+    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
+    ro.max_issues = 5000;
+    uint64_t total_findings = 0;
+    for (uint64_t seed = 0; seed < 40; seed++) {
+        random_series(cs, N_SERIES, seed);
+        dq_checker *c;
+        dq_report *whole, *paged;
+        assert_int_equal(dq_checker_new(&c, NULL), DQ_OK);
+        assert_int_equal(dq_report_new(&whole, &ro), DQ_OK);
+        dq_batch b = DQ_BATCH_INIT;
+        b.symbol = "X";
+        b.candles = cs;
+        b.count = N_SERIES;
+        b.accept = acc_whole;
+        assert_int_equal(dq_check(whole, c, &b), DQ_OK);
+        total_findings += dq_report_issue_count(whole);
+        uint64_t s = seed + 99;
+        for (int split = 0; split < 3; split++) {
+            dq_checker_reset(c);
+            assert_int_equal(dq_report_new(&paged, &ro), DQ_OK);
+            size_t starts[N_SERIES + 1], npages = 0, pos = 0;
+            while (pos < N_SERIES) {
+                size_t len = split == 0 ? 1 : rng(&s) % (split == 1 ? 10 : 150);
+                if (len > N_SERIES - pos)
+                    len = N_SERIES - pos;
+                starts[npages++] = pos;
+                dq_batch pb = DQ_BATCH_INIT;
+                pb.symbol = "X";
+                pb.candles = cs + pos;
+                pb.count = len;
+                pb.accept = acc_paged + pos;
+                assert_int_equal(dq_check(paged, c, &pb), DQ_OK);
+                pos += len;
+            }
+            starts[npages] = N_SERIES;
+            assert_int_equal(dq_report_candles(paged), dq_report_candles(whole));
+            assert_int_equal(dq_report_rejected(paged), dq_report_rejected(whole));
+            for (int sev = DQ_SEVERITY_INFO; sev <= DQ_SEVERITY_ERROR; sev++)
+                assert_int_equal(dq_report_count(paged, sev), dq_report_count(whole, sev));
+            for (int code = 0; code < DQ_CODE_COUNT; code++) {
+                assert_int_equal(failed(paged, code), failed(whole, code));
+                assert_int_equal(evaluated(paged, code), evaluated(whole, code));
+            }
+            assert_true(dq_report_score(paged) == dq_report_score(whole));
+            assert_memory_equal(acc_paged, acc_whole, N_SERIES);
+            assert_int_equal(dq_report_issue_count(paged), dq_report_issue_count(whole));
+            size_t page = 0;
+            for (size_t i = 0; i < dq_report_issue_count(whole); i++) {
+                const dq_issue *w = dq_report_issue(whole, i), *p = dq_report_issue(paged, i);
+                while (starts[page + 1] <= (size_t)w->row)
+                    page++;
+                same_issue(w, p, (int64_t)starts[page]);
+            }
+            dq_report_free(paged);
+        }
+        dq_checker_free(c);
+        dq_report_free(whole);
+    }
+    /* the generator really exercises the checks */
+    assert_true(total_findings > 40 * 20);
+}
+
+static void every_code_is_exercised_by_the_generator(void **state)
+{
+    (void)state;
+    make_grids();
+    sessions = daily_grid;
+    static dq_candle cs[N_SERIES];
+    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
+    dq_report *r;
+    assert_int_equal(dq_report_new(&r, &ro), DQ_OK);
+    for (uint64_t seed = 0; seed < 40; seed++) {
+        random_series(cs, N_SERIES, seed);
+        dq_checker *c;
+        assert_int_equal(dq_checker_new(&c, NULL), DQ_OK);
+        dq_batch b = DQ_BATCH_INIT;
+        b.candles = cs;
+        b.count = N_SERIES;
+        assert_int_equal(dq_check(r, c, &b), DQ_OK);
+        dq_checker_free(c);
+    }
+    static const int codes[] = { DQ_UNSORTED,       DQ_DUPLICATE_TS,
+                                 DQ_NONFINITE,      DQ_NONPOSITIVE_PRICE,
+                                 DQ_HIGH_LT_LOW,    DQ_VWAP_OUTSIDE_RANGE,
+                                 DQ_ZERO_VOLUME,    DQ_GAP,
+                                 DQ_OPEN_GAP,       DQ_RANGE,
+                                 DQ_POSSIBLE_SPLIT, DQ_POSSIBLE_REVERSE_SPLIT,
+                                 DQ_UNIT_100X,      DQ_STALE_REPEAT };
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (failed(r, codes[i]) == 0)
+            fail_msg("the generator never triggers %s", dq_code_name(codes[i]));
+    dq_report_free(r);
+}
+
+/* The fast screen gives exactly the generic step's findings: per-candle
+ * symbols force the generic step on every candle. */
+static void fast_path_equals_generic(void **state)
+{
+    (void)state;
+    make_grids();
+    static dq_candle cs[N_SERIES];
+    static const char *syms[N_SERIES];
+    for (size_t i = 0; i < N_SERIES; i++)
+        syms[i] = "X";
+    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
+    ro.max_issues = 5000;
+    for (uint64_t seed = 0; seed < 60; seed++) {
+        dq_options o = DQ_OPTIONS_INIT;
+        if (seed % 4 == 2) {
+            o.open_gap = 0.5;
+            o.range = 0.01;
+            o.vwap_tolerance = 0;
+        }
+        sessions = daily_grid;
+        if (seed % 5 == 3)
+            o.calendar = DQ_CAL_24X7;
+        if (seed % 5 == 4 || seed % 10 == 8) { /* 5-minute bars, NYSE or 24x7 */
+            sessions = intraday_grid;
+            o.interval.unit = DQ_UNIT_MINUTE;
+            o.interval.multiplier = 5;
+            if (seed % 10 == 8)
+                o.calendar = DQ_CAL_24X7;
+        }
+        random_series(cs, N_SERIES, seed + 1000);
+        if (seed % 3 == 1) /* candles exactly at the open-gap threshold */
+            for (size_t i = 1; i < N_SERIES; i += 7)
+                cs[i].open = cs[i - 1].close * (seed % 2 ? 1.2 : 0.8);
+        dq_report *fast, *slow;
+        dq_checker *c1, *c2;
+        static unsigned char a1[N_SERIES], a2[N_SERIES];
+        assert_int_equal(dq_checker_new(&c1, &o), DQ_OK);
+        assert_int_equal(dq_checker_new(&c2, &o), DQ_OK);
+        assert_int_equal(dq_report_new(&fast, &ro), DQ_OK);
+        assert_int_equal(dq_report_new(&slow, &ro), DQ_OK);
+        dq_batch b = DQ_BATCH_INIT;
+        b.symbol = "X";
+        b.candles = cs;
+        b.count = N_SERIES;
+        b.accept = a1;
+        assert_int_equal(dq_check(fast, c1, &b), DQ_OK);
+        b.symbols = syms;
+        b.accept = a2;
+        assert_int_equal(dq_check(slow, c2, &b), DQ_OK);
+        assert_memory_equal(a1, a2, N_SERIES);
+        for (int code = 0; code < DQ_CODE_COUNT; code++) {
+            assert_int_equal(failed(fast, code), failed(slow, code));
+            assert_int_equal(evaluated(fast, code), evaluated(slow, code));
+        }
+        assert_int_equal(dq_report_issue_count(fast), dq_report_issue_count(slow));
+        for (size_t i = 0; i < dq_report_issue_count(fast); i++)
+            same_issue(dq_report_issue(fast, i), dq_report_issue(slow, i), 0);
+        assert_true(dq_report_score(fast) == dq_report_score(slow));
+        dq_report_free(fast);
+        dq_report_free(slow);
+        dq_checker_free(c1);
+        dq_checker_free(c2);
+    }
+    sessions = daily_grid;
+}
+
+static const cJSON *key(const cJSON *obj, const char *name, int type_ok)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!it || !type_ok)
+        fail_msg("JSON key %s missing or of the wrong type", name);
+    return it;
+}
+
+static void expect_keys(const cJSON *obj, const char *const *names, size_t n)
+{
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        assert_true(i < n);
+        assert_string_equal(it->string, names[i]);
+        i++;
+    }
+    assert_int_equal(i, n);
+}
+
+static void json_matches_the_schema(void **state)
+{
+    (void)state;
+    dq_candle cs[6];
+    clean_series(cs, 6, 10);
+    cs[2] = candle(cs[2].ts, 10.2, 10, 10.5, 10.3, 100);
+    cs[4].close = NAN;
+    dq_checker *c;
+    dq_report *r;
+    dq_options o = DQ_OPTIONS_INIT;
+    o.severity[DQ_STALE_REPEAT] = DQ_SEVERITY_OFF;
+    assert_int_equal(dq_checker_new(&c, &o), DQ_OK);
+    assert_int_equal(dq_report_new(&r, NULL), DQ_OK);
+    dq_batch b = DQ_BATCH_INIT;
+    b.symbol = "AAPL";
+    b.candles = cs;
+    b.count = 6;
+    int64_t rows[6] = { 10, 11, 12, 13, 14, 15 };
+    b.rows = rows;
+    assert_int_equal(dq_check(r, c, &b), DQ_OK);
+    char *text = NULL;
+    assert_int_equal(dq_report_to_json(&text, r), DQ_OK);
+    assert_non_null(text);
+    assert_null(strchr(text, '\n'));
+    cJSON *root = cJSON_Parse(text);
+    assert_non_null(root);
+    static const char *top[] = { "version",  "symbol",    "interval", "candles",
+                                 "accepted", "rejected",  "score",    "passed",
+                                 "counts",   "truncated", "checks",   "issues" };
+    expect_keys(root, top, sizeof top / sizeof top[0]);
+    assert_true(key(root, "version", 1)->valuedouble == 1);
+    assert_string_equal(key(root, "symbol", 1)->valuestring, "AAPL");
+    assert_string_equal(key(root, "interval", 1)->valuestring, "1/day");
+    assert_true(
+        key(root, "candles", cJSON_IsNumber(cJSON_GetObjectItem(root, "candles")))->valuedouble ==
+        6);
+    assert_true(cJSON_GetObjectItem(root, "accepted")->valuedouble == 4);
+    assert_true(cJSON_GetObjectItem(root, "rejected")->valuedouble == 2);
+    double score = cJSON_GetObjectItem(root, "score")->valuedouble;
+    assert_true(fabs(score - round(dq_report_score(r) * 1e4) / 1e4) < 1e-12);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "passed")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "truncated")));
+    const cJSON *counts = cJSON_GetObjectItem(root, "counts");
+    static const char *ck[] = { "error", "warning", "info" };
+    expect_keys(counts, ck, 3);
+    assert_true(cJSON_GetObjectItem(counts, "error")->valuedouble ==
+                (double)dq_report_count(r, DQ_SEVERITY_ERROR));
+    const cJSON *checks = cJSON_GetObjectItem(root, "checks");
+    assert_true(cJSON_IsArray(checks));
+    assert_int_equal(cJSON_GetArraySize(checks), DQ_CODE_COUNT - 1); /* STALE_REPEAT off */
+    const cJSON *it;
+    static const char *chk[] = { "code", "severity", "evaluated", "failed" };
+    cJSON_ArrayForEach(it, checks)
+    {
+        expect_keys(it, chk, 4);
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(it, "code")));
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(it, "severity")));
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItem(it, "evaluated")));
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItem(it, "failed")));
+        assert_string_not_equal(cJSON_GetObjectItem(it, "code")->valuestring, "STALE_REPEAT");
+    }
+    const cJSON *issues = cJSON_GetObjectItem(root, "issues");
+    assert_int_equal(cJSON_GetArraySize(issues), (int)dq_report_issue_count(r));
+    static const char *ik[] = { "code",   "severity", "index",     "row",     "ts",
+                                "fields", "values",   "threshold", "message", "suggestion" };
+    int saw_null_value = 0;
+    cJSON_ArrayForEach(it, issues)
+    {
+        expect_keys(it, ik, 10);
+        const cJSON *fields = cJSON_GetObjectItem(it, "fields");
+        const cJSON *values = cJSON_GetObjectItem(it, "values");
+        assert_int_equal(cJSON_GetArraySize(fields), cJSON_GetArraySize(values));
+        const cJSON *v;
+        cJSON_ArrayForEach(v, values)
+        {
+            assert_true(cJSON_IsNumber(v) || cJSON_IsNull(v));
+            saw_null_value |= cJSON_IsNull(v);
+        }
+        const cJSON *th = cJSON_GetObjectItem(it, "threshold");
+        assert_true(cJSON_IsNumber(th) || cJSON_IsNull(th));
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(it, "message")));
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(it, "suggestion")));
+    }
+    assert_true(saw_null_value); /* the NaN close */
+    const cJSON *first = cJSON_GetArrayItem(issues, 0);
+    assert_string_equal(cJSON_GetObjectItem(first, "code")->valuestring, "HIGH_LT_LOW");
+    assert_string_equal(cJSON_GetObjectItem(first, "severity")->valuestring, "error");
+    assert_true(cJSON_GetObjectItem(first, "index")->valuedouble == 2);
+    assert_true(cJSON_GetObjectItem(first, "row")->valuedouble == 12);
+    assert_true(cJSON_GetObjectItem(first, "ts")->valuedouble == (double)cs[2].ts);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(first, "threshold")));
+    assert_string_equal(cJSON_GetObjectItem(first, "message")->valuestring, "high 10 < low 10.5");
+    cJSON_Delete(root);
+    dq_string_free(text);
+
+    /* an empty report is valid JSON too */
+    dq_report *e;
+    assert_int_equal(dq_report_new(&e, NULL), DQ_OK);
+    assert_int_equal(dq_report_to_json(&text, e), DQ_OK);
+    assert_string_equal(text, "{\"version\":1,\"symbol\":\"\",\"interval\":\"\",\"candles\":0,"
+                              "\"accepted\":0,\"rejected\":0,\"score\":1,\"passed\":true,"
+                              "\"counts\":{\"error\":0,\"warning\":0,\"info\":0},"
+                              "\"truncated\":false,\"checks\":[],\"issues\":[]}");
+    dq_string_free(text);
+    dq_report_free(e);
+    dq_report_free(r);
+    dq_checker_free(c);
+}
+
+static void reset_starts_a_new_series(void **state)
+{
+    (void)state;
+    dq_candle cs[3];
+    clean_series(cs, 3, 10);
+    dq_checker *c;
+    dq_report *r;
+    assert_int_equal(dq_checker_new(&c, NULL), DQ_OK);
+    assert_int_equal(dq_report_new(&r, NULL), DQ_OK);
+    dq_batch b = DQ_BATCH_INIT;
+    b.symbol = "A";
+    b.candles = cs;
+    b.count = 3;
+    assert_int_equal(dq_check(r, c, &b), DQ_OK);
+    /* the same batch again continues the stream: all 3 out of order */
+    assert_int_equal(dq_check(r, c, &b), DQ_OK);
+    assert_int_equal(failed(r, DQ_UNSORTED) + failed(r, DQ_DUPLICATE_TS), 3);
+    assert_int_equal(dq_report_issue(r, 0)->row, 3); /* stream position */
+    dq_report_reset(r);
+    dq_checker_reset(c);
+    b.symbol = "B"; /* a new stream may have another symbol */
+    assert_int_equal(dq_check(r, c, &b), DQ_OK);
+    assert_int_equal(total_failed(r), 0);
+    assert_string_equal(dq_report_symbol(r), "B");
+    dq_report_free(r);
+    dq_checker_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pages_equal_whole),
+        cmocka_unit_test(every_code_is_exercised_by_the_generator),
+        cmocka_unit_test(fast_path_equals_generic),
+        cmocka_unit_test(json_matches_the_schema),
+        cmocka_unit_test(reset_starts_a_new_series),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
