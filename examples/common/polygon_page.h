@@ -2,8 +2,8 @@
  * One page of the Polygon aggregates API, parsed: its bars, the next page's
  * address, and for error bodies the server's own message.
  */
-#ifndef INGESTOR_POLYGON_PAGE_H
-#define INGESTOR_POLYGON_PAGE_H
+#ifndef EXAMPLES_POLYGON_PAGE_H
+#define EXAMPLES_POLYGON_PAGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
