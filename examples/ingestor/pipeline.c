@@ -21,7 +21,7 @@ struct worker {
     /* page buffers, grown to the largest page */
     dq_candle *candles;
     unsigned char *accept;
-    uint32_t *reasons; /* per candle: bit per dq_code with error severity */
+    uint32_t *reasons; /* per candle: a bit per check failed with error severity */
     sink_rejected *rejected;
     char *details; /* reasons and details text of the rejected candles */
     size_t cap, details_cap;
@@ -192,13 +192,7 @@ static void json_escape(char *out, size_t size, const char *s)
  */
 static long collect_rejected(worker *w, size_t count)
 {
-    memset(w->reasons, 0, count * sizeof *w->reasons);
     size_t nissues = dq_report_issue_count(w->report);
-    for (size_t k = 0; k < nissues; k++) {
-        const dq_issue *is = dq_report_issue(w->report, k);
-        if (is->severity == DQ_SEVERITY_ERROR && is->index < count)
-            w->reasons[is->index] |= 1u << is->code;
-    }
     /* Offsets into the arena, turned into pointers once it stops moving. */
     size_t used = 0, nrej = 0;
     size_t *offs = malloc(2 * count * sizeof *offs + 1);
@@ -207,6 +201,8 @@ static long collect_rejected(worker *w, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (w->accept[i])
             continue;
+        /* The codes come from the checker's per-candle output, which is
+         * never truncated; the messages from the issue records it kept. */
         char codes[512] = "{", details[2048] = "{\"issues\":[";
         size_t cl = 1, dl = strlen(details);
         for (int c = 0; c < DQ_CODE_COUNT; c++) {
@@ -215,8 +211,6 @@ static long collect_rejected(worker *w, size_t count)
             cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%s", cl > 1 ? "," : "",
                                    dq_code_name(c));
         }
-        if (cl == 1)
-            cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "UNRECORDED");
         snprintf(codes + cl, sizeof codes - cl, "}");
         bool first = true;
         for (size_t k = 0; k < nissues; k++) {
@@ -441,6 +435,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         b.candles = w->candles;
         b.count = page->count;
         b.accept = w->accept;
+        b.errors = w->reasons;
         if (dq_check(w->report, w->checker, &b) != DQ_OK) {
             snprintf(out->error, sizeof out->error, "data-quality check failed: %s",
                      dq_checker_errmsg(w->checker));

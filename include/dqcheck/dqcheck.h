@@ -256,12 +256,19 @@ typedef struct dq_batch {
     /* Optional output: accept[i] is set to 1 when candle i has no finding of
      * error severity, else 0 (count entries; caller-owned). */
     unsigned char *accept;
+    /* Optional output (version 2): errors[i] is set to the checks candle i
+     * failed with error severity, bit (1u << code) per dq_code, 0 for an
+     * accepted candle (count entries; caller-owned). Unlike the report's
+     * issue records it is never truncated, so a caller can always say why
+     * each rejected candle was rejected. */
+    uint32_t *errors;
 } dq_batch;
 
-#define DQ_BATCH_VERSION 1
+/* Batches of version 1 (without errors) are still accepted. */
+#define DQ_BATCH_VERSION 2
 #define DQ_BATCH_INIT                                                                              \
     {                                                                                              \
-        DQ_BATCH_VERSION, NULL, NULL, 0, NULL, NULL, NULL                                          \
+        DQ_BATCH_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL                                    \
     }
 
 /* A report: counts, issue records, score. Opaque. */

@@ -113,6 +113,7 @@ typedef struct loop {
     dq_report *report;
     const dq_batch *b;
     uint32_t en;
+    uint32_t *errors; /* the batch's errors output, NULL when not wanted */
     int batch_mismatch;
     /* stream state (copied back to the checker at the end) */
     int have_prev, have_ord, have_ref;
@@ -299,6 +300,7 @@ static int step(loop *L, size_t i)
 
     uint32_t fe = f & L->en;
     int accepted = 1;
+    uint32_t errors = 0;
     if (fe) {
         dq_finding_ctx x = { b->symbols && b->symbols[i] ? b->symbols[i] : b->symbol,
                              L->hw,
@@ -312,7 +314,7 @@ static int step(loop *L, size_t i)
                              run_new,
                              level_new };
         int64_t row = b->rows ? b->rows[i] : (int64_t)(c->st.pos + i);
-        int worst = dq_record(L->report, c, fe, k, i, row, &x);
+        int worst = dq_record(L->report, c, fe, k, i, row, &x, &errors);
         if (worst == DQ_SEVERITY_ERROR) {
             accepted = 0;
             L->rejected++;
@@ -322,6 +324,8 @@ static int step(loop *L, size_t i)
     }
     if (b->accept)
         b->accept[i] = (unsigned char)accepted;
+    if (L->errors)
+        L->errors[i] = errors;
     /* The next candle's reference: the last in-order candle with finite,
      * positive, consistent prices, whatever the configured severities (so
      * that rejecting an anomaly never poisons what follows). */
@@ -435,8 +439,8 @@ static void materialise(loop *L, const dq_checker *c, const dq_candle *p)
 
 int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
 {
-    if (b->version != DQ_BATCH_VERSION) {
-        snprintf(c->err, sizeof c->err, "dq_batch.version is %u, expected %u", b->version,
+    if (b->version < 1 || b->version > DQ_BATCH_VERSION) {
+        snprintf(c->err, sizeof c->err, "dq_batch.version is %u, expected 1..%u", b->version,
                  (unsigned)DQ_BATCH_VERSION);
         return DQ_EINVAL;
     }
@@ -454,6 +458,7 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
     L.report = report;
     L.b = b;
     L.en = c->enabled;
+    L.errors = b->version >= 2 ? b->errors : NULL;
 
     /* Symbols: the stream's symbol is the first one seen. */
     if (b->symbol && b->symbol[0]) {
@@ -624,6 +629,8 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
                     pending = 1;
                     if (accept)
                         memset(accept + i, 1, run);
+                    if (L.errors)
+                        memset(L.errors + i, 0, run * sizeof *L.errors);
                     i += run;
                     continue;
                 }

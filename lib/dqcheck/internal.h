@@ -123,8 +123,9 @@ typedef struct dq_finding_ctx {
 } dq_finding_ctx;
 
 /* Count the findings `fails` (a bit per code) of candle k in report r and
- * store issue records while there is room; returns the worst severity. */
+ * store issue records while there is room; returns the worst severity and
+ * sets *errors to the codes raised with error severity. */
 int dq_record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle *k, size_t index,
-              int64_t row, const dq_finding_ctx *x);
+              int64_t row, const dq_finding_ctx *x, uint32_t *errors);
 
 #endif

@@ -188,9 +188,10 @@ static void fill(dq_issue *is, const dq_checker *c, int code, const dq_candle *k
 
 /* Record the findings of one candle; returns its worst severity. */
 int dq_record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle *k, size_t index,
-              int64_t row, const dq_finding_ctx *x)
+              int64_t row, const dq_finding_ctx *x, uint32_t *errors)
 {
     int worst = 0;
+    uint32_t err = 0;
     while (fails) {
         int code = __builtin_ctz(fails);
         fails &= fails - 1;
@@ -204,6 +205,8 @@ int dq_record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle
         r->findings++;
         if (sev > worst)
             worst = sev;
+        if (sev == DQ_SEVERITY_ERROR)
+            err |= 1u << code;
         if (r->nissues < r->o.max_issues) {
             dq_issue *is = &r->issues[r->nissues++];
             is->code = (dq_code)code;
@@ -214,5 +217,6 @@ int dq_record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle
             fill(is, c, code, k, x);
         }
     }
+    *errors = err;
     return worst;
 }

@@ -437,6 +437,69 @@ static void truncation_keeps_counting(void **state)
     dq_report_free(r);
 }
 
+/* The per-candle errors output names every rejected candle's error codes,
+ * even when the report keeps a single issue record, and is 0 elsewhere
+ * (also for the candles the fast path accepts in bulk); a version 1 batch,
+ * which has no errors field, is still accepted. */
+static void errors_output_is_exact_and_never_truncated(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    static dq_candle cs[N];
+    clean_series(cs, N, 50.0);
+    cs[10].high = cs[10].low * 0.9; /* HIGH_LT_LOW (and high below open/close) */
+    cs[20].volume = -1;             /* NEGATIVE_VOLUME */
+    cs[300].open = 0;               /* NONPOSITIVE_PRICE, LOW_GT_OPEN_CLOSE */
+    cs[301].close = NAN;            /* NONFINITE */
+    cs[302].ts = cs[301].ts;        /* DUPLICATE_TS */
+    dq_checker *c = NULL;
+    dq_report *r = NULL;
+    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
+    ro.max_issues = 1;
+    assert_int_equal(dq_checker_new(&c, NULL), DQ_OK);
+    assert_int_equal(dq_report_new(&r, &ro), DQ_OK);
+    static unsigned char accept[N];
+    static uint32_t errors[N];
+    memset(errors, 0xff, sizeof errors);
+    dq_batch b = DQ_BATCH_INIT;
+    b.symbol = "TEST";
+    b.candles = cs;
+    b.count = N;
+    b.accept = accept;
+    b.errors = errors;
+    assert_int_equal(dq_check(r, c, &b), DQ_OK);
+    assert_int_equal(dq_report_truncated(r), 1);
+#define E(code) (UINT32_C(1) << (code))
+    assert_int_equal(errors[10], E(DQ_HIGH_LT_LOW) | E(DQ_HIGH_LT_OPEN_CLOSE));
+    assert_int_equal(errors[20], E(DQ_NEGATIVE_VOLUME));
+    assert_int_equal(errors[300], E(DQ_NONPOSITIVE_PRICE) | E(DQ_LOW_GT_OPEN_CLOSE));
+    assert_true(errors[301] & E(DQ_NONFINITE));
+    assert_true(errors[302] & E(DQ_DUPLICATE_TS));
+#undef E
+    for (size_t i = 0; i < N; i++) {
+        if (i == 10 || i == 20 || (i >= 300 && i <= 302))
+            assert_int_equal(accept[i], 0);
+        else if (errors[i] != 0 || accept[i] != 1)
+            fail_msg("candle %zu: accept %d errors 0x%x", i, accept[i], (unsigned)errors[i]);
+    }
+    assert_int_equal(dq_report_rejected(r), 5);
+
+    /* version 1: errors is not read (nor written) */
+    dq_checker_reset(c);
+    dq_report_reset(r);
+    dq_batch v1 = DQ_BATCH_INIT;
+    v1.version = 1;
+    v1.symbol = "TEST";
+    v1.candles = cs;
+    v1.count = N;
+    assert_int_equal(dq_check(r, c, &v1), DQ_OK);
+    assert_int_equal(dq_report_rejected(r), 5);
+    v1.version = 3;
+    assert_int_equal(dq_check(r, c, &v1), DQ_EINVAL);
+    dq_report_free(r);
+    dq_checker_free(c);
+}
+
 static void score_and_passed(void **state)
 {
     (void)state;
@@ -570,6 +633,7 @@ int main(void)
         cmocka_unit_test(stale_repeat_run),
         cmocka_unit_test(unit_100x_flags_the_off_candles_only),
         cmocka_unit_test(truncation_keeps_counting),
+        cmocka_unit_test(errors_output_is_exact_and_never_truncated),
         cmocka_unit_test(score_and_passed),
         cmocka_unit_test(invalid_arguments),
         cmocka_unit_test(names_and_intervals),
