@@ -474,22 +474,36 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/*
+ * A slow backfill of every symbol in the background (each page delayed by the
+ * replay), started in a fresh environment; returns once it has stored at
+ * least `rows` bars. *pid is the ingestor's, out_path its output.
+ */
+static const char *const slow_args[] = { "backfill",   "--symbols",  "AAPL,IBM,KO,MSFT,GME",
+                                         "--from",     "2012-01-01", "--to",
+                                         "2021-01-31", NULL };
+
+static void start_slow_backfill(env *e, const char *name, const char *page_limit, long rows,
+                                pid_t *pid, char *out_path, size_t out_size)
+{
+    const char *slow[] = { "--faults", "delay", "--fault-every", "1", "--delay-ms", "120", NULL };
+    env_start(e, name, data_dir, slow);
+    setenv_var(e, "POLYGON_PAGE_LIMIT", page_limit);
+    assert_int_equal(migrate(e), 0);
+    snprintf(out_path, out_size, "%s/ingestor.out", e->rp.dir);
+    *pid = spawn_ingestor(e, slow_args, out_path);
+    for (int i = 0; i < 150 && query_int(e, "SELECT count(*) FROM ohlcv") < rows; i++)
+        sleep_ms(100);
+}
+
 static void kill_9_then_rerun_gives_the_full_data(void **state)
 {
     (void)state;
     env e;
-    const char *slow[] = { "--faults", "delay", "--fault-every", "1", "--delay-ms", "150", NULL };
-    env_start(&e, "kill", data_dir, slow);
-    setenv_var(&e, "POLYGON_PAGE_LIMIT", "40");
-    assert_int_equal(migrate(&e), 0);
-    const char *args[] = { "backfill",   "--symbols", "AAPL,IBM,KO,MSFT,GME", "--from",
-                           "2012-01-01", "--to",      "2021-01-31",           NULL };
+    pid_t pid;
     char out_path[300];
-    snprintf(out_path, sizeof out_path, "%s/ingestor.out", e.rp.dir);
-    pid_t pid = spawn_ingestor(&e, args, out_path);
     /* Let it commit some pages, then kill it without warning. */
-    for (int i = 0; i < 100 && query_int(&e, "SELECT count(*) FROM ohlcv") < 100; i++)
-        sleep_ms(100);
+    start_slow_backfill(&e, "kill", "40", 100, &pid, out_path, sizeof out_path);
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
@@ -499,7 +513,7 @@ static void kill_9_then_rerun_gives_the_full_data(void **state)
 
     /* The re-run takes over the dead process's lease at once and resumes. */
     char *out;
-    int rc = ingestor(&e, &out, args);
+    int rc = ingestor(&e, &out, slow_args);
     if (rc != 0)
         fail_msg("re-run exit %d:\n%s", rc, out);
     assert_non_null(strstr(out, "resuming"));
@@ -512,17 +526,9 @@ static void postgres_restart_mid_run_loses_nothing(void **state)
 {
     (void)state;
     env e;
-    const char *slow[] = { "--faults", "delay", "--fault-every", "1", "--delay-ms", "100", NULL };
-    env_start(&e, "restart", data_dir, slow);
-    setenv_var(&e, "POLYGON_PAGE_LIMIT", "50");
-    assert_int_equal(migrate(&e), 0);
-    const char *args[] = { "backfill",   "--symbols", "AAPL,IBM,KO,MSFT,GME", "--from",
-                           "2012-01-01", "--to",      "2021-01-31",           NULL };
+    pid_t pid;
     char out_path[300];
-    snprintf(out_path, sizeof out_path, "%s/ingestor.out", e.rp.dir);
-    pid_t pid = spawn_ingestor(&e, args, out_path);
-    for (int i = 0; i < 100 && query_int(&e, "SELECT count(*) FROM ohlcv") < 200; i++)
-        sleep_ms(100);
+    start_slow_backfill(&e, "restart", "50", 200, &pid, out_path, sizeof out_path);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "'%s' restart '%s' >/dev/null", pg_script, getenv("INGEST_PG_DIR"));
     assert_int_equal(system(cmd), 0);
@@ -532,7 +538,7 @@ static void postgres_restart_mid_run_loses_nothing(void **state)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         /* Failing cleanly is allowed; then the re-run must complete. */
         char *out;
-        int rc = ingestor(&e, &out, args);
+        int rc = ingestor(&e, &out, slow_args);
         if (rc != 0)
             fail_msg("first run:\n%s\nre-run exit %d:\n%s", text, rc, out);
         free(out);
