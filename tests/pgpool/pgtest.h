@@ -1,0 +1,87 @@
+/* Helpers shared by the pgpool integration tests (header-only). */
+#ifndef PGPOOL_PGTEST_H
+#define PGPOOL_PGTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include <pgpool/pgpool.h>
+
+static inline const char *db_url(void)
+{
+    const char *u = getenv("DATABASE_URL");
+    return u && *u ? u : NULL;
+}
+
+static inline int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* DATABASE_URL with an application_name of our own, so that a test can find
+ * (and terminate) exactly its own backends while other suites run. */
+static inline void url_with_app(char *buf, size_t size, const char *app)
+{
+    const char *u = db_url();
+    snprintf(buf, size, "%s%sapplication_name=%s", u, strchr(u, '?') ? "&" : "?", app);
+}
+
+/* Run sql on a fresh admin connection; returns the first value as an int
+ * (or -1 when there is no row). */
+static inline long admin_exec(const char *sql)
+{
+    PGconn *c = PQconnectdb(db_url());
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("admin connect: %s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+        fail_msg("admin %s: %s", sql, PQresultErrorMessage(r));
+    long v = -1;
+    if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static inline pgpool_stats stats_of(pgpool *p)
+{
+    pgpool_stats st;
+    assert_int_equal(pgpool_stats_get(&st, p), PGPOOL_OK);
+    return st;
+}
+
+/* Poll (real time) until cond holds or ms pass; check cond afterwards. */
+#define WAIT_FOR(cond, ms)                                                                         \
+    for (int64_t wait_end_ = mono_ms() + (ms); !(cond) && mono_ms() < wait_end_;)                  \
+    sleep_ms(5)
+
+static inline void select_one(pgpool_conn *c)
+{
+    PGresult *r = PQexec(pgpool_conn_pg(c), "SELECT 1");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("SELECT 1: %s", PQresultErrorMessage(r));
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+}
+
+#endif

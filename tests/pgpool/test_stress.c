@@ -1,0 +1,139 @@
+/*
+ * Many threads hammering a small pool: acquire, query, release or discard,
+ * stats and Prometheus text at the same time, then close while threads are
+ * still acquiring. Run under ThreadSanitizer too (suite stress).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "pgtest.h"
+
+typedef struct arg {
+    pgpool *p;
+    int id;
+    int ok, closed, other;
+} arg;
+
+static atomic_int stop_flag;
+
+static void *worker(void *v)
+{
+    arg *a = v;
+    unsigned seed = (unsigned)a->id * 2654435761u;
+    while (!atomic_load(&stop_flag)) {
+        pgpool_conn *c;
+        int rc = pgpool_acquire(&c, a->p, 2000);
+        if (rc == PGPOOL_ECLOSED) {
+            a->closed++;
+            break;
+        }
+        if (rc != PGPOOL_OK) {
+            a->other++;
+            continue;
+        }
+        seed = seed * 1103515245u + 12345u;
+        PGconn *pg = pgpool_conn_pg(c);
+        switch ((seed >> 16) % 8) {
+        case 0:
+            PQclear(PQexec(pg, "BEGIN"));
+            PQclear(PQexec(pg, "SELECT 1"));
+            pgpool_release(c); /* rolled back by the pool */
+            break;
+        case 1:
+            pgpool_discard(c);
+            break;
+        case 2:
+            (void)PQsendQuery(pg, "SELECT 1");
+            pgpool_release(c); /* busy: discarded */
+            break;
+        default:
+            PQclear(PQexec(pg, "SELECT 1"));
+            pgpool_release(c);
+        }
+        a->ok++;
+    }
+    return NULL;
+}
+
+static void *observer(void *v)
+{
+    pgpool *p = v;
+    static char buf[16384];
+    while (!atomic_load(&stop_flag)) {
+        pgpool_stats st;
+        if (pgpool_stats_get(&st, p) == PGPOOL_OK) {
+            pgpool_stats_prometheus(buf, sizeof buf, &st, "stress");
+            pgpool_advice(buf, sizeof buf, &st);
+        }
+        pgpool_health_info h;
+        if (pgpool_health(&h, p) != PGPOOL_OK)
+            break;
+        sleep_ms(2);
+    }
+    return NULL;
+}
+
+static void on_event(const pgpool_event *ev, void *ud)
+{
+    atomic_fetch_add((atomic_int *)ud, ev->type == PGPOOL_EVENT_ACQUIRE);
+}
+
+static void many_threads_small_pool(void **state)
+{
+    (void)state;
+    atomic_int events = 0;
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.conninfo = db_url();
+    o.min_idle = 2;
+    o.max_size = 3;
+    o.max_overflow = 1;
+    o.max_lifetime_ms = 300;
+    o.max_lifetime_jitter_ms = 100;
+    o.health_check_period_ms = 5;
+    o.leak_threshold_ms = 50;
+    o.on_event = on_event;
+    o.event_userdata = &events;
+    pgpool *p;
+    assert_int_equal(pgpool_new(&p, &o), PGPOOL_OK);
+    enum { N = 12 };
+    pthread_t t[N], obs;
+    arg a[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (arg){ p, i, 0, 0, 0 };
+        pthread_create(&t[i], NULL, worker, &a[i]);
+    }
+    pthread_create(&obs, NULL, observer, p);
+    sleep_ms(1500);
+    /* close while the workers are still going */
+    (void)pgpool_close(p, 2000);
+    atomic_store(&stop_flag, 1);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        ok += a[i].ok;
+    }
+    pthread_join(obs, NULL);
+    pgpool_stats st = stats_of(p);
+    print_message("stress: %d checkouts, %llu created, %d acquire events\n", ok,
+                  (unsigned long long)st.created, atomic_load(&events));
+    assert_true(ok > 100);
+    assert_int_equal(st.in_use, 0);
+    assert_int_equal(st.idle, 0);
+    assert_int_equal(st.total, 0);
+    assert_int_equal((uint64_t)atomic_load(&events), st.acquires);
+    pgpool_free(p);
+}
+
+int main(void)
+{
+    if (!db_url()) {
+        fprintf(stderr, "DATABASE_URL is not set: skipped\n");
+        return 77;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(many_threads_small_pool),
+    };
+    return cmocka_run_group_tests_name("pgpool_stress", tests, NULL, NULL);
+}
