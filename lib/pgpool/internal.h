@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -119,14 +120,32 @@ struct pgpool {
     pthread_mutex_t cb_mu; /* recursive: callbacks in order, one at a time */
 };
 
-/* clock.c / backoff.c */
-PGPOOL_HIDDEN int64_t pool_now(pgpool *p);
-PGPOOL_HIDDEN int64_t pool_mono_ns(void);
+/* Time: CLOCK_MONOTONIC nanoseconds, or the injected clock. Inline, so that
+ * the acquire and release fast paths (one clock read each) call
+ * clock_gettime() directly. */
+static inline int64_t pool_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static inline int64_t pool_now(pgpool *p)
+{
+    if (p->o.clock)
+        return p->o.clock(p->o.clock_userdata);
+    return pool_mono_ns();
+}
+
+/* util.c */
 PGPOOL_HIDDEN uint64_t pool_random(pgpool *p);
 PGPOOL_HIDDEN int64_t pgpool__backoff_ns(int64_t initial_ns, int64_t max_ns, uint32_t attempt,
                                          uint64_t rnd);
 PGPOOL_HIDDEN int64_t pgpool__lifetime_ns(int64_t max_ns, int64_t jitter_ns, uint64_t rnd);
 PGPOOL_HIDDEN int pgpool__hist_index(int64_t ns);
+/* Upper bound of the first histogram bucket (0.1 ms): most waits and many
+ * checkouts land in it without a search. */
+#define HIST_FIRST_BOUND_NS INT64_C(100000)
 
 /* mask.c */
 PGPOOL_HIDDEN size_t pgpool__redact(char *buf, size_t size, const char *text, const char *secret);

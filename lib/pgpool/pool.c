@@ -506,11 +506,11 @@ int pgpool_new(pgpool **out, const pgpool_options *opts)
 
 /* ------------------------------------------------------------ acquire */
 
-static void record_hist(uint64_t *hist, int64_t *sum, int64_t ns)
+static inline void record_hist(uint64_t *hist, int64_t *sum, int64_t ns)
 {
     if (ns < 0)
         ns = 0;
-    hist[pgpool__hist_index(ns)]++;
+    hist[ns <= HIST_FIRST_BOUND_NS ? 0 : pgpool__hist_index(ns)]++;
     *sum += ns;
 }
 
@@ -717,7 +717,8 @@ static void release_impl(slot *s, bool discard)
     PGconn *pg = s->pg;
     int reason = -1, txn = 0;
     bool rolled_back = false, reset = false;
-    char err[256] = "";
+    char err[256]; /* not zero-filled: 256 bytes of stores on every release */
+    err[0] = '\0';
     ConnStatusType cs = PQstatus(pg);
     if (discard) {
         reason = cs == CONNECTION_OK ? PGPOOL_CLOSE_DISCARDED : PGPOOL_CLOSE_BROKEN;

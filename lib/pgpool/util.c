@@ -1,22 +1,9 @@
-/* Time, randomness, backoff and lifetime jitter: small pure helpers. */
+/* Randomness, backoff, lifetime jitter and histogram buckets: small pure
+ * helpers (the clock is inline in internal.h). */
 #include <math.h>
 #include <time.h>
 
 #include "internal.h"
-
-int64_t pool_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-int64_t pool_now(pgpool *p)
-{
-    if (p->o.clock)
-        return p->o.clock(p->o.clock_userdata);
-    return pool_mono_ns();
-}
 
 /* Called with mu held (the generator state is the pool's). */
 uint64_t pool_random(pgpool *p)
@@ -76,7 +63,7 @@ static const double hist_bounds[PGPOOL_HIST_BUCKETS - 1] = { 0.0001, 0.0005, 0.0
 static const int64_t hist_bounds_ns[PGPOOL_HIST_BUCKETS - 1] = {
     100000,    500000,    1000000,  5000000,      10000000,      50000000,
     100000000, 500000000, NS_PER_S, 5 * NS_PER_S, 10 * NS_PER_S,
-};
+}; /* the first is HIST_FIRST_BOUND_NS (internal.h) */
 
 double pgpool_hist_bound(int i)
 {

@@ -9,6 +9,7 @@
  *   bench-ingest INGESTOR REPLAY        (DATABASE_URL from scripts/bench)
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
