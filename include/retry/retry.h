@@ -6,8 +6,11 @@
  * handle (the backoff functions, retry_parse_retry_after) are pure and safe to
  * call from any thread. retry_breaker, retry_limiter and retry_budget handles
  * may be shared by any number of threads: each has one mutex whose critical
- * sections are a few dozen instructions, read the clock inside the critical
- * section and never allocate after creation. A retry_policy is a plain value
+ * sections are a few dozen instructions (a CLOSED breaker admits calls
+ * without it), read the clock inside the critical section wherever the
+ * reading can change a state or mint a token (retry_run() hands the reading
+ * it took for an attempt to the budget's deposit and to a CLOSED breaker's
+ * slow-call check) and never allocate after creation. A retry_policy is a plain value
  * that retry_run() only reads, so one policy may serve many threads at once.
  * A retry_state belongs to one operation: use it from one thread at a time.
  * Callbacks (the retried function, the classifier, the state-change callback,

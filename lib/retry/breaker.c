@@ -1,8 +1,11 @@
 /* The circuit breaker: CLOSED / OPEN / HALF_OPEN plus FORCED_OPEN and
  * DISABLED, over a count or time sliding window. One mutex per breaker; the
- * critical sections are short and allocate nothing. */
+ * critical sections are short and allocate nothing. A CLOSED acquire takes no
+ * lock: state and generation are published in one atomic word (written only
+ * under the mutex), and the admitted-calls counter is atomic. */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,15 +24,20 @@ typedef struct transition {
     retry_breaker_state from, to;
 } transition;
 
+#define SG_STATE_BITS 3u
+#define SG_STATE_MASK 7u
+
 struct retry_breaker {
     pthread_mutex_t mu;
     retry_breaker_options o;
     int slow_enabled;
-    int coarse;       /* durations are long enough for CLOCK_MONOTONIC_COARSE */
-    int64_t last_now; /* clamp for a backwards clock */
-    int64_t t0;       /* time origin of the time window's seconds */
+    int coarse;               /* durations are long enough for CLOCK_MONOTONIC_COARSE */
+    _Atomic int64_t last_now; /* clamp for a backwards clock; only ever grows */
+    int64_t t0;               /* time origin of the time window's seconds */
+    _Atomic uint64_t sg;      /* gen << 3 | state: a copy for the lock-free CLOSED acquire */
+    _Atomic uint64_t n_calls; /* admitted calls (the snapshot's calls) */
 
-    retry_breaker_state state;
+    retry_breaker_state state; /* these two under mu; sg mirrors them */
     uint64_t gen;
     int64_t open_until;
     int64_t cur_open_ns;
@@ -46,9 +54,50 @@ struct retry_breaker {
     uint32_t ho_in_flight, ho_done, ho_fails, ho_slow, ho_succ;
     int64_t ho_last_admit;
 
-    /* counters */
-    uint64_t calls, successes, failures, slow_calls, ignored, rejections, transitions;
+    /* counters (calls: n_calls above) */
+    uint64_t successes, failures, slow_calls, ignored, rejections, transitions;
 };
+
+/* Clamp t so that the breaker's time never goes back, advancing last_now.
+ * Lock-free: last_now only grows (a CAS only when time moved forward). */
+static int64_t clamp_now(retry_breaker *b, int64_t t)
+{
+    int64_t last = atomic_load_explicit(&b->last_now, memory_order_relaxed);
+    while (t > last) {
+        if (atomic_compare_exchange_weak_explicit(&b->last_now, &last, t, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return t;
+    }
+    return t > last ? t : last;
+}
+
+static int64_t breaker_now(retry_breaker *b)
+{
+    return clamp_now(b, retry__clock(&b->o.env, b->coarse));
+}
+
+/* A time read by the caller (retry_run) may stand in for the breaker's own
+ * clock read when the breaker uses the default clock and that reading is as
+ * fine as the breaker needs; otherwise the breaker reads its own clock. */
+static int64_t now_from(retry_breaker *b, const retry__time *t)
+{
+    if (t && b->o.env.now_ns == NULL && (t->precise || b->coarse))
+        return clamp_now(b, t->ns);
+    return breaker_now(b);
+}
+
+static void publish(retry_breaker *b)
+{
+    atomic_store_explicit(&b->sg, b->gen << SG_STATE_BITS | (uint64_t)b->state,
+                          memory_order_release);
+}
+
+int retry__breaker_clock(const retry_breaker *b)
+{
+    if (b->o.env.now_ns)
+        return RETRY__CLOCK_CUSTOM;
+    return b->coarse ? RETRY__CLOCK_COARSE : RETRY__CLOCK_PRECISE;
+}
 
 static int check_options(const retry_breaker_options *o)
 {
@@ -105,9 +154,11 @@ int retry_breaker_new(retry_breaker **out, const retry_breaker_options *opts)
     if (b->slow_enabled && b->o.slow_call_duration_ns < shortest)
         shortest = b->o.slow_call_duration_ns;
     b->coarse = retry__coarse_ok(&b->o.env, shortest);
-    b->last_now = INT64_MIN;
-    b->t0 = retry__now(&b->o.env, &b->last_now, b->coarse);
+    atomic_init(&b->last_now, INT64_MIN);
+    atomic_init(&b->n_calls, 0);
+    b->t0 = breaker_now(b);
     b->state = RETRY_BREAKER_CLOSED;
+    atomic_init(&b->sg, (uint64_t)RETRY_BREAKER_CLOSED);
     b->cur_open_ns = b->o.open_duration_ns;
     *out = b;
     return RETRY_OK;
@@ -168,6 +219,7 @@ static void set_state(retry_breaker *b, retry_breaker_state to, int64_t now, tra
     tr->to = to;
     b->state = to;
     b->gen++;
+    publish(b);
     b->transitions++;
     reset_half_open(b);
     switch (to) {
@@ -203,6 +255,7 @@ static void refresh(retry_breaker *b, int64_t now, transition *tr)
     if (b->state == RETRY_BREAKER_HALF_OPEN && b->ho_in_flight > 0 &&
         now - b->ho_last_admit >= b->o.max_half_open_wait_ns) {
         b->gen++; /* their late outcomes are now stale */
+        publish(b);
         b->ho_in_flight = 0;
     }
 }
@@ -234,24 +287,26 @@ static void notify(const retry_breaker *b, const transition *tr)
         b->o.on_state_change(tr->from, tr->to, b->o.userdata);
 }
 
-int retry_breaker_acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns)
+static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, const retry__time *t)
 {
-    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
-    int rc = RETRY_OK;
-    int64_t wait = 0;
-    pthread_mutex_lock(&b->mu);
-    if (b->state == RETRY_BREAKER_CLOSED) {
-        /* the hot path: one clock read only when slow calls are tracked */
-        permit->start_ns = b->slow_enabled ? retry__now(&b->o.env, &b->last_now, b->coarse) : 0;
-        permit->generation = b->gen;
+    uint64_t sg = atomic_load_explicit(&b->sg, memory_order_acquire);
+    if ((sg & SG_STATE_MASK) == RETRY_BREAKER_CLOSED) {
+        /* the hot path takes no lock: the permit is linearized at the load
+         * above (a trip after it makes its outcome stale), and the clock is
+         * read only when slow calls are tracked */
+        permit->start_ns = b->slow_enabled ? now_from(b, t) : 0;
+        permit->generation = sg >> SG_STATE_BITS;
         permit->flags = 0;
-        b->calls++;
-        pthread_mutex_unlock(&b->mu);
+        atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
         if (wait_ns)
             *wait_ns = 0;
         return RETRY_OK;
     }
-    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    int rc = RETRY_OK;
+    int64_t wait = 0;
+    pthread_mutex_lock(&b->mu);
+    int64_t now = breaker_now(b); /* inside the lock: it may end an opening */
     refresh(b, now, &tr);
     permit->start_ns = now;
     permit->generation = b->gen;
@@ -259,13 +314,13 @@ int retry_breaker_acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_
     switch (b->state) {
     case RETRY_BREAKER_CLOSED:
     case RETRY_BREAKER_DISABLED:
-        b->calls++;
+        atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
         break;
     case RETRY_BREAKER_HALF_OPEN:
         if (until_admit(b, now) == 0) {
             b->ho_in_flight++;
             b->ho_last_admit = now;
-            b->calls++;
+            atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
             break;
         }
         /* fall through */
@@ -283,6 +338,16 @@ int retry_breaker_acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_
     return rc;
 }
 
+int retry_breaker_acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns)
+{
+    return acquire(b, permit, wait_ns, NULL);
+}
+
+int retry__breaker_acquire_at(retry_breaker *b, retry_permit *permit, const retry__time *t)
+{
+    return acquire(b, permit, NULL, t);
+}
+
 static int should_trip(const retry_breaker *b)
 {
     if (b->o.consecutive_failures && b->consec >= b->o.consecutive_failures)
@@ -297,7 +362,8 @@ static int should_trip(const retry_breaker *b)
     return 0;
 }
 
-void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_outcome outcome)
+static void record(retry_breaker *b, const retry_permit *permit, retry_outcome outcome,
+                   const retry__time *t)
 {
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
@@ -306,9 +372,15 @@ void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_ou
         pthread_mutex_unlock(&b->mu);
         return;
     }
-    int need_now = b->slow_enabled || b->o.window_kind == RETRY_WINDOW_TIME ||
-                   b->state != RETRY_BREAKER_CLOSED;
-    int64_t now = need_now ? retry__now(&b->o.env, &b->last_now, b->coarse) : 0;
+    /* CLOSED with a count window needs the time only for the slow-call
+     * check, for which the caller's reading will do; anything that can
+     * change state or a time window reads the clock here, inside the lock */
+    int closed_count = b->state == RETRY_BREAKER_CLOSED && b->ring;
+    int64_t now = 0;
+    if (!closed_count)
+        now = breaker_now(b);
+    else if (b->slow_enabled)
+        now = now_from(b, t);
     int fail = outcome == RETRY_OUTCOME_FAILURE;
     int slow = b->slow_enabled && now - permit->start_ns >= b->o.slow_call_duration_ns;
 
@@ -329,16 +401,18 @@ void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_ou
     switch (b->state) {
     case RETRY_BREAKER_CLOSED:
         if (b->ring) {
-            uint8_t old = b->ring[b->ring_pos];
-            if (old & SLOT_USED) {
-                b->w_calls--;
-                b->w_fails -= (old & SLOT_FAIL) ? 1u : 0u;
-                b->w_slow -= (old & SLOT_SLOW) ? 1u : 0u;
-            }
+            /* each counter is read and written once: separate narrow
+             * decrements followed by a wide read stalled store forwarding */
+            uint32_t old = b->ring[b->ring_pos];
+            uint32_t used = (old & SLOT_USED) ? 1u : 0u;
+            uint32_t ofail = (old & SLOT_FAIL) ? 1u : 0u, oslow = (old & SLOT_SLOW) ? 1u : 0u;
             b->ring[b->ring_pos] =
                 (uint8_t)(SLOT_USED | (fail ? SLOT_FAIL : 0u) | (slow ? SLOT_SLOW : 0u));
             if (++b->ring_pos == b->o.window_size)
                 b->ring_pos = 0;
+            b->w_calls = b->w_calls + 1u - used;
+            b->w_fails = b->w_fails + (fail ? 1u : 0u) - ofail;
+            b->w_slow = b->w_slow + (slow ? 1u : 0u) - oslow;
         } else {
             advance(b, now);
             int64_t sec = (now - b->t0) / RETRY_NS_PER_S;
@@ -346,14 +420,14 @@ void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_ou
             k->calls++;
             k->fails += fail ? 1u : 0u;
             k->slow += slow ? 1u : 0u;
+            b->w_calls++;
+            b->w_fails += fail ? 1u : 0u;
+            b->w_slow += slow ? 1u : 0u;
         }
-        b->w_calls++;
-        b->w_fails += fail ? 1u : 0u;
-        b->w_slow += slow ? 1u : 0u;
         b->consec = fail ? b->consec + 1 : 0;
         if (should_trip(b)) {
-            if (!need_now) /* the fast path skipped the clock; opening needs it */
-                now = retry__now(&b->o.env, &b->last_now, b->coarse);
+            if (closed_count) /* opening needs the time, read inside the lock */
+                now = breaker_now(b);
             set_state(b, RETRY_BREAKER_OPEN, now, &tr);
         }
         break;
@@ -385,11 +459,22 @@ void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_ou
     notify(b, &tr);
 }
 
+void retry_breaker_record(retry_breaker *b, const retry_permit *permit, retry_outcome outcome)
+{
+    record(b, permit, outcome, NULL);
+}
+
+void retry__breaker_record_at(retry_breaker *b, const retry_permit *permit, retry_outcome outcome,
+                              const retry__time *t)
+{
+    record(b, permit, outcome, t);
+}
+
 retry_breaker_state retry_breaker_state_now(retry_breaker *b)
 {
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
-    refresh(b, retry__now(&b->o.env, &b->last_now, b->coarse), &tr);
+    refresh(b, breaker_now(b), &tr);
     retry_breaker_state s = b->state;
     pthread_mutex_unlock(&b->mu);
     notify(b, &tr);
@@ -400,7 +485,7 @@ void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
 {
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
-    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    int64_t now = breaker_now(b);
     refresh(b, now, &tr);
     if (b->buckets && b->state == RETRY_BREAKER_CLOSED)
         advance(b, now);
@@ -418,7 +503,7 @@ void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
     snap->half_open_in_flight = b->ho_in_flight;
     snap->open_duration_ns = b->cur_open_ns;
     snap->until_admit_ns = until_admit(b, now);
-    snap->calls = b->calls;
+    snap->calls = atomic_load_explicit(&b->n_calls, memory_order_relaxed);
     snap->successes = b->successes;
     snap->failures = b->failures;
     snap->slow_calls = b->slow_calls;
@@ -433,7 +518,7 @@ static void manual(retry_breaker *b, retry_breaker_state to)
 {
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
-    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    int64_t now = breaker_now(b);
     if (to == RETRY_BREAKER_CLOSED) {
         b->cur_open_ns = b->o.open_duration_ns;
         clear_window(b); /* a reset of a CLOSED breaker only clears it */

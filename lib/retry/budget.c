@@ -79,10 +79,22 @@ void retry_budget_free(retry_budget *b)
     free(b);
 }
 
-/* Expire the slices that left the ttl window. Lock held. */
-static int64_t *slice_now(retry_budget *b)
+int retry__budget_clock(const retry_budget *b)
 {
-    int64_t now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    if (b->o.env.now_ns)
+        return RETRY__CLOCK_CUSTOM;
+    return b->coarse ? RETRY__CLOCK_COARSE : RETRY__CLOCK_PRECISE;
+}
+
+/* Expire the slices that left the ttl window. Lock held. t: a reading from
+ * retry_run (see retry__time), or NULL to read the clock here. */
+static int64_t *slice_at(retry_budget *b, const retry__time *t)
+{
+    int64_t now;
+    if (t && b->o.env.now_ns == NULL && (t->precise || b->coarse))
+        now = t->ns > b->last_now ? (b->last_now = t->ns) : b->last_now;
+    else
+        now = retry__now(&b->o.env, &b->last_now, b->coarse);
     int64_t cur = (now - b->t0) / b->slice_ns;
     if (cur > b->last_slice) {
         if (cur - b->last_slice >= SLICES) {
@@ -100,14 +112,24 @@ static int64_t *slice_now(retry_budget *b)
     return &b->slices[cur % SLICES];
 }
 
-void retry_budget_deposit(retry_budget *b)
+static int64_t *slice_now(retry_budget *b)
+{
+    return slice_at(b, NULL);
+}
+
+void retry__budget_deposit_at(retry_budget *b, const retry__time *t)
 {
     if (b->o.kind != RETRY_BUDGET_PERCENT || b->deposit == 0)
         return;
     pthread_mutex_lock(&b->mu);
-    *slice_now(b) += b->deposit;
+    *slice_at(b, t) += b->deposit;
     b->sum += b->deposit;
     pthread_mutex_unlock(&b->mu);
+}
+
+void retry_budget_deposit(retry_budget *b)
+{
+    retry__budget_deposit_at(b, NULL);
 }
 
 void retry_budget_record(retry_budget *b, int success)

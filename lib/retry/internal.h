@@ -22,6 +22,27 @@ void retry__sleep(const retry_env *env, int64_t ns);
 void retry__seed(const retry_env *env, uint64_t state[2], const void *addr);
 /* A uniform double in [0, 1): the environment's source or the state's PRNG. */
 double retry__random(const retry_env *env, uint64_t state[2]);
+/* A clock reading taken by retry_run() and offered to a handle, so that one
+ * read serves the run and the handles it drives. A handle uses it only when
+ * it has the default clock itself and the reading is as fine as it needs
+ * (precise, or the handle may use the coarse clock); it clamps it with its
+ * own backwards-clock guard. Otherwise the handle reads its own clock. */
+typedef struct retry__time {
+    int64_t ns;
+    int precise; /* CLOCK_MONOTONIC (1) or CLOCK_MONOTONIC_COARSE (0) */
+} retry__time;
+/* Which clock a handle reads. */
+#define RETRY__CLOCK_CUSTOM  (-1) /* an injected now_ns: never shares readings */
+#define RETRY__CLOCK_PRECISE 0
+#define RETRY__CLOCK_COARSE  1
+int retry__breaker_clock(const retry_breaker *b);
+int retry__budget_clock(const retry_budget *b);
+/* retry_breaker_acquire (without wait_ns) and retry_breaker_record,
+ * retry_budget_deposit, with an optional reading (NULL: read the clock). */
+int retry__breaker_acquire_at(retry_breaker *b, retry_permit *permit, const retry__time *t);
+void retry__breaker_record_at(retry_breaker *b, const retry_permit *permit, retry_outcome outcome,
+                              const retry__time *t);
+void retry__budget_deposit_at(retry_budget *b, const retry__time *t);
 /* Saturating helpers. */
 int64_t retry__add_sat(int64_t a, int64_t b);
 /* Clamp a double number of nanoseconds into [0, max]. */

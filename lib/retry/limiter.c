@@ -76,9 +76,10 @@ void retry_limiter_free(retry_limiter *l)
     free(l);
 }
 
-/* Compute the wait for n tokens at now; commit them when commit is set.
+/* Compute the wait for n tokens at now; commit them when the wait is at most
+ * max_commit (-1: never). One pass, so a reservation costs one computation.
  * Called with the lock held. */
-static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int commit, int64_t *window)
+static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commit, int64_t *window)
 {
     switch (l->o.kind) {
     case RETRY_LIMITER_TOKEN_BUCKET: {
@@ -92,7 +93,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int commit, int64
         int64_t wait = 0;
         if (left < -1e-9)
             wait = retry__ns_from_double(ceil(-left / l->per_ns), INT64_MAX);
-        if (commit)
+        if (wait <= max_commit)
             l->tokens = left;
         return wait;
     }
@@ -102,7 +103,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int commit, int64
         int64_t wait = tat - now - l->tau_ns;
         if (wait < 0)
             wait = 0;
-        if (commit)
+        if (wait <= max_commit)
             l->tat = tat;
         return wait;
     }
@@ -124,7 +125,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int commit, int64
                 l->t0, retry__ns_from_double((double)w * (double)l->o.window_ns, INT64_MAX));
             wait = start - now;
         }
-        if (commit) {
+        if (wait <= max_commit) {
             l->win = w;
             l->used = used;
         }
@@ -147,14 +148,12 @@ int retry_limiter_reserve(retry_limiter *l, int64_t *wait_ns, retry_reservation 
     int64_t window = 0;
     pthread_mutex_lock(&l->mu);
     int64_t now = retry__now(&l->o.env, &l->last_now, 0);
-    int64_t wait = take(l, now, n, 0, NULL);
+    int64_t wait = take(l, now, n, max_wait_ns, &window);
+    pthread_mutex_unlock(&l->mu);
     if (wait > max_wait_ns) {
-        pthread_mutex_unlock(&l->mu);
         *wait_ns = wait;
         return RETRY_ETIMEOUT;
     }
-    take(l, now, n, 1, &window);
-    pthread_mutex_unlock(&l->mu);
     *wait_ns = wait;
     if (res) {
         res->act_ns = retry__add_sat(now, wait);
@@ -192,7 +191,7 @@ void retry_limiter_cancel(retry_limiter *l, retry_reservation *res)
         goto out;
     switch (l->o.kind) {
     case RETRY_LIMITER_TOKEN_BUCKET: {
-        take(l, now, 1, 0, NULL); /* refill up to now first */
+        take(l, now, 1, -1, NULL); /* refill up to now first */
         double t = l->tokens + (double)n, cap = (double)l->o.burst;
         l->tokens = t > cap ? cap : t;
         break;
@@ -219,7 +218,7 @@ int64_t retry_limiter_time_until(retry_limiter *l, uint32_t n)
         return -1;
     pthread_mutex_lock(&l->mu);
     int64_t now = retry__now(&l->o.env, &l->last_now, 0);
-    int64_t wait = take(l, now, n, 0, NULL);
+    int64_t wait = take(l, now, n, -1, NULL);
     pthread_mutex_unlock(&l->mu);
     return wait;
 }

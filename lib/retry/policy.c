@@ -11,7 +11,9 @@ typedef struct op {
     retry_budget *bud;
     uint64_t prng[2];
     int64_t last_now;
-    int coarse;
+    int coarse;       /* the policy's own clock may be the coarse one */
+    int share;        /* default clock: readings are offered to the handles */
+    int share_coarse; /* ... and the run and every handle accept the coarse clock */
     int64_t start;
     int64_t prev_delay;
     int have_permit;
@@ -34,8 +36,22 @@ int retry_policy_check(const retry_policy *p)
     return retry_backoff_check(&p->backoff);
 }
 
+/* Read the run's clock once: the clamped time for the run, and in *t the raw
+ * reading that the handles may use instead of reading their own clocks. */
+static int64_t op_now(op *o, retry__time *t)
+{
+    int coarse = o->share ? o->share_coarse : o->coarse;
+    int64_t v = retry__clock(&o->p->env, coarse);
+    t->ns = v;
+    t->precise = !coarse;
+    if (v < o->last_now)
+        return o->last_now;
+    o->last_now = v;
+    return v;
+}
+
 static void op_init(op *o, const retry_policy *p, retry_limiter *lim, retry_breaker *brk,
-                    retry_budget *bud, retry_result *res)
+                    retry_budget *bud, retry_result *res, retry__time *t)
 {
     o->p = p;
     o->lim = lim;
@@ -47,7 +63,10 @@ static void op_init(op *o, const retry_policy *p, retry_limiter *lim, retry_brea
      * shorter than 100 ms needs better */
     o->coarse = p->env.now_ns == NULL &&
                 (p->max_elapsed_ns == 0 || retry__coarse_ok(&p->env, p->max_elapsed_ns));
-    o->start = retry__now(&p->env, &o->last_now, o->coarse);
+    o->share = p->env.now_ns == NULL;
+    o->share_coarse = o->coarse && (!brk || retry__breaker_clock(brk) != RETRY__CLOCK_PRECISE) &&
+                      (!bud || retry__budget_clock(bud) != RETRY__CLOCK_PRECISE);
+    o->start = op_now(o, t);
     o->prev_delay = 0;
     o->have_permit = 0;
     o->res = res;
@@ -58,7 +77,7 @@ static void op_init(op *o, const retry_policy *p, retry_limiter *lim, retry_brea
     res->last_rc = 0;
     res->last_errmsg[0] = '\0';
     if (bud)
-        retry_budget_deposit(bud);
+        retry__budget_deposit_at(bud, o->share ? t : NULL);
 }
 
 static retry_step op_stop(op *o, retry_stop why, int64_t now)
@@ -68,13 +87,14 @@ static retry_step op_stop(op *o, retry_stop why, int64_t now)
     return RETRY_STEP_DONE;
 }
 
-static retry_step op_admit(op *o, int64_t *wait_ns)
+/* pre: the reading op_init just took (retry_run's first attempt), or NULL */
+static retry_step op_admit(op *o, int64_t *wait_ns, const retry__time *pre)
 {
     *wait_ns = 0;
     if (o->res->stop != RETRY_STOP_NONE)
         return RETRY_STEP_DONE;
     if (o->brk) {
-        if (retry_breaker_acquire(o->brk, &o->permit, NULL) != RETRY_OK)
+        if (retry__breaker_acquire_at(o->brk, &o->permit, o->share ? pre : NULL) != RETRY_OK)
             return op_stop(o, RETRY_STOP_BREAKER_OPEN,
                            retry__now(&o->p->env, &o->last_now, o->coarse));
         o->have_permit = 1;
@@ -83,7 +103,7 @@ static retry_step op_admit(op *o, int64_t *wait_ns)
         int64_t wait, max_wait = o->p->limiter_timeout_ns, remaining = INT64_MAX;
         if (o->p->max_elapsed_ns > 0) {
             /* the limiter's wait counts against the deadline too */
-            int64_t now = retry__now(&o->p->env, &o->last_now, o->coarse);
+            int64_t now = pre ? o->start : retry__now(&o->p->env, &o->last_now, o->coarse);
             remaining = o->p->max_elapsed_ns - (now - o->start);
             if (remaining < 0)
                 remaining = 0;
@@ -126,16 +146,20 @@ static retry_step op_report(op *o, int64_t *wait_ns, int rc, const retry_call *c
         n++;
     }
     res->last_errmsg[n] = '\0';
+    /* one clock read for the end of the call: the breaker's slow-call
+     * check and the run's elapsed time */
+    retry__time t;
+    int64_t now = op_now(o, &t);
     if (o->have_permit) {
-        retry_breaker_record(o->brk, &o->permit,
-                             cls == RETRY_CLASS_SUCCESS     ? RETRY_OUTCOME_SUCCESS
-                             : cls == RETRY_CLASS_RETRYABLE ? RETRY_OUTCOME_FAILURE
-                                                            : RETRY_OUTCOME_IGNORE);
+        retry__breaker_record_at(o->brk, &o->permit,
+                                 cls == RETRY_CLASS_SUCCESS     ? RETRY_OUTCOME_SUCCESS
+                                 : cls == RETRY_CLASS_RETRYABLE ? RETRY_OUTCOME_FAILURE
+                                                                : RETRY_OUTCOME_IGNORE,
+                                 o->share ? &t : NULL);
         o->have_permit = 0;
     }
     if (o->bud && cls != RETRY_CLASS_FATAL)
         retry_budget_record(o->bud, cls == RETRY_CLASS_SUCCESS);
-    int64_t now = retry__now(&p->env, &o->last_now, o->coarse);
     if (cls == RETRY_CLASS_SUCCESS)
         return op_stop(o, RETRY_STOP_SUCCESS, now);
     if (cls != RETRY_CLASS_RETRYABLE)
@@ -203,9 +227,13 @@ int retry_run(retry_result *result, const retry_policy *policy, retry_limiter *l
     op o;
     retry_call call;
     int64_t wait;
-    op_init(&o, policy, limiter, breaker, budget, result);
+    retry__time t0;
+    const retry__time *pre = &t0; /* the first admission uses the start's reading */
+    op_init(&o, policy, limiter, breaker, budget, result, &t0);
     for (;;) {
-        if (op_admit(&o, &wait) == RETRY_STEP_DONE)
+        int done = op_admit(&o, &wait, pre) == RETRY_STEP_DONE;
+        pre = NULL;
+        if (done)
             break;
         retry__sleep(&policy->env, wait);
         call.attempt = result->attempts;
@@ -229,7 +257,8 @@ int retry_state_new(retry_state **out, const retry_policy *policy, retry_limiter
     if (!s)
         return RETRY_ENOMEM;
     s->pol = *policy;
-    op_init(&s->op, &s->pol, limiter, breaker, budget, &s->res);
+    retry__time t;
+    op_init(&s->op, &s->pol, limiter, breaker, budget, &s->res, &t);
     *out = s;
     return RETRY_OK;
 }
@@ -249,7 +278,7 @@ retry_step retry_state_admit(retry_state *s, int64_t *wait_ns)
         retry_breaker_record(s->op.brk, &s->op.permit, RETRY_OUTCOME_IGNORE);
         s->op.have_permit = 0;
     }
-    return op_admit(&s->op, wait_ns);
+    return op_admit(&s->op, wait_ns, NULL);
 }
 
 retry_step retry_state_report(retry_state *s, int64_t *wait_ns, int rc, int64_t hint_ns,

@@ -146,10 +146,77 @@ static void eight_threads(void **state)
     retry_budget_free(bud);
 }
 
+/* The CLOSED acquire takes no lock: admissions race with trips, resets and
+ * records on other threads. Every admission must be counted, every outcome
+ * counted once (stale ones as ignored), and the window must stay sane. */
+static retry_breaker *race_brk;
+
+static void *closed_racer(void *arg)
+{
+    worker *w = arg;
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < ITERS; i++) {
+        retry_permit permit;
+        if (retry_breaker_acquire(race_brk, &permit, NULL) == RETRY_OK) {
+            w->admitted++;
+            retry_breaker_record(race_brk, &permit,
+                                 (i + w->id) % 8 < 2 ? RETRY_OUTCOME_FAILURE /* F,F: a trip */
+                                                     : RETRY_OUTCOME_SUCCESS);
+            w->recorded++;
+        }
+        if (w->id == 0 && i % 64 == 63)
+            retry_breaker_reset(race_brk);
+        if (w->id == 1 && i % 256 == 255) {
+            retry_breaker_snapshot s;
+            retry_breaker_snapshot_get(race_brk, &s);
+            assert_true(s.window_calls <= 20);
+            assert_true(s.window_failures <= s.window_calls);
+            assert_true(s.window_slow <= s.window_calls);
+        }
+    }
+    return NULL;
+}
+
+static void closed_acquire_races_trips(void **state)
+{
+    (void)state;
+    retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT;
+    bo.window_size = 20;
+    bo.min_calls = 5;
+    bo.consecutive_failures = 2;
+    bo.open_duration_ns = 20000; /* 20 us: back to HALF_OPEN and CLOSED quickly */
+    bo.max_half_open_wait_ns = 20000;
+    bo.half_open_permits = 1;
+    assert_int_equal(retry_breaker_new(&race_brk, &bo), RETRY_OK);
+    pthread_barrier_init(&go, NULL, 4);
+    pthread_t t[4];
+    worker w[4];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < 4; i++) {
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, closed_racer, &w[i]), 0);
+    }
+    uint64_t admitted = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        admitted += w[i].admitted;
+        assert_int_equal(w[i].admitted, w[i].recorded);
+    }
+    pthread_barrier_destroy(&go);
+    retry_breaker_snapshot s;
+    retry_breaker_snapshot_get(race_brk, &s);
+    assert_int_equal(s.calls, admitted);
+    assert_int_equal(s.calls, s.successes + s.failures + s.ignored);
+    assert_true(s.transitions > 0);
+    assert_true(s.window_calls <= 20 && s.window_failures <= s.window_calls);
+    retry_breaker_free(race_brk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eight_threads),
+        cmocka_unit_test(closed_acquire_races_trips),
     };
     return cmocka_run_group_tests_name("retry_stress", tests, NULL, NULL);
 }
