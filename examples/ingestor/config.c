@@ -33,6 +33,8 @@ static const char schema_json[] =
     " \"description\":\"database connections kept open\"},"
     "{\"name\":\"DB_POOL_MAX\",\"type\":\"int\",\"min\":1,\"max\":1000,\"default\":\"4\","
     " \"description\":\"most database connections\"},"
+    "{\"name\":\"API_WORKERS\",\"type\":\"int\",\"min\":1,\"max\":64,\"default\":\"2\","
+    " \"description\":\"symbols backfilled at once (each holds one connection at a time)\"},"
     "{\"name\":\"DQ_CALENDAR\",\"type\":\"enum\",\"values\":[\"nyse\",\"weekdays\",\"24x7\"],"
     " \"case_insensitive\":true,\"default\":\"nyse\",\"description\":\"session calendar of "
     "the data-quality checks\"},"
@@ -43,7 +45,8 @@ static const char schema_json[] =
     "{\"name\":\"DQ_MAX_ISSUES\",\"type\":\"int\",\"min\":1,\"max\":1000000,"
     " \"default\":\"1000\",\"description\":\"issue records kept per quality report\"}"
     "],\"rules\":["
-    "{\"less_equal\":[\"DB_POOL_MIN\",\"DB_POOL_MAX\"]}"
+    "{\"less_equal\":[\"DB_POOL_MIN\",\"DB_POOL_MAX\"]},"
+    "{\"less_equal\":[\"API_WORKERS\",\"DB_POOL_MAX\"]}"
     "]}";
 
 static int write_file(const char *data, size_t len, void *userdata)
@@ -117,6 +120,7 @@ int config_load(ingest_config *cfg, FILE *err)
         cfg->log_json = idx == 1;
     cfg->pool_min = (int)get_int(r, "DB_POOL_MIN");
     cfg->pool_max = (int)get_int(r, "DB_POOL_MAX");
+    cfg->workers = (int)get_int(r, "API_WORKERS");
     cfg->dq_calendar = get_str(r, "DQ_CALENDAR");
     if (envcheck_get_float(r, "DQ_OPEN_GAP", &cfg->dq_open_gap) != ENVCHECK_OK)
         cfg->dq_open_gap = 0.2;

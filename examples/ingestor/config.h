@@ -31,6 +31,7 @@ typedef struct ingest_config {
     bool log_json;
 
     int pool_min, pool_max;
+    int workers; /* API_WORKERS: jobs run at once, each by its own thread */
 
     const char *dq_calendar; /* nyse, weekdays, 24x7 */
     double dq_open_gap, dq_range;

@@ -7,7 +7,12 @@
  */
 #include <ctype.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +171,10 @@ static int cmd_migrate(const ingest_config *cfg)
     return 0;
 }
 
+#define MAX_SYMBOLS 64
+
 typedef struct backfill_args {
-    char symbols[64][32];
+    char symbols[MAX_SYMBOLS][32];
     int nsymbols;
     const char *from, *to;
     const char *timespan;
@@ -211,7 +218,7 @@ static int parse_backfill(int argc, char **argv, backfill_args *a)
         case 's': {
             char *copy = strdup(optarg), *save = NULL;
             for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (!valid_symbol(t) || a->nsymbols == 64) {
+                if (!valid_symbol(t) || a->nsymbols == MAX_SYMBOLS) {
                     fprintf(stderr, "ingestor: bad symbol '%s' (or more than 64)\n", t);
                     free(copy);
                     return EX_USAGE;
@@ -309,6 +316,88 @@ static void print_summary(const job_outcome *o, int n, const ingest_stats *st, d
            (long long)st->transport_errors, (double)st->waited_ms / 1000.0, secs);
 }
 
+/* What the workers of one backfill share. */
+typedef struct backfill_run {
+    const ingest_config *cfg;
+    const backfill_args *a;
+    pgpool *pool;
+    polygon_shared *sh; /* NULL for --source files:DIR */
+    ingest_stats *stats;
+    progress *prog;
+    job_outcome *outcomes; /* one per symbol, in the order given */
+    atomic_int next;       /* the next symbol to take */
+    atomic_int failed;
+    atomic_int unavailable; /* a worker could not reach the database */
+    atomic_int broken;      /* a worker could not be set up */
+} backfill_run;
+
+/* Ensure, claim and run the job of symbol i on one worker's connection. */
+static void backfill_symbol(backfill_run *b, worker *w, int i)
+{
+    const backfill_args *a = b->a;
+    job_outcome *o = &b->outcomes[i];
+    pgpool_conn *pc = connect_or_log(b->pool);
+    if (!pc) {
+        snprintf(o->error, sizeof o->error, "database unavailable");
+        atomic_store(&b->unavailable, 1);
+        atomic_fetch_add(&b->failed, 1);
+        return;
+    }
+    job_row row;
+    char err[512];
+    if (jobs_ensure(pgpool_conn_pg(pc), a->symbols[i], a->timespan, a->multiplier, a->adjusted,
+                    a->from, a->to, b->sh ? "polygon" : "files", &row, err, sizeof err) != 0) {
+        pgpool_release(pc);
+        snprintf(o->error, sizeof o->error, "%s", err);
+        atomic_fetch_add(&b->failed, 1);
+        return;
+    }
+    int claim = jobs_claim(pgpool_conn_pg(pc), &row, err, sizeof err);
+    pgpool_release(pc);
+    if (claim == JOB_BUSY) {
+        o->skipped = true;
+        o->ok = true;
+        log_msg(LOG_WARNING, "%s: job %lld is being run by another live worker; skipped",
+                row.symbol, (long long)row.id);
+        return;
+    }
+    if (claim != JOB_CLAIMED) {
+        snprintf(o->error, sizeof o->error, "%s", err);
+        atomic_fetch_add(&b->failed, 1);
+        return;
+    }
+    progress_symbol(b->prog, row.symbol);
+    worker_run_job(w, &row, o);
+    progress_symbol_done(b->prog);
+    if (!o->ok)
+        atomic_fetch_add(&b->failed, 1);
+}
+
+/* One worker thread: its own source and checker; symbols taken in order. */
+static void *backfill_worker(void *arg)
+{
+    backfill_run *b = arg;
+    source *src = NULL;
+    worker *w = NULL;
+    int rc = b->sh ? source_polygon_new(&src, b->sh)
+                   : source_files_new(&src, b->a->source + 6, b->cfg->page_limit);
+    if (rc != 0 || worker_new(&w, b->cfg, b->pool, src, b->stats) != 0) {
+        log_msg(LOG_ERROR, "out of memory for a worker");
+        atomic_store(&b->broken, 1);
+    } else {
+        worker_set_progress(w, b->prog);
+    }
+    while (w && !stop_requested && !atomic_load(&b->unavailable)) {
+        int i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->a->nsymbols)
+            break;
+        backfill_symbol(b, w, i);
+    }
+    worker_free(w);
+    source_free(src);
+    return NULL;
+}
+
 static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
 {
     if (strcmp(a->source, "polygon") == 0 && !cfg->api_key) {
@@ -329,91 +418,65 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     }
     char err[512];
     int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
+    pgpool_release(pc);
     if (v != migrate_latest_version()) {
         log_msg(LOG_ERROR,
                 "the database schema is at version %d, this program needs %d: "
                 "run 'ingestor migrate'",
                 v, migrate_latest_version());
-        pgpool_release(pc);
         pgpool_free(pool);
         return EX_SOFTWARE;
     }
 
     polygon_shared sh;
-    source *src = NULL;
     bool polygon = strcmp(a->source, "polygon") == 0;
-    int rc = 0;
     if (polygon) {
         if (polygon_shared_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                                 (long)cfg->http_timeout_ms, cfg->max_attempts,
-                                cfg->max_retry_delay_ms, cfg->rate_limit_per_min, &stats) != 0 ||
-            source_polygon_new(&src, &sh) != 0)
-            rc = EX_SOFTWARE;
+                                cfg->max_retry_delay_ms, cfg->rate_limit_per_min, &stats) != 0) {
+            pgpool_free(pool);
+            return EX_SOFTWARE;
+        }
         sh.stop = &stop_requested;
-    } else if (source_files_new(&src, a->source + 6, cfg->page_limit) != 0) {
-        rc = EX_SOFTWARE;
     }
-    worker *w = NULL;
-    if (rc == 0 && worker_new(&w, cfg, pool, src, &stats) != 0)
-        rc = EX_SOFTWARE;
 
-    job_outcome outcomes[64];
-    int failed = 0;
+    job_outcome outcomes[MAX_SYMBOLS];
+    for (int i = 0; i < a->nsymbols; i++) {
+        memset(&outcomes[i], 0, sizeof outcomes[i]);
+        snprintf(outcomes[i].symbol, sizeof outcomes[i].symbol, "%s", a->symbols[i]);
+        snprintf(outcomes[i].error, sizeof outcomes[i].error, "not run");
+    }
     progress prog;
     progress_start(&prog, a->nsymbols,
                    a->nsymbols * progress_estimate_bars(a->from, a->to, a->timespan, a->multiplier),
                    isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_INFO);
-    if (w)
-        worker_set_progress(w, &prog);
-    const char *source_kind = polygon ? "polygon" : "files";
-    for (int i = 0; rc == 0 && i < a->nsymbols && !stop_requested; i++) {
-        job_row row;
-        job_outcome *o = &outcomes[i];
-        memset(o, 0, sizeof *o);
-        snprintf(o->symbol, sizeof o->symbol, "%s", a->symbols[i]);
-        if (jobs_ensure(pgpool_conn_pg(pc), a->symbols[i], a->timespan, a->multiplier, a->adjusted,
-                        a->from, a->to, source_kind, &row, err, sizeof err) != 0) {
-            snprintf(o->error, sizeof o->error, "%s", err);
-            failed++;
-            continue;
-        }
-        int claim = jobs_claim(pgpool_conn_pg(pc), &row, err, sizeof err);
-        if (claim == JOB_BUSY) {
-            o->skipped = true;
-            o->ok = true;
-            log_msg(LOG_WARNING, "%s: job %lld is being run by another live worker; skipped",
-                    row.symbol, (long long)row.id);
-            continue;
-        }
-        if (claim != JOB_CLAIMED) {
-            snprintf(o->error, sizeof o->error, "%s", err);
-            failed++;
-            continue;
-        }
-        pgpool_release(pc);
-        pc = NULL;
-        progress_symbol(&prog, row.symbol);
-        worker_run_job(w, &row, o);
-        progress_symbol_done(&prog);
-        if (!o->ok)
-            failed++;
-        pc = connect_or_log(pool);
-        if (!pc) {
-            rc = EX_UNAVAILABLE;
+    backfill_run run = { .cfg = cfg,
+                         .a = a,
+                         .pool = pool,
+                         .sh = polygon ? &sh : NULL,
+                         .stats = &stats,
+                         .prog = &prog,
+                         .outcomes = outcomes };
+    /* Workers beyond the number of symbols would have nothing to do. */
+    int nthreads = cfg->workers < a->nsymbols ? cfg->workers : a->nsymbols;
+    pthread_t threads[64]; /* API_WORKERS is at most 64 */
+    int started = 0;
+    for (; started < nthreads; started++)
+        if (pthread_create(&threads[started], NULL, backfill_worker, &run) != 0)
             break;
-        }
-    }
-    int n = a->nsymbols;
+    if (started == 0)
+        backfill_worker(&run); /* no thread could start: work in this one */
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
     progress_end(&prog);
-    if (pc)
-        pgpool_release(pc);
+
+    int rc = atomic_load(&run.broken)        ? EX_SOFTWARE
+             : atomic_load(&run.unavailable) ? EX_UNAVAILABLE
+                                             : 0;
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (rc == 0)
-        print_summary(outcomes, n, &stats,
-                      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    worker_free(w);
-    source_free(src);
+    print_summary(outcomes, a->nsymbols, &stats,
+                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     if (polygon)
         polygon_shared_destroy(&sh);
     pgpool_free(pool);
@@ -421,7 +484,7 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
         return rc;
     if (stop_requested)
         return 130;
-    return failed ? 1 : 0;
+    return atomic_load(&run.failed) ? 1 : 0;
 }
 
 static int print_query(PGconn *conn, const char *title, const char *sql)
@@ -483,8 +546,24 @@ static int cmd_status(const ingest_config *cfg)
     return rc ? EX_SOFTWARE : 0;
 }
 
+/*
+ * Every page is a burst of small allocations (its parsed JSON) freed at
+ * once. glibc would hand that memory back to the kernel after each page and
+ * fault it in again for the next; keep it instead (a page of 50 000 bars
+ * needs some 40 MB), and keep response buffers off mmap.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     if (argc < 2) {
         usage(stderr);
         return EX_USAGE;

@@ -41,11 +41,14 @@ void progress_start(progress *p, int symbols, int64_t bars_expected, bool tty)
     p->symbols_total = symbols;
     p->bars_expected = bars_expected;
     p->started = p->last_print = now_s();
+    pthread_mutex_init(&p->lock, NULL);
 }
 
 void progress_symbol(progress *p, const char *symbol)
 {
+    pthread_mutex_lock(&p->lock);
     snprintf(p->current, sizeof p->current, "%s", symbol);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void show(progress *p, bool force)
@@ -87,15 +90,19 @@ static void show(progress *p, bool force)
 
 void progress_page(progress *p, int64_t bars)
 {
+    pthread_mutex_lock(&p->lock);
     p->pages++;
     p->bars += bars;
     show(p, false);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void progress_symbol_done(progress *p)
 {
+    pthread_mutex_lock(&p->lock);
     p->symbols_done++;
     show(p, p->tty);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void progress_end(progress *p)
@@ -104,4 +111,5 @@ void progress_end(progress *p)
         show(p, true);
         fputc('\n', stderr);
     }
+    pthread_mutex_destroy(&p->lock);
 }

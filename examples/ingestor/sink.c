@@ -1,4 +1,6 @@
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,51 +34,75 @@ static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen, cha
     return SINK_OK;
 }
 
-/* COPY's text format for a double: exact, or \N for a missing value. */
-static int put_double(char *p, size_t room, double v)
+/*
+ * COPY's binary format: exact doubles with no formatting on this side and no
+ * parsing on the server's, which makes it the cheapest way in for numbers.
+ * Each row: a field count, then per field a length (-1: NULL) and the value,
+ * all big-endian.
+ */
+static unsigned char *put_be(unsigned char *p, uint64_t v, int bytes)
 {
-    if (isnan(v))
-        return snprintf(p, room, "\\N");
-    return snprintf(p, room, "%.17g", v);
+    for (int k = bytes - 1; k >= 0; k--)
+        *p++ = (unsigned char)(v >> (8 * k));
+    return p;
 }
+
+static unsigned char *put_int8_field(unsigned char *p, int64_t v)
+{
+    p = put_be(p, 8, 4);
+    return put_be(p, (uint64_t)v, 8);
+}
+
+static unsigned char *put_float8_field(unsigned char *p, double v, bool nullable)
+{
+    if (nullable && isnan(v))
+        return put_be(p, UINT32_MAX, 4); /* -1: NULL */
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    p = put_be(p, 8, 4);
+    return put_be(p, bits, 8);
+}
+
+enum { COPY_FIELDS = 8, COPY_ROW_MAX = 2 + COPY_FIELDS * 12 };
 
 static int copy_accepted(PGconn *conn, const sink_page *page, size_t *ncopied, char *err,
                          size_t errlen, char sqlstate[6])
 {
     PGresult *r = PQexec(conn, "COPY ohlcv_stage (ts_ms, open, high, low, close, volume, vwap, "
-                               "transactions) FROM STDIN");
+                               "transactions) FROM STDIN (FORMAT binary)");
     if (PQresultStatus(r) != PGRES_COPY_IN)
         return fail(r, conn, err, errlen, sqlstate);
     PQclear(r);
 
-    char chunk[65536];
-    size_t used = 0;
+    static const unsigned char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+    unsigned char chunk[65536];
+    memcpy(chunk, header, sizeof header);
+    size_t used = sizeof header;
+    bool sent = true;
     *ncopied = 0;
-    for (size_t i = 0; i < page->count; i++) {
+    for (size_t i = 0; i < page->count && sent; i++) {
         if (!page->accepted[i])
             continue;
-        const page_bar *b = &page->bars[i];
-        char line[320];
-        int n = snprintf(line, sizeof line, "%lld\t", (long long)b->t);
-        const double vals[] = { b->o, b->h, b->l, b->c, b->v, b->vw };
-        for (size_t k = 0; k < 6; k++) {
-            n += put_double(line + n, sizeof line - (size_t)n, vals[k]);
-            line[n++] = '\t';
-        }
-        if (b->n >= 0)
-            n += snprintf(line + n, sizeof line - (size_t)n, "%lld\n", (long long)b->n);
-        else
-            n += snprintf(line + n, sizeof line - (size_t)n, "\\N\n");
-        if (used + (size_t)n > sizeof chunk) {
-            if (PQputCopyData(conn, chunk, (int)used) != 1)
-                break;
+        if (used + COPY_ROW_MAX + 2 > sizeof chunk) {
+            sent = PQputCopyData(conn, (const char *)chunk, (int)used) == 1;
             used = 0;
         }
-        memcpy(chunk + used, line, (size_t)n);
-        used += (size_t)n;
+        const page_bar *b = &page->bars[i];
+        unsigned char *p = put_be(chunk + used, COPY_FIELDS, 2);
+        p = put_int8_field(p, b->t);
+        p = put_float8_field(p, b->o, false);
+        p = put_float8_field(p, b->h, false);
+        p = put_float8_field(p, b->l, false);
+        p = put_float8_field(p, b->c, false);
+        p = put_float8_field(p, b->v, false);
+        p = put_float8_field(p, b->vw, true);
+        p = b->n >= 0 ? put_int8_field(p, b->n) : put_be(p, UINT32_MAX, 4);
+        used = (size_t)(p - chunk);
         (*ncopied)++;
     }
-    if (used && PQputCopyData(conn, chunk, (int)used) != 1) {
+    unsigned char *p = put_be(chunk + used, UINT16_MAX, 2); /* the trailer: -1 */
+    used = (size_t)(p - chunk);
+    if (!sent || PQputCopyData(conn, (const char *)chunk, (int)used) != 1) {
         PQputCopyEnd(conn, "client failed to send data");
     } else if (PQputCopyEnd(conn, NULL) != 1) {
         return fail(NULL, conn, err, errlen, sqlstate);

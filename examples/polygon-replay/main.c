@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,20 @@ static bool parse_long(const char *s, long min, long max, long *out)
         return false;
     *out = v;
     return true;
+}
+
+/* libmicrohttpd's error log, minus the lines that report the connections the
+ * fault injection cuts on purpose (truncated bodies, dropped connections):
+ * those are what the server was asked to do, not errors. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    if (strstr(line, "application reported") || strstr(line, "Application reported"))
+        return;
+    fprintf(stderr, "polygon-replay: %s%s", line,
+            line[0] && line[strlen(line) - 1] == '\n' ? "" : "\n");
 }
 
 int main(int argc, char **argv)
@@ -269,8 +284,9 @@ int main(int argc, char **argv)
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, replay_handle, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+        NULL, NULL, replay_handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)120, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "polygon-replay: cannot listen on %s:%ld\n", bind_addr, port);
         replay_server_destroy(&srv);
