@@ -3,8 +3,9 @@
 
 #include "config.h"
 
-/* The schema, in libenvcheck's JSON format (docs/envcheck.md). */
-static const char schema_json[] =
+/* The schema, in libenvcheck's JSON format (docs/envcheck.md), in parts
+ * that C compilers accept as string literals (at most 4095 bytes each). */
+static const char schema_core[] =
     "{\"variables\":["
     "{\"name\":\"DATABASE_URL\",\"type\":\"url\",\"required\":true,\"sensitive\":true,"
     " \"schemes\":[\"postgresql\",\"postgres\"],\"file\":true,"
@@ -41,12 +42,69 @@ static const char schema_json[] =
     "{\"name\":\"DQ_OPEN_GAP\",\"type\":\"float\",\"min\":0,\"max\":100,\"default\":\"0.2\","
     " \"description\":\"warn when |open / previous close - 1| exceeds this\"},"
     "{\"name\":\"DQ_RANGE\",\"type\":\"float\",\"min\":0,\"max\":1000,\"default\":\"0.3\","
-    " \"description\":\"warn when (high - low) / low exceeds this\"},"
+    " \"description\":\"warn when (high - low) / low exceeds this\"},";
+static const char schema_service[] =
+    /* ingestor run: the service */
+    "{\"name\":\"BACKFILL_SCHEDULE_HOUR\",\"type\":\"int\",\"min\":0,\"max\":23,"
+    " \"default\":\"22\",\"description\":\"hour of the daily run\"},"
+    "{\"name\":\"BACKFILL_SCHEDULE_MINUTE\",\"type\":\"int\",\"min\":0,\"max\":59,"
+    " \"default\":\"30\",\"description\":\"minute of the daily run\"},"
+    "{\"name\":\"BACKFILL_SCHEDULE_TZ\",\"type\":\"string\",\"default\":\"UTC\","
+    " \"charset\":\"A-Za-z0-9_/+-\",\"description\":\"time zone of the schedule (IANA name)\"},"
+    "{\"name\":\"BACKFILL_SYMBOLS\",\"type\":\"list\",\"element\":\"string\","
+    " \"charset\":\"A-Za-z0-9.:-\",\"description\":\"the universe of the daily run "
+    "(default: the active rows of the symbols table)\",\"example\":\"AAPL,MSFT\"},"
+    "{\"name\":\"BACKFILL_LOOKBACK_DAYS\",\"type\":\"int\",\"min\":1,\"max\":3660,"
+    " \"default\":\"5\",\"description\":\"days each daily run covers at least\"},"
+    "{\"name\":\"JOB_MAX_ATTEMPTS\",\"type\":\"int\",\"min\":1,\"max\":100,"
+    " \"default\":\"5\",\"description\":\"attempts before a job is declared dead\"},"
+    "{\"name\":\"JOB_RETRY_DELAY\",\"type\":\"duration\",\"min\":\"1s\",\"default\":\"1min\","
+    " \"description\":\"wait before a failed job's second attempt (doubling, at most 1 h)\"},"
+    "{\"name\":\"JOB_LEASE\",\"type\":\"duration\",\"min\":\"2s\",\"max\":\"1h\","
+    " \"default\":\"2min\",\"description\":\"how long a job stays with a worker that "
+    "stopped renewing it\"},"
+    "{\"name\":\"POLYGON_RATE_WINDOW\",\"type\":\"duration\",\"min\":\"1s\","
+    " \"default\":\"1min\",\"description\":\"the window of POLYGON_RATE_LIMIT_PER_MIN "
+    "(the service shares it between all its processes)\"},"
+    "{\"name\":\"ADMIN_ADDR\",\"type\":\"string\",\"default\":\"127.0.0.1\","
+    " \"charset\":\"0-9.\",\"description\":\"IPv4 address of the admin HTTP server\"},"
+    "{\"name\":\"ADMIN_PORT\",\"type\":\"int\",\"min\":0,\"max\":65535,"
+    " \"default\":\"8080\",\"description\":\"its port (0: any free port)\"},"
+    "{\"name\":\"SHUTDOWN_TIMEOUT\",\"type\":\"duration\",\"default\":\"30s\","
+    " \"description\":\"longest wait for running pages after SIGTERM\"},"
+    "{\"name\":\"INGESTOR_CLOCK_OFFSET\",\"type\":\"int\",\"default\":\"0\","
+    " \"description\":\"seconds added to the wall clock of the schedule (tests)\"},"
+    "{\"name\":\"DQ_ALERT_SCORE\",\"type\":\"float\",\"min\":0,\"max\":1,"
+    " \"default\":\"0.9\",\"description\":\"alert when a job's quality score is below\"},";
+static const char schema_alerts[] =
+    "{\"name\":\"ALERT_WEBHOOK_URL\",\"type\":\"url\",\"schemes\":[\"https\",\"http\"],"
+    " \"sensitive\":true,\"description\":\"alerts are POSTed here\"},"
+    "{\"name\":\"ALERT_WEBHOOK_FORMAT\",\"type\":\"enum\",\"values\":[\"generic\","
+    "\"slack\"],\"default\":\"generic\",\"description\":\"JSON shape of the webhook\"},"
+    "{\"name\":\"ALERT_EMAIL_ENABLED\",\"type\":\"bool\",\"default\":\"false\","
+    " \"description\":\"send alerts by email\"},"
+    "{\"name\":\"ALERT_EMAIL_TO\",\"type\":\"list\",\"element\":\"email\","
+    " \"description\":\"recipients\"},"
+    "{\"name\":\"ALERT_EMAIL_FROM\",\"type\":\"email\","
+    " \"description\":\"sender (default: ingestor@ and the host name)\"},"
+    "{\"name\":\"ALERT_SMTP_HOST\",\"type\":\"host\",\"description\":\"SMTP server\"},"
+    "{\"name\":\"ALERT_SMTP_PORT\",\"type\":\"port\",\"default\":\"587\","
+    " \"description\":\"SMTP port\"},"
+    "{\"name\":\"ALERT_SMTP_USER\",\"type\":\"string\",\"description\":\"SMTP user\"},"
+    "{\"name\":\"ALERT_SMTP_PASSWORD\",\"type\":\"string\",\"sensitive\":true,"
+    " \"file\":true,\"description\":\"SMTP password\"},"
+    "{\"name\":\"ALERT_SMTP_TLS\",\"type\":\"enum\",\"values\":[\"required\",\"off\"],"
+    " \"default\":\"required\",\"description\":\"STARTTLS (off only when set so)\"},"
+    "{\"name\":\"ALERT_DEDUP_WINDOW\",\"type\":\"duration\",\"default\":\"1h\","
+    " \"description\":\"an alert with the same key is sent once per window\"},"
     "{\"name\":\"DQ_MAX_ISSUES\",\"type\":\"int\",\"min\":1,\"max\":1000000,"
     " \"default\":\"1000\",\"description\":\"issue records kept per quality report\"}"
     "],\"rules\":["
     "{\"less_equal\":[\"DB_POOL_MIN\",\"DB_POOL_MAX\"]},"
-    "{\"less_equal\":[\"API_WORKERS\",\"DB_POOL_MAX\"]}"
+    "{\"less_equal\":[\"API_WORKERS\",\"DB_POOL_MAX\"]},"
+    "{\"if\":{\"name\":\"ALERT_EMAIL_ENABLED\",\"is\":\"true\"},"
+    " \"require\":[\"ALERT_EMAIL_TO\",\"ALERT_SMTP_HOST\"]},"
+    "{\"all_or_none\":[\"ALERT_SMTP_USER\",\"ALERT_SMTP_PASSWORD\"]}"
     "]}";
 
 static int write_file(const char *data, size_t len, void *userdata)
@@ -56,9 +114,18 @@ static int write_file(const char *data, size_t len, void *userdata)
 
 static int build_schema(envcheck_schema **out)
 {
+    static const char *const parts[] = { schema_core, schema_service, schema_alerts };
+    char json[sizeof schema_core + sizeof schema_service + sizeof schema_alerts];
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t n = strlen(parts[i]);
+        memcpy(json + len, parts[i], n);
+        len += n;
+    }
     if (envcheck_schema_new(out) != ENVCHECK_OK)
         return -1;
-    if (envcheck_schema_load_json(*out, schema_json, sizeof schema_json - 1) != ENVCHECK_OK) {
+    if (envcheck_schema_load_json(*out, json, len) != ENVCHECK_OK) {
+        fprintf(stderr, "ingestor: %s\n", envcheck_schema_errmsg(*out));
         envcheck_schema_free(*out);
         *out = NULL;
         return -1;
@@ -72,6 +139,14 @@ static int64_t get_int(const envcheck_result *r, const char *name)
     if (envcheck_get_int(r, name, &v) != ENVCHECK_OK)
         return 0;
     return v;
+}
+
+static int64_t get_duration_ms(const envcheck_result *r, const char *name)
+{
+    int64_t ns = 0;
+    if (envcheck_get_duration(r, name, &ns) != ENVCHECK_OK)
+        return 0;
+    return ns / 1000000;
 }
 
 static const char *get_str(const envcheck_result *r, const char *name)
@@ -121,6 +196,54 @@ int config_load(ingest_config *cfg, FILE *err)
     cfg->pool_min = (int)get_int(r, "DB_POOL_MIN");
     cfg->pool_max = (int)get_int(r, "DB_POOL_MAX");
     cfg->workers = (int)get_int(r, "API_WORKERS");
+    cfg->schedule_hour = (int)get_int(r, "BACKFILL_SCHEDULE_HOUR");
+    cfg->schedule_minute = (int)get_int(r, "BACKFILL_SCHEDULE_MINUTE");
+    cfg->schedule_tz = get_str(r, "BACKFILL_SCHEDULE_TZ");
+    size_t nsym = 0;
+    if (envcheck_get_list_count(r, "BACKFILL_SYMBOLS", &nsym) == ENVCHECK_OK) {
+        for (size_t i = 0; i < nsym && i < CONFIG_MAX_SYMBOLS; i++)
+            if (envcheck_get_list_string(r, "BACKFILL_SYMBOLS", i, &cfg->symbols[i]) == ENVCHECK_OK)
+                cfg->nsymbols++;
+    }
+    cfg->lookback_days = (int)get_int(r, "BACKFILL_LOOKBACK_DAYS");
+    cfg->job_max_attempts = (int)get_int(r, "JOB_MAX_ATTEMPTS");
+    cfg->job_retry_delay_s = (int)(get_duration_ms(r, "JOB_RETRY_DELAY") / 1000);
+    cfg->job_lease_s = (int)(get_duration_ms(r, "JOB_LEASE") / 1000);
+    cfg->rate_window_ms = get_duration_ms(r, "POLYGON_RATE_WINDOW");
+    cfg->admin_addr = get_str(r, "ADMIN_ADDR");
+    cfg->admin_port = (int)get_int(r, "ADMIN_PORT");
+    cfg->shutdown_timeout_ms = get_duration_ms(r, "SHUTDOWN_TIMEOUT");
+    cfg->clock_offset_s = get_int(r, "INGESTOR_CLOCK_OFFSET");
+    if (envcheck_get_float(r, "DQ_ALERT_SCORE", &cfg->dq_alert_score) != ENVCHECK_OK)
+        cfg->dq_alert_score = 0.9;
+    cfg->alert_webhook_url = get_str(r, "ALERT_WEBHOOK_URL");
+    if (envcheck_get_enum(r, "ALERT_WEBHOOK_FORMAT", &idx) == ENVCHECK_OK)
+        cfg->alert_webhook_slack = idx == 1;
+    int on = 0;
+    cfg->alert_email_enabled =
+        envcheck_get_bool(r, "ALERT_EMAIL_ENABLED", &on) == ENVCHECK_OK && on;
+    size_t nto = 0;
+    if (envcheck_get_list_count(r, "ALERT_EMAIL_TO", &nto) == ENVCHECK_OK) {
+        size_t used = 0;
+        for (size_t i = 0; i < nto; i++) {
+            const char *to = NULL;
+            if (envcheck_get_list_string(r, "ALERT_EMAIL_TO", i, &to) != ENVCHECK_OK)
+                continue;
+            int n = snprintf(cfg->alert_email_to + used, sizeof cfg->alert_email_to - used, "%s%s",
+                             used ? "," : "", to);
+            if (n < 0 || (size_t)n >= sizeof cfg->alert_email_to - used)
+                break;
+            used += (size_t)n;
+        }
+    }
+    cfg->alert_email_from = get_str(r, "ALERT_EMAIL_FROM");
+    cfg->alert_smtp_host = get_str(r, "ALERT_SMTP_HOST");
+    cfg->alert_smtp_port = (int)get_int(r, "ALERT_SMTP_PORT");
+    cfg->alert_smtp_user = get_str(r, "ALERT_SMTP_USER");
+    cfg->alert_smtp_password = get_str(r, "ALERT_SMTP_PASSWORD");
+    if (envcheck_get_enum(r, "ALERT_SMTP_TLS", &idx) == ENVCHECK_OK)
+        cfg->alert_smtp_tls_off = idx == 1;
+    cfg->alert_dedup_window_ms = get_duration_ms(r, "ALERT_DEDUP_WINDOW");
     cfg->dq_calendar = get_str(r, "DQ_CALENDAR");
     if (envcheck_get_float(r, "DQ_OPEN_GAP", &cfg->dq_open_gap) != ENVCHECK_OK)
         cfg->dq_open_gap = 0.2;

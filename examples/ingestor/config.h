@@ -14,6 +14,8 @@
 
 #include "log.h"
 
+#define CONFIG_MAX_SYMBOLS 1000
+
 typedef struct ingest_config {
     envcheck_schema *schema;
     envcheck_result *result; /* owns every string below */
@@ -32,6 +34,31 @@ typedef struct ingest_config {
 
     int pool_min, pool_max;
     int workers; /* API_WORKERS: jobs run at once, each by its own thread */
+
+    /* ingestor run */
+    int schedule_hour, schedule_minute;
+    const char *schedule_tz;
+    const char *symbols[CONFIG_MAX_SYMBOLS]; /* BACKFILL_SYMBOLS */
+    int nsymbols;
+    int lookback_days;
+    int job_max_attempts, job_retry_delay_s, job_lease_s;
+    int64_t rate_window_ms;
+    const char *admin_addr;
+    int admin_port;
+    int64_t shutdown_timeout_ms;
+    int64_t clock_offset_s;
+    double dq_alert_score;
+    const char *alert_webhook_url; /* sensitive */
+    bool alert_webhook_slack;
+    bool alert_email_enabled;
+    char alert_email_to[1024]; /* comma-separated; empty: none */
+    const char *alert_email_from;
+    const char *alert_smtp_host;
+    int alert_smtp_port;
+    const char *alert_smtp_user;
+    const char *alert_smtp_password; /* sensitive */
+    bool alert_smtp_tls_off;
+    int64_t alert_dedup_window_ms;
 
     const char *dq_calendar; /* nyse, weekdays, 24x7 */
     double dq_open_gap, dq_range;

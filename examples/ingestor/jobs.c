@@ -177,3 +177,135 @@ int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, ch
     PQclear(r);
     return rc;
 }
+
+int jobs_claim_next(PGconn *conn, int lease_s, job_row *row, char *err, size_t errlen)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    const char *p[2] = { jobs_owner(), lease };
+    char sql[1024];
+    /* SKIP LOCKED: workers of every process pick different rows at once,
+     * without waiting on each other. Jobs of `ingestor backfill --source
+     * files:` belong to that command, not to the service. */
+    snprintf(sql, sizeof sql,
+             "UPDATE backfill_jobs SET state = 'running', lease_owner = $1,"
+             "  lease_until = now() + $2::int * interval '1 second',"
+             "  attempts = attempts + 1, started_at = now(), finished_at = NULL,"
+             "  updated_at = now()"
+             " WHERE id = (SELECT id FROM backfill_jobs"
+             "   WHERE source = 'polygon' AND ((state IN ('pending', 'failed') AND"
+             "     run_after <= now()) OR (state = 'running' AND lease_until <= now()))"
+             "   ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+             " RETURNING %s",
+             job_columns);
+    PGresult *r = PQexecParams(conn, sql, 2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return JOB_CLAIM_ERROR;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return JOB_BUSY;
+    }
+    memset(row, 0, sizeof *row);
+    read_row(r, row);
+    PQclear(r);
+    return JOB_CLAIMED;
+}
+
+int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error, int max_attempts,
+                int retry_base_s, char *state_out, char *err, size_t errlen)
+{
+    char id[24], max[16], base[16];
+    snprintf(id, sizeof id, "%lld", (long long)row->id);
+    snprintf(max, sizeof max, "%d", max_attempts);
+    snprintf(base, sizeof base, "%d", retry_base_s);
+    const char *sql;
+    switch (end) {
+    case JOB_END_DONE:
+        sql = "UPDATE backfill_jobs SET state = 'done', last_error = NULL, lease_owner = NULL,"
+              " lease_until = NULL, finished_at = now(), updated_at = now()"
+              " WHERE id = $1 AND lease_owner = $2 RETURNING state";
+        break;
+    case JOB_END_FAILED:
+        /* Exponential backoff between attempts, at most an hour; dead after
+         * the last one. */
+        sql = "UPDATE backfill_jobs SET"
+              "  state = CASE WHEN attempts >= $4::int THEN 'dead' ELSE 'failed' END,"
+              "  last_error = $3, lease_owner = NULL, lease_until = NULL,"
+              "  run_after = now() + least($5::int * power(2, greatest(attempts - 1, 0)), 3600)"
+              "    * interval '1 second',"
+              "  finished_at = now(), updated_at = now()"
+              " WHERE id = $1 AND lease_owner = $2 RETURNING state";
+        break;
+    default: /* JOB_END_RELEASED: shutdown; the attempt does not count */
+        sql = "UPDATE backfill_jobs SET state = 'pending', lease_owner = NULL,"
+              "  lease_until = NULL, attempts = greatest(attempts - 1, 0), run_after = now(),"
+              "  updated_at = now()"
+              " WHERE id = $1 AND lease_owner = $2 RETURNING state";
+        break;
+    }
+    const char *p[5] = { id, jobs_owner(), error, max, base };
+    PGresult *r = PQexecParams(conn, sql, end == JOB_END_FAILED ? 5 : 2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    if (state_out)
+        snprintf(state_out, 12, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "lost");
+    PQclear(r);
+    return 0;
+}
+
+int jobs_heartbeat(PGconn *conn, int lease_s, char *err, size_t errlen)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    const char *p[2] = { jobs_owner(), lease };
+    PGresult *r = PQexecParams(conn,
+                               "UPDATE backfill_jobs SET lease_until = now() + $2::int *"
+                               " interval '1 second' WHERE lease_owner = $1 AND"
+                               " state = 'running'",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    int n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n;
+}
+
+int jobs_enqueue(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                 bool adjusted, const char *from_date, const char *to_date, const char *run_date,
+                 char *err, size_t errlen)
+{
+    char mult[16];
+    snprintf(mult, sizeof mult, "%d", multiplier);
+    const char *p[7] = { symbol,    timespan, mult,    adjusted ? "true" : "false",
+                         from_date, to_date,  run_date };
+    /* A finished job of the same range runs again from its start (restated
+     * bars are seen); a failed or dead one resumes from its checkpoint with
+     * a fresh set of attempts; a pending or running one is left alone. */
+    PGresult *r = PQexecParams(
+        conn,
+        "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted, from_date, to_date,"
+        " source, run_date) VALUES ($1, $2, $3, $4, $5, $6, 'polygon', $7)"
+        " ON CONFLICT (symbol, timespan, multiplier, adjusted, from_date, to_date, source)"
+        " DO UPDATE SET state = 'pending', attempts = 0, run_after = now(), last_error = NULL,"
+        "  checkpoint_ms = CASE WHEN backfill_jobs.state = 'done' THEN NULL"
+        "    ELSE backfill_jobs.checkpoint_ms END,"
+        "  run_date = coalesce(EXCLUDED.run_date, backfill_jobs.run_date), updated_at = now()"
+        " WHERE backfill_jobs.state IN ('done', 'failed', 'dead')",
+        7, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pg_error(r, conn, err, errlen);
+        PQclear(r);
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}

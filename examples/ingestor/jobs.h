@@ -52,4 +52,36 @@ int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen);
 int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, char *err,
                 size_t errlen);
 
+/*
+ * The service's side (`ingestor run`): any worker of any process claims the
+ * next runnable job (pending, failed and due for a retry, or running with an
+ * expired lease) with FOR UPDATE SKIP LOCKED. JOB_BUSY: nothing to do now.
+ */
+int jobs_claim_next(PGconn *conn, int lease_s, job_row *row, char *err, size_t errlen);
+
+typedef enum job_end {
+    JOB_END_DONE,
+    JOB_END_FAILED,   /* retried after a backoff; dead after max_attempts */
+    JOB_END_RELEASED, /* shutdown: back to pending, the attempt not counted */
+} job_end;
+
+/*
+ * End a claimed job, fenced by this process's lease. state_out (12 bytes,
+ * may be NULL) receives the new state: done, failed, dead, pending, or
+ * "lost" when the lease had passed to another worker.
+ */
+int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error, int max_attempts,
+                int retry_base_s, char *state_out, char *err, size_t errlen);
+
+/* Renew the leases of every job this process runs; the number renewed, or -1. */
+int jobs_heartbeat(PGconn *conn, int lease_s, char *err, size_t errlen);
+
+/*
+ * Add a job for the service (source polygon; run_date may be NULL), or
+ * make a finished, failed or dead job of the same range pending again.
+ */
+int jobs_enqueue(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                 bool adjusted, const char *from_date, const char *to_date, const char *run_date,
+                 char *err, size_t errlen);
+
 #endif

@@ -26,11 +26,13 @@
 #include <retry/retry.h>
 
 #include "config.h"
+#include "db.h"
 #include "jobs.h"
 #include "log.h"
 #include "migrate.h"
 #include "nytime.h"
 #include "pipeline.h"
+#include "service.h"
 #include "source.h"
 
 #define EX_USAGE       64
@@ -57,6 +59,9 @@ static void usage(FILE *out)
           "                    [--timespan day] [--multiplier 1] [--adjusted true|false]\n"
           "                    [--source polygon|files:DIR]\n"
           "  status          jobs and the latest quality records\n"
+          "  run             the service: daily schedule, workers, admin HTTP, alerts\n"
+          "                  (any number of processes share one database)\n"
+          "  enqueue         add jobs for the service: the options of backfill\n"
           "  check-config    validate the environment and print the effective\n"
           "                  configuration, secrets masked (--usage: the variables)\n"
           "\n"
@@ -97,62 +102,12 @@ static void register_url_password(const char *url)
     memset(pw, 0, sizeof pw);
 }
 
-static int quiet_on_connect(PGconn *conn, void *userdata)
-{
-    (void)userdata;
-    PGresult *r = PQexec(conn, "SET client_min_messages = warning");
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
-static void pool_log(pgpool_log_level level, const char *msg, void *userdata)
-{
-    (void)userdata;
-    log_msg(level >= PGPOOL_LOG_ERROR  ? LOG_ERROR
-            : level >= PGPOOL_LOG_WARN ? LOG_WARNING
-                                       : LOG_DEBUG,
-            "pool: %s", msg);
-}
-
-static int open_pool(const ingest_config *cfg, pgpool **pool, int max_size)
-{
-    pgpool_options o = PGPOOL_OPTIONS_INIT;
-    o.conninfo = cfg->database_url;
-    o.min_idle = cfg->pool_min < max_size ? cfg->pool_min : max_size;
-    o.max_size = max_size;
-    o.on_connect = quiet_on_connect;
-    o.log = pool_log;
-    o.log_level = PGPOOL_LOG_WARN;
-    o.name = "ingestor";
-    int rc = pgpool_new(pool, &o);
-    if (rc != PGPOOL_OK) {
-        log_msg(LOG_ERROR, "cannot create the database pool: %s", pgpool_strerror(rc));
-        return EX_SOFTWARE;
-    }
-    return 0;
-}
-
-/* Acquire a connection, or log why not (password masked by the pool). */
-static pgpool_conn *connect_or_log(pgpool *pool)
-{
-    pgpool_conn *pc;
-    int rc = pgpool_acquire(&pc, pool, 15000);
-    if (rc == PGPOOL_OK)
-        return pc;
-    char buf[512];
-    pgpool_last_error(pool, buf, sizeof buf);
-    log_msg(LOG_ERROR, "database unavailable: %s%s%s", pgpool_strerror(rc), buf[0] ? ": " : "",
-            buf);
-    return NULL;
-}
-
 static int cmd_migrate(const ingest_config *cfg)
 {
     pgpool *pool;
-    if (open_pool(cfg, &pool, 1) != 0)
+    if (db_open_pool(cfg, &pool, 1) != 0)
         return EX_SOFTWARE;
-    pgpool_conn *pc = connect_or_log(pool);
+    pgpool_conn *pc = db_acquire_or_log(pool);
     if (!pc) {
         pgpool_free(pool);
         return EX_UNAVAILABLE;
@@ -336,7 +291,7 @@ static void backfill_symbol(backfill_run *b, worker *w, int i)
 {
     const backfill_args *a = b->a;
     job_outcome *o = &b->outcomes[i];
-    pgpool_conn *pc = connect_or_log(b->pool);
+    pgpool_conn *pc = db_acquire_or_log(b->pool);
     if (!pc) {
         snprintf(o->error, sizeof o->error, "database unavailable");
         atomic_store(&b->unavailable, 1);
@@ -409,9 +364,9 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     static ingest_stats stats;
     pgpool *pool;
-    if (open_pool(cfg, &pool, cfg->pool_max) != 0)
+    if (db_open_pool(cfg, &pool, cfg->pool_max) != 0)
         return EX_SOFTWARE;
-    pgpool_conn *pc = connect_or_log(pool);
+    pgpool_conn *pc = db_acquire_or_log(pool);
     if (!pc) {
         pgpool_free(pool);
         return EX_UNAVAILABLE;
@@ -433,7 +388,8 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     if (polygon) {
         if (polygon_shared_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                                 (long)cfg->http_timeout_ms, cfg->max_attempts,
-                                cfg->max_retry_delay_ms, cfg->rate_limit_per_min, &stats) != 0) {
+                                cfg->max_retry_delay_ms, cfg->rate_limit_per_min,
+                                cfg->rate_window_ms, &stats) != 0) {
             pgpool_free(pool);
             return EX_SOFTWARE;
         }
@@ -487,6 +443,19 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     return atomic_load(&run.failed) ? 1 : 0;
 }
 
+static int cmd_enqueue(const ingest_config *cfg, const backfill_args *a)
+{
+    const char *symbols[MAX_SYMBOLS];
+    for (int i = 0; i < a->nsymbols; i++)
+        symbols[i] = a->symbols[i];
+    if (strcmp(a->source, "polygon") != 0) {
+        fprintf(stderr, "ingestor: the service fetches from polygon only\n");
+        return EX_USAGE;
+    }
+    return service_enqueue(cfg, symbols, a->nsymbols, a->from, a->to, a->timespan, a->multiplier,
+                           a->adjusted);
+}
+
 static int print_query(PGconn *conn, const char *title, const char *sql)
 {
     PGresult *r = PQexec(conn, sql);
@@ -519,9 +488,9 @@ static int print_query(PGconn *conn, const char *title, const char *sql)
 static int cmd_status(const ingest_config *cfg)
 {
     pgpool *pool;
-    if (open_pool(cfg, &pool, 1) != 0)
+    if (db_open_pool(cfg, &pool, 1) != 0)
         return EX_SOFTWARE;
-    pgpool_conn *pc = connect_or_log(pool);
+    pgpool_conn *pc = db_acquire_or_log(pool);
     if (!pc) {
         pgpool_free(pool);
         return EX_UNAVAILABLE;
@@ -581,12 +550,12 @@ int main(int argc, char **argv)
         return config_usage(stdout) == 0 ? 0 : EX_SOFTWARE;
 
     backfill_args bargs;
-    if (strcmp(cmd, "backfill") == 0) {
+    if (strcmp(cmd, "backfill") == 0 || strcmp(cmd, "enqueue") == 0) {
         int rc = parse_backfill(argc - 1, argv + 1, &bargs);
         if (rc != 0)
             return rc;
     } else if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "status") != 0 &&
-               strcmp(cmd, "check-config") != 0) {
+               strcmp(cmd, "check-config") != 0 && strcmp(cmd, "run") != 0) {
         fprintf(stderr, "ingestor: unknown command '%s'\n", cmd);
         usage(stderr);
         return EX_USAGE;
@@ -618,6 +587,10 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg);
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(&cfg);
+    else if (strcmp(cmd, "run") == 0)
+        rc = service_run(&cfg, &stop_requested);
+    else if (strcmp(cmd, "enqueue") == 0)
+        rc = cmd_enqueue(&cfg, &bargs);
     else
         rc = cmd_backfill(&cfg, &bargs);
 

@@ -92,6 +92,26 @@ static const migration migrations[] = {
       "  report jsonb NOT NULL,"
       "  checked_at timestamptz NOT NULL DEFAULT now());"
       "CREATE INDEX dq_runs_symbol ON dq_runs (symbol, checked_at DESC);" },
+    { 2, "the service: scheduled runs, the symbol universe, the shared rate limit",
+      "ALTER TABLE backfill_jobs ADD COLUMN run_date date;"
+      "CREATE TABLE service_runs ("
+      "  run_date date PRIMARY KEY,"
+      "  from_date date NOT NULL,"
+      "  to_date date NOT NULL,"
+      "  symbols integer NOT NULL,"
+      "  enqueued_by text NOT NULL,"
+      "  enqueued_at timestamptz NOT NULL DEFAULT now(),"
+      "  completed_at timestamptz,"
+      "  failed_at timestamptz);"
+      "CREATE TABLE symbols ("
+      "  symbol text PRIMARY KEY,"
+      "  active boolean NOT NULL DEFAULT true,"
+      "  added_at timestamptz NOT NULL DEFAULT now());"
+      /* One row per limited API: the start times of the requests of the
+       * last window, whoever made them. */
+      "CREATE TABLE api_rate_slots ("
+      "  name text PRIMARY KEY,"
+      "  times timestamptz[] NOT NULL DEFAULT '{}');" },
 };
 
 int migrate_latest_version(void)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <retry/retry.h>
 
@@ -25,6 +26,12 @@ struct worker {
     sink_rejected *rejected;
     char *details; /* reasons and details text of the rejected candles */
     size_t cap, details_cap;
+    /* the service's settings (worker_set_service) */
+    bool service;
+    volatile int *stop;
+    int lease_seconds;
+    worker_observer observe;
+    void *observe_ud;
 };
 
 static int grow(worker *w, size_t n)
@@ -87,6 +94,23 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
 void worker_set_progress(worker *w, progress *p)
 {
     w->progress = p;
+}
+
+void worker_set_service(worker *w, volatile int *stop, int lease_seconds, worker_observer observe,
+                        void *ud)
+{
+    w->service = true;
+    w->stop = stop;
+    w->lease_seconds = lease_seconds;
+    w->observe = observe;
+    w->observe_ud = ud;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void worker_free(worker *w)
@@ -405,7 +429,8 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                     .multiplier = row->multiplier,
                     .adjusted = row->adjusted,
                     .source = source_name(w->src),
-                    .lease_owner = jobs_owner() };
+                    .lease_owner = jobs_owner(),
+                    .lease_seconds = w->lease_seconds ? w->lease_seconds : JOB_LEASE_SECONDS };
     retry_policy wp = RETRY_POLICY_INIT;
     wp.max_attempts = 8;
     wp.backoff.base_ns = 200 * RETRY_NS_PER_MS;
@@ -413,9 +438,13 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     wp.classify = classify_write;
 
     int pages = 0;
+    bool x_lease_lost = false;
     for (;;) {
         const polygon_page *page;
+        double t0 = mono_s();
         int rc = source_next(w->src, &page, err, sizeof err);
+        if (w->observe && rc == SOURCE_PAGE)
+            w->observe(WORKER_OBSERVE_FETCH, mono_s() - t0, w->observe_ud);
         if (rc == SOURCE_END)
             break;
         if (rc < 0) {
@@ -460,10 +489,14 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                          .checkpoint_ms = page->count ? page->bars[page->count - 1].t : 0 };
         write_ctx x = { .w = w, .job = &sj, .page = &sp };
         retry_result rr;
+        t0 = mono_s();
         int wrc = page->count ? retry_run(&rr, &wp, NULL, NULL, NULL, write_once, &x) : RETRY_OK;
+        if (w->observe && page->count)
+            w->observe(WORKER_OBSERVE_WRITE, mono_s() - t0, w->observe_ud);
         dq_string_free(json);
         if (wrc != RETRY_OK) {
             snprintf(out->error, sizeof out->error, "%s", rr.last_errmsg);
+            x_lease_lost = x.kind == SINK_LEASE_LOST;
             if (x.kind == SINK_LEASE_LOST)
                 log_msg(LOG_WARNING, "%s: %s; this worker stops the job", row->symbol,
                         rr.last_errmsg);
@@ -493,6 +526,10 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                 sp.warnings);
     }
     out->ok = out->error[0] == '\0';
+    out->interrupted = !out->ok && w->stop && *w->stop;
+    out->lease_lost = x_lease_lost;
+    if (w->service)
+        return; /* the service settles the job itself */
     finish(w, row, out->ok, out->ok ? NULL : out->error);
     atomic_fetch_add(out->ok ? &w->stats->jobs_done : &w->stats->jobs_failed, 1);
     if (!out->ok)

@@ -28,6 +28,8 @@ typedef struct job_outcome {
     int64_t warnings, errors;
     double score_loss; /* sum over pages of (1 - score) * candles: score = 1 - loss / fetched */
     char error[512];
+    bool interrupted; /* stopped by a shutdown request */
+    bool lease_lost;  /* another worker took the job over */
 } job_outcome;
 
 typedef struct worker worker;
@@ -38,6 +40,17 @@ void worker_free(worker *w);
 
 /* Report pages to p (borrowed; may be NULL). */
 void worker_set_progress(worker *w, progress *p);
+
+enum { WORKER_OBSERVE_FETCH, WORKER_OBSERVE_WRITE };
+typedef void (*worker_observer)(int what, double seconds, void *ud);
+
+/*
+ * Service mode (`ingestor run`): pages renew the lease for lease_seconds,
+ * *stop interrupts a job, observe (may be NULL) times each page's fetch and
+ * write, and worker_run_job() leaves settling the job to the caller.
+ */
+void worker_set_service(worker *w, volatile int *stop, int lease_seconds, worker_observer observe,
+                        void *ud);
 
 /* Run one job to its end. The outcome is filled in either way. */
 void worker_run_job(worker *w, job_row *row, job_outcome *out);

@@ -159,7 +159,7 @@ static const char checkpoint_sql[] =
     "  bars_fetched = bars_fetched + $4, bars_inserted = bars_inserted + $5,"
     "  bars_updated = bars_updated + $6, bars_unchanged = bars_unchanged + $7,"
     "  bars_quarantined = bars_quarantined + $8, updated_at = now(),"
-    "  lease_until = now() + interval '120 seconds'"
+    "  lease_until = now() + $9::int * interval '1 second'"
     " WHERE id = $1 AND lease_owner = $3 AND state = 'running'";
 
 static void fmt_double(char *out, size_t size, double v, const char **param)
@@ -279,9 +279,12 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
         snprintf(upd, sizeof upd, "%lld", (long long)res->updated);
         snprintf(unch, sizeof unch, "%lld", (long long)res->unchanged);
         snprintf(q, sizeof q, "%lld", (long long)res->quarantined);
-        const char *p[8] = { jobid, ck, job->lease_owner ? job->lease_owner : "", f, ins, upd,
-                             unch,  q };
-        PGresult *r = PQexecParams(conn, checkpoint_sql, 8, NULL, p, NULL, NULL, 0);
+        char lease[16];
+        snprintf(lease, sizeof lease, "%d", job->lease_seconds > 0 ? job->lease_seconds : 120);
+        const char *p[9] = { jobid, ck,  job->lease_owner ? job->lease_owner : "",
+                             f,     ins, upd,
+                             unch,  q,   lease };
+        PGresult *r = PQexecParams(conn, checkpoint_sql, 9, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             return fail(r, conn, err, errlen, sqlstate);
         int owned = atoi(PQcmdTuples(r)) == 1;

@@ -31,6 +31,7 @@ typedef struct sink_job {
     bool adjusted;
     const char *source;      /* "polygon" or "files" */
     const char *lease_owner; /* the fencing token */
+    int lease_seconds;       /* each committed page renews the lease for this long */
 } sink_job;
 
 typedef struct sink_rejected {

@@ -38,12 +38,19 @@ typedef struct polygon_shared {
     retry_budget *budget;
     ingest_stats *stats;
     volatile int *stop; /* set to abandon waits at shutdown; may be NULL */
+    /* A limit shared with other processes (the service), asked before every
+     * request; NULL: none. 0 when the request may go; otherwise err says
+     * why not. */
+    int (*reserve)(void *ud, int64_t *waited_ms, char *err, size_t errlen);
+    void *reserve_ud;
 } polygon_shared;
 
-/* Create the limiter, breaker and budget for rate_limit_per_min (0: none). */
+/* Create the limiter, breaker and budget: rate_limit requests per
+ * rate_window_ms (0: no limit). */
 int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
                         int page_limit, long timeout_ms, int max_attempts,
-                        int64_t max_retry_delay_ms, int rate_limit_per_min, ingest_stats *stats);
+                        int64_t max_retry_delay_ms, int rate_limit, int64_t rate_window_ms,
+                        ingest_stats *stats);
 void polygon_shared_destroy(polygon_shared *sh);
 
 typedef struct source source;

@@ -63,8 +63,13 @@ static void sleep_interruptible(int64_t ns, void *ctx)
 
 int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
                         int page_limit, long timeout_ms, int max_attempts,
-                        int64_t max_retry_delay_ms, int rate_limit_per_min, ingest_stats *stats)
+                        int64_t max_retry_delay_ms, int rate_limit, int64_t rate_window_ms,
+                        ingest_stats *stats)
 {
+    if (rate_window_ms <= 0)
+        rate_window_ms = 60000;
+    /* requests per second */
+    double rate = rate_limit > 0 ? rate_limit * 1000.0 / (double)rate_window_ms : 0;
     memset(sh, 0, sizeof *sh);
     sh->base_url = base_url;
     sh->api_key = api_key;
@@ -76,9 +81,7 @@ int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *ap
     p.max_attempts = (uint32_t)max_attempts;
     p.max_delay_ns = max_retry_delay_ms * RETRY_NS_PER_MS;
     /* Waiting for the limiter is normal on the free tier: up to two slots. */
-    p.limiter_timeout_ns = rate_limit_per_min > 0
-                               ? (int64_t)(2 * 60.0 / rate_limit_per_min * 1e9) + RETRY_NS_PER_S
-                               : 0;
+    p.limiter_timeout_ns = rate > 0 ? (int64_t)(2.0 / rate * 1e9) + RETRY_NS_PER_S : 0;
     p.backoff.base_ns = 250 * RETRY_NS_PER_MS;
     p.backoff.cap_ns = 30 * RETRY_NS_PER_S;
     p.backoff.jitter = RETRY_JITTER_FULL;
@@ -86,13 +89,13 @@ int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *ap
     p.env.sleep_ns = sleep_interruptible;
     sh->policy = p;
 
-    if (rate_limit_per_min > 0) {
+    if (rate > 0) {
         /* Evenly spaced requests (burst 1), with 2 % to spare, so that no
-         * window of 60 s ever holds more than the limit, however the
-         * server aligns its window. */
+         * window ever holds more than the limit, however the server aligns
+         * its window. */
         retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
         lo.kind = RETRY_LIMITER_GCRA;
-        lo.rate = rate_limit_per_min / 60.0 / 1.02;
+        lo.rate = rate / 1.02;
         lo.burst = 1;
         if (retry_limiter_new(&sh->limiter, &lo) != RETRY_OK)
             return -1;
@@ -147,6 +150,17 @@ static int fetch_once(retry_call *call, void *userdata)
     char path[512];
     url_path(ps->url, path, sizeof path);
 
+    if (sh->reserve) {
+        int64_t waited = 0;
+        char err[256];
+        int rc = sh->reserve(sh->reserve_ud, &waited, err, sizeof err);
+        atomic_fetch_add(&sh->stats->waited_ms, waited);
+        if (rc != 0) {
+            snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, err);
+            log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+            return FETCH_TRANSPORT;
+        }
+    }
     if (http_get(ps->http, ps->url, sh->api_key, &ps->resp) != 0) {
         atomic_fetch_add(&sh->stats->transport_errors, 1);
         snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, ps->resp.error);

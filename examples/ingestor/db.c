@@ -1,0 +1,54 @@
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "log.h"
+
+static int quiet_on_connect(PGconn *conn, void *userdata)
+{
+    (void)userdata;
+    PGresult *r = PQexec(conn, "SET client_min_messages = warning");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static void pool_log(pgpool_log_level level, const char *msg, void *userdata)
+{
+    (void)userdata;
+    log_msg(level >= PGPOOL_LOG_ERROR  ? LOG_ERROR
+            : level >= PGPOOL_LOG_WARN ? LOG_WARNING
+                                       : LOG_DEBUG,
+            "pool: %s", msg);
+}
+
+int db_open_pool(const ingest_config *cfg, pgpool **pool, int max_size)
+{
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.conninfo = cfg->database_url;
+    o.min_idle = cfg->pool_min < max_size ? cfg->pool_min : max_size;
+    o.max_size = max_size;
+    o.on_connect = quiet_on_connect;
+    o.log = pool_log;
+    o.log_level = PGPOOL_LOG_WARN;
+    o.name = "ingestor";
+    int rc = pgpool_new(pool, &o);
+    if (rc != PGPOOL_OK) {
+        log_msg(LOG_ERROR, "cannot create the database pool: %s", pgpool_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Acquire a connection, or log why not (password masked by the pool). */
+pgpool_conn *db_acquire_or_log(pgpool *pool)
+{
+    pgpool_conn *pc;
+    int rc = pgpool_acquire(&pc, pool, 15000);
+    if (rc == PGPOOL_OK)
+        return pc;
+    char buf[512];
+    pgpool_last_error(pool, buf, sizeof buf);
+    log_msg(LOG_ERROR, "database unavailable: %s%s%s", pgpool_strerror(rc), buf[0] ? ": " : "",
+            buf);
+    return NULL;
+}

@@ -1,0 +1,15 @@
+/* The ingestor's database pool: its settings, and acquiring with a log line. */
+#ifndef INGESTOR_DB_H
+#define INGESTOR_DB_H
+
+#include <pgpool/pgpool.h>
+
+#include "config.h"
+
+/* A pool of at most max_size connections for cfg; 0, or -1 logged. */
+int db_open_pool(const ingest_config *cfg, pgpool **pool, int max_size);
+
+/* Acquire a connection (15 s), or log why not (password masked by the pool). */
+pgpool_conn *db_acquire_or_log(pgpool *pool);
+
+#endif

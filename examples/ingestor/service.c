@@ -1,0 +1,502 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <retry/retry.h>
+
+#include "db.h"
+#include "jobs.h"
+#include "log.h"
+#include "migrate.h"
+#include "pipeline.h"
+#include "service.h"
+#include "shared_limit.h"
+#include "source.h"
+
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
+#define EX_CONFIG      78
+
+/* How often an idle worker looks for a job, and the housekeeper wakes. */
+#define POLL_MS 500
+
+typedef struct service {
+    const ingest_config *cfg;
+    volatile int *stop;
+    pgpool *pool;
+    polygon_shared sh;
+    shared_limit *limit;
+    ingest_stats stats;
+    atomic_llong lease_losses;
+    atomic_llong last_success_s; /* Unix time of the last job done */
+    atomic_int workers_running;
+} service;
+
+static void sleep_ms_interruptible(int64_t ms, volatile int *stop)
+{
+    while (ms > 0 && !*stop) {
+        int64_t step = ms < 100 ? ms : 100;
+        struct timespec ts = { 0, (long)step * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= step;
+    }
+}
+
+static int reserve_slot(void *ud, int64_t *waited_ms, char *err, size_t errlen)
+{
+    service *s = ud;
+    return shared_limit_reserve(s->limit, s->stop, waited_ms, err, errlen);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+/* Settle a job, retrying while the database is away; the new state. */
+static void settle(service *s, const job_row *row, job_end end, const char *error, char state[12])
+{
+    snprintf(state, 12, "unknown");
+    for (int attempt = 0; attempt < 10; attempt++) {
+        pgpool_conn *pc;
+        if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
+            sleep_ms_interruptible(1000, &(volatile int){ 0 });
+            continue;
+        }
+        char err[256];
+        int rc = jobs_settle(pgpool_conn_pg(pc), row, end, error, s->cfg->job_max_attempts,
+                             s->cfg->job_retry_delay_s, state, err, sizeof err);
+        if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
+            pgpool_discard(pc);
+        else
+            pgpool_release(pc);
+        if (rc == 0)
+            return;
+        log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
+    }
+}
+
+static void run_claimed(service *s, worker *w, job_row *row)
+{
+    job_outcome out;
+    log_msg(LOG_INFO, "%s: job %lld (%s..%s), attempt %d", row->symbol, (long long)row->id,
+            row->from_date, row->to_date, row->attempts);
+    worker_run_job(w, row, &out);
+    char state[12];
+    if (out.lease_lost) {
+        atomic_fetch_add(&s->lease_losses, 1);
+        return; /* the job is another worker's now: touch nothing */
+    }
+    if (out.ok) {
+        settle(s, row, JOB_END_DONE, NULL, state);
+        atomic_store(&s->last_success_s, (long long)time(NULL));
+        double score = out.fetched ? 1.0 - out.score_loss / (double)out.fetched : 1.0;
+        log_msg(LOG_INFO, "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f",
+                row->symbol, (long long)row->id, (long long)out.fetched, (long long)out.inserted,
+                (long long)out.quarantined, score);
+        return;
+    }
+    if (out.interrupted) {
+        settle(s, row, JOB_END_RELEASED, NULL, state);
+        log_msg(LOG_INFO, "%s: job %lld released at shutdown (%s)", row->symbol, (long long)row->id,
+                state);
+        return;
+    }
+    settle(s, row, JOB_END_FAILED, out.error, state);
+    log_msg(strcmp(state, "dead") == 0 ? LOG_ERROR : LOG_WARNING, "%s: job %lld %s: %s",
+            row->symbol, (long long)row->id,
+            strcmp(state, "dead") == 0 ? "is dead after its last attempt" : "failed; will retry",
+            out.error);
+}
+
+static void *worker_thread(void *arg)
+{
+    service *s = arg;
+    source *src = NULL;
+    worker *w = NULL;
+    if (source_polygon_new(&src, &s->sh) != 0 ||
+        worker_new(&w, s->cfg, s->pool, src, &s->stats) != 0) {
+        log_msg(LOG_ERROR, "out of memory for a worker");
+        source_free(src);
+        atomic_fetch_sub(&s->workers_running, 1);
+        return NULL;
+    }
+    worker_set_service(w, s->stop, s->cfg->job_lease_s, NULL, NULL);
+    while (!*s->stop) {
+        pgpool_conn *pc;
+        if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
+            sleep_ms_interruptible(1000, s->stop);
+            continue;
+        }
+        job_row row;
+        char err[256];
+        int rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, &row, err, sizeof err);
+        if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
+            pgpool_discard(pc);
+        else
+            pgpool_release(pc);
+        if (rc == JOB_CLAIMED) {
+            run_claimed(s, w, &row);
+            continue;
+        }
+        if (rc == JOB_CLAIM_ERROR)
+            log_msg(LOG_WARNING, "claiming a job: %s", err);
+        sleep_ms_interruptible(POLL_MS, s->stop);
+    }
+    worker_free(w);
+    source_free(src);
+    atomic_fetch_sub(&s->workers_running, 1);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- schedule */
+
+static bool exec_ok(PGconn *c, const char *sql, int n, const char *const *p, char *err,
+                    size_t errlen)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}
+
+/*
+ * The run date due now: the local date (in BACKFILL_SCHEDULE_TZ, the
+ * process's TZ) of the latest scheduled instant that is not in the future.
+ */
+static void due_run_date(const service *s, char out[11])
+{
+    time_t now = time(NULL) + (time_t)s->cfg->clock_offset_s;
+    struct tm tm;
+    localtime_r(&now, &tm);
+    struct tm at = tm;
+    at.tm_hour = s->cfg->schedule_hour;
+    at.tm_min = s->cfg->schedule_minute;
+    at.tm_sec = 0;
+    at.tm_isdst = -1;
+    time_t t = mktime(&at);
+    if (t > now) {
+        at = tm;
+        at.tm_mday -= 1;
+        at.tm_hour = s->cfg->schedule_hour;
+        at.tm_min = s->cfg->schedule_minute;
+        at.tm_sec = 0;
+        at.tm_isdst = -1;
+        t = mktime(&at);
+    }
+    localtime_r(&t, &at);
+    strftime(out, 11, "%Y-%m-%d", &at);
+}
+
+/*
+ * Enqueue the jobs of run_date unless some process already has: the row
+ * in service_runs is the once-only key, inserted in the same transaction as
+ * the jobs. Returns 1 when this process enqueued, 0 when it was done
+ * already, -1 on error.
+ */
+static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, size_t errlen)
+{
+    const ingest_config *cfg = s->cfg;
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM service_runs WHERE run_date = $1", 1, NULL,
+                               (const char *const[]){ run_date }, NULL, NULL, 0);
+    bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+    if (failed)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (failed)
+        return -1;
+    if (exists)
+        return 0;
+
+    if (!exec_ok(c, "BEGIN", 0, NULL, err, errlen))
+        return -1;
+    /* The days since the last completed run, and at least the lookback. */
+    char lookback[16];
+    snprintf(lookback, sizeof lookback, "%d", cfg->lookback_days);
+    const char *p[3] = { run_date, lookback, jobs_owner() };
+    r = PQexecParams(c,
+                     "INSERT INTO service_runs (run_date, from_date, to_date, symbols,"
+                     "  enqueued_by)"
+                     " SELECT $1::date, least($1::date - ($2::int - 1),"
+                     "   coalesce((SELECT max(to_date) + 1 FROM service_runs"
+                     "     WHERE completed_at IS NOT NULL), $1::date)), $1::date, 0, $3"
+                     " ON CONFLICT (run_date) DO NOTHING"
+                     " RETURNING from_date::text, to_date::text",
+                     3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
+    }
+    if (PQntuples(r) == 0) { /* another process, a moment ago */
+        PQclear(r);
+        PQclear(PQexec(c, "ROLLBACK"));
+        return 0;
+    }
+    char from[11], to[11];
+    snprintf(from, sizeof from, "%s", PQgetvalue(r, 0, 0));
+    snprintf(to, sizeof to, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+
+    /* The universe: BACKFILL_SYMBOLS, else the symbols table. */
+    PGresult *syms = NULL;
+    int n = cfg->nsymbols;
+    if (n == 0) {
+        syms = PQexec(c, "SELECT symbol FROM symbols WHERE active ORDER BY symbol");
+        if (PQresultStatus(syms) != PGRES_TUPLES_OK) {
+            snprintf(err, errlen, "%s", PQresultErrorMessage(syms));
+            PQclear(syms);
+            PQclear(PQexec(c, "ROLLBACK"));
+            return -1;
+        }
+        n = PQntuples(syms);
+    }
+    for (int i = 0; i < n; i++) {
+        const char *sym = syms ? PQgetvalue(syms, i, 0) : cfg->symbols[i];
+        if (jobs_enqueue(c, sym, "day", 1, true, from, to, run_date, err, errlen) != 0) {
+            PQclear(syms);
+            PQclear(PQexec(c, "ROLLBACK"));
+            return -1;
+        }
+    }
+    PQclear(syms);
+    char count[16];
+    snprintf(count, sizeof count, "%d", n);
+    if (!exec_ok(c, "UPDATE service_runs SET symbols = $2 WHERE run_date = $1", 2,
+                 (const char *const[]){ run_date, count }, err, errlen) ||
+        !exec_ok(c, "COMMIT", 0, NULL, err, errlen)) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        return -1;
+    }
+    log_msg(LOG_INFO, "scheduled run %s: %d job%s for %s..%s", run_date, n, n == 1 ? "" : "s", from,
+            to);
+    return 1;
+}
+
+/*
+ * Close the runs whose jobs have all ended: completed when every job is
+ * done, failed when one is dead.
+ */
+static void close_runs(service *s, PGconn *c)
+{
+    (void)s;
+    PGresult *r = PQexec(
+        c, "UPDATE service_runs r SET"
+           "  completed_at = CASE WHEN j.dead = 0 THEN now() END,"
+           "  failed_at = CASE WHEN j.dead > 0 THEN now() END"
+           " FROM (SELECT r2.run_date,"
+           "         count(b.id) FILTER (WHERE b.state = 'dead') AS dead,"
+           "         count(b.id) FILTER (WHERE b.state <> 'done' AND b.state <> 'dead') AS open"
+           "       FROM service_runs r2 LEFT JOIN backfill_jobs b ON b.run_date = r2.run_date"
+           "       WHERE r2.completed_at IS NULL AND r2.failed_at IS NULL"
+           "       GROUP BY r2.run_date) j"
+           " WHERE r.run_date = j.run_date AND j.open = 0"
+           " RETURNING r.run_date::text, j.dead");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        for (int i = 0; i < PQntuples(r); i++) {
+            long dead = atol(PQgetvalue(r, i, 1));
+            if (dead == 0)
+                log_msg(LOG_INFO, "scheduled run %s completed", PQgetvalue(r, i, 0));
+            else
+                log_msg(LOG_ERROR, "scheduled run %s did not complete: %ld dead job%s",
+                        PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
+        }
+    }
+    PQclear(r);
+}
+
+static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_schedule)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (now < *next_heartbeat && now < *next_schedule)
+        return;
+    pgpool_conn *pc;
+    if (pgpool_acquire(&pc, s->pool, 2000) != PGPOOL_OK)
+        return;
+    PGconn *c = pgpool_conn_pg(pc);
+    char err[512];
+    if (now >= *next_heartbeat) {
+        if (jobs_heartbeat(c, s->cfg->job_lease_s, err, sizeof err) < 0)
+            log_msg(LOG_WARNING, "lease heartbeat: %s", err);
+        *next_heartbeat = now + s->cfg->job_lease_s * 1000 / 3;
+    }
+    if (now >= *next_schedule) {
+        char run_date[11];
+        due_run_date(s, run_date);
+        if (enqueue_run(s, c, run_date, err, sizeof err) < 0)
+            log_msg(LOG_WARNING, "scheduled run %s: %s", run_date, err);
+        close_runs(s, c);
+        *next_schedule = now + 2000;
+    }
+    if (PQstatus(c) != CONNECTION_OK)
+        pgpool_discard(pc);
+    else
+        pgpool_release(pc);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static bool zone_exists(const char *tz)
+{
+    if (strcmp(tz, "UTC") == 0)
+        return true;
+    if (strstr(tz, ".."))
+        return false;
+    char path[512];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int service_run(const ingest_config *cfg, volatile int *stop)
+{
+    if (!cfg->api_key) {
+        fprintf(stderr, "ingestor: invalid configuration\n"
+                        "  POLYGON_API_KEY  required for ingestor run\n");
+        return EX_CONFIG;
+    }
+    if (!zone_exists(cfg->schedule_tz)) {
+        fprintf(stderr,
+                "ingestor: invalid configuration\n"
+                "  BACKFILL_SCHEDULE_TZ  \"%s\" is not a time zone of this system\n",
+                cfg->schedule_tz);
+        return EX_CONFIG;
+    }
+    /* The schedule's wall clock; logs are in UTC either way. */
+    setenv("TZ", cfg->schedule_tz, 1);
+    tzset();
+
+    static service s; /* big (the stats), and its threads outlive no caller */
+    memset(&s, 0, sizeof s);
+    s.cfg = cfg;
+    s.stop = stop;
+    /* Every worker holds one connection at a time; one more for the
+     * housekeeper, the rate limit and the admin server. */
+    int pool_size = cfg->pool_max > cfg->workers + 1 ? cfg->pool_max : cfg->workers + 1;
+    if (db_open_pool(cfg, &s.pool, pool_size) != 0)
+        return EX_SOFTWARE;
+    pgpool_conn *pc = db_acquire_or_log(s.pool);
+    if (!pc) {
+        pgpool_free(s.pool);
+        return EX_UNAVAILABLE;
+    }
+    char err[512];
+    int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
+    pgpool_release(pc);
+    if (v != migrate_latest_version()) {
+        log_msg(LOG_ERROR,
+                "the database schema is at version %d, this program needs %d: "
+                "run 'ingestor migrate'",
+                v, migrate_latest_version());
+        pgpool_free(s.pool);
+        return EX_SOFTWARE;
+    }
+    if (polygon_shared_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
+                            (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
+                            cfg->rate_limit_per_min, cfg->rate_window_ms, &s.stats) != 0) {
+        pgpool_free(s.pool);
+        return EX_SOFTWARE;
+    }
+    s.sh.stop = stop;
+    if (cfg->rate_limit_per_min > 0) {
+        if (shared_limit_new(&s.limit, s.pool, "polygon", cfg->rate_limit_per_min,
+                             cfg->rate_window_ms) != 0) {
+            polygon_shared_destroy(&s.sh);
+            pgpool_free(s.pool);
+            return EX_SOFTWARE;
+        }
+        s.sh.reserve = reserve_slot;
+        s.sh.reserve_ud = &s;
+    }
+
+    pthread_t threads[64];
+    int started = 0;
+    for (; started < cfg->workers; started++) {
+        atomic_fetch_add(&s.workers_running, 1);
+        if (pthread_create(&threads[started], NULL, worker_thread, &s) != 0) {
+            atomic_fetch_sub(&s.workers_running, 1);
+            break;
+        }
+    }
+    log_msg(LOG_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s", started,
+            started == 1 ? "" : "s", cfg->schedule_hour, cfg->schedule_minute, cfg->schedule_tz,
+            cfg->job_lease_s);
+
+    int64_t next_heartbeat = 0, next_schedule = 0;
+    while (!*stop && started > 0) {
+        housekeeping(&s, &next_heartbeat, &next_schedule);
+        sleep_ms_interruptible(POLL_MS, stop);
+    }
+
+    /* Shutdown: workers stop claiming; each running page commits or rolls
+     * back; jobs are released. Those still busy at the deadline are left
+     * to their lease. */
+    log_msg(LOG_INFO, "stopping: waiting up to %lld ms for running pages",
+            (long long)cfg->shutdown_timeout_ms);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    int64_t end_ms =
+        (int64_t)deadline.tv_sec * 1000 + deadline.tv_nsec / 1000000 + cfg->shutdown_timeout_ms;
+    for (;;) {
+        if (atomic_load(&s.workers_running) == 0)
+            break;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 >= end_ms)
+            break;
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    int rc = 0;
+    if (atomic_load(&s.workers_running) > 0) {
+        log_msg(LOG_WARNING, "%d worker%s still busy at the deadline; their leases will expire",
+                atomic_load(&s.workers_running), atomic_load(&s.workers_running) == 1 ? "" : "s");
+        return EX_SOFTWARE; /* exit with the threads running: the process ends */
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    shared_limit_free(s.limit);
+    polygon_shared_destroy(&s.sh);
+    pgpool_free(s.pool);
+    log_msg(LOG_INFO, "stopped");
+    return rc;
+}
+
+int service_enqueue(const ingest_config *cfg, const char *const *symbols, int nsymbols,
+                    const char *from, const char *to, const char *timespan, int multiplier,
+                    bool adjusted)
+{
+    pgpool *pool;
+    if (db_open_pool(cfg, &pool, 1) != 0)
+        return EX_SOFTWARE;
+    pgpool_conn *pc = db_acquire_or_log(pool);
+    if (!pc) {
+        pgpool_free(pool);
+        return EX_UNAVAILABLE;
+    }
+    char err[512];
+    int rc = 0;
+    for (int i = 0; i < nsymbols && rc == 0; i++) {
+        if (jobs_enqueue(pgpool_conn_pg(pc), symbols[i], timespan, multiplier, adjusted, from, to,
+                         NULL, err, sizeof err) != 0) {
+            log_msg(LOG_ERROR, "%s: %s", symbols[i], err);
+            rc = 1;
+        }
+    }
+    if (rc == 0)
+        printf("%d job%s enqueued for %s..%s\n", nsymbols, nsymbols == 1 ? "" : "s", from, to);
+    pgpool_release(pc);
+    pgpool_free(pool);
+    return rc;
+}
