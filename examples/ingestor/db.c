@@ -1,3 +1,6 @@
+#include <stdio.h>
+#include <string.h>
+
 #include <libpq-fe.h>
 
 #include "db.h"
@@ -51,4 +54,22 @@ pgpool_conn *db_acquire_or_log(pgpool *pool)
     log_msg(LOG_ERROR, "database unavailable: %s%s%s", pgpool_strerror(rc), buf[0] ? ": " : "",
             buf);
     return NULL;
+}
+
+bool db_url_password(const char *url, char *out, size_t size)
+{
+    out[0] = '\0';
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return false;
+    p += 3;
+    const char *at = strchr(p, '@');
+    const char *slash = strchr(p, '/');
+    if (!at || (slash && slash < at))
+        return false;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (!colon || colon + 1 == at)
+        return false;
+    snprintf(out, size, "%.*s", (int)(at - colon - 1), colon + 1);
+    return true;
 }

@@ -2,6 +2,9 @@
 #ifndef INGESTOR_DB_H
 #define INGESTOR_DB_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <pgpool/pgpool.h>
 
 #include "config.h"
@@ -11,5 +14,8 @@ int db_open_pool(const ingest_config *cfg, pgpool **pool, int max_size);
 
 /* Acquire a connection (15 s), or log why not (password masked by the pool). */
 pgpool_conn *db_acquire_or_log(pgpool *pool);
+
+/* The password of a postgresql:// URL (as written), to mask it. */
+bool db_url_password(const char *url, char *out, size_t size);
 
 #endif

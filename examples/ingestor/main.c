@@ -85,20 +85,9 @@ static void version(void)
 /* The password of a postgresql:// URL, to mask it in logs. */
 static void register_url_password(const char *url)
 {
-    const char *p = url ? strstr(url, "://") : NULL;
-    if (!p)
-        return;
-    p += 3;
-    const char *at = strchr(p, '@');
-    const char *slash = strchr(p, '/');
-    if (!at || (slash && slash < at))
-        return;
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    if (!colon)
-        return;
     char pw[256];
-    snprintf(pw, sizeof pw, "%.*s", (int)(at - colon - 1), colon + 1);
-    log_add_secret(pw);
+    if (db_url_password(url, pw, sizeof pw))
+        log_add_secret(pw);
     memset(pw, 0, sizeof pw);
 }
 

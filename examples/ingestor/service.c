@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include <retry/retry.h>
 
+#include "alert.h"
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
@@ -36,7 +38,74 @@ typedef struct service {
     atomic_llong lease_losses;
     atomic_llong last_success_s; /* Unix time of the last job done */
     atomic_int workers_running;
+    alerter *alerts; /* NULL: no channel configured */
+    retry_breaker_state breaker_seen;
+    char db_password[256]; /* to mask it in alerts */
 } service;
+
+/* Raise an alert when a channel is configured; never waits. */
+__attribute__((format(printf, 4, 5))) static void alert(service *s, const char *key,
+                                                        alert_severity sev, const char *fmt, ...)
+{
+    if (!s->alerts)
+        return;
+    char title[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(title, sizeof title, fmt, ap);
+    va_end(ap);
+    char host[128] = "";
+    gethostname(host, sizeof host - 1);
+    char body[768];
+    snprintf(body, sizeof body, "%s\n\nhost %s, process %s", title, host, jobs_owner());
+    int rc = alert_raise(s->alerts, key, sev, title, body);
+    if (rc < 0)
+        log_msg(LOG_WARNING, "alert %s not queued: %s", key, alert_strerror(rc));
+}
+
+static void alert_log(int level, const char *msg, void *ud)
+{
+    (void)ud;
+    log_msg((log_level)level, "alerts: %s", msg);
+}
+
+static int start_alerts(service *s)
+{
+    const ingest_config *cfg = s->cfg;
+    bool webhook = cfg->alert_webhook_url && cfg->alert_webhook_url[0];
+    if (!webhook && !cfg->alert_email_enabled)
+        return 0;
+    db_url_password(cfg->database_url, s->db_password, sizeof s->db_password);
+    const char *secrets[] = { cfg->api_key, s->db_password[0] ? s->db_password : NULL, NULL };
+    char from[192];
+    if (cfg->alert_email_from) {
+        snprintf(from, sizeof from, "%s", cfg->alert_email_from);
+    } else {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(from, sizeof from, "ingestor@%s", host);
+    }
+    alert_options o = ALERT_OPTIONS_INIT;
+    o.webhook_url = webhook ? cfg->alert_webhook_url : NULL;
+    o.webhook_slack = cfg->alert_webhook_slack;
+    o.email_enabled = cfg->alert_email_enabled;
+    o.email_to = cfg->alert_email_to;
+    o.email_from = from;
+    o.smtp_host = cfg->alert_smtp_host;
+    o.smtp_port = cfg->alert_smtp_port;
+    o.smtp_user = cfg->alert_smtp_user;
+    o.smtp_password = cfg->alert_smtp_password;
+    o.smtp_tls_off = cfg->alert_smtp_tls_off;
+    o.dedup_window_ms = cfg->alert_dedup_window_ms;
+    o.secrets = secrets;
+    o.log = alert_log;
+    int rc = alerter_new(&s->alerts, &o);
+    if (rc != ALERT_OK) {
+        log_msg(LOG_ERROR, "cannot start the alerts: %s", alert_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
 
 static void sleep_ms_interruptible(int64_t ms, volatile int *stop)
 {
@@ -107,6 +176,13 @@ static void run_claimed(service *s, worker *w, job_row *row)
         return;
     }
     settle(s, row, JOB_END_FAILED, out.error, state);
+    if (strcmp(state, "dead") == 0) {
+        char key[64];
+        snprintf(key, sizeof key, "job-dead:%lld", (long long)row->id);
+        alert(s, key, ALERT_CRITICAL, "%s: job %lld (%s..%s) is dead after %d attempts: %s",
+              row->symbol, (long long)row->id, row->from_date, row->to_date, row->attempts,
+              out.error);
+    }
     log_msg(strcmp(state, "dead") == 0 ? LOG_ERROR : LOG_WARNING, "%s: job %lld %s: %s",
             row->symbol, (long long)row->id,
             strcmp(state, "dead") == 0 ? "is dead after its last attempt" : "failed; will retry",
@@ -288,7 +364,6 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
  */
 static void close_runs(service *s, PGconn *c)
 {
-    (void)s;
     PGresult *r = PQexec(
         c, "UPDATE service_runs r SET"
            "  completed_at = CASE WHEN j.dead = 0 THEN now() END,"
@@ -306,16 +381,41 @@ static void close_runs(service *s, PGconn *c)
             long dead = atol(PQgetvalue(r, i, 1));
             if (dead == 0)
                 log_msg(LOG_INFO, "scheduled run %s completed", PQgetvalue(r, i, 0));
-            else
+            else {
                 log_msg(LOG_ERROR, "scheduled run %s did not complete: %ld dead job%s",
                         PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
+                char key[64];
+                snprintf(key, sizeof key, "run:%s", PQgetvalue(r, i, 0));
+                alert(s, key, ALERT_CRITICAL, "scheduled run %s did not complete: %ld dead job%s",
+                      PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
+            }
         }
     }
     PQclear(r);
 }
 
+/* The API breaker's transitions, as alerts: opened, and resolved. */
+static void watch_breaker(service *s)
+{
+    retry_breaker_state now = retry_breaker_state_now(s->sh.breaker);
+    retry_breaker_state was = s->breaker_seen;
+    s->breaker_seen = now;
+    bool open = now == RETRY_BREAKER_OPEN || now == RETRY_BREAKER_FORCED_OPEN;
+    bool was_open = was == RETRY_BREAKER_OPEN || was == RETRY_BREAKER_FORCED_OPEN;
+    if (open && !was_open && was != RETRY_BREAKER_HALF_OPEN) {
+        log_msg(LOG_ERROR, "the API circuit breaker opened: the API is failing");
+        alert(s, "api-breaker", ALERT_CRITICAL,
+              "the Polygon API circuit breaker opened: requests are failing");
+    } else if (now == RETRY_BREAKER_CLOSED && was != RETRY_BREAKER_CLOSED) {
+        log_msg(LOG_INFO, "the API circuit breaker closed again");
+        alert(s, "api-breaker", ALERT_RESOLVED,
+              "the Polygon API circuit breaker closed: requests succeed again");
+    }
+}
+
 static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_schedule)
 {
+    watch_breaker(s);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -420,6 +520,14 @@ int service_run(const ingest_config *cfg, volatile int *stop)
         s.sh.reserve_ud = &s;
     }
 
+    s.breaker_seen = RETRY_BREAKER_CLOSED;
+    if (start_alerts(&s) != 0) {
+        shared_limit_free(s.limit);
+        polygon_shared_destroy(&s.sh);
+        pgpool_free(s.pool);
+        return EX_SOFTWARE;
+    }
+
     pthread_t threads[64];
     int started = 0;
     for (; started < cfg->workers; started++) {
@@ -466,9 +574,11 @@ int service_run(const ingest_config *cfg, volatile int *stop)
     }
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    alerter_free(s.alerts); /* delivers what is queued, within its drain timeout */
     shared_limit_free(s.limit);
     polygon_shared_destroy(&s.sh);
     pgpool_free(s.pool);
+    memset(s.db_password, 0, sizeof s.db_password);
     log_msg(LOG_INFO, "stopped");
     return rc;
 }

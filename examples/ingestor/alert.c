@@ -1,0 +1,1251 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <retry/retry.h>
+
+#include "alert.h"
+
+#ifndef INGESTKIT_VERSION
+#define INGESTKIT_VERSION "unknown"
+#endif
+
+#define MASK        "********"
+#define TITLE_MAX   512
+#define BODY_MAX    16384
+#define DEDUP_SLOTS 256
+#define LOG_MAX     1024
+
+/* Internal return codes of one attempt (positive values are HTTP statuses). */
+#define RC_TRANSPORT (-1) /* a transient failure: retry */
+#define RC_FATAL     (-2) /* a permanent failure: do not retry */
+#define RC_ABORTED   (-3) /* alerter_free() gave up waiting */
+
+typedef struct alert_item {
+    struct alert_item *next;
+    alert_severity sev;
+    struct timespec when; /* CLOCK_REALTIME at alert_raise() */
+    char key[ALERT_KEY_MAX + 1];
+    char *title; /* scrubbed */
+    char *body;  /* scrubbed, "" when none */
+} alert_item;
+
+typedef struct dedup_slot {
+    char key[ALERT_KEY_MAX + 1];
+    int64_t at_ms;
+    int used;
+} dedup_slot;
+
+struct alerter {
+    /* configuration (immutable after alerter_new) */
+    char *webhook_url;
+    char webhook_origin[256]; /* scheme://host[:port], safe to log */
+    int webhook_slack;
+    int email_enabled;
+    char **rcpt; /* "<addr>" each */
+    size_t nrcpt;
+    char *mail_from;   /* "<addr>" */
+    char *from_header; /* addr */
+    char *to_header;   /* "a, b" */
+    char *smtp_url;    /* smtp[s]://host:port */
+    char smtp_origin[300];
+    char *smtp_user;
+    char *smtp_password;
+    int smtp_tls_off;
+    int64_t window_ms;
+    long timeout_ms;
+    uint32_t max_attempts;
+    int64_t base_ms, cap_ms;
+    size_t capacity;
+    int64_t drain_ms;
+    char **secrets; /* longest first */
+    size_t nsecrets;
+    int64_t (*clock_ms)(void *);
+    void *clock_ud;
+    void (*log)(int, const char *, void *);
+    void *log_ud;
+    char host[256];
+    char msgid_host[256];
+
+    /* state */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* items, stop, abort (CLOCK_MONOTONIC) */
+    pthread_cond_t done_cv;
+    alert_item *head, *tail;
+    size_t queued;
+    int busy;
+    int stopping;
+    int done;
+    atomic_int abort_flag;
+    dedup_slot *slots;
+    uint64_t sent, failed, suppressed, dropped;
+    uint64_t msgid_seq; /* delivery thread only */
+    pthread_t thread;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+const char *alert_strerror(int rc)
+{
+    switch (rc) {
+    case ALERT_OK:
+        return "queued";
+    case ALERT_SUPPRESSED:
+        return "suppressed as a duplicate";
+    case ALERT_EINVAL:
+        return "invalid argument";
+    case ALERT_ENOMEM:
+        return "out of memory";
+    case ALERT_EFULL:
+        return "alert queue full";
+    case ALERT_ETHREAD:
+        return "could not start the delivery thread";
+    default:
+        return "unknown error";
+    }
+}
+
+const char *alert_severity_name(alert_severity sev)
+{
+    switch (sev) {
+    case ALERT_CRITICAL:
+        return "critical";
+    case ALERT_WARNING:
+        return "warning";
+    case ALERT_RESOLVED:
+        return "resolved";
+    default:
+        return "unknown";
+    }
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t default_clock_ms(void *ud)
+{
+    (void)ud;
+    return mono_ns() / 1000000;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = 0;
+    free(s);
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* Growable string. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_fmt(sbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Take the string out of the buffer (NULL when out of memory). */
+static char *sb_take(sbuf *b)
+{
+    if (b->oom) {
+        free(b->p);
+        return NULL;
+    }
+    if (!b->p)
+        return xstrdup("");
+    return b->p;
+}
+
+/* Largest length <= max that does not cut a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+/*
+ * A copy of s with every secret replaced by MASK, then cut to max bytes (at
+ * a UTF-8 boundary, marked with "..."). Scrubbing comes first so that a cut
+ * never leaves part of a secret behind. NULL when out of memory.
+ */
+static char *scrub_dup(const alerter *a, const char *s, size_t max)
+{
+    sbuf b = { 0 };
+    size_t len = strlen(s);
+    size_t i = 0, run = 0;
+    while (i < len) {
+        size_t hit = 0;
+        for (size_t k = 0; k < a->nsecrets; k++) {
+            size_t sl = strlen(a->secrets[k]);
+            if (sl <= len - i && memcmp(s + i, a->secrets[k], sl) == 0) {
+                hit = sl;
+                break;
+            }
+        }
+        if (hit) {
+            sb_add(&b, s + run, i - run);
+            sb_str(&b, MASK);
+            i += hit;
+            run = i;
+        } else {
+            i++;
+        }
+    }
+    sb_add(&b, s + run, len - run);
+    char *out = sb_take(&b);
+    if (out && strlen(out) > max) {
+        size_t n = utf8_cut(out, strlen(out), max - 3);
+        memcpy(out + n, "...", 4);
+    }
+    return out;
+}
+
+__attribute__((format(printf, 3, 4))) static void alog(const alerter *a, int level, const char *fmt,
+                                                       ...)
+{
+    if (!a->log)
+        return;
+    char msg[LOG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *clean = scrub_dup(a, msg, LOG_MAX);
+    if (clean)
+        a->log(level, clean, a->log_ud);
+    free(clean);
+    memset(msg, 0, sizeof msg);
+}
+
+static void format_rfc3339(const struct timespec *ts, char *out, size_t n)
+{
+    struct tm tm;
+    time_t t = ts->tv_sec;
+    gmtime_r(&t, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03ldZ", base, ts->tv_nsec / 1000000);
+}
+
+static void format_rfc5322_date(const struct timespec *ts, char *out, size_t n)
+{
+    static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    struct tm tm;
+    time_t t = ts->tv_sec;
+    gmtime_r(&t, &tm);
+    snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* A plausible single address: no controls, spaces, angle brackets or commas. */
+static int address_ok(const char *s)
+{
+    if (!*s || has_ctl(s) || !strchr(s, '@'))
+        return 0;
+    return strpbrk(s, " <>,;\"") == NULL;
+}
+
+static int add_secret(alerter *a, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t k = 0; k < a->nsecrets; k++)
+        if (strlen(a->secrets[k]) == n && memcmp(a->secrets[k], s, n) == 0)
+            return 0;
+    char **v = realloc(a->secrets, (a->nsecrets + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    a->secrets = v;
+    char *c = malloc(n + 1);
+    if (!c)
+        return -1;
+    memcpy(c, s, n);
+    c[n] = '\0';
+    /* keep longest first, so a secret containing another is masked whole */
+    size_t at = a->nsecrets;
+    while (at > 0 && strlen(v[at - 1]) < n) {
+        v[at] = v[at - 1];
+        at--;
+    }
+    v[at] = c;
+    a->nsecrets++;
+    return 0;
+}
+
+/*
+ * Check a webhook URL, note its scheme://host[:port] for logs and register
+ * its user information and path as secrets (Slack and others carry the
+ * token in the path).
+ */
+static int parse_webhook(alerter *a, const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep || has_ctl(url))
+        return ALERT_EINVAL;
+    size_t slen = (size_t)(sep - url);
+    if (!((slen == 4 && strncasecmp(url, "http", 4) == 0) ||
+          (slen == 5 && strncasecmp(url, "https", 5) == 0)))
+        return ALERT_EINVAL;
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *hostp = auth;
+    for (size_t i = 0; i < alen; i++)
+        if (auth[i] == '@')
+            hostp = auth + i + 1;
+    size_t hlen = alen - (size_t)(hostp - auth);
+    if (hlen == 0 || slen + 3 + hlen >= sizeof a->webhook_origin)
+        return ALERT_EINVAL;
+    snprintf(a->webhook_origin, sizeof a->webhook_origin, "%.*s://%.*s", (int)slen, url, (int)hlen,
+             hostp);
+    if (add_secret(a, url, strlen(url)) != 0)
+        return ALERT_ENOMEM;
+    if (hostp > auth && add_secret(a, auth, (size_t)(hostp - auth) - 1) != 0)
+        return ALERT_ENOMEM;
+    const char *rest = auth + alen;
+    if (strlen(rest) > 1 && add_secret(a, rest, strlen(rest)) != 0)
+        return ALERT_ENOMEM;
+    /* long path segments look like tokens (Slack: /services/T../B../<24>) */
+    for (const char *p = rest; *p;) {
+        size_t n = strcspn(p, "/?#&=");
+        if (n >= 16 && add_secret(a, p, n) != 0)
+            return ALERT_ENOMEM;
+        p += n ? n : 1;
+    }
+    return ALERT_OK;
+}
+
+static int parse_email(alerter *a, const alert_options *o)
+{
+    if (!o->email_to || !o->email_from || !o->smtp_host || !*o->smtp_host) {
+        alog(a, ALERT_LOG_ERROR,
+             "alerts: email needs ALERT_EMAIL_TO, ALERT_EMAIL_FROM and "
+             "ALERT_SMTP_HOST");
+        return ALERT_EINVAL;
+    }
+    if (!address_ok(o->email_from)) {
+        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_FROM is not a valid address");
+        return ALERT_EINVAL;
+    }
+    const char *h = o->smtp_host;
+    if (has_ctl(h) || strpbrk(h, " /?#@\\")) {
+        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_SMTP_HOST is not a valid host name");
+        return ALERT_EINVAL;
+    }
+    if (o->smtp_port < 0 || o->smtp_port > 65535) {
+        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_SMTP_PORT is out of range");
+        return ALERT_EINVAL;
+    }
+    int port = o->smtp_port ? o->smtp_port : (o->smtp_tls_off ? 25 : 587);
+    const char *scheme = (!o->smtp_tls_off && port == 465) ? "smtps" : "smtp";
+    int v6 = strchr(h, ':') != NULL && h[0] != '[';
+    char url[300];
+    snprintf(url, sizeof url, "%s://%s%s%s:%d", scheme, v6 ? "[" : "", h, v6 ? "]" : "", port);
+    snprintf(a->smtp_origin, sizeof a->smtp_origin, "%s", url);
+    a->smtp_url = xstrdup(url);
+
+    sbuf to = { 0 };
+    const char *p = o->email_to;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *s = p, *e = p + n;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e > s) {
+            char addr[320];
+            if ((size_t)(e - s) >= sizeof addr - 2) {
+                free(to.p);
+                alog(a, ALERT_LOG_ERROR, "alerts: an ALERT_EMAIL_TO address is too long");
+                return ALERT_EINVAL;
+            }
+            snprintf(addr, sizeof addr, "%.*s", (int)(e - s), s);
+            if (!address_ok(addr)) {
+                free(to.p);
+                alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_TO holds an invalid address");
+                return ALERT_EINVAL;
+            }
+            char **v = realloc(a->rcpt, (a->nrcpt + 1) * sizeof *v);
+            if (!v) {
+                free(to.p);
+                return ALERT_ENOMEM;
+            }
+            a->rcpt = v;
+            char br[324];
+            snprintf(br, sizeof br, "<%s>", addr);
+            if (!(a->rcpt[a->nrcpt] = xstrdup(br))) {
+                free(to.p);
+                return ALERT_ENOMEM;
+            }
+            a->nrcpt++;
+            if (to.len)
+                sb_str(&to, ", ");
+            sb_str(&to, addr);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (a->nrcpt == 0) {
+        free(to.p);
+        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_TO names no recipient");
+        return ALERT_EINVAL;
+    }
+    a->to_header = sb_take(&to);
+    char from[324];
+    snprintf(from, sizeof from, "<%s>", o->email_from);
+    a->mail_from = xstrdup(from);
+    a->from_header = xstrdup(o->email_from);
+    if (o->smtp_user && *o->smtp_user) {
+        a->smtp_user = xstrdup(o->smtp_user);
+        a->smtp_password = xstrdup(o->smtp_password ? o->smtp_password : "");
+        if (!a->smtp_user || !a->smtp_password)
+            return ALERT_ENOMEM;
+    }
+    if (!a->smtp_url || !a->to_header || !a->mail_from || !a->from_header)
+        return ALERT_ENOMEM;
+    a->smtp_tls_off = o->smtp_tls_off;
+    a->email_enabled = 1;
+    return ALERT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Delivery                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Sleep for the retry policy, cut short when alerter_free() gives up. */
+static void interruptible_sleep(int64_t ns, void *ctx)
+{
+    alerter *a = ctx;
+    int64_t until = mono_ns() + ns;
+    pthread_mutex_lock(&a->lock);
+    while (!atomic_load(&a->abort_flag)) {
+        int64_t now = mono_ns();
+        if (now >= until)
+            break;
+        struct timespec ts = { (time_t)(until / 1000000000), (long)(until % 1000000000) };
+        pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    alerter *a = ud;
+    return atomic_load(&a->abort_flag) ? 1 : 0;
+}
+
+static size_t discard_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    (void)data, (void)ud;
+    return size * nmemb;
+}
+
+typedef struct attempt_ctx {
+    alerter *a;
+    const char *payload; /* webhook: JSON; email: the whole message */
+    size_t len;
+    size_t off; /* email: read position */
+    char retry_after[64];
+    const char *origin; /* for messages */
+} attempt_ctx;
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
+{
+    attempt_ctx *c = ud;
+    size_t n = size * nitems;
+    static const char name[] = "retry-after:";
+    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        const char *v = data + sizeof name - 1;
+        size_t len = n - (sizeof name - 1);
+        while (len && (*v == ' ' || *v == '\t'))
+            v++, len--;
+        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        if (len >= sizeof c->retry_after)
+            len = sizeof c->retry_after - 1;
+        memcpy(c->retry_after, v, len);
+        c->retry_after[len] = '\0';
+    }
+    return n;
+}
+
+static void common_opts(CURL *h, alerter *a, char *errbuf)
+{
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, a->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, a->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
+}
+
+static void set_errmsg(retry_call *call, const alerter *a, const char *what)
+{
+    char *clean = scrub_dup(a, what, sizeof call->errmsg - 1);
+    snprintf(call->errmsg, sizeof call->errmsg, "%s", clean ? clean : "error");
+    free(clean);
+}
+
+static int webhook_attempt(retry_call *call, void *ud)
+{
+    attempt_ctx *c = ud;
+    alerter *a = c->a;
+    if (atomic_load(&a->abort_flag)) {
+        snprintf(call->errmsg, sizeof call->errmsg, "aborted at shutdown");
+        return RC_ABORTED;
+    }
+    CURL *h = curl_easy_init();
+    if (!h) {
+        snprintf(call->errmsg, sizeof call->errmsg, "libcurl could not be initialised");
+        return RC_TRANSPORT;
+    }
+    struct curl_slist *hdr = NULL, *tmp;
+    if ((tmp = curl_slist_append(hdr, "Content-Type: application/json")))
+        hdr = tmp;
+    if ((tmp = curl_slist_append(hdr, "Expect:")))
+        hdr = tmp;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    c->retry_after[0] = '\0';
+    common_opts(h, a, errbuf);
+    curl_easy_setopt(h, CURLOPT_URL, a->webhook_url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->payload);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "ingestkit-ingestor/" INGESTKIT_VERSION);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdr);
+    if (rc != CURLE_OK) {
+        set_errmsg(call, a, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        if (rc == CURLE_ABORTED_BY_CALLBACK)
+            return RC_ABORTED;
+        if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
+            rc == CURLE_OUT_OF_MEMORY)
+            return RC_FATAL;
+        return RC_TRANSPORT;
+    }
+    if (status >= 200 && status < 300)
+        return 0;
+    snprintf(call->errmsg, sizeof call->errmsg, "HTTP status %ld", status);
+    if (status == 429 || status >= 500) {
+        int64_t hint = 0;
+        if (c->retry_after[0] &&
+            retry_parse_retry_after(&hint, c->retry_after, strlen(c->retry_after),
+                                    (int64_t)time(NULL)) == RETRY_OK)
+            call->hint_ns = hint;
+    }
+    return status > 0 && status < 1000 ? (int)status : RC_TRANSPORT;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    attempt_ctx *c = ud;
+    size_t n = size * nitems;
+    if (n > c->len - c->off)
+        n = c->len - c->off;
+    memcpy(buf, c->payload + c->off, n);
+    c->off += n;
+    return n;
+}
+
+static int email_attempt(retry_call *call, void *ud)
+{
+    attempt_ctx *c = ud;
+    alerter *a = c->a;
+    if (atomic_load(&a->abort_flag)) {
+        snprintf(call->errmsg, sizeof call->errmsg, "aborted at shutdown");
+        return RC_ABORTED;
+    }
+    CURL *h = curl_easy_init();
+    if (!h) {
+        snprintf(call->errmsg, sizeof call->errmsg, "libcurl could not be initialised");
+        return RC_TRANSPORT;
+    }
+    struct curl_slist *rcpt = NULL;
+    for (size_t i = 0; i < a->nrcpt; i++) {
+        struct curl_slist *tmp = curl_slist_append(rcpt, a->rcpt[i]);
+        if (!tmp) {
+            curl_slist_free_all(rcpt);
+            curl_easy_cleanup(h);
+            snprintf(call->errmsg, sizeof call->errmsg, "out of memory");
+            return RC_TRANSPORT;
+        }
+        rcpt = tmp;
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    c->off = 0;
+    common_opts(h, a, errbuf);
+    curl_easy_setopt(h, CURLOPT_URL, a->smtp_url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     a->smtp_tls_off ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+    curl_easy_setopt(h, CURLOPT_MAIL_FROM, a->mail_from);
+    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+    if (a->smtp_user) {
+        curl_easy_setopt(h, CURLOPT_USERNAME, a->smtp_user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, a->smtp_password);
+    }
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, c);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
+    CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(rcpt);
+    if (rc == CURLE_OK)
+        return 0;
+    char msg[CURL_ERROR_SIZE + 64];
+    snprintf(msg, sizeof msg, "%s (SMTP %ld)", errbuf[0] ? errbuf : curl_easy_strerror(rc), code);
+    set_errmsg(call, a, msg);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return RC_ABORTED;
+    /* No TLS offered, credentials refused, a bad URL or a permanent (5xx)
+     * refusal: retrying cannot help. */
+    if (rc == CURLE_USE_SSL_FAILED || rc == CURLE_LOGIN_DENIED || rc == CURLE_URL_MALFORMAT ||
+        rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_OUT_OF_MEMORY ||
+        (code >= 500 && code < 600))
+        return RC_FATAL;
+    return RC_TRANSPORT;
+}
+
+static retry_class classify(int rc, const retry_call *call, void *ud)
+{
+    (void)call, (void)ud;
+    if (rc == 0)
+        return RETRY_CLASS_SUCCESS;
+    if (rc == RC_TRANSPORT || rc == 429 || (rc >= 500 && rc < 600))
+        return RETRY_CLASS_RETRYABLE;
+    return RETRY_CLASS_FATAL;
+}
+
+static int run_with_retry(alerter *a, retry_fn fn, attempt_ctx *c, const char *channel,
+                          const alert_item *it)
+{
+    retry_policy p = RETRY_POLICY_INIT;
+    p.max_attempts = a->max_attempts;
+    p.max_delay_ns = a->cap_ms * RETRY_NS_PER_MS;
+    p.backoff.base_ns = a->base_ms * RETRY_NS_PER_MS;
+    p.backoff.cap_ns = a->cap_ms * RETRY_NS_PER_MS;
+    p.classify = classify;
+    p.env.sleep_ns = interruptible_sleep;
+    p.env.ctx = a;
+    retry_result r;
+    int rc = retry_run(&r, &p, NULL, NULL, NULL, fn, c);
+    if (rc == RETRY_OK) {
+        alog(a, ALERT_LOG_DEBUG, "alert %s (%s) delivered by %s to %s after %u attempt(s)", it->key,
+             alert_severity_name(it->sev), channel, c->origin, r.attempts);
+        return 0;
+    }
+    alog(a, ALERT_LOG_WARNING,
+         "alert %s (%s): %s delivery to %s failed after %u attempt(s): %s (%s)", it->key,
+         alert_severity_name(it->sev), channel, c->origin, r.attempts, r.last_errmsg,
+         retry_stop_name(r.stop));
+    return -1;
+}
+
+static char *slack_escape(const char *s)
+{
+    sbuf b = { 0 };
+    for (; *s; s++) {
+        if (*s == '&')
+            sb_str(&b, "&amp;");
+        else if (*s == '<')
+            sb_str(&b, "&lt;");
+        else if (*s == '>')
+            sb_str(&b, "&gt;");
+        else
+            sb_add(&b, s, 1);
+    }
+    return sb_take(&b);
+}
+
+static char *webhook_payload(const alerter *a, const alert_item *it)
+{
+    char when[64];
+    format_rfc3339(&it->when, when, sizeof when);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    int ok = 1;
+    if (a->webhook_slack) {
+        char *t = slack_escape(it->title), *b = slack_escape(it->body), *k = slack_escape(it->key),
+             *h = slack_escape(a->host);
+        sbuf s = { 0 };
+        if (t && b && k && h) {
+            static const char *const icon[] = { ":red_circle:", ":warning:", ":white_check_mark:" };
+            char sev[16];
+            snprintf(sev, sizeof sev, "%s", alert_severity_name(it->sev));
+            for (char *p = sev; *p; p++)
+                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            sb_fmt(&s, "%s *[%s] ", icon[(unsigned)it->sev % 3], sev);
+            sb_str(&s, t);
+            sb_str(&s, "*\n");
+            if (*b) {
+                sb_str(&s, b);
+                sb_str(&s, "\n");
+            }
+            sb_str(&s, "key `");
+            sb_str(&s, k);
+            sb_str(&s, "` · host ");
+            sb_str(&s, h);
+            sb_str(&s, " · ");
+            sb_str(&s, when);
+            sb_str(&s, " · ingestor");
+        } else {
+            s.oom = 1;
+        }
+        free(t), free(b), free(k), free(h);
+        char *text = sb_take(&s);
+        ok = text && cJSON_AddStringToObject(o, "text", text);
+        free(text);
+    } else {
+        ok = cJSON_AddStringToObject(o, "key", it->key) &&
+             cJSON_AddStringToObject(o, "severity", alert_severity_name(it->sev)) &&
+             cJSON_AddStringToObject(o, "title", it->title) &&
+             cJSON_AddStringToObject(o, "body", it->body) &&
+             cJSON_AddStringToObject(o, "time", when) &&
+             cJSON_AddStringToObject(o, "source", "ingestor") &&
+             cJSON_AddStringToObject(o, "host", a->host);
+    }
+    char *out = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return out;
+}
+
+static void b64(sbuf *b, const unsigned char *s, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        char q[4] = { tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
+                      i + 1 < n ? tbl[(v >> 6) & 63] : '=', i + 2 < n ? tbl[v & 63] : '=' };
+        sb_add(b, q, 4);
+    }
+}
+
+/* The Subject field value: plain when printable ASCII and short, else
+ * RFC 2047 encoded words (UTF-8, base64) folded between words. */
+static void subject_value(sbuf *b, const char *subj)
+{
+    int plain = strlen(subj) <= 900;
+    for (const char *p = subj; *p && plain; p++)
+        if ((unsigned char)*p >= 0x7f)
+            plain = 0;
+    if (plain) {
+        sb_str(b, subj);
+        return;
+    }
+    size_t len = strlen(subj), i = 0;
+    while (i < len) {
+        size_t n = utf8_cut(subj + i, len - i, 45);
+        if (n == 0)
+            n = 1;
+        if (i)
+            sb_str(b, "\r\n ");
+        sb_str(b, "=?UTF-8?B?");
+        b64(b, (const unsigned char *)subj + i, n);
+        sb_str(b, "?=");
+        i += n;
+    }
+}
+
+/* Text with CRLF line ends and no line longer than 998 bytes. */
+static void crlf_text(sbuf *b, const char *s)
+{
+    size_t col = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            if (*p == '\r' && p[1] == '\n')
+                p++;
+            sb_str(b, "\r\n");
+            col = 0;
+            continue;
+        }
+        if (col >= 900 && ((unsigned char)*p & 0xC0) != 0x80) {
+            sb_str(b, "\r\n");
+            col = 0;
+        }
+        sb_add(b, p, 1);
+        col++;
+    }
+}
+
+static char *email_message(alerter *a, const alert_item *it)
+{
+    char date[64], when[64];
+    format_rfc5322_date(&it->when, date, sizeof date);
+    format_rfc3339(&it->when, when, sizeof when);
+    char sev[16];
+    snprintf(sev, sizeof sev, "%s", alert_severity_name(it->sev));
+    for (char *p = sev; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+
+    char subj[TITLE_MAX + 64];
+    snprintf(subj, sizeof subj, "[ingestor %s] %s", sev, it->title);
+    for (char *p = subj; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+
+    sbuf b = { 0 };
+    sb_fmt(&b, "Date: %s\r\n", date);
+    sb_str(&b, "From: ");
+    sb_str(&b, a->from_header);
+    sb_str(&b, "\r\nTo: ");
+    sb_str(&b, a->to_header);
+    sb_str(&b, "\r\nSubject: ");
+    subject_value(&b, subj);
+    sb_fmt(&b, "\r\nMessage-ID: <%lld.%09ld.%llu.%ld@%s>\r\n", (long long)it->when.tv_sec,
+           it->when.tv_nsec, (unsigned long long)++a->msgid_seq, (long)getpid(), a->msgid_host);
+    sb_str(&b, "MIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\n"
+               "Content-Transfer-Encoding: 8bit\r\n"
+               "Auto-Submitted: auto-generated\r\n"
+               "X-Ingestor-Alert-Key: ");
+    char key[ALERT_KEY_MAX + 1];
+    snprintf(key, sizeof key, "%s", it->key);
+    for (char *p = key; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '_';
+    sb_str(&b, key);
+    sb_str(&b, "\r\n\r\n");
+    crlf_text(&b, it->title);
+    sb_str(&b, "\r\n\r\n");
+    if (*it->body) {
+        crlf_text(&b, it->body);
+        sb_str(&b, "\r\n\r\n");
+    }
+    sb_fmt(&b, "Severity: %s\r\nKey: ", alert_severity_name(it->sev));
+    crlf_text(&b, it->key);
+    sb_str(&b, "\r\nHost: ");
+    sb_str(&b, a->host);
+    sb_fmt(&b, "\r\nTime: %s\r\nSource: ingestor\r\n", when);
+    return sb_take(&b);
+}
+
+/* Returns the number of channels that delivered and failed. */
+static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *bad)
+{
+    *ok = *bad = 0;
+    if (a->webhook_url) {
+        char *json = webhook_payload(a, it);
+        if (!json) {
+            alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the webhook payload",
+                 it->key);
+            ++*bad;
+        } else {
+            attempt_ctx c = {
+                .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin
+            };
+            if (run_with_retry(a, webhook_attempt, &c, "webhook", it) == 0)
+                ++*ok;
+            else
+                ++*bad;
+            free(json);
+        }
+    }
+    if (a->email_enabled) {
+        char *msg = email_message(a, it);
+        if (!msg) {
+            alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the email", it->key);
+            ++*bad;
+        } else {
+            attempt_ctx c = {
+                .a = a, .payload = msg, .len = strlen(msg), .origin = a->smtp_origin
+            };
+            if (run_with_retry(a, email_attempt, &c, "email", it) == 0)
+                ++*ok;
+            else
+                ++*bad;
+            free(msg);
+        }
+    }
+}
+
+static void item_free(alert_item *it)
+{
+    if (!it)
+        return;
+    free(it->title);
+    free(it->body);
+    free(it);
+}
+
+static void *delivery_main(void *arg)
+{
+    alerter *a = arg;
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        while (!a->head && !a->stopping)
+            pthread_cond_wait(&a->wake, &a->lock);
+        if (!a->head)
+            break;
+        if (atomic_load(&a->abort_flag)) {
+            uint64_t n = 0;
+            while (a->head) {
+                alert_item *it = a->head;
+                a->head = it->next;
+                item_free(it);
+                n++;
+            }
+            a->tail = NULL;
+            a->queued = 0;
+            a->dropped += n;
+            pthread_mutex_unlock(&a->lock);
+            alog(a, ALERT_LOG_WARNING, "alerts: %llu alert(s) dropped at shutdown",
+                 (unsigned long long)n);
+            pthread_mutex_lock(&a->lock);
+            break;
+        }
+        alert_item *it = a->head;
+        a->head = it->next;
+        if (!a->head)
+            a->tail = NULL;
+        a->queued--;
+        a->busy = 1;
+        pthread_mutex_unlock(&a->lock);
+
+        unsigned ok, bad;
+        deliver(a, it, &ok, &bad);
+        item_free(it);
+
+        pthread_mutex_lock(&a->lock);
+        a->sent += ok;
+        a->failed += bad;
+        a->busy = 0;
+    }
+    a->done = 1;
+    pthread_cond_broadcast(&a->done_cv);
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Public API                                                               */
+/* ------------------------------------------------------------------------ */
+
+static void release(alerter *a)
+{
+    wipe_free(a->webhook_url);
+    for (size_t i = 0; i < a->nrcpt; i++)
+        free(a->rcpt[i]);
+    free(a->rcpt);
+    free(a->mail_from);
+    free(a->from_header);
+    free(a->to_header);
+    free(a->smtp_url);
+    wipe_free(a->smtp_user);
+    wipe_free(a->smtp_password);
+    for (size_t i = 0; i < a->nsecrets; i++)
+        wipe_free(a->secrets[i]);
+    free(a->secrets);
+    free(a->slots);
+    free(a);
+}
+
+int alerter_new(alerter **out, const alert_options *o)
+{
+    *out = NULL;
+    alerter *a = calloc(1, sizeof *a);
+    if (!a)
+        return ALERT_ENOMEM;
+    a->log = o->log;
+    a->log_ud = o->log_ud;
+    a->clock_ms = o->clock_ms ? o->clock_ms : default_clock_ms;
+    a->clock_ud = o->clock_ud;
+    a->window_ms = o->dedup_window_ms ? o->dedup_window_ms : 15 * 60 * 1000;
+    a->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+    a->max_attempts = o->max_attempts > 0 ? (uint32_t)o->max_attempts : 4;
+    a->base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : 500;
+    a->cap_ms = o->retry_cap_ms > 0 ? o->retry_cap_ms : 30000;
+    if (a->cap_ms < a->base_ms)
+        a->cap_ms = a->base_ms;
+    a->capacity = o->queue_capacity > 0 ? (size_t)o->queue_capacity : 64;
+    a->drain_ms = o->drain_timeout_ms > 0 ? o->drain_timeout_ms : 5000;
+    atomic_init(&a->abort_flag, 0);
+
+    int rc = ALERT_OK;
+    if (o->timeout_ms < 0 || o->max_attempts < 0 || o->queue_capacity < 0 || o->retry_base_ms < 0 ||
+        o->retry_cap_ms < 0 || o->drain_timeout_ms < 0) {
+        alog(a, ALERT_LOG_ERROR, "alerts: negative option value");
+        rc = ALERT_EINVAL;
+    }
+    for (const char *const *s = o->secrets; rc == ALERT_OK && s && *s; s++)
+        if (add_secret(a, *s, strlen(*s)) != 0)
+            rc = ALERT_ENOMEM;
+    if (rc == ALERT_OK && o->smtp_password &&
+        add_secret(a, o->smtp_password, strlen(o->smtp_password)) != 0)
+        rc = ALERT_ENOMEM;
+    if (rc == ALERT_OK && o->webhook_url && *o->webhook_url) {
+        rc = parse_webhook(a, o->webhook_url);
+        if (rc == ALERT_EINVAL)
+            alog(a, ALERT_LOG_ERROR, "alerts: ALERT_WEBHOOK_URL is not an http(s) URL");
+        else if (rc == ALERT_OK && !(a->webhook_url = xstrdup(o->webhook_url)))
+            rc = ALERT_ENOMEM;
+        a->webhook_slack = o->webhook_slack;
+    }
+    if (rc == ALERT_OK && o->email_enabled)
+        rc = parse_email(a, o);
+    if (rc == ALERT_OK && !(a->slots = calloc(DEDUP_SLOTS, sizeof *a->slots)))
+        rc = ALERT_ENOMEM;
+    if (rc != ALERT_OK) {
+        release(a);
+        return rc;
+    }
+
+    if (gethostname(a->host, sizeof a->host - 1) != 0 || !a->host[0])
+        snprintf(a->host, sizeof a->host, "localhost");
+    a->host[sizeof a->host - 1] = '\0';
+    size_t j = 0;
+    for (const char *p = a->host; *p && j < sizeof a->msgid_host - 1; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '.' || *p == '-')
+            a->msgid_host[j++] = *p;
+    if (j == 0)
+        snprintf(a->msgid_host, sizeof a->msgid_host, "localhost");
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->wake, &ca);
+    pthread_cond_init(&a->done_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&a->thread, NULL, delivery_main, a) != 0) {
+        pthread_mutex_destroy(&a->lock);
+        pthread_cond_destroy(&a->wake);
+        pthread_cond_destroy(&a->done_cv);
+        release(a);
+        return ALERT_ETHREAD;
+    }
+    if (!a->webhook_url && !a->email_enabled)
+        alog(a, ALERT_LOG_INFO, "alerts: no channel configured; alerts are discarded");
+    else
+        alog(a, ALERT_LOG_INFO, "alerts: webhook %s%s, email %s%s", a->webhook_url ? "to " : "off",
+             a->webhook_url ? a->webhook_origin : "", a->email_enabled ? "via " : "off",
+             a->email_enabled ? a->smtp_origin : "");
+    *out = a;
+    return ALERT_OK;
+}
+
+void alerter_free(alerter *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->lock);
+    a->stopping = 1;
+    pthread_cond_broadcast(&a->wake);
+    int64_t until = mono_ns() + a->drain_ms * 1000000;
+    while (!a->done) {
+        if (mono_ns() >= until) {
+            atomic_store(&a->abort_flag, 1);
+            pthread_cond_broadcast(&a->wake);
+            pthread_cond_wait(&a->done_cv, &a->lock);
+            continue;
+        }
+        struct timespec ts = { (time_t)(until / 1000000000), (long)(until % 1000000000) };
+        pthread_cond_timedwait(&a->done_cv, &a->lock, &ts);
+    }
+    pthread_mutex_unlock(&a->lock);
+    pthread_join(a->thread, NULL);
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->wake);
+    pthread_cond_destroy(&a->done_cv);
+    release(a);
+}
+
+int alert_raise(alerter *a, const char *key, alert_severity sev, const char *title,
+                const char *body)
+{
+    if (!*key || strlen(key) > ALERT_KEY_MAX ||
+        (sev != ALERT_CRITICAL && sev != ALERT_WARNING && sev != ALERT_RESOLVED))
+        return ALERT_EINVAL;
+    alert_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return ALERT_ENOMEM;
+    char *k = scrub_dup(a, key, ALERT_KEY_MAX);
+    it->title = scrub_dup(a, title, TITLE_MAX);
+    it->body = scrub_dup(a, body ? body : "", BODY_MAX);
+    if (!k || !it->title || !it->body) {
+        free(k);
+        item_free(it);
+        return ALERT_ENOMEM;
+    }
+    snprintf(it->key, sizeof it->key, "%s", k);
+    free(k);
+    it->sev = sev;
+    clock_gettime(CLOCK_REALTIME, &it->when);
+
+    int rc = ALERT_OK;
+    pthread_mutex_lock(&a->lock);
+    int64_t now = a->clock_ms(a->clock_ud);
+    dedup_slot *slot = NULL, *freeslot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < DEDUP_SLOTS; i++) {
+        dedup_slot *s = &a->slots[i];
+        if (!s->used) {
+            if (!freeslot)
+                freeslot = s;
+            continue;
+        }
+        if (strcmp(s->key, it->key) == 0)
+            slot = s;
+        if (!oldest || s->at_ms < oldest->at_ms)
+            oldest = s;
+    }
+    if (sev == ALERT_RESOLVED) {
+        if (slot)
+            slot->used = 0;
+    } else if (a->window_ms > 0 && slot && now - slot->at_ms < a->window_ms) {
+        a->suppressed++;
+        rc = ALERT_SUPPRESSED;
+    }
+    if (rc == ALERT_OK && a->queued >= a->capacity) {
+        a->dropped++;
+        rc = ALERT_EFULL;
+    }
+    if (rc == ALERT_OK) {
+        if (sev != ALERT_RESOLVED && a->window_ms > 0) {
+            dedup_slot *s = slot ? slot : freeslot ? freeslot : oldest;
+            memcpy(s->key, it->key, sizeof s->key);
+            s->at_ms = now;
+            s->used = 1;
+        }
+        if (a->tail)
+            a->tail->next = it;
+        else
+            a->head = it;
+        a->tail = it;
+        a->queued++;
+        pthread_cond_broadcast(&a->wake);
+    }
+    pthread_mutex_unlock(&a->lock);
+
+    if (rc == ALERT_SUPPRESSED)
+        alog(a, ALERT_LOG_DEBUG, "alert %s (%s) suppressed: raised again within the window",
+             it->key, alert_severity_name(sev));
+    else if (rc == ALERT_EFULL)
+        alog(a, ALERT_LOG_WARNING, "alert %s (%s) dropped: the alert queue is full", it->key,
+             alert_severity_name(sev));
+    if (rc != ALERT_OK)
+        item_free(it);
+    return rc;
+}
+
+void alerter_counts(alerter *a, uint64_t *sent, uint64_t *failed, uint64_t *suppressed,
+                    uint64_t *dropped)
+{
+    pthread_mutex_lock(&a->lock);
+    if (sent)
+        *sent = a->sent;
+    if (failed)
+        *failed = a->failed;
+    if (suppressed)
+        *suppressed = a->suppressed;
+    if (dropped)
+        *dropped = a->dropped;
+    pthread_mutex_unlock(&a->lock);
+}
+
+size_t alerter_pending(alerter *a)
+{
+    pthread_mutex_lock(&a->lock);
+    size_t n = a->queued + (size_t)a->busy;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
