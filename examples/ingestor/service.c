@@ -11,10 +11,12 @@
 
 #include <retry/retry.h>
 
+#include "admin.h"
 #include "alert.h"
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "pipeline.h"
 #include "service.h"
@@ -39,6 +41,8 @@ typedef struct service {
     atomic_llong last_success_s; /* Unix time of the last job done */
     atomic_int workers_running;
     alerter *alerts; /* NULL: no channel configured */
+    admin_server *admin;
+    latency_hist fetch_hist, write_hist;
     retry_breaker_state breaker_seen;
     char db_password[256]; /* to mask it in alerts */
 } service;
@@ -126,6 +130,12 @@ static int reserve_slot(void *ud, int64_t *waited_ms, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- workers */
 
+static void observe(int what, double seconds, void *ud)
+{
+    service *s = ud;
+    latency_hist_observe(what == WORKER_OBSERVE_FETCH ? &s->fetch_hist : &s->write_hist, seconds);
+}
+
 /* Settle a job, retrying while the database is away; the new state. */
 static void settle(service *s, const job_row *row, job_end end, const char *error, char state[12])
 {
@@ -162,6 +172,7 @@ static void run_claimed(service *s, worker *w, job_row *row)
     }
     if (out.ok) {
         settle(s, row, JOB_END_DONE, NULL, state);
+        atomic_fetch_add(&s->stats.jobs_done, 1);
         atomic_store(&s->last_success_s, (long long)time(NULL));
         double score = out.fetched ? 1.0 - out.score_loss / (double)out.fetched : 1.0;
         log_msg(LOG_INFO, "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f",
@@ -176,6 +187,7 @@ static void run_claimed(service *s, worker *w, job_row *row)
         return;
     }
     settle(s, row, JOB_END_FAILED, out.error, state);
+    atomic_fetch_add(&s->stats.jobs_failed, 1);
     if (strcmp(state, "dead") == 0) {
         char key[64];
         snprintf(key, sizeof key, "job-dead:%lld", (long long)row->id);
@@ -201,7 +213,7 @@ static void *worker_thread(void *arg)
         atomic_fetch_sub(&s->workers_running, 1);
         return NULL;
     }
-    worker_set_service(w, s->stop, s->cfg->job_lease_s, NULL, NULL);
+    worker_set_service(w, s->stop, s->cfg->job_lease_s, observe, s);
     while (!*s->stop) {
         pgpool_conn *pc;
         if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
@@ -445,6 +457,136 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
         pgpool_release(pc);
 }
 
+/* ---------------------------------------------------------------- admin */
+
+/* The admin server's callbacks run on its threads, several at once: they
+ * read atomics and snapshots, and take their own pool connections. */
+static int admin_snapshot(metrics_snapshot *out, void *ud)
+{
+    service *s = ud;
+    metrics_counters_from_stats(&out->counters, &s->stats);
+    latency_hist_read(&out->page_fetch, &s->fetch_hist);
+    latency_hist_read(&out->db_write, &s->write_hist);
+    out->lease_losses = atomic_load(&s->lease_losses);
+    out->last_success_unix = atomic_load(&s->last_success_s);
+    if (s->alerts) {
+        uint64_t sent, failed, suppressed, dropped;
+        alerter_counts(s->alerts, &sent, &failed, &suppressed, &dropped);
+        out->alerts_sent = (int64_t)sent;
+        out->alerts_failed = (int64_t)failed;
+    }
+    retry_breaker_snapshot_get(s->sh.breaker, &out->breaker);
+    out->have_breaker = 1;
+    out->have_pool = pgpool_stats_get(&out->pool, s->pool) == PGPOOL_OK;
+    /* Jobs by state, for the whole deployment: the table is the truth. */
+    static const char *const states[] = { "pending", "running", "done", "failed", "dead" };
+    int64_t counts[5] = { 0 };
+    pgpool_conn *pc;
+    if (pgpool_acquire(&pc, s->pool, 1000) != PGPOOL_OK)
+        return -1;
+    PGresult *r =
+        PQexec(pgpool_conn_pg(pc), "SELECT state, count(*) FROM backfill_jobs GROUP BY state");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    for (int i = 0; ok && i < PQntuples(r); i++)
+        for (int k = 0; k < 5; k++)
+            if (strcmp(PQgetvalue(r, i, 0), states[k]) == 0)
+                counts[k] = atoll(PQgetvalue(r, i, 1));
+    PQclear(r);
+    pgpool_release(pc);
+    if (!ok)
+        return -1;
+    for (int k = 0; k < 5; k++)
+        metrics_snapshot_add_jobs(out, states[k], counts[k]);
+    return 0;
+}
+
+static int admin_ready(char *reason, size_t len, void *ud)
+{
+    service *s = ud;
+    if (*s->stop) {
+        snprintf(reason, len, "shutting down");
+        return 0;
+    }
+    retry_breaker_state b = retry_breaker_state_now(s->sh.breaker);
+    if (b == RETRY_BREAKER_OPEN || b == RETRY_BREAKER_FORCED_OPEN) {
+        snprintf(reason, len, "the API circuit breaker is open");
+        return 0;
+    }
+    pgpool_conn *pc;
+    int rc = pgpool_acquire(&pc, s->pool, 1000);
+    if (rc != PGPOOL_OK) {
+        snprintf(reason, len, "database: %s", pgpool_strerror(rc));
+        return 0;
+    }
+    PGresult *r = PQexec(pgpool_conn_pg(pc), "SELECT 1");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
+        pgpool_discard(pc);
+    else
+        pgpool_release(pc);
+    if (!ok)
+        snprintf(reason, len, "database: SELECT 1 failed");
+    return ok;
+}
+
+static int admin_jobs(char **out, void *ud)
+{
+    service *s = ud;
+    pgpool_conn *pc;
+    if (pgpool_acquire(&pc, s->pool, 1000) != PGPOOL_OK)
+        return -1;
+    PGresult *r =
+        PQexec(pgpool_conn_pg(pc),
+               "SELECT coalesce(json_agg(j ORDER BY j.id DESC), '[]')::text FROM"
+               " (SELECT id, symbol, timespan, multiplier, adjusted, from_date, to_date, state,"
+               "   attempts, checkpoint_ms, bars_fetched, bars_inserted, bars_updated,"
+               "   bars_quarantined, last_error, lease_owner, lease_until, run_after, run_date,"
+               "   updated_at FROM backfill_jobs ORDER BY id DESC LIMIT 500) j");
+    int rc = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        /* Error texts come from servers: mask the secrets, as in logs. */
+        size_t n = strlen(PQgetvalue(r, 0, 0));
+        size_t cap = n * 3 + 64;
+        *out = malloc(cap);
+        if (*out) {
+            log_scrub(PQgetvalue(r, 0, 0), *out, cap);
+            rc = 0;
+        }
+    }
+    PQclear(r);
+    pgpool_release(pc);
+    return rc;
+}
+
+static void admin_log(log_level level, const char *msg, void *ud)
+{
+    (void)ud;
+    log_msg(level, "admin: %s", msg);
+}
+
+static int start_admin(service *s)
+{
+    admin_options o = ADMIN_OPTIONS_INIT;
+    o.bind_address = s->cfg->admin_addr;
+    o.port = (unsigned)s->cfg->admin_port;
+    o.snapshot = admin_snapshot;
+    o.ready = admin_ready;
+    o.jobs_json = admin_jobs;
+    o.log = admin_log;
+    o.userdata = s;
+    if (admin_start(&s->admin, &o) != 0) {
+        log_msg(LOG_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
+                s->cfg->admin_port);
+        return -1;
+    }
+    log_msg(LOG_INFO,
+            "admin HTTP on http://%s:%u (/healthz /readyz /metrics /api/v1/metrics "
+            "/api/v1/jobs)",
+            s->cfg->admin_addr, admin_port(s->admin));
+    return 0;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static bool zone_exists(const char *tz)
@@ -521,7 +663,10 @@ int service_run(const ingest_config *cfg, volatile int *stop)
     }
 
     s.breaker_seen = RETRY_BREAKER_CLOSED;
-    if (start_alerts(&s) != 0) {
+    latency_hist_init(&s.fetch_hist);
+    latency_hist_init(&s.write_hist);
+    if (start_alerts(&s) != 0 || start_admin(&s) != 0) {
+        alerter_free(s.alerts);
         shared_limit_free(s.limit);
         polygon_shared_destroy(&s.sh);
         pgpool_free(s.pool);
@@ -574,6 +719,7 @@ int service_run(const ingest_config *cfg, volatile int *stop)
     }
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    admin_stop(s.admin);
     alerter_free(s.alerts); /* delivers what is queued, within its drain timeout */
     shared_limit_free(s.limit);
     polygon_shared_destroy(&s.sh);
