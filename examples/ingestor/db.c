@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "migrate.h"
 
 static int quiet_on_connect(PGconn *conn, void *userdata)
 {
@@ -72,4 +73,29 @@ bool db_url_password(const char *url, char *out, size_t size)
         return false;
     snprintf(out, size, "%.*s", (int)(at - colon - 1), colon + 1);
     return true;
+}
+
+int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size)
+{
+    if (db_open_pool(cfg, pool, max_size) != 0)
+        return 70; /* EX_SOFTWARE */
+    pgpool_conn *pc = db_acquire_or_log(*pool);
+    if (!pc) {
+        pgpool_free(*pool);
+        *pool = NULL;
+        return 69; /* EX_UNAVAILABLE */
+    }
+    char err[512];
+    int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
+    pgpool_release(pc);
+    if (v != migrate_latest_version()) {
+        log_msg(LOG_ERROR,
+                "the database schema is at version %d, this program needs %d: "
+                "run 'ingestor migrate'",
+                v, migrate_latest_version());
+        pgpool_free(*pool);
+        *pool = NULL;
+        return 70;
+    }
+    return 0;
 }

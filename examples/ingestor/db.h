@@ -15,6 +15,13 @@ int db_open_pool(const ingest_config *cfg, pgpool **pool, int max_size);
 /* Acquire a connection (15 s), or log why not (password masked by the pool). */
 pgpool_conn *db_acquire_or_log(pgpool *pool);
 
+/*
+ * db_open_pool(), then check that the database answers and that its schema
+ * is the one this program needs. 0, or the exit status (logged): 69 when the
+ * database is unreachable, 70 when the schema needs `ingestor migrate`.
+ */
+int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size);
+
 /* The password of a postgresql:// URL (as written), to mask it. */
 bool db_url_password(const char *url, char *out, size_t size);
 

@@ -353,24 +353,9 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     static ingest_stats stats;
     pgpool *pool;
-    if (db_open_pool(cfg, &pool, cfg->pool_max) != 0)
-        return EX_SOFTWARE;
-    pgpool_conn *pc = db_acquire_or_log(pool);
-    if (!pc) {
-        pgpool_free(pool);
-        return EX_UNAVAILABLE;
-    }
-    char err[512];
-    int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
-    pgpool_release(pc);
-    if (v != migrate_latest_version()) {
-        log_msg(LOG_ERROR,
-                "the database schema is at version %d, this program needs %d: "
-                "run 'ingestor migrate'",
-                v, migrate_latest_version());
-        pgpool_free(pool);
-        return EX_SOFTWARE;
-    }
+    int ready = db_open_ready(cfg, &pool, cfg->pool_max);
+    if (ready != 0)
+        return ready;
 
     polygon_shared sh;
     bool polygon = strcmp(a->source, "polygon") == 0;

@@ -17,7 +17,6 @@
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
-#include "migrate.h"
 #include "pipeline.h"
 #include "service.h"
 #include "shared_limit.h"
@@ -626,24 +625,9 @@ int service_run(const ingest_config *cfg, volatile int *stop)
     /* Every worker holds one connection at a time; one more for the
      * housekeeper, the rate limit and the admin server. */
     int pool_size = cfg->pool_max > cfg->workers + 1 ? cfg->pool_max : cfg->workers + 1;
-    if (db_open_pool(cfg, &s.pool, pool_size) != 0)
-        return EX_SOFTWARE;
-    pgpool_conn *pc = db_acquire_or_log(s.pool);
-    if (!pc) {
-        pgpool_free(s.pool);
-        return EX_UNAVAILABLE;
-    }
-    char err[512];
-    int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
-    pgpool_release(pc);
-    if (v != migrate_latest_version()) {
-        log_msg(LOG_ERROR,
-                "the database schema is at version %d, this program needs %d: "
-                "run 'ingestor migrate'",
-                v, migrate_latest_version());
-        pgpool_free(s.pool);
-        return EX_SOFTWARE;
-    }
+    int ready = db_open_ready(cfg, &s.pool, pool_size);
+    if (ready != 0)
+        return ready;
     if (polygon_shared_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                             (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
                             cfg->rate_limit_per_min, cfg->rate_window_ms, &s.stats) != 0) {
