@@ -219,62 +219,18 @@ static double pgpool_bound(int i)
     return pgpool_hist_bound(i);
 }
 
+/* The pool's families, as libpgpool renders them (label pool="ingestor"). */
 static void render_pool(sbuf *b, const pgpool_stats *st)
 {
-    family(b, "pgpool_connections", "gauge", "Database pool connections by state.");
-    sb_printf(b,
-              "pgpool_connections{state=\"idle\"} %u\n"
-              "pgpool_connections{state=\"in_use\"} %u\n"
-              "pgpool_connections{state=\"connecting\"} %u\n",
-              st->idle, st->in_use, st->connecting);
-    one(b, "pgpool_waiters", "gauge", "Acquires waiting for a connection.", st->waiters);
-    one(b, "pgpool_max_size", "gauge", "Configured pool size.", st->max_size);
-    one(b, "pgpool_max_overflow", "gauge", "Configured overflow beyond max_size.",
-        st->max_overflow);
-    one(b, "pgpool_min_idle", "gauge", "Configured minimum of idle connections.", st->min_idle);
-    family(b, "pgpool_health", "gauge", "Pool health state (1 for the current one).");
-    for (int s = PGPOOL_UP; s <= PGPOOL_DOWN; s++)
-        sb_printf(b, "pgpool_health{state=\"%s\"} %d\n", pgpool_health_state_name(s),
-                  (int)st->health == s);
-    struct {
-        const char *name, *help;
-        uint64_t v;
-    } counters[] = {
-        { "pgpool_acquires_total", "Successful acquires.", st->acquires },
-        { "pgpool_acquire_waits_total", "Acquires that had to wait.", st->waits },
-        { "pgpool_acquire_timeouts_total", "Acquires that failed: pool exhausted.", st->timeouts },
-        { "pgpool_acquire_connect_errors_total", "Acquires that failed: database unreachable.",
-          st->connect_errors },
-        { "pgpool_overflow_acquires_total", "Acquires served beyond max_size.",
-          st->overflow_acquires },
-        { "pgpool_connect_attempts_total", "Connects started.", st->connect_attempts },
-        { "pgpool_connect_failures_total", "Connects that failed.", st->connect_failures },
-        { "pgpool_connections_created_total", "Connections opened.", st->created },
-        { "pgpool_leaks_total", "Checkouts held longer than leak_threshold.", st->leaks },
-        { "pgpool_validations_total", "Validation queries run.", st->validations },
-        { "pgpool_rollbacks_total", "ROLLBACKs run by the pool on release.", st->rollbacks },
-        { "pgpool_resets_total", "Reset statements run on release.", st->resets },
-    };
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        family(b, counters[i].name, "counter", counters[i].help);
-        sb_printf(b, "%s %llu\n", counters[i].name, (unsigned long long)counters[i].v);
+    size_t n = pgpool_stats_prometheus(NULL, 0, st, "ingestor");
+    char *text = malloc(n + 1);
+    if (!text) {
+        b->failed = 1;
+        return;
     }
-    family(b, "pgpool_connections_closed_total", "counter", "Connections closed, by reason.");
-    for (int r = 0; r < PGPOOL_CLOSE_REASON_COUNT; r++)
-        sb_printf(b, "pgpool_connections_closed_total{reason=\"%s\"} %llu\n",
-                  pgpool_close_reason_name(r), (unsigned long long)st->closed[r]);
-    family(b, "pgpool_releases_total", "counter",
-           "Releases, by the transaction state returned in.");
-    sb_printf(b,
-              "pgpool_releases_total{txn=\"idle\"} %llu\n"
-              "pgpool_releases_total{txn=\"in_transaction\"} %llu\n"
-              "pgpool_releases_total{txn=\"failed\"} %llu\n",
-              (unsigned long long)st->returned_idle, (unsigned long long)st->returned_in_txn,
-              (unsigned long long)st->returned_failed);
-    histogram(b, "pgpool_acquire_wait_seconds", "Time from acquire to connection.", st->wait_hist,
-              PGPOOL_HIST_BUCKETS, pgpool_bound, (double)st->wait_sum_ns / 1e9);
-    histogram(b, "pgpool_connection_usage_seconds", "Time a connection was held per checkout.",
-              st->usage_hist, PGPOOL_HIST_BUCKETS, pgpool_bound, (double)st->usage_sum_ns / 1e9);
+    pgpool_stats_prometheus(text, n + 1, st, "ingestor");
+    sb_printf(b, "%s", text);
+    free(text);
 }
 
 int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s)

@@ -137,7 +137,7 @@ int metrics_snapshot_add_jobs(metrics_snapshot *s, const char *state, int64_t co
  *       gauge, 1 for the current state and 0 for the others (one sample per
  *       state, so alerts can say ingestor_api_breaker_state{state="open"} == 1)
  *   ingestor_api_breaker_rejections_total, ingestor_api_breaker_transitions_total
- *   with have_pool (the names of pgpool_stats_prometheus(), no pool label):
+ *   with have_pool, pgpool_stats_prometheus()'s own text with pool="ingestor":
  *   pgpool_connections{state="idle"|"in_use"|"connecting"}, pgpool_waiters,
  *   pgpool_max_size, pgpool_max_overflow, pgpool_min_idle,
  *   pgpool_health{state="up"|"degraded"|"down"} (1 for the current one),

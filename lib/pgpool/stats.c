@@ -96,7 +96,6 @@ size_t pgpool_stats_prometheus(char *buf, size_t size, const pgpool_stats *st, c
               "pgpool_connections{pool=\"%s\",state=\"in_use\"} %u\n"
               "pgpool_connections{pool=\"%s\",state=\"connecting\"} %u\n",
               lbl, st->idle, lbl, st->in_use, lbl, st->connecting);
-    gauge(&b, "connections_total", "Open and connecting connections.", lbl, st->total);
     gauge(&b, "waiters", "Acquires waiting for a connection.", lbl, st->waiters);
     gauge(&b, "max_size", "Configured pool size.", lbl, st->max_size);
     gauge(&b, "max_overflow", "Configured overflow beyond max_size.", lbl, st->max_overflow);
