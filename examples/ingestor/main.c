@@ -255,7 +255,7 @@ static void print_summary(const job_outcome *o, int n, const ingest_stats *st, d
                             : o[i].error);
     }
     printf("\n%lld requests, %lld retries, %lld rate-limited (429), %lld transport errors, "
-           "%.1f s waited, %.1f s in all\n",
+           "%.1f s waited by the workers together, %.1f s in all\n",
            (long long)st->requests, (long long)st->retries, (long long)st->responses_429,
            (long long)st->transport_errors, (double)st->waited_ms / 1000.0, secs);
 }
