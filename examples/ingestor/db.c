@@ -99,3 +99,11 @@ int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size)
     }
     return 0;
 }
+
+void db_give_back(pgpool_conn *pc)
+{
+    if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
+        pgpool_discard(pc);
+    else
+        pgpool_release(pc);
+}

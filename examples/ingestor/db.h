@@ -22,6 +22,9 @@ pgpool_conn *db_acquire_or_log(pgpool *pool);
  */
 int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size);
 
+/* Back to the pool, or out of it when the server went away meanwhile. */
+void db_give_back(pgpool_conn *pc);
+
 /* The password of a postgresql:// URL (as written), to mask it. */
 bool db_url_password(const char *url, char *out, size_t size);
 

@@ -6,6 +6,7 @@
 
 #include <retry/retry.h>
 
+#include "db.h"
 #include "log.h"
 #include "nytime.h"
 #include "pipeline.h"
@@ -316,10 +317,7 @@ static int write_once(retry_call *call, void *userdata)
         return WRITE_LEASE;
     }
     bool transient = transient_sqlstate(state) || PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK;
-    if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
-        pgpool_discard(pc);
-    else
-        pgpool_release(pc);
+    db_give_back(pc);
     log_msg(transient ? LOG_WARNING : LOG_ERROR, "attempt %u: %s", call->attempt, call->errmsg);
     return transient ? WRITE_RETRY : WRITE_FATAL;
 }
@@ -387,10 +385,7 @@ static void finish(worker *w, const job_row *row, bool ok, const char *error)
             return;
         }
         log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
-        if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
-            pgpool_discard(pc);
-        else
-            pgpool_release(pc);
+        db_give_back(pc);
     }
 }
 

@@ -148,10 +148,7 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
         char err[256];
         int rc = jobs_settle(pgpool_conn_pg(pc), row, end, error, s->cfg->job_max_attempts,
                              s->cfg->job_retry_delay_s, state, err, sizeof err);
-        if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
-            pgpool_discard(pc);
-        else
-            pgpool_release(pc);
+        db_give_back(pc);
         if (rc == 0)
             return;
         log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
@@ -177,6 +174,16 @@ static void run_claimed(service *s, worker *w, job_row *row)
         log_msg(LOG_INFO, "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f",
                 row->symbol, (long long)row->id, (long long)out.fetched, (long long)out.inserted,
                 (long long)out.quarantined, score);
+        if (out.fetched > 0 && score < s->cfg->dq_alert_score) {
+            char key[64];
+            snprintf(key, sizeof key, "dq-score:%s", row->symbol);
+            alert(s, key, ALERT_WARNING,
+                  "%s: data-quality score %.4f below %.4f (job %lld, %s..%s: %lld bars, "
+                  "%lld quarantined, %lld warnings)",
+                  row->symbol, score, s->cfg->dq_alert_score, (long long)row->id, row->from_date,
+                  row->to_date, (long long)out.fetched, (long long)out.quarantined,
+                  (long long)out.warnings);
+        }
         return;
     }
     if (out.interrupted) {
@@ -190,9 +197,9 @@ static void run_claimed(service *s, worker *w, job_row *row)
     if (strcmp(state, "dead") == 0) {
         char key[64];
         snprintf(key, sizeof key, "job-dead:%lld", (long long)row->id);
-        alert(s, key, ALERT_CRITICAL, "%s: job %lld (%s..%s) is dead after %d attempts: %s",
+        alert(s, key, ALERT_CRITICAL, "%s: job %lld (%s..%s) is dead after %d attempt%s: %s",
               row->symbol, (long long)row->id, row->from_date, row->to_date, row->attempts,
-              out.error);
+              row->attempts == 1 ? "" : "s", out.error);
     }
     log_msg(strcmp(state, "dead") == 0 ? LOG_ERROR : LOG_WARNING, "%s: job %lld %s: %s",
             row->symbol, (long long)row->id,
@@ -222,10 +229,7 @@ static void *worker_thread(void *arg)
         job_row row;
         char err[256];
         int rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, &row, err, sizeof err);
-        if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
-            pgpool_discard(pc);
-        else
-            pgpool_release(pc);
+        db_give_back(pc);
         if (rc == JOB_CLAIMED) {
             run_claimed(s, w, &row);
             continue;
@@ -450,10 +454,7 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
         close_runs(s, c);
         *next_schedule = now + 2000;
     }
-    if (PQstatus(c) != CONNECTION_OK)
-        pgpool_discard(pc);
-    else
-        pgpool_release(pc);
+    db_give_back(pc);
 }
 
 /* ---------------------------------------------------------------- admin */
@@ -491,7 +492,7 @@ static int admin_snapshot(metrics_snapshot *out, void *ud)
             if (strcmp(PQgetvalue(r, i, 0), states[k]) == 0)
                 counts[k] = atoll(PQgetvalue(r, i, 1));
     PQclear(r);
-    pgpool_release(pc);
+    db_give_back(pc);
     if (!ok)
         return -1;
     for (int k = 0; k < 5; k++)
@@ -520,10 +521,7 @@ static int admin_ready(char *reason, size_t len, void *ud)
     PGresult *r = PQexec(pgpool_conn_pg(pc), "SELECT 1");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
-    if (PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK)
-        pgpool_discard(pc);
-    else
-        pgpool_release(pc);
+    db_give_back(pc);
     if (!ok)
         snprintf(reason, len, "database: SELECT 1 failed");
     return ok;
@@ -554,7 +552,7 @@ static int admin_jobs(char **out, void *ud)
         }
     }
     PQclear(r);
-    pgpool_release(pc);
+    db_give_back(pc);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "shared_limit.h"
 
 struct shared_limit {
@@ -145,10 +146,7 @@ int shared_limit_reserve(shared_limit *l, volatile int *stop, int64_t *waited_ms
         }
         PGconn *c = pgpool_conn_pg(pc);
         int64_t wait = try_reserve(l, c, err, errlen);
-        if (PQstatus(c) != CONNECTION_OK)
-            pgpool_discard(pc);
-        else
-            pgpool_release(pc);
+        db_give_back(pc);
         if (wait <= 0)
             return wait == 0 ? 0 : -1;
         /* Sleep in short steps: a shutdown should not wait a whole window. */

@@ -1,6 +1,5 @@
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
@@ -111,18 +110,6 @@ __attribute__((format(printf, 2, 3))) static void buf_printf(buf *b, const char 
         }
         buf_reserve(b, (size_t)n);
     }
-}
-
-/* The shortest text that reads back as the same double. */
-static void buf_double(buf *b, double v)
-{
-    char tmp[32];
-    for (int prec = 10; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    buf_printf(b, "%s", tmp);
 }
 
 static void request_id(replay_server *s, char out[33])
@@ -401,28 +388,6 @@ static const char *parse_query(struct MHD_Connection *conn, const char *url, que
     return NULL;
 }
 
-static void add_bar(buf *b, const bar *x, bool first)
-{
-    buf_printf(&*b, "%s{\"v\":", first ? "" : ",");
-    buf_double(b, x->v);
-    if (!isnan(x->vw)) {
-        buf_printf(b, ",\"vw\":");
-        buf_double(b, x->vw);
-    }
-    buf_printf(b, ",\"o\":");
-    buf_double(b, x->o);
-    buf_printf(b, ",\"c\":");
-    buf_double(b, x->c);
-    buf_printf(b, ",\"h\":");
-    buf_double(b, x->h);
-    buf_printf(b, ",\"l\":");
-    buf_double(b, x->l);
-    buf_printf(b, ",\"t\":%lld", (long long)x->t);
-    if (x->n >= 0)
-        buf_printf(b, ",\"n\":%lld", (long long)x->n);
-    buf_printf(b, "}");
-}
-
 /* The page body for q; *nbars receives the number of bars in it. */
 static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
 {
@@ -437,13 +402,30 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
     char id[33];
     request_id(s, id);
 
+    /* The bars' texts are one run of the store's text (the last `take` of
+     * [begin, end) when descending): reserve the whole page at once; the
+     * rest of it is under 1 KiB besides public_base. */
+    size_t lo = q->desc ? end - take : begin;
+    size_t run = take > 0 ? se->text_off[lo + take] - se->text_off[lo] : 0;
+    buf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
+
     buf_printf(b, "{\"ticker\":\"%s\",\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
                q->ticker, take, take, q->adjusted ? "true" : "false");
     if (take > 0) {
         buf_printf(b, ",\"results\":[");
-        for (size_t i = 0; i < take; i++) {
-            size_t k = q->desc ? end - 1 - i : begin + i;
-            add_bar(b, &se->bars[k], i == 0);
+        buf_reserve(b, run);
+        if (!b->oom) {
+            char *out = b->p + b->len;
+            if (!q->desc) {
+                memcpy(out, se->text + se->text_off[lo], run);
+            } else {
+                for (size_t k = end; k-- > lo;) {
+                    size_t n = se->text_off[k + 1] - se->text_off[k];
+                    memcpy(out, se->text + se->text_off[k], n);
+                    out += n;
+                }
+            }
+            b->len += run - 1; /* without the last bar's ',' */
         }
         buf_printf(b, "]");
     }

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,209 @@ static int load_file(store *s, const char *dir, const char *name, char *err, siz
     return 0;
 }
 
+/* The "%.*g" text, precision prec, of the decimal [-]0.d1d2...dprec x 10^(x+1)
+ * (d the digits, x the exponent of d1): trailing zeros dropped, then fixed
+ * or exponential notation as printf chooses. Returns the length. */
+static int g_text(char *out, bool neg, const char *d, int prec, int x)
+{
+    int len = prec;
+    while (len > 1 && d[len - 1] == '0')
+        len--;
+    char *p = out;
+    if (neg)
+        *p++ = '-';
+    if (x < -4 || x >= prec) {
+        *p++ = d[0];
+        if (len > 1) {
+            *p++ = '.';
+            memcpy(p, d + 1, (size_t)len - 1);
+            p += len - 1;
+        }
+        p += sprintf(p, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    } else if (x >= 0) {
+        for (int i = 0; i <= x; i++)
+            *p++ = i < len ? d[i] : '0';
+        if (len > x + 1) {
+            *p++ = '.';
+            memcpy(p, d + x + 1, (size_t)(len - x - 1));
+            p += len - x - 1;
+        }
+    } else {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = -1; i > x; i--)
+            *p++ = '0';
+        memcpy(p, d, (size_t)len);
+        p += len;
+    }
+    *p = '\0';
+    return (int)(p - out);
+}
+
+/* The first precision from `from` up to 17 whose "%.*g" text of v reads
+ * back as v (17 when none does, as for NaN). Returns the length. */
+static int walk_precisions(char *out, double v, int from)
+{
+    int n = 0;
+    for (int prec = from; prec <= 17; prec++) {
+        n = snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+    return n;
+}
+
+/* v rounded to prec (15 or 16) significant digits, from its 17 digits d17
+ * and exponent x17 ("%.16e"): into d (prec digits) and *x. The 17-digit
+ * text is within half a unit of its last digit of v, so rounding it again
+ * gives v's own rounding unless the dropped digits are exactly half a unit
+ * ("5" or "50"): then printf rounds v itself. */
+static void round_digits(double v, const char *d17, int x17, int prec, char *d, int *x)
+{
+    const char *tail = d17 + prec;
+    bool half = prec == 16 ? tail[0] == '5' : tail[0] == '5' && tail[1] == '0';
+    if (half) {
+        char t[40];
+        snprintf(t, sizeof t, "%.*e", prec - 1, fabs(v));
+        d[0] = t[0];
+        memcpy(d + 1, t + 2, (size_t)prec - 1);
+        *x = atoi(t + prec + 2);
+        return;
+    }
+    memcpy(d, d17, (size_t)prec);
+    *x = x17;
+    if (tail[0] < '5')
+        return;
+    int i = prec - 1;
+    for (; i >= 0 && d[i] == '9'; i--)
+        d[i] = '0';
+    if (i >= 0) {
+        d[i]++;
+    } else { /* 99...9 rounded up to 10...0 */
+        d[0] = '1';
+        ++*x;
+    }
+}
+
+/* The text of v as the aggregates endpoint writes it: "%.*g" with the
+ * fewest digits, from 10 up to 17, that read back as v (17 when none do).
+ * Writes at most 24 characters and a NUL; returns the length.
+ *
+ * Cheaper than trying every precision with printf: for a normal v, when
+ * some precision P <= 15 reads back, v is within half an ulp (2^-53 v) of
+ * that P-digit decimal, closer than half a unit of the 15th digit, so its
+ * 15-digit rounding is the same decimal and reads back too; the 15-digit
+ * rounding failing means 10 to 15 all fail. The texts of the same decimal
+ * at P and 15 digits differ only in %g's choice of notation, which depends
+ * on the precision only for decimal exponents 10 to 14: that case, zeros,
+ * subnormals (fewer significant bits), infinities and NaNs take the plain
+ * walk. Otherwise one "%.16e" gives the 17 digits the 15- and 16-digit
+ * candidates are rounded from. */
+static int format_double(char *out, double v)
+{
+    if (fpclassify(v) != FP_NORMAL)
+        return walk_precisions(out, v, 10);
+    char t[40], d15[16], d16[17];
+    snprintf(t, sizeof t, "%.16e", fabs(v)); /* d.dddddddddddddddde+XX */
+    char d17[18];
+    d17[0] = t[0];
+    memcpy(d17 + 1, t + 2, 16);
+    d17[17] = '\0';
+    int x17 = atoi(t + 19), x;
+    bool neg = v < 0;
+    round_digits(v, d17, x17, 15, d15, &x);
+    int n = g_text(out, neg, d15, 15, x);
+    if (strtod(out, NULL) == v)
+        return x >= 10 && x < 15 ? walk_precisions(out, v, 10) : n;
+    round_digits(v, d17, x17, 16, d16, &x);
+    n = g_text(out, neg, d16, 16, x);
+    if (strtod(out, NULL) == v)
+        return n;
+    return g_text(out, neg, d17, 17, x17);
+}
+
+static char *put_double(char *p, double v)
+{
+    return p + format_double(p, v);
+}
+
+static char *put_i64(char *p, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+#define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+/* Room one bar's text can take: 6 doubles of at most 24 characters (plus
+ * the NUL snprintf writes), 2 integers of at most 20, the keys and "},". */
+enum { BAR_TEXT_MAX = 256 };
+
+/* Write x's JSON object and a ',' at p; returns the end. Key order, and the
+ * absent vw (NaN) and n (negative), as Polygon writes them. */
+static char *render_bar(char *p, const bar *x)
+{
+    p = PUT(p, "{\"v\":");
+    p = put_double(p, x->v);
+    if (!isnan(x->vw)) {
+        p = PUT(p, ",\"vw\":");
+        p = put_double(p, x->vw);
+    }
+    p = PUT(p, ",\"o\":");
+    p = put_double(p, x->o);
+    p = PUT(p, ",\"c\":");
+    p = put_double(p, x->c);
+    p = PUT(p, ",\"h\":");
+    p = put_double(p, x->h);
+    p = PUT(p, ",\"l\":");
+    p = put_double(p, x->l);
+    p = PUT(p, ",\"t\":");
+    p = put_i64(p, x->t);
+    if (x->n >= 0) {
+        p = PUT(p, ",\"n\":");
+        p = put_i64(p, x->n);
+    }
+    return PUT(p, "},");
+}
+
+static int render_series(series *se)
+{
+    se->text_off = malloc((se->count + 1) * sizeof *se->text_off);
+    if (!se->text_off)
+        return -1;
+    size_t len = 0, cap = se->count * 128 + BAR_TEXT_MAX;
+    se->text = malloc(cap);
+    if (!se->text)
+        return -1;
+    for (size_t k = 0; k < se->count; k++) {
+        if (cap - len < BAR_TEXT_MAX) {
+            size_t ncap = cap * 2;
+            char *p = realloc(se->text, ncap);
+            if (!p)
+                return -1;
+            se->text = p;
+            cap = ncap;
+        }
+        se->text_off[k] = len;
+        len = (size_t)(render_bar(se->text + len, &se->bars[k]) - se->text);
+    }
+    se->text_off[se->count] = len;
+    char *p = realloc(se->text, len ? len : 1); /* give back the slack */
+    if (p)
+        se->text = p;
+    return 0;
+}
+
 static int cmp_bar(const void *a, const void *b)
 {
     int64_t x = ((const bar *)a)->t, y = ((const bar *)b)->t;
@@ -145,6 +349,18 @@ int store_load_dir(store *s, const char *dir, char *err, size_t errlen)
                 se->bars[out++] = se->bars[k];
         se->count = out;
         s->total_bars += out;
+        if (out > 0 && out < se->cap) { /* give back the growth slack */
+            bar *p = realloc(se->bars, out * sizeof *p);
+            if (p) {
+                se->bars = p;
+                se->cap = out;
+            }
+        }
+        if (render_series(se) != 0) {
+            snprintf(err, errlen, "%s: out of memory", dir);
+            store_free(s);
+            return -1;
+        }
     }
     return 0;
 }
@@ -172,8 +388,11 @@ size_t series_lower_bound(const series *se, int64_t ms)
 
 void store_free(store *s)
 {
-    for (size_t i = 0; i < s->count; i++)
+    for (size_t i = 0; i < s->count; i++) {
         free(s->series[i].bars);
+        free(s->series[i].text);
+        free(s->series[i].text_off);
+    }
     free(s->series);
     memset(s, 0, sizeof *s);
 }

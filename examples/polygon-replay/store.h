@@ -20,6 +20,12 @@ typedef struct series {
     char symbol[32];
     bar *bars;
     size_t count, cap;
+    /* Every bar's JSON object as the aggregates endpoint writes it, each
+     * followed by a ',', back to back: bar k's text (with its ',') is
+     * text[text_off[k], text_off[k + 1]), so the bars [i, j) are the one
+     * run text[text_off[i], text_off[j]). Rendered once by store_load_dir. */
+    char *text;
+    size_t *text_off; /* count + 1 entries */
 } series;
 
 typedef struct store {
@@ -28,7 +34,8 @@ typedef struct store {
     size_t total_bars;
 } store;
 
-/* Load every *.csv file in dir. Returns 0, or -1 with a message in err. */
+/* Load every *.csv file in dir and render each bar's JSON text. Returns 0,
+ * or -1 with a message in err. */
 int store_load_dir(store *s, const char *dir, char *err, size_t errlen);
 
 /* The series of a symbol (exact match), or NULL. */

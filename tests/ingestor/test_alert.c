@@ -1,10 +1,11 @@
 /*
  * The alerting module (examples/ingestor/alert.c) against real receivers on
  * loopback: a webhook receiver (libmicrohttpd, in-process) and a plain-text
- * SMTP sink written here. Content of both webhook formats and of the email,
- * secrets scrubbed everywhere (alerts and logs), deduplication with a fake
- * clock, retries (503, 503, 200), no retry on 400, STARTTLS required, and
- * alert_raise() never blocking while the receiver is stalled.
+ * SMTP sink (receivers.c, shared with the integration tests). Content of
+ * both webhook formats and of the email, secrets scrubbed everywhere (alerts
+ * and logs), deduplication with a fake clock, retries (503, 503, 200), no
+ * retry on 400, STARTTLS required, and alert_raise() never blocking while
+ * the receiver is stalled.
  */
 #define _XOPEN_SOURCE 700 /* strptime */
 #include <arpa/inet.h>
@@ -30,6 +31,7 @@
 #include <microhttpd.h>
 
 #include "alert.h"
+#include "receivers.h"
 
 #define SECRET_API  "sk_live_FAKE4PIKEY0123456789"
 #define SECRET_PASS "smtp-P4ssw0rd-do-not-leak"
@@ -151,167 +153,15 @@ static int teardown(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Webhook receiver                                                         */
+/* Webhook receiver and SMTP sink: receivers.c                              */
 /* ------------------------------------------------------------------------ */
-
-#define MAX_REQ 64
-
-typedef struct hook {
-    struct MHD_Daemon *d;
-    int port;
-    char url[256];
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int script[8]; /* statuses for the first requests; then 200 */
-    int nscript;
-    int retry_after_zero; /* send Retry-After: 0 with 429 / 503 */
-    int stall;            /* block the handler while set */
-    int stalled;          /* requests that reached the stall */
-    int requests;
-    char *body[MAX_REQ];
-    int status[MAX_REQ];
-    char ctype[MAX_REQ][64];
-} hook;
-
-typedef struct upload {
-    char *p;
-    size_t len;
-} upload;
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls, (void)c, (void)toe;
-    upload *u = *con_cls;
-    if (u) {
-        free(u->p);
-        free(u);
-    }
-    *con_cls = NULL;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *data,
-                                  size_t *data_size, void **con_cls)
-{
-    (void)url, (void)version;
-    hook *h = cls;
-    if (!*con_cls) {
-        upload *u = calloc(1, sizeof *u);
-        if (!u)
-            return MHD_NO;
-        *con_cls = u;
-        return MHD_YES;
-    }
-    upload *u = *con_cls;
-    if (*data_size) {
-        char *p = realloc(u->p, u->len + *data_size + 1);
-        if (!p)
-            return MHD_NO;
-        memcpy(p + u->len, data, *data_size);
-        u->len += *data_size;
-        p[u->len] = '\0';
-        u->p = p;
-        *data_size = 0;
-        return MHD_YES;
-    }
-    int status;
-    pthread_mutex_lock(&h->lock);
-    int i = h->requests++;
-    status = i < h->nscript ? h->script[i] : 200;
-    if (strcmp(method, "POST") != 0)
-        status = 405;
-    if (i < MAX_REQ) {
-        h->body[i] = u->p ? strdup(u->p) : strdup("");
-        h->status[i] = status;
-        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-        snprintf(h->ctype[i], sizeof h->ctype[i], "%s", ct ? ct : "");
-    }
-    if (h->stall) {
-        h->stalled++;
-        pthread_cond_broadcast(&h->cond);
-        while (h->stall)
-            pthread_cond_wait(&h->cond, &h->lock);
-    }
-    int ra = h->retry_after_zero;
-    pthread_mutex_unlock(&h->lock);
-
-    static char ok[] = "ok";
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(ok), ok, MHD_RESPMEM_PERSISTENT);
-    if (!r)
-        return MHD_NO;
-    if (ra && (status == 429 || status == 503))
-        MHD_add_response_header(r, "Retry-After", "0");
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static hook *hook_start(void)
-{
-    hook *h = calloc(1, sizeof *h);
-    assert_non_null(h);
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->cond, NULL);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    h->d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
-                         NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
-    assert_non_null(h->d);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    assert_non_null(info);
-    h->port = info->port;
-    snprintf(h->url, sizeof h->url, "http://127.0.0.1:%d/services/%s", h->port, HOOK_TOKEN);
-    return h;
-}
-
-static int hook_requests(hook *h)
-{
-    pthread_mutex_lock(&h->lock);
-    int n = h->requests;
-    pthread_mutex_unlock(&h->lock);
-    return n;
-}
-
-static int hook_stalled(hook *h)
-{
-    pthread_mutex_lock(&h->lock);
-    int n = h->stalled;
-    pthread_mutex_unlock(&h->lock);
-    return n;
-}
-
-static void hook_release(hook *h)
-{
-    pthread_mutex_lock(&h->lock);
-    h->stall = 0;
-    pthread_cond_broadcast(&h->cond);
-    pthread_mutex_unlock(&h->lock);
-}
-
-static void hook_stop(hook *h)
-{
-    hook_release(h);
-    MHD_stop_daemon(h->d);
-    for (int i = 0; i < MAX_REQ; i++)
-        free(h->body[i]);
-    pthread_mutex_destroy(&h->lock);
-    pthread_cond_destroy(&h->cond);
-    free(h);
-}
 
 /* The 2xx bodies, parsed, in order. */
 static cJSON *hook_delivered(hook *h, int n)
 {
     int seen = 0;
     pthread_mutex_lock(&h->lock);
-    for (int i = 0; i < h->requests && i < MAX_REQ; i++) {
+    for (int i = 0; i < h->requests && i < HOOK_MAX_REQ; i++) {
         if (h->status[i] / 100 != 2)
             continue;
         if (seen++ == n) {
@@ -336,254 +186,13 @@ static const char *jstr(const cJSON *o, const char *name)
 }
 
 /* ------------------------------------------------------------------------ */
-/* SMTP sink                                                                */
-/* ------------------------------------------------------------------------ */
-
-typedef struct smtp_sink {
-    int fd, port;
-    pthread_t thread;
-    atomic_int stop;
-    int offer_auth;
-    pthread_mutex_t lock;
-    int connections;
-    int mails; /* MAIL FROM commands seen */
-    int messages;
-    char mail_from[256];
-    char rcpt[8][256];
-    int nrcpt;
-    char auth[256]; /* decoded AUTH PLAIN */
-    size_t auth_len;
-    char *data; /* the last message, dot-unstuffed */
-} smtp_sink;
-
-typedef struct conn {
-    int fd;
-    char buf[8192];
-    size_t len;
-} conn;
-
-/* One line without CRLF into out; 0 on success, -1 on EOF or error. */
-static int read_line(conn *c, char *out, size_t n)
-{
-    for (;;) {
-        char *nl = memchr(c->buf, '\n', c->len);
-        if (nl) {
-            size_t l = (size_t)(nl - c->buf);
-            size_t keep = l;
-            if (keep && c->buf[keep - 1] == '\r')
-                keep--;
-            if (keep >= n)
-                keep = n - 1;
-            memcpy(out, c->buf, keep);
-            out[keep] = '\0';
-            memmove(c->buf, nl + 1, c->len - l - 1);
-            c->len -= l + 1;
-            return 0;
-        }
-        if (c->len == sizeof c->buf)
-            return -1;
-        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
-        if (r <= 0)
-            return -1;
-        c->len += (size_t)r;
-    }
-}
-
-static void say(conn *c, const char *s)
-{
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static size_t b64_decode(const char *in, char *out, size_t cap)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    unsigned v = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (; *in && *in != '='; in++) {
-        const char *p = strchr(tbl, *in);
-        if (!p || !*in)
-            continue;
-        v = (v << 6) | (unsigned)(p - tbl);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n < cap)
-                out[n++] = (char)((v >> bits) & 0xFF);
-        }
-    }
-    return n;
-}
-
-static void serve(smtp_sink *s, int fd)
-{
-    conn c = { .fd = fd };
-    struct timeval tv = { 5, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char line[4096];
-    say(&c, "220 sink.test ESMTP ready\r\n");
-    while (read_line(&c, line, sizeof line) == 0) {
-        if (strncasecmp(line, "EHLO", 4) == 0) {
-            /* never STARTTLS: this sink only speaks plain text */
-            say(&c, "250-sink.test\r\n250-8BITMIME\r\n");
-            if (s->offer_auth)
-                say(&c, "250-AUTH PLAIN\r\n");
-            say(&c, "250 SIZE 10000000\r\n");
-        } else if (strncasecmp(line, "HELO", 4) == 0) {
-            say(&c, "250 sink.test\r\n");
-        } else if (strncasecmp(line, "AUTH PLAIN", 10) == 0) {
-            char b64[1024];
-            if (line[10] == ' ' && line[11])
-                snprintf(b64, sizeof b64, "%s", line + 11);
-            else {
-                say(&c, "334 \r\n");
-                if (read_line(&c, b64, sizeof b64) != 0)
-                    break;
-            }
-            pthread_mutex_lock(&s->lock);
-            s->auth_len = b64_decode(b64, s->auth, sizeof s->auth);
-            pthread_mutex_unlock(&s->lock);
-            say(&c, "235 2.7.0 Authentication successful\r\n");
-        } else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
-            pthread_mutex_lock(&s->lock);
-            s->mails++;
-            snprintf(s->mail_from, sizeof s->mail_from, "%.*s", (int)strcspn(line + 10, " "),
-                     line + 10); /* without parameters such as SIZE= */
-            s->nrcpt = 0;
-            pthread_mutex_unlock(&s->lock);
-            say(&c, "250 OK\r\n");
-        } else if (strncasecmp(line, "RCPT TO:", 8) == 0) {
-            pthread_mutex_lock(&s->lock);
-            if (s->nrcpt < 8)
-                snprintf(s->rcpt[s->nrcpt++], sizeof s->rcpt[0], "%s", line + 8);
-            pthread_mutex_unlock(&s->lock);
-            say(&c, "250 OK\r\n");
-        } else if (strcasecmp(line, "DATA") == 0) {
-            say(&c, "354 go ahead\r\n");
-            size_t cap = 65536, len = 0;
-            char *d = malloc(cap);
-            assert_non_null(d);
-            d[0] = '\0';
-            int ok = 0;
-            while (read_line(&c, line, sizeof line) == 0) {
-                if (strcmp(line, ".") == 0) {
-                    ok = 1;
-                    break;
-                }
-                const char *l = line[0] == '.' ? line + 1 : line; /* un-stuff */
-                size_t ll = strlen(l);
-                if (len + ll + 3 > cap)
-                    break;
-                memcpy(d + len, l, ll);
-                memcpy(d + len + ll, "\r\n", 3);
-                len += ll + 2;
-            }
-            if (!ok) {
-                free(d);
-                break;
-            }
-            pthread_mutex_lock(&s->lock);
-            free(s->data);
-            s->data = d;
-            s->messages++;
-            pthread_mutex_unlock(&s->lock);
-            say(&c, "250 OK queued\r\n");
-        } else if (strcasecmp(line, "QUIT") == 0) {
-            say(&c, "221 bye\r\n");
-            break;
-        } else if (strcasecmp(line, "RSET") == 0 || strcasecmp(line, "NOOP") == 0) {
-            say(&c, "250 OK\r\n");
-        } else {
-            say(&c, "502 command not implemented\r\n");
-        }
-    }
-    close(fd);
-}
-
-static void *sink_main(void *arg)
-{
-    smtp_sink *s = arg;
-    while (!atomic_load(&s->stop)) {
-        struct pollfd p = { .fd = s->fd, .events = POLLIN };
-        if (poll(&p, 1, 20) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        pthread_mutex_lock(&s->lock);
-        s->connections++;
-        pthread_mutex_unlock(&s->lock);
-        serve(s, fd);
-    }
-    return NULL;
-}
-
-static smtp_sink *sink_start(int offer_auth)
-{
-    smtp_sink *s = calloc(1, sizeof *s);
-    assert_non_null(s);
-    s->offer_auth = offer_auth;
-    pthread_mutex_init(&s->lock, NULL);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    assert_int_equal(listen(s->fd, 8), 0);
-    socklen_t al = sizeof addr;
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&addr, &al), 0);
-    s->port = ntohs(addr.sin_port);
-    assert_int_equal(pthread_create(&s->thread, NULL, sink_main, s), 0);
-    return s;
-}
-
-static void sink_stop(smtp_sink *s)
-{
-    atomic_store(&s->stop, 1);
-    pthread_join(s->thread, NULL);
-    close(s->fd);
-    free(s->data);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
-}
-
-/* The value of header name in a message ("" when absent; first line only). */
-static void header(const char *msg, const char *name, char *out, size_t n)
-{
-    out[0] = '\0';
-    size_t nl = strlen(name);
-    const char *p = msg;
-    while (*p && !(p[0] == '\r' && p[1] == '\n')) {
-        const char *e = strstr(p, "\r\n");
-        assert_non_null(e);
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(out, n, "%.*s", (int)(e - v), v);
-            return;
-        }
-        p = e + 2;
-    }
-}
-
-/* ------------------------------------------------------------------------ */
 /* Tests                                                                    */
 /* ------------------------------------------------------------------------ */
 
 static void webhook_generic_json_without_secrets(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     alert_options o;
     base_options(&o);
     o.webhook_url = h->url;
@@ -638,7 +247,7 @@ static void webhook_generic_json_without_secrets(void **state)
 static void webhook_slack_format(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     alert_options o;
     base_options(&o);
     o.webhook_url = h->url;
@@ -711,19 +320,19 @@ static void email_headers_body_and_no_secrets(void **state)
 
     assert_no_secret(msg);
     char v[512];
-    header(msg, "From", v, sizeof v);
+    mail_header(msg, "From", v, sizeof v);
     assert_string_equal(v, "ingestor@example.com");
-    header(msg, "To", v, sizeof v);
+    mail_header(msg, "To", v, sizeof v);
     assert_string_equal(v, "ops@example.com, oncall@example.org");
-    header(msg, "Subject", v, sizeof v);
+    mail_header(msg, "Subject", v, sizeof v);
     assert_string_equal(v, "[ingestor CRITICAL] scheduled run did not complete");
-    header(msg, "MIME-Version", v, sizeof v);
+    mail_header(msg, "MIME-Version", v, sizeof v);
     assert_string_equal(v, "1.0");
-    header(msg, "Content-Type", v, sizeof v);
+    mail_header(msg, "Content-Type", v, sizeof v);
     assert_string_equal(v, "text/plain; charset=utf-8");
-    header(msg, "Message-ID", v, sizeof v);
+    mail_header(msg, "Message-ID", v, sizeof v);
     assert_true(v[0] == '<' && v[strlen(v) - 1] == '>' && strchr(v, '@'));
-    header(msg, "Date", v, sizeof v);
+    mail_header(msg, "Date", v, sizeof v);
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S", &tm);
@@ -768,10 +377,10 @@ static void email_non_ascii_subject_is_encoded(void **state)
     char *msg = strdup(s->data);
     pthread_mutex_unlock(&s->lock);
     char v[512];
-    header(msg, "Subject", v, sizeof v);
+    mail_header(msg, "Subject", v, sizeof v);
     assert_memory_equal(v, "=?UTF-8?B?", 10);
     /* the title's CR LF did not start a header of its own */
-    header(msg, "Bcc", v, sizeof v);
+    mail_header(msg, "Bcc", v, sizeof v);
     assert_string_equal(v, "");
     assert_non_null(strstr(msg, "\r\nGröße\r\n"));
     /* the encoded words decode to the subject, CR LF turned into spaces */
@@ -831,7 +440,7 @@ static void email_requires_starttls_unless_switched_off(void **state)
 static void dedup_window_with_fake_clock(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     alert_options o;
     base_options(&o);
     o.webhook_url = h->url;
@@ -893,7 +502,7 @@ static void dedup_window_with_fake_clock(void **state)
 static void retried_after_503_twice(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     h->script[0] = 503;
     h->script[1] = 503;
     h->nscript = 2;
@@ -917,7 +526,7 @@ static void retried_after_503_twice(void **state)
 static void too_many_requests_then_exhausted(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     for (int i = 0; i < 8; i++)
         h->script[i] = i % 2 ? 500 : 429;
     h->nscript = 8;
@@ -939,7 +548,7 @@ static void too_many_requests_then_exhausted(void **state)
 static void client_error_fails_without_retry(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     h->script[0] = 400;
     h->nscript = 1;
     alert_options o;
@@ -990,7 +599,7 @@ static void transport_errors_are_retried_then_fail(void **state)
 static void raise_never_blocks_while_receiver_stalls(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     h->stall = 1;
     alert_options o;
     base_options(&o);
@@ -1029,7 +638,7 @@ static void raise_never_blocks_while_receiver_stalls(void **state)
 static void free_is_bounded_while_receiver_stalls(void **state)
 {
     (void)state;
-    hook *h = hook_start();
+    hook *h = hook_start(HOOK_TOKEN);
     h->stall = 1;
     alert_options o;
     base_options(&o);
