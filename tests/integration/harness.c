@@ -115,7 +115,7 @@ int replay_start(replay_proc *rp, const char *exe, const char *data_dir, const c
         exec_args(argv);
     }
     rp->pid = pid;
-    for (int i = 0; i < 200; i++) { /* up to 10 s under sanitizers */
+    for (int i = 0; i < 1200; i++) { /* up to 60 s: sanitizers, big data sets */
         char *text = read_file(port_file, NULL);
         if (text) {
             rp->port = (unsigned)atoi(text);
