@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +158,7 @@ int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen)
     }
     read_row(r, row);
     PQclear(r);
+    snprintf(row->lease_token, sizeof row->lease_token, "%s", jobs_owner());
     return JOB_CLAIMED;
 }
 
@@ -165,7 +167,7 @@ int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, ch
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)row->id);
-    const char *p[4] = { id, jobs_owner(), ok ? "done" : "failed", error };
+    const char *p[4] = { id, row->lease_token, ok ? "done" : "failed", error };
     PGresult *r = PQexecParams(conn,
                                "UPDATE backfill_jobs SET state = $3, last_error = $4,"
                                " lease_owner = NULL, lease_until = NULL, finished_at = now(),"
@@ -180,9 +182,11 @@ int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, ch
 
 int jobs_claim_next(PGconn *conn, int lease_s, job_row *row, char *err, size_t errlen)
 {
-    char lease[16];
+    static atomic_uint claims;
+    char lease[16], token[sizeof row->lease_token];
     snprintf(lease, sizeof lease, "%d", lease_s);
-    const char *p[2] = { jobs_owner(), lease };
+    snprintf(token, sizeof token, "%s:%u", jobs_owner(), atomic_fetch_add(&claims, 1) + 1);
+    const char *p[2] = { token, lease };
     char sql[1024];
     /* SKIP LOCKED: workers of every process pick different rows at once,
      * without waiting on each other. Jobs of `ingestor backfill --source
@@ -211,6 +215,7 @@ int jobs_claim_next(PGconn *conn, int lease_s, job_row *row, char *err, size_t e
     memset(row, 0, sizeof *row);
     read_row(r, row);
     PQclear(r);
+    snprintf(row->lease_token, sizeof row->lease_token, "%s", token);
     return JOB_CLAIMED;
 }
 
@@ -246,7 +251,7 @@ int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error
               " WHERE id = $1 AND lease_owner = $2 RETURNING state";
         break;
     }
-    const char *p[5] = { id, jobs_owner(), error, max, base };
+    const char *p[5] = { id, row->lease_token, error, max, base };
     PGresult *r = PQexecParams(conn, sql, end == JOB_END_FAILED ? 5 : 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error(r, conn, err, errlen);
@@ -266,8 +271,9 @@ int jobs_heartbeat(PGconn *conn, int lease_s, char *err, size_t errlen)
     const char *p[2] = { jobs_owner(), lease };
     PGresult *r = PQexecParams(conn,
                                "UPDATE backfill_jobs SET lease_until = now() + $2::int *"
-                               " interval '1 second' WHERE lease_owner = $1 AND"
-                               " state = 'running'",
+                               " interval '1 second' WHERE state = 'running' AND"
+                               " (lease_owner = $1 OR"
+                               "  left(lease_owner, length($1) + 1) = $1 || ':')",
                                2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg_error(r, conn, err, errlen);

@@ -24,6 +24,10 @@ typedef struct job_row {
     bool has_checkpoint;
     int64_t checkpoint_ms;
     int attempts;
+    /* The fencing token of this claim: the process's owner token, plus a
+     * claim number in the service (so that two workers of one process can
+     * never both hold a job). */
+    char lease_token[96];
 } job_row;
 
 /* This process's lease owner token: "host:pid:random". */
@@ -73,7 +77,8 @@ typedef enum job_end {
 int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error, int max_attempts,
                 int retry_base_s, char *state_out, char *err, size_t errlen);
 
-/* Renew the leases of every job this process runs; the number renewed, or -1. */
+/* Renew the leases of every job this process's workers hold; the number
+ * renewed, or -1. */
 int jobs_heartbeat(PGconn *conn, int lease_s, char *err, size_t errlen);
 
 /*

@@ -406,7 +406,10 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     }
     if (checker_for(w, row) != 0) {
         snprintf(out->error, sizeof out->error, "cannot create the data-quality checker");
-        finish(w, row, false, out->error);
+        if (!w->service) { /* the service settles jobs itself, with its retry rules */
+            finish(w, row, false, out->error);
+            atomic_fetch_add(&w->stats->jobs_failed, 1);
+        }
         return;
     }
     prime_checker(w, row);
@@ -414,8 +417,10 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     char err[512];
     if (source_begin(w->src, &spec, err, sizeof err) != 0) {
         snprintf(out->error, sizeof out->error, "%s", err);
-        finish(w, row, false, out->error);
-        atomic_fetch_add(&w->stats->jobs_failed, 1);
+        if (!w->service) {
+            finish(w, row, false, out->error);
+            atomic_fetch_add(&w->stats->jobs_failed, 1);
+        }
         return;
     }
     sink_job sj = { .id = row->id,
@@ -424,7 +429,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                     .multiplier = row->multiplier,
                     .adjusted = row->adjusted,
                     .source = source_name(w->src),
-                    .lease_owner = jobs_owner(),
+                    .lease_owner = row->lease_token,
                     .lease_seconds = w->lease_seconds ? w->lease_seconds : JOB_LEASE_SECONDS };
     retry_policy wp = RETRY_POLICY_INIT;
     wp.max_attempts = 8;

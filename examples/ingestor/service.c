@@ -390,6 +390,9 @@ static void close_runs(service *s, PGconn *c)
            "       WHERE r2.completed_at IS NULL AND r2.failed_at IS NULL"
            "       GROUP BY r2.run_date) j"
            " WHERE r.run_date = j.run_date AND j.open = 0"
+           /* again here: a concurrent closer's update is re-checked
+            * against these, not against the subquery */
+           "   AND r.completed_at IS NULL AND r.failed_at IS NULL"
            " RETURNING r.run_date::text, j.dead");
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         for (int i = 0; i < PQntuples(r); i++) {

@@ -205,6 +205,47 @@ int run_capture(const char *const *argv, const char *const *env, char **out)
     return 128 + WTERMSIG(status);
 }
 
+pid_t spawn_logged(const char *const *argv, const char *const *env, const char *out_path)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        _exit(127);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    for (int i = 0; env && env[i]; i++) {
+        const char *eq = strchr(env[i], '=');
+        if (!eq)
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+        setenv(name, eq + 1, 1);
+    }
+    exec_args(argv);
+    return -1; /* not reached */
+}
+
+int wait_exit(pid_t pid, long timeout_ms)
+{
+    for (long waited = 0;; waited += 20) {
+        int status;
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got == pid) {
+            if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+            return 128 + WTERMSIG(status);
+        }
+        if (got < 0 || waited >= timeout_ms)
+            return -1;
+        sleep_ms(20);
+    }
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     fetch_result *r = ud;

@@ -40,6 +40,20 @@ size_t count_lines_with(const char *text, const char *needle);
  */
 int run_capture(const char *const *argv, const char *const *env, char **out);
 
+/*
+ * Start argv in the background with extra environment entries (as
+ * run_capture), its stdout+stderr written to out_path. Returns the pid, or
+ * -1 on failure.
+ */
+pid_t spawn_logged(const char *const *argv, const char *const *env, const char *out_path);
+
+/*
+ * Wait up to timeout_ms for the child pid to exit. Returns its status as
+ * run_capture does (128+N for a signal), or -1 when it is still running at
+ * the deadline (it is left running).
+ */
+int wait_exit(pid_t pid, long timeout_ms);
+
 /* Fetch url (with "Authorization: Bearer key" if key) via libcurl. */
 typedef struct fetch_result {
     long status;
