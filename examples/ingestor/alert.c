@@ -14,6 +14,7 @@
 #include <retry/retry.h>
 
 #include "alert.h"
+#include "http_header.h"
 
 #ifndef INGESTKIT_VERSION
 #define INGESTKIT_VERSION "unknown"
@@ -536,19 +537,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 {
     attempt_ctx *c = ud;
     size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        const char *v = data + sizeof name - 1;
-        size_t len = n - (sizeof name - 1);
-        while (len && (*v == ' ' || *v == '\t'))
-            v++, len--;
-        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
-        if (len >= sizeof c->retry_after)
-            len = sizeof c->retry_after - 1;
-        memcpy(c->retry_after, v, len);
-        c->retry_after[len] = '\0';
-    }
+    http_header_value(data, n, "Retry-After", c->retry_after, sizeof c->retry_after);
     return n;
 }
 

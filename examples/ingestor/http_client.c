@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include "http_client.h"
+#include "http_header.h"
 
 struct http_client {
     CURL *curl;
@@ -53,19 +54,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
 {
     http_response *r = userdata;
     size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        const char *v = data + sizeof name - 1;
-        size_t len = n - (sizeof name - 1);
-        while (len && (*v == ' ' || *v == '\t'))
-            v++, len--;
-        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-            len--;
-        if (len >= sizeof r->retry_after)
-            len = sizeof r->retry_after - 1;
-        memcpy(r->retry_after, v, len);
-        r->retry_after[len] = '\0';
-    }
+    http_header_value(data, n, "Retry-After", r->retry_after, sizeof r->retry_after);
     return n;
 }
 

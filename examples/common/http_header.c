@@ -1,0 +1,23 @@
+#include <string.h>
+#include <strings.h>
+
+#include "http_header.h"
+
+bool http_header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0 || outlen == 0)
+        return false;
+    const char *v = line + nl + 1;
+    size_t len = n - nl - 1;
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len &&
+           (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    if (len >= outlen)
+        len = outlen - 1;
+    memcpy(out, v, len);
+    out[len] = '\0';
+    return true;
+}
