@@ -719,8 +719,9 @@ int service_enqueue(const ingest_config *cfg, const char *const *symbols, int ns
                     bool adjusted)
 {
     pgpool *pool;
-    if (db_open_pool(cfg, &pool, 1) != 0)
-        return EX_SOFTWARE;
+    int ready = db_open_ready(cfg, &pool, 1);
+    if (ready != 0)
+        return ready;
     pgpool_conn *pc = db_acquire_or_log(pool);
     if (!pc) {
         pgpool_free(pool);
