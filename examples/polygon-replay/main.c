@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <limits.h>
 
 #include "server.h"
@@ -282,26 +284,41 @@ int main(int argc, char **argv)
         store_free(&st);
         return EX_UNAVAILABLE;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, replay_handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "polygon-replay: cannot listen on %s:%ld\n", bind_addr, port);
+    /* Listen first, so that the base of next_url is known before any
+     * connection thread could read it. */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    socklen_t alen = sizeof addr;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 128) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &alen) != 0) {
+        fprintf(stderr, "polygon-replay: cannot listen on %s:%ld: %s\n", bind_addr, port,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
         replay_server_destroy(&srv);
         store_free(&st);
         return EX_UNAVAILABLE;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned bound = info ? info->port : (unsigned)port;
-
+    unsigned bound = ntohs(addr.sin_port);
     char base[256];
     if (public_url)
         snprintf(base, sizeof base, "%s", public_url);
     else
         snprintf(base, sizeof base, "http://%s:%u", bind_addr, bound);
     srv.cfg.public_base = base;
+
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, replay_handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "polygon-replay: cannot serve on %s:%u\n", bind_addr, bound);
+        close(fd);
+        replay_server_destroy(&srv);
+        store_free(&st);
+        return EX_UNAVAILABLE;
+    }
 
     if (port_file) {
         char tmp[4096];
