@@ -40,7 +40,7 @@
 #define EX_SOFTWARE    70
 #define EX_CONFIG      78
 
-static volatile int stop_requested;
+static atomic_int stop_requested; /* set by the signal handler: lock-free, so safe there */
 
 static void on_signal(int sig)
 {

@@ -29,7 +29,7 @@ struct worker {
     size_t cap, details_cap;
     /* the service's settings (worker_set_service) */
     bool service;
-    volatile int *stop;
+    atomic_int *stop;
     int lease_seconds;
     worker_observer observe;
     void *observe_ud;
@@ -97,7 +97,7 @@ void worker_set_progress(worker *w, progress *p)
     w->progress = p;
 }
 
-void worker_set_service(worker *w, volatile int *stop, int lease_seconds, worker_observer observe,
+void worker_set_service(worker *w, atomic_int *stop, int lease_seconds, worker_observer observe,
                         void *ud)
 {
     w->service = true;

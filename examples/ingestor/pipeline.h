@@ -6,6 +6,7 @@
 #ifndef INGESTOR_PIPELINE_H
 #define INGESTOR_PIPELINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,7 +50,7 @@ typedef void (*worker_observer)(int what, double seconds, void *ud);
  * *stop interrupts a job, observe (may be NULL) times each page's fetch and
  * write, and worker_run_job() leaves settling the job to the caller.
  */
-void worker_set_service(worker *w, volatile int *stop, int lease_seconds, worker_observer observe,
+void worker_set_service(worker *w, atomic_int *stop, int lease_seconds, worker_observer observe,
                         void *ud);
 
 /* Run one job to its end. The outcome is filled in either way. */

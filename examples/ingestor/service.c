@@ -31,7 +31,7 @@
 
 typedef struct service {
     const ingest_config *cfg;
-    volatile int *stop;
+    atomic_int *stop;
     pgpool *pool;
     polygon_shared sh;
     shared_limit *limit;
@@ -110,9 +110,10 @@ static int start_alerts(service *s)
     return 0;
 }
 
-static void sleep_ms_interruptible(int64_t ms, volatile int *stop)
+/* Sleep, in steps, until *stop is set (stop may be NULL: just sleep). */
+static void sleep_ms_interruptible(int64_t ms, atomic_int *stop)
 {
-    while (ms > 0 && !*stop) {
+    while (ms > 0 && !(stop && *stop)) {
         int64_t step = ms < 100 ? ms : 100;
         struct timespec ts = { 0, (long)step * 1000000L };
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -142,7 +143,7 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
     for (int attempt = 0; attempt < 10; attempt++) {
         pgpool_conn *pc;
         if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
-            sleep_ms_interruptible(1000, &(volatile int){ 0 });
+            sleep_ms_interruptible(1000, NULL);
             continue;
         }
         char err[256];
@@ -601,7 +602,7 @@ static bool zone_exists(const char *tz)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int service_run(const ingest_config *cfg, volatile int *stop)
+int service_run(const ingest_config *cfg, atomic_int *stop)
 {
     if (!cfg->api_key) {
         fprintf(stderr, "ingestor: invalid configuration\n"

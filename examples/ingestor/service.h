@@ -9,12 +9,13 @@
 #ifndef INGESTOR_SERVICE_H
 #define INGESTOR_SERVICE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "config.h"
 
 /* Run until *stop is set; then stop within SHUTDOWN_TIMEOUT. Exit status. */
-int service_run(const ingest_config *cfg, volatile int *stop);
+int service_run(const ingest_config *cfg, atomic_int *stop);
 
 /* `ingestor enqueue`: add (or re-arm) one job per symbol. Exit status. */
 int service_enqueue(const ingest_config *cfg, const char *const *symbols, int nsymbols,

@@ -129,7 +129,7 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
-int shared_limit_reserve(shared_limit *l, volatile int *stop, int64_t *waited_ms, char *err,
+int shared_limit_reserve(shared_limit *l, atomic_int *stop, int64_t *waited_ms, char *err,
                          size_t errlen)
 {
     *waited_ms = 0;

@@ -9,6 +9,7 @@
 #ifndef INGESTOR_SHARED_LIMIT_H
 #define INGESTOR_SHARED_LIMIT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,7 @@ void shared_limit_free(shared_limit *l);
  * Wait until a request may start, and reserve its slot. 0 when reserved;
  * -1 when *stop was set or the database failed (err says which).
  */
-int shared_limit_reserve(shared_limit *l, volatile int *stop, int64_t *waited_ms, char *err,
+int shared_limit_reserve(shared_limit *l, atomic_int *stop, int64_t *waited_ms, char *err,
                          size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef INGESTOR_SOURCE_H
 #define INGESTOR_SOURCE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +38,7 @@ typedef struct polygon_shared {
     retry_breaker *breaker;
     retry_budget *budget;
     ingest_stats *stats;
-    volatile int *stop; /* set to abandon waits at shutdown; may be NULL */
+    atomic_int *stop; /* set to abandon waits at shutdown; may be NULL */
     /* A limit shared with other processes (the service), asked before every
      * request; NULL: none. 0 when the request may go; otherwise err says
      * why not. */

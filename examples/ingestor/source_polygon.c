@@ -51,7 +51,7 @@ static retry_class classify(int rc, const retry_call *call, void *userdata)
 static void sleep_interruptible(int64_t ns, void *ctx)
 {
     const polygon_shared *sh = ctx;
-    volatile int *stop = sh ? sh->stop : NULL;
+    atomic_int *stop = sh ? sh->stop : NULL;
     while (ns > 0 && !(stop && *stop)) {
         int64_t step = ns < 100000000 ? ns : 100000000; /* 100 ms */
         struct timespec ts = { (time_t)(step / 1000000000), (long)(step % 1000000000) };
