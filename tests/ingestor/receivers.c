@@ -369,6 +369,42 @@ void sink_stop(smtp_sink *s)
     free(s);
 }
 
+int sink_messages(smtp_sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->messages;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+char *sink_last_message(smtp_sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    char *msg = s->data ? strdup(s->data) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    assert_non_null(msg);
+    return msg;
+}
+
+void sink_expect_envelope(smtp_sink *s, const char *user, const char *password, const char *from,
+                          const char *const *rcpt)
+{
+    char want[512];
+    int len = snprintf(want, sizeof want, "%c%s%c%s", '\0', user, '\0', password);
+    assert_true(len > 0 && (size_t)len < sizeof want);
+    pthread_mutex_lock(&s->lock);
+    assert_int_equal(s->auth_len, (size_t)len);
+    assert_memory_equal(s->auth, want, (size_t)len);
+    assert_string_equal(s->mail_from, from);
+    int n = 0;
+    while (rcpt[n])
+        n++;
+    assert_int_equal(s->nrcpt, n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(s->rcpt[i], rcpt[i]);
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* The value of header name in a message ("" when absent; first line only). */
 void mail_header(const char *msg, const char *name, char *out, size_t n)
 {

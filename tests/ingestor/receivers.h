@@ -72,6 +72,20 @@ smtp_sink *sink_start(int offer_auth);
 
 void sink_stop(smtp_sink *s);
 
+/* Messages received so far. */
+int sink_messages(smtp_sink *s);
+
+/* A copy of the last message (caller frees); fails the test when there is none. */
+char *sink_last_message(smtp_sink *s);
+
+/*
+ * Check the last mail transaction: AUTH PLAIN with user and password (the
+ * one place a password may go), MAIL FROM from and RCPT TO the addresses of
+ * rcpt (NULL-terminated), in order; as sent, e.g. "<ops@example.com>".
+ */
+void sink_expect_envelope(smtp_sink *s, const char *user, const char *password, const char *from,
+                          const char *const *rcpt);
+
 /* ------------------------------------------------------------ helpers */
 
 /* Decode base64 (stops at '=', skips other characters); the byte count. */

@@ -31,6 +31,7 @@
 #include <microhttpd.h>
 
 #include "alert.h"
+#include "deadline.h"
 #include "receivers.h"
 
 #define SECRET_API  "sk_live_FAKE4PIKEY0123456789"
@@ -43,27 +44,7 @@ static const char *const secrets[] = { SECRET_API, NULL };
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void tiny_sleep(void)
-{
-    struct timespec ts = { 0, 2 * 1000 * 1000 };
-    nanosleep(&ts, NULL);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Poll cond every 2 ms for at most ms; fail the test when it never holds. */
-#define WAIT_FOR(cond, ms)                                                                         \
-    do {                                                                                           \
-        int64_t until_ = mono_ms() + (ms);                                                         \
-        while (!(cond) && mono_ms() < until_)                                                      \
-            tiny_sleep();                                                                          \
-        assert_true(cond);                                                                         \
-    } while (0)
+#define WAIT_FOR(cond, ms) WAIT_FOR_EVERY(cond, ms, 2)
 
 /* Every log line of the module, to check that none carries a secret. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -135,6 +116,33 @@ static void base_options(alert_options *o)
     o->clock_ms = fake_clock;
 }
 
+static void webhook_options(alert_options *o, const hook *h)
+{
+    base_options(o);
+    o->webhook_url = h->url;
+}
+
+/* Email to `to` through the sink, from ingestor@example.com, as user (NULL: no AUTH). */
+static void email_options(alert_options *o, const smtp_sink *s, const char *to, const char *user,
+                          const char *password)
+{
+    base_options(o);
+    o->email_enabled = 1;
+    o->email_to = to;
+    o->email_from = "ingestor@example.com";
+    o->smtp_host = "127.0.0.1";
+    o->smtp_port = s->port;
+    o->smtp_user = user;
+    o->smtp_password = password;
+}
+
+static alerter *new_alerter(const alert_options *o)
+{
+    alerter *a;
+    assert_int_equal(alerter_new(&a, o), ALERT_OK);
+    return a;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -194,12 +202,10 @@ static void webhook_generic_json_without_secrets(void **state)
     (void)state;
     hook *h = hook_start(HOOK_TOKEN);
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
+    webhook_options(&o, h);
     o.email_enabled = 0;
     o.smtp_password = SECRET_PASS; /* a secret even without email */
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
 
     char body[512];
     snprintf(body, sizeof body,
@@ -249,11 +255,9 @@ static void webhook_slack_format(void **state)
     (void)state;
     hook *h = hook_start(HOOK_TOKEN);
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
+    webhook_options(&o, h);
     o.webhook_slack = 1;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "dq:AAPL", ALERT_WARNING, "quality score 0.42 < 0.80 for AAPL",
                                  "12 of 250 candles rejected & key=" SECRET_API),
                      ALERT_OK);
@@ -285,17 +289,9 @@ static void email_headers_body_and_no_secrets(void **state)
     (void)state;
     smtp_sink *s = sink_start(1);
     alert_options o;
-    base_options(&o);
-    o.email_enabled = 1;
-    o.email_to = " ops@example.com, oncall@example.org ";
-    o.email_from = "ingestor@example.com";
-    o.smtp_host = "127.0.0.1";
-    o.smtp_port = s->port;
-    o.smtp_user = "alerts";
-    o.smtp_password = SECRET_PASS;
+    email_options(&o, s, " ops@example.com, oncall@example.org ", "alerts", SECRET_PASS);
     o.smtp_tls_off = 1;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "run-missed:2024-06-03", ALERT_CRITICAL,
                                  "scheduled run did not complete",
                                  "the 06:00 run stopped at AAPL\n.dot line stays\r\n"
@@ -304,19 +300,11 @@ static void email_headers_body_and_no_secrets(void **state)
     WAIT_FOR(count_sent(a) == 1, 10000);
     assert_int_equal(count_failed(a), 0);
 
-    pthread_mutex_lock(&s->lock);
-    assert_int_equal(s->messages, 1);
-    assert_string_equal(s->mail_from, "<ingestor@example.com>");
-    assert_int_equal(s->nrcpt, 2);
-    assert_string_equal(s->rcpt[0], "<ops@example.com>");
-    assert_string_equal(s->rcpt[1], "<oncall@example.org>");
+    assert_int_equal(sink_messages(s), 1);
     /* AUTH PLAIN: authzid \0 user \0 password — the one place the password goes */
-    static const char want[] = "\0alerts\0" SECRET_PASS;
-    assert_int_equal(s->auth_len, sizeof want - 1);
-    assert_memory_equal(s->auth, want, sizeof want - 1);
-    char *msg = strdup(s->data);
-    pthread_mutex_unlock(&s->lock);
-    assert_non_null(msg);
+    static const char *const rcpt[] = { "<ops@example.com>", "<oncall@example.org>", NULL };
+    sink_expect_envelope(s, "alerts", SECRET_PASS, "<ingestor@example.com>", rcpt);
+    char *msg = sink_last_message(s);
 
     assert_no_secret(msg);
     char v[512];
@@ -360,22 +348,14 @@ static void email_non_ascii_subject_is_encoded(void **state)
     (void)state;
     smtp_sink *s = sink_start(0);
     alert_options o;
-    base_options(&o);
-    o.email_enabled = 1;
-    o.email_to = "ops@example.com";
-    o.email_from = "ingestor@example.com";
-    o.smtp_host = "127.0.0.1";
-    o.smtp_port = s->port;
+    email_options(&o, s, "ops@example.com", NULL, NULL);
     o.smtp_tls_off = 1;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(
         alert_raise(a, "dq:MSFT", ALERT_WARNING, "Qualität niedrig\r\nBcc: x@y.z", "Größe"),
         ALERT_OK);
     WAIT_FOR(count_sent(a) == 1, 10000);
-    pthread_mutex_lock(&s->lock);
-    char *msg = strdup(s->data);
-    pthread_mutex_unlock(&s->lock);
+    char *msg = sink_last_message(s);
     char v[512];
     mail_header(msg, "Subject", v, sizeof v);
     assert_memory_equal(v, "=?UTF-8?B?", 10);
@@ -410,17 +390,9 @@ static void email_requires_starttls_unless_switched_off(void **state)
     (void)state;
     smtp_sink *s = sink_start(1);
     alert_options o;
-    base_options(&o);
-    o.email_enabled = 1;
-    o.email_to = "ops@example.com";
-    o.email_from = "ingestor@example.com";
-    o.smtp_host = "127.0.0.1";
-    o.smtp_port = s->port;
-    o.smtp_user = "alerts";
-    o.smtp_password = SECRET_PASS;
+    email_options(&o, s, "ops@example.com", "alerts", SECRET_PASS);
     o.smtp_tls_off = 0; /* the default: STARTTLS required */
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "job-dead:7", ALERT_CRITICAL, "job 7 declared dead", "body"),
                      ALERT_OK);
     WAIT_FOR(count_failed(a) == 1, 10000);
@@ -442,11 +414,9 @@ static void dedup_window_with_fake_clock(void **state)
     (void)state;
     hook *h = hook_start(HOOK_TOKEN);
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
+    webhook_options(&o, h);
     o.dedup_window_ms = 60000;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
 
     assert_int_equal(alert_raise(a, "breaker:polygon", ALERT_CRITICAL, "breaker open", NULL),
                      ALERT_OK);
@@ -508,10 +478,8 @@ static void retried_after_503_twice(void **state)
     h->nscript = 2;
     h->retry_after_zero = 1;
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    webhook_options(&o, h);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "job-dead:9", ALERT_CRITICAL, "job 9 dead", NULL), ALERT_OK);
     WAIT_FOR(count_sent(a) == 1, 10000);
     assert_int_equal(count_failed(a), 0);
@@ -531,11 +499,9 @@ static void too_many_requests_then_exhausted(void **state)
         h->script[i] = i % 2 ? 500 : 429;
     h->nscript = 8;
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
+    webhook_options(&o, h);
     o.max_attempts = 3;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "dq:X", ALERT_WARNING, "low score", NULL), ALERT_OK);
     WAIT_FOR(count_failed(a) == 1, 10000);
     assert_int_equal(count_sent(a), 0);
@@ -552,10 +518,8 @@ static void client_error_fails_without_retry(void **state)
     h->script[0] = 400;
     h->nscript = 1;
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    webhook_options(&o, h);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "job-dead:3", ALERT_CRITICAL, "job 3 dead", NULL), ALERT_OK);
     WAIT_FOR(count_failed(a) == 1, 10000);
     assert_int_equal(count_sent(a), 0);
@@ -587,8 +551,7 @@ static void transport_errors_are_retried_then_fail(void **state)
     base_options(&o);
     o.webhook_url = url;
     o.max_attempts = 3;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "k", ALERT_CRITICAL, "t", NULL), ALERT_OK);
     WAIT_FOR(count_failed(a) == 1, 10000);
     alerter_free(a);
@@ -602,12 +565,10 @@ static void raise_never_blocks_while_receiver_stalls(void **state)
     hook *h = hook_start(HOOK_TOKEN);
     h->stall = 1;
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
+    webhook_options(&o, h);
     o.queue_capacity = 2;
     o.timeout_ms = 60000;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "k1", ALERT_CRITICAL, "one", NULL), ALERT_OK);
     /* the delivery thread is now stuck in the receiver */
     WAIT_FOR(hook_stalled(h) == 1, 10000);
@@ -641,12 +602,10 @@ static void free_is_bounded_while_receiver_stalls(void **state)
     hook *h = hook_start(HOOK_TOKEN);
     h->stall = 1;
     alert_options o;
-    base_options(&o);
-    o.webhook_url = h->url;
+    webhook_options(&o, h);
     o.timeout_ms = 60000;
     o.drain_timeout_ms = 50;
-    alerter *a;
-    assert_int_equal(alerter_new(&a, &o), ALERT_OK);
+    alerter *a = new_alerter(&o);
     assert_int_equal(alert_raise(a, "k1", ALERT_CRITICAL, "one", NULL), ALERT_OK);
     WAIT_FOR(hook_stalled(h) == 1, 10000);
     assert_int_equal(alert_raise(a, "k2", ALERT_CRITICAL, "two", NULL), ALERT_OK);

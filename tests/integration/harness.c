@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "deadline.h"
 #include "harness.h"
 
 extern char **environ;
@@ -30,10 +31,25 @@ static void exec_args(const char *const *argv)
     _exit(127);
 }
 
-static void sleep_ms(long ms)
+/* In a child: set the NAME=VALUE entries of env (NULL-terminated; may be NULL). */
+static void set_env(const char *const *env)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    for (int i = 0; env && env[i]; i++) {
+        const char *eq = strchr(env[i], '=');
+        if (!eq)
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
+        setenv(name, eq + 1, 1);
+    }
+}
+
+void remove_dir(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 char *read_file(const char *path, size_t *len)
@@ -143,10 +159,7 @@ void replay_stop(replay_proc *rp)
         rp->pid = 0;
     }
     if (rp->dir[0]) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", rp->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", rp->dir);
+        remove_dir(rp->dir);
         rp->dir[0] = '\0';
     }
 }
@@ -163,14 +176,7 @@ int run_capture(const char *const *argv, const char *const *env, char **out)
         close(pipefd[0]);
         dup2(pipefd[1], STDOUT_FILENO);
         dup2(pipefd[1], STDERR_FILENO);
-        for (int i = 0; env && env[i]; i++) {
-            const char *eq = strchr(env[i], '=');
-            if (!eq)
-                continue;
-            char name[256];
-            snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
-            setenv(name, eq + 1, 1);
-        }
+        set_env(env);
         exec_args(argv);
     }
     close(pipefd[1]);
@@ -216,14 +222,7 @@ pid_t spawn_logged(const char *const *argv, const char *const *env, const char *
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
     close(fd);
-    for (int i = 0; env && env[i]; i++) {
-        const char *eq = strchr(env[i], '=');
-        if (!eq)
-            continue;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - env[i]), env[i]);
-        setenv(name, eq + 1, 1);
-    }
+    set_env(env);
     exec_args(argv);
     return -1; /* not reached */
 }

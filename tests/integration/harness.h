@@ -30,6 +30,9 @@ void replay_stop(replay_proc *rp);
 /* Read a whole file into a NUL-terminated malloc'ed buffer (NULL on error). */
 char *read_file(const char *path, size_t *len);
 
+/* Remove a directory and everything in it (rm -rf); a failure is only reported. */
+void remove_dir(const char *dir);
+
 /* Count the lines of text that contain needle. */
 size_t count_lines_with(const char *text, const char *needle);
 

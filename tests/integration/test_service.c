@@ -20,176 +20,19 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "deadline.h"
 #include "harness.h"
+#include "itenv.h"
 
-static const char *ingestor_exe, *replay_exe, *data_dir, *pg_script;
-#define KEY       "it-key-7c3e9a1f5b"
 #define WRONG_KEY "it-wrong-key-5d1e0b7a"
 
-/* The CSV files of examples/data, by symbol. */
-#define AAPL_CSV "AAPL-2012_2014-adjusted-daily.csv"
-#define IBM_CSV  "IBM-2012_2014-adjusted-daily.csv"
-#define KO_CSV   "KO-2012_2014-adjusted-daily.csv"
-#define MSFT_CSV "MSFT-2012_2014-adjusted-daily.csv"
-#define GME_CSV  "GME-2020-01-21_2021-01-26-raw-daily.csv"
-
-#define MAX_PROCS 4
-
-typedef struct svc {
-    pid_t pid;
-    char out[320]; /* its stdout+stderr */
-} svc;
-
-typedef struct env {
-    char db[64];
-    char url[512];
-    char admin_url[512];
-    replay_proc rp;
-    char vars[32][600];
-    const char *envp[33];
-    int nvars;
-    svc procs[MAX_PROCS];
-    int nprocs;
-} env;
-
-/* The running test's environment, for the teardown after a failure (each
- * test's env is static, so that it outlives the test's stack frame). */
-static env *current;
-
-static void sleep_ms(long ms)
+/* A database of its own, a replay serving DATA_DIR, and the environment. */
+static void env_start(itenv *e, const char *name, const char *const *replay_args)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Set (or replace) one variable of the ingestors' environment. */
-static void setenv_var(env *e, const char *name, const char *value)
-{
-    size_t n = strlen(name);
-    int i = 0;
-    while (i < e->nvars && !(strncmp(e->vars[i], name, n) == 0 && e->vars[i][n] == '='))
-        i++;
-    assert_true(i < 32);
-    snprintf(e->vars[i], sizeof e->vars[0], "%s=%s", name, value);
-    e->envp[i] = e->vars[i];
-    if (i == e->nvars)
-        e->nvars++;
-    e->envp[e->nvars] = NULL;
-}
-
-static PGconn *connect_to(const char *url)
-{
-    PGconn *c = PQconnectdb(url);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void ignore_notice(void *ud, const char *message)
-{
-    (void)ud;
-    (void)message;
-}
-
-static void exec_on(const char *url, const char *sql)
-{
-    PGconn *c = connect_to(url);
-    PQsetNoticeProcessor(c, ignore_notice, NULL); /* "does not exist, skipping" */
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
-}
-
-/* One value of one row, as text into out. */
-static void query_text(const env *e, const char *sql, char *out, size_t size)
-{
-    PGconn *c = connect_to(e->url);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("%s: %s (%d rows)", sql, PQresultErrorMessage(r), PQntuples(r));
-    snprintf(out, size, "%s", PQgetisnull(r, 0, 0) ? "NULL" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-}
-
-static long long query_int(const env *e, const char *sql)
-{
-    char v[64];
-    query_text(e, sql, v, sizeof v);
-    return atoll(v);
-}
-
-static double query_double(const env *e, const char *sql)
-{
-    char v[64];
-    query_text(e, sql, v, sizeof v);
-    return atof(v);
-}
-
-#define assert_query_text(e, sql, want)                                                            \
-    do {                                                                                           \
-        char got_[600];                                                                            \
-        query_text((e), (sql), got_, sizeof got_);                                                 \
-        if (strcmp(got_, (want)) != 0)                                                             \
-            fail_msg("%s: got '%s', want '%s'", (sql), got_, (want));                              \
-    } while (0)
-
-/* Poll sql (one integer) every 100 ms until it equals want; fail at the deadline. */
-static void wait_for(const env *e, const char *sql, long long want, long timeout_ms)
-{
-    int64_t end = mono_ms() + timeout_ms;
-    long long got;
-    while ((got = query_int(e, sql)) != want) {
-        if (mono_ms() >= end)
-            fail_msg("after %ld ms, %s gives %lld, want %lld", timeout_ms, sql, got, want);
-        sleep_ms(100);
-    }
-}
-
-/* A database of its own, a replay serving data_dir, and the environment. */
-static void env_start(env *e, const char *name, const char *const *replay_args)
-{
-    memset(e, 0, sizeof *e);
-    current = e;
-    const char *base = getenv("DATABASE_URL");
-    snprintf(e->admin_url, sizeof e->admin_url, "%s", base);
-    snprintf(e->db, sizeof e->db, "it_svc_%s_%ld", name, (long)getpid());
-    char sql[200];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->db);
-    exec_on(e->admin_url, sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", e->db);
-    exec_on(e->admin_url, sql);
-    /* Same server, other database: replace the path of the URL. */
-    const char *slash = strrchr(base, '/');
-    snprintf(e->url, sizeof e->url, "%.*s/%s", (int)(slash - base), base, e->db);
-
-    const char *args[32] = { "--api-key", KEY };
-    int n = 2;
-    for (int i = 0; replay_args && replay_args[i]; i++)
-        args[n++] = replay_args[i];
-    args[n] = NULL;
-    assert_int_equal(replay_start(&e->rp, replay_exe, data_dir, args), 0);
-
-    setenv_var(e, "DATABASE_URL", e->url);
-    setenv_var(e, "POLYGON_API_KEY", KEY);
-    setenv_var(e, "POLYGON_BASE_URL", e->rp.base);
-    setenv_var(e, "POLYGON_RATE_LIMIT_PER_MIN", "0");
+    char db[48];
+    snprintf(db, sizeof db, "svc_%s", name);
+    itenv_start(e, db, it_data_dir, NULL, replay_args);
+    setenv_var(e, "POLYGON_API_KEY", ITENV_KEY);
     setenv_var(e, "POLYGON_MAX_RETRY_DELAY", "3s");
     setenv_var(e, "POLYGON_PAGE_LIMIT", "50");
     setenv_var(e, "LOG_LEVEL", "INFO");
@@ -200,59 +43,17 @@ static void env_start(env *e, const char *name, const char *const *replay_args)
     setenv_var(e, "ADMIN_PORT", "0");
 }
 
-/* Kill what is still running (after a failure), stop the replay, drop the database. */
-static void env_stop(env *e)
+static double wall_s(void)
 {
-    for (int i = 0; i < e->nprocs; i++) {
-        if (e->procs[i].pid > 0) {
-            kill(e->procs[i].pid, SIGKILL);
-            waitpid(e->procs[i].pid, NULL, 0);
-            e->procs[i].pid = 0;
-        }
-    }
-    replay_stop(&e->rp);
-    char sql[200];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->db);
-    exec_on(e->admin_url, sql);
-    current = NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int teardown(void **state)
+static void enqueue(itenv *e, const char *symbols, const char *from, const char *to, int njobs)
 {
-    (void)state;
-    if (current)
-        env_stop(current);
-    return 0;
-}
-
-/* Run the ingestor to its end; returns its exit status and output (caller frees). */
-static int ingestor(env *e, char **out, const char *const *args)
-{
-    const char *argv[32] = { ingestor_exe };
-    int n = 1;
-    for (int i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    return run_capture(argv, e->envp, out);
-}
-
-static void migrate(env *e)
-{
-    char *out;
-    const char *args[] = { "migrate", NULL };
-    int rc = ingestor(e, &out, args);
-    if (rc != 0)
-        fail_msg("migrate exited %d:\n%s", rc, out);
-    free(out);
-}
-
-static void enqueue(env *e, const char *symbols, const char *from, const char *to, int njobs)
-{
-    char *out;
     const char *args[] = { "enqueue", "--symbols", symbols, "--from", from, "--to", to, NULL };
-    int rc = ingestor(e, &out, args);
-    if (rc != 0)
-        fail_msg("enqueue exited %d:\n%s", rc, out);
+    char *out = run_ingestor_ok(e, args);
     char want[128];
     snprintf(want, sizeof want, "%d job%s enqueued for %s..%s", njobs, njobs == 1 ? "" : "s", from,
              to);
@@ -262,136 +63,33 @@ static void enqueue(env *e, const char *symbols, const char *from, const char *t
 }
 
 /* Start `ingestor run` in the background with extra variables (may be NULL). */
-static svc *service_start(env *e, const char *const *extra)
+static itenv_proc *service_start(itenv *e, const char *const *extra)
 {
-    assert_true(e->nprocs < MAX_PROCS);
-    svc *s = &e->procs[e->nprocs];
-    snprintf(s->out, sizeof s->out, "%s/run-%d.out", e->rp.dir, e->nprocs);
-    e->nprocs++;
-    const char *envp[64];
-    int n = 0;
-    for (int i = 0; e->envp[i]; i++)
-        envp[n++] = e->envp[i];
-    for (int i = 0; extra && extra[i]; i++)
-        envp[n++] = extra[i];
-    envp[n] = NULL;
-    const char *argv[] = { ingestor_exe, "run", NULL };
-    s->pid = spawn_logged(argv, envp, s->out);
-    assert_true(s->pid > 0);
-    return s;
-}
-
-/* The process's output so far (caller frees). */
-static char *service_output(const svc *s)
-{
-    char *text = read_file(s->out, NULL);
-    assert_non_null(text);
-    return text;
-}
-
-static bool output_has(const svc *s, const char *needle)
-{
-    char *text = service_output(s);
-    bool has = strstr(text, needle) != NULL;
-    free(text);
-    return has;
-}
-
-static void wait_output(const svc *s, const char *needle, long timeout_ms)
-{
-    int64_t end = mono_ms() + timeout_ms;
-    while (!output_has(s, needle)) {
-        if (mono_ms() >= end) {
-            char *text = service_output(s);
-            fail_msg("after %ld ms, no \"%s\" in the output:\n%s", timeout_ms, needle, text);
-        }
-        sleep_ms(100);
-    }
+    static const char *const run[] = { "run", NULL };
+    return spawn_ingestor(e, run, extra);
 }
 
 /* SIGTERM; expect exit 0 within timeout_ms. Returns the milliseconds it took. */
-static int64_t service_stop(svc *s, long timeout_ms)
+static int64_t service_stop(itenv_proc *s, long timeout_ms)
 {
     int64_t t0 = mono_ms();
-    assert_int_equal(kill(s->pid, SIGTERM), 0);
-    int rc = wait_exit(s->pid, timeout_ms);
+    int rc = proc_stop(s, timeout_ms);
     int64_t took = mono_ms() - t0;
     if (rc != 0) {
-        char *text = service_output(s);
-        fail_msg("after SIGTERM: exit %d after %lld ms (-1: still running):\n%s", rc,
-                 (long long)took, text);
+        char *text = proc_output(s);
+        fail_msg("after SIGTERM: exit %d after %lld ms:\n%s", rc, (long long)took, text);
     }
-    s->pid = 0;
     return took;
 }
 
-/* The key never leaves the process: not in its output, not in the request log. */
-static void assert_no_secret(const char *text, const char *secret)
-{
-    const char *hit = text ? strstr(text, secret) : NULL;
-    if (hit)
-        fail_msg("a secret appears in: %.120s", hit > text + 40 ? hit - 40 : text);
-}
-
-static void assert_no_key_anywhere(const env *e, const char *key)
-{
-    for (int i = 0; i < e->nprocs; i++) {
-        char *text = service_output(&e->procs[i]);
-        assert_no_secret(text, key);
-        free(text);
-    }
-    char *log = read_file(e->rp.log_path, NULL);
-    assert_non_null(log);
-    assert_no_secret(log, key);
-    free(log);
-}
-
-/* Data rows of a CSV file with a date (first column) in [from, to]; NULL: all. */
-static long long csv_rows(const char *file, const char *from, const char *to)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", data_dir, file);
-    char *text = read_file(path, NULL);
-    assert_non_null(text);
-    long long rows = 0;
-    bool header = true;
-    for (char *p = text; *p;) {
-        char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (len > 0 && !(len == 1 && p[0] == '\r')) {
-            if (header)
-                header = false;
-            else if (!from || (len >= 10 && strncmp(p, from, 10) >= 0 && strncmp(p, to, 10) <= 0))
-                rows++;
-        }
-        p = nl ? nl + 1 : p + len;
-    }
-    free(text);
-    return rows;
-}
-
-/* Bars of symbol stored (accepted or quarantined) == the rows of its file. */
-static void expect_symbol(const env *e, const char *symbol, const char *file)
-{
-    char sql[300];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) + (SELECT count(*) FROM ohlcv_quarantine WHERE symbol = '%s')"
-             " FROM ohlcv WHERE symbol = '%s'",
-             symbol, symbol);
-    long long want = csv_rows(file, NULL, NULL);
-    long long got = query_int(e, sql);
-    if (got != want)
-        fail_msg("%s: %lld bars stored, the file has %lld", symbol, got, want);
-}
-
-static void expect_no_duplicates(const env *e)
+static void expect_no_duplicates(const itenv *e)
 {
     assert_int_equal(query_int(e, "SELECT count(*) FROM (SELECT symbol, timespan, multiplier, ts"
                                   " FROM ohlcv GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d"),
                      0);
 }
 
-static void expect_four_symbols(const env *e)
+static void expect_four_symbols(const itenv *e)
 {
     expect_symbol(e, "AAPL", AAPL_CSV);
     expect_symbol(e, "IBM", IBM_CSV);
@@ -400,47 +98,12 @@ static void expect_four_symbols(const env *e)
     expect_no_duplicates(e);
 }
 
-typedef struct request_entry {
-    long long mono_ms; /* when the replay received it */
-    int status;
-} request_entry;
-
-static int by_time(const void *a, const void *b)
-{
-    const request_entry *x = a, *y = b;
-    return (x->mono_ms > y->mono_ms) - (x->mono_ms < y->mono_ms);
-}
-
-/* The requests of the replay's log, by arrival time; *n their number (caller frees). */
-static request_entry *read_requests(const env *e, size_t *n)
-{
-    char *log = read_file(e->rp.log_path, NULL);
-    assert_non_null(log);
-    size_t cap = count_lines_with(log, "\"status\":") + 1;
-    request_entry *rq = calloc(cap, sizeof *rq);
-    assert_non_null(rq);
-    *n = 0;
-    for (const char *p = log; p && *p && *n < cap;) {
-        const char *m = strstr(p, "\"mono_ms\":");
-        const char *s = strstr(p, "\"status\":");
-        if (!m || !s)
-            break;
-        rq[*n].mono_ms = atoll(m + 10);
-        rq[*n].status = atoi(s + 9);
-        (*n)++;
-        p = strchr(s, '\n');
-    }
-    free(log);
-    qsort(rq, *n, sizeof *rq, by_time);
-    return rq;
-}
-
 /* ------------------------------------------------------------------ tests */
 
 static void three_processes_store_every_bar_once_under_one_rate_limit(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     const char *limited[] = { "--rate-limit-per-min", "6", "--rate-window-ms", "2000", NULL };
     env_start(&e, "three", limited);
     setenv_var(&e, "POLYGON_PAGE_LIMIT", "100");
@@ -481,7 +144,7 @@ static void three_processes_store_every_bar_once_under_one_rate_limit(void **sta
     size_t done = 0;
     int finishers = 0;
     for (int i = 0; i < 3; i++) {
-        char *text = service_output(&e.procs[i]);
+        char *text = proc_output(&e.procs[i]);
         size_t d = count_lines_with(text, " done: ");
         done += d;
         finishers += d > 0;
@@ -492,12 +155,12 @@ static void three_processes_store_every_bar_once_under_one_rate_limit(void **sta
 
     for (int i = 0; i < 3; i++)
         service_stop(&e.procs[i], 5000);
-    assert_no_key_anywhere(&e, KEY);
-    env_stop(&e);
+    assert_no_secret_anywhere(&e, ITENV_KEY);
+    itenv_stop(&e);
 }
 
 /* A slow service: 4 requests a second, pages of 50 bars. */
-static void slow_service_env(env *e, const char *name)
+static void slow_service_env(itenv *e, const char *name)
 {
     env_start(e, name, NULL);
     setenv_var(e, "POLYGON_RATE_LIMIT_PER_MIN", "4");
@@ -510,10 +173,10 @@ static const char job_ko[] = "(SELECT id FROM backfill_jobs WHERE symbol = 'KO')
 static void kill_9_lease_expires_and_another_process_finishes(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     slow_service_env(&e, "kill9");
     enqueue(&e, "KO", "2012-01-01", "2014-12-31", 1);
-    svc *first = service_start(&e, NULL);
+    itenv_proc *first = service_start(&e, NULL);
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE checkpoint_ms IS NOT NULL", 1, 30000);
     assert_int_equal(kill(first->pid, SIGKILL), 0);
     assert_int_equal(wait_exit(first->pid, 5000), 128 + SIGKILL);
@@ -530,7 +193,7 @@ static void kill_9_lease_expires_and_another_process_finishes(void **state)
     assert_int_equal(partial % 50, 0);
     assert_int_equal(query_int(&e, "SELECT bars_inserted FROM backfill_jobs"), partial);
 
-    svc *second = service_start(&e, NULL);
+    itenv_proc *second = service_start(&e, NULL);
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'", 1, 60000);
     expect_symbol(&e, "KO", KO_CSV);
     expect_no_duplicates(&e);
@@ -540,7 +203,7 @@ static void kill_9_lease_expires_and_another_process_finishes(void **state)
                       "SELECT state || ' ' || attempts || ' ' || bars_inserted || ' ' ||"
                       " (lease_owner IS NULL) FROM backfill_jobs",
                       done);
-    char *text = service_output(second);
+    char *text = proc_output(second);
     char want[64];
     snprintf(want, sizeof want, "KO: resuming job %lld after its checkpoint",
              query_int(&e, job_ko));
@@ -548,16 +211,16 @@ static void kill_9_lease_expires_and_another_process_finishes(void **state)
         fail_msg("no \"%s\" in:\n%s", want, text);
     free(text);
     service_stop(second, 5000);
-    env_stop(&e);
+    itenv_stop(&e);
 }
 
 static void stolen_lease_commits_nothing(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     slow_service_env(&e, "stolen");
     enqueue(&e, "KO", "2012-01-01", "2014-12-31", 1);
-    svc *s = service_start(&e, NULL);
+    itenv_proc *s = service_start(&e, NULL);
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE checkpoint_ms IS NOT NULL", 1, 30000);
     /* Once this returns, a page that had passed its fence has committed;
      * every later one finds the thief's name. */
@@ -582,27 +245,25 @@ static void stolen_lease_commits_nothing(void **state)
     /* Stopping did not release what is not its own. */
     assert_query_text(&e, "SELECT state || ' ' || lease_owner FROM backfill_jobs", "running thief");
     assert_query_text(&e, counts, before);
-    env_stop(&e);
+    itenv_stop(&e);
 }
 
 static void postgres_restart_during_run_completes(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     const char *slow[] = { "--faults", "delay", "--fault-every", "1", "--delay-ms", "120", NULL };
     env_start(&e, "restart", slow);
     setenv_var(&e, "API_WORKERS", "2");
     migrate(&e);
     enqueue(&e, "AAPL,IBM,KO,MSFT", "2012-01-01", "2014-12-31", 4);
-    svc *s = service_start(&e, NULL);
+    itenv_proc *s = service_start(&e, NULL);
     int64_t end = mono_ms() + 30000;
     while (query_int(&e, "SELECT count(*) FROM ohlcv") < 200 && mono_ms() < end)
         sleep_ms(100);
     assert_true(query_int(&e, "SELECT count(*) FROM ohlcv") >= 200);
     assert_true(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") < 4);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "'%s' restart '%s' >/dev/null", pg_script, getenv("INGEST_PG_DIR"));
-    assert_int_equal(system(cmd), 0);
+    pg_do("restart");
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'", 4, 90000);
     expect_four_symbols(&e);
     /* The process rode it out, and every job's counters match its bars. */
@@ -612,13 +273,13 @@ static void postgres_restart_during_run_completes(void **state)
                                    " backfill_jobs.symbol)"),
                      4);
     service_stop(s, 5000);
-    env_stop(&e);
+    itenv_stop(&e);
 }
 
 static void schedule_fires_and_catches_up_missed_days(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     env_start(&e, "schedule", NULL);
     setenv_var(&e, "BACKFILL_SYMBOLS", "GME");
     setenv_var(&e, "BACKFILL_SCHEDULE_TZ", "UTC");
@@ -641,8 +302,8 @@ static void schedule_fires_and_catches_up_missed_days(void **state)
     char offset_var[64];
     snprintf(offset_var, sizeof offset_var, "INGESTOR_CLOCK_OFFSET=%lld", offset);
     const char *extra[] = { offset_var, NULL };
-    svc *a = service_start(&e, extra);
-    svc *b = service_start(&e, extra);
+    itenv_proc *a = service_start(&e, extra);
+    itenv_proc *b = service_start(&e, extra);
 
     /* Once the 26th's run is enqueued, hold its row until its job is done
      * and both housekeepers have come to close it: they close it at once. */
@@ -716,7 +377,7 @@ static void schedule_fires_and_catches_up_missed_days(void **state)
              " (enqueued_by LIKE '%s' OR enqueued_by LIKE '%s')",
              owner_a, owner_b);
     assert_int_equal(query_int(&e, sql), 2);
-    char *ta = service_output(a), *tb = service_output(b);
+    char *ta = proc_output(a), *tb = proc_output(b);
     assert_int_equal(count_lines_with(ta, "scheduled run 2021-01-25: 1 job for "
                                           "2021-01-20..2021-01-25") +
                          count_lines_with(tb, "scheduled run 2021-01-25: 1 job for "
@@ -742,8 +403,8 @@ static void schedule_fires_and_catches_up_missed_days(void **state)
 
     /* Each run is closed once too: one "completed" line (and, for a failed
      * run, one alert) for the deployment, not one per process. */
-    ta = service_output(a);
-    tb = service_output(b);
+    ta = proc_output(a);
+    tb = proc_output(b);
     size_t closed25 = count_lines_with(ta, "scheduled run 2021-01-25 completed") +
                       count_lines_with(tb, "scheduled run 2021-01-25 completed");
     size_t closed26 = count_lines_with(ta, "scheduled run 2021-01-26 completed") +
@@ -754,25 +415,25 @@ static void schedule_fires_and_catches_up_missed_days(void **state)
         fail_msg("the runs of the 25th and 26th were closed %zu and %zu times (the 26th's row"
                  " %s held while both processes came to close it)",
                  closed25, closed26, held_open ? "was" : "was not");
-    env_stop(&e);
+    itenv_stop(&e);
 }
 
 static void sigterm_during_a_page_leaves_no_partial_page(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     /* Each request takes 400 ms: a SIGTERM lands in the middle of a page. */
     const char *slow[] = { "--faults", "delay", "--fault-every", "1", "--delay-ms", "400", NULL };
     env_start(&e, "sigterm", slow);
     migrate(&e);
     enqueue(&e, "MSFT", "2012-01-01", "2014-12-31", 1);
-    svc *s = service_start(&e, NULL);
+    itenv_proc *s = service_start(&e, NULL);
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE checkpoint_ms IS NOT NULL", 1, 30000);
     sleep_ms(200);
     int64_t took = service_stop(s, 5000 + 1000);
     if (took > 5000)
         fail_msg("the process took %lld ms to stop; SHUTDOWN_TIMEOUT is 5 s", (long long)took);
-    char *text = service_output(s);
+    char *text = proc_output(s);
     char want[96];
     long long id = query_int(&e, "SELECT id FROM backfill_jobs");
     snprintf(want, sizeof want, "MSFT: job %lld released at shutdown (pending)", id);
@@ -796,7 +457,7 @@ static void sigterm_during_a_page_leaves_no_partial_page(void **state)
                       " FROM max(ts)) * 1000)::bigint FROM ohlcv)) FROM backfill_jobs",
                       "pending 0 true true true");
 
-    svc *next = service_start(&e, NULL);
+    itenv_proc *next = service_start(&e, NULL);
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'", 1, 60000);
     expect_symbol(&e, "MSFT", MSFT_CSV);
     expect_no_duplicates(&e);
@@ -805,19 +466,19 @@ static void sigterm_during_a_page_leaves_no_partial_page(void **state)
     snprintf(want, sizeof want, "MSFT: resuming job %lld after its checkpoint", id);
     assert_true(output_has(next, want));
     service_stop(next, 5000);
-    env_stop(&e);
+    itenv_stop(&e);
 }
 
 static void a_job_refused_by_the_api_ends_dead(void **state)
 {
     (void)state;
-    static env e;
+    static itenv e;
     env_start(&e, "dead", NULL);
     setenv_var(&e, "POLYGON_API_KEY", WRONG_KEY);
     setenv_var(&e, "JOB_MAX_ATTEMPTS", "2");
     migrate(&e);
     enqueue(&e, "IBM", "2012-01-01", "2012-12-31", 1);
-    svc *s = service_start(&e, NULL);
+    itenv_proc *s = service_start(&e, NULL);
     wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'dead'", 1, 20000);
     assert_query_text(&e, "SELECT attempts || ' ' || last_error FROM backfill_jobs",
                       "2 fatal error after 1 attempt: GET /v2/aggs/ticker/IBM/range/1/day/"
@@ -841,41 +502,33 @@ static void a_job_refused_by_the_api_ends_dead(void **state)
                  rq[1].mono_ms - rq[0].mono_ms);
     free(rq);
     service_stop(s, 5000);
-    assert_no_key_anywhere(&e, WRONG_KEY);
-    env_stop(&e);
+    assert_no_secret_anywhere(&e, WRONG_KEY);
+    itenv_stop(&e);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s INGESTOR REPLAY DATA_DIR PG_SCRIPT\n", argv[0]);
-        return 2;
-    }
-    if (!getenv("DATABASE_URL") || !getenv("INGEST_PG_DIR")) {
-        fprintf(stderr, "DATABASE_URL/INGEST_PG_DIR not set: run through scripts/test\n");
-        return 77;
-    }
-    ingestor_exe = argv[1];
-    replay_exe = argv[2];
-    data_dir = argv[3];
-    pg_script = argv[4];
     /* The ingestors under test must not inherit settings from this shell. */
     static const char *const inherited[] = {
-        "POLYGON_API_KEY",       "LOG_FORMAT",        "BACKFILL_SYMBOLS",    "BACKFILL_SCHEDULE_TZ",
-        "INGESTOR_CLOCK_OFFSET", "ALERT_WEBHOOK_URL", "ALERT_EMAIL_ENABLED", "DB_POOL_MAX",
-        "DB_POOL_MIN",
+        "POLYGON_API_KEY",       "LOG_FORMAT",
+        "BACKFILL_SYMBOLS",      "BACKFILL_SCHEDULE_TZ",
+        "INGESTOR_CLOCK_OFFSET", "ALERT_WEBHOOK_URL",
+        "ALERT_EMAIL_ENABLED",   "DB_POOL_MAX",
+        "DB_POOL_MIN",           NULL,
     };
-    for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++)
-        unsetenv(inherited[i]);
+    int rc = itenv_init(argc, argv, inherited);
+    if (rc != 0)
+        return rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(three_processes_store_every_bar_once_under_one_rate_limit,
-                                  teardown),
-        cmocka_unit_test_teardown(kill_9_lease_expires_and_another_process_finishes, teardown),
-        cmocka_unit_test_teardown(stolen_lease_commits_nothing, teardown),
-        cmocka_unit_test_teardown(postgres_restart_during_run_completes, teardown),
-        cmocka_unit_test_teardown(schedule_fires_and_catches_up_missed_days, teardown),
-        cmocka_unit_test_teardown(sigterm_during_a_page_leaves_no_partial_page, teardown),
-        cmocka_unit_test_teardown(a_job_refused_by_the_api_ends_dead, teardown),
+                                  itenv_teardown),
+        cmocka_unit_test_teardown(kill_9_lease_expires_and_another_process_finishes,
+                                  itenv_teardown),
+        cmocka_unit_test_teardown(stolen_lease_commits_nothing, itenv_teardown),
+        cmocka_unit_test_teardown(postgres_restart_during_run_completes, itenv_teardown),
+        cmocka_unit_test_teardown(schedule_fires_and_catches_up_missed_days, itenv_teardown),
+        cmocka_unit_test_teardown(sigterm_during_a_page_leaves_no_partial_page, itenv_teardown),
+        cmocka_unit_test_teardown(a_job_refused_by_the_api_ends_dead, itenv_teardown),
     };
     return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }

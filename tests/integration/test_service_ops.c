@@ -26,14 +26,14 @@
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
+#include "deadline.h"
 #include "harness.h"
+#include "itenv.h"
 #include "promcheck.h"
 #include "receivers.h"
 
-static const char *ingestor_exe, *replay_exe, *data_dir, *pg_script;
-
-/* The key the replay accepts, and secrets that must never be seen. */
-#define KEY         "it-key-7c3e9a1f5b"
+/* The key the replay accepts (ITENV_KEY), and secrets that must never be seen. */
+#define KEY         ITENV_KEY
 #define SECRET_API  "pk_OPSTEST_Zq81vXw3Lk0dPr"
 #define SECRET_DB   "dbPW-opstest-5c1e8f0a"
 #define SECRET_SMTP "smtpPW-opstest-93b7d2e4"
@@ -45,144 +45,26 @@ static const char *const all_secrets[] = { SECRET_API, SECRET_DB, SECRET_SMTP, H
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static void sleep_ms(long ms)
+#define WAIT_FOR(cond, ms) WAIT_FOR_EVERY(cond, ms, 20)
+
+static void assert_no_secrets(const char *what, const char *text)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    for (int i = 0; all_secrets[i]; i++)
+        assert_no_secret(what, text, all_secrets[i]);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Poll cond every 20 ms for at most ms; fail the test when it never holds. */
-#define WAIT_FOR(cond, ms)                                                                         \
-    do {                                                                                           \
-        int64_t until_ = mono_ms() + (ms);                                                         \
-        while (!(cond) && mono_ms() < until_)                                                      \
-            sleep_ms(20);                                                                          \
-        if (!(cond))                                                                               \
-            fail_msg("waited %d ms in vain for: %s", (int)(ms), #cond);                            \
-    } while (0)
-
-static void assert_no_secret(const char *what, const char *text)
-{
-    for (int i = 0; text && all_secrets[i]; i++) {
-        const char *hit = strstr(text, all_secrets[i]);
-        if (hit)
-            fail_msg("a secret appears in %s: ...%.120s", what, hit - text > 40 ? hit - 40 : text);
-    }
-}
-
-typedef struct env {
-    char db[64];
-    char url[512];       /* the test's database, as the ingestor gets it */
-    char admin_url[512]; /* the server's maintenance database */
-    replay_proc rp;
-    char vars[32][600];
-    const char *envp[33];
-    int nvars;
-    char dir[256]; /* the ingestor's output, beside the replay's own */
-    char out_path[300];
-    pid_t pid; /* `ingestor run`, while it runs */
-    unsigned admin_port;
-} env;
-
-/* The environment of the running test, for the teardown after a failure. */
-static env *live_env;
 static bool pg_halted;
 
-static void setenv_var(env *e, const char *name, const char *value)
-{
-    assert_true(e->nvars < 32);
-    snprintf(e->vars[e->nvars], sizeof e->vars[0], "%s=%s", name, value);
-    e->envp[e->nvars] = e->vars[e->nvars];
-    e->nvars++;
-    e->envp[e->nvars] = NULL;
-}
-
-static PGconn *connect_to(const char *url)
-{
-    PGconn *c = PQconnectdb(url);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_admin(const env *e, const char *sql)
-{
-    PGconn *c = connect_to(e->admin_url);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-    PQfinish(c);
-}
-
-static long long query_int(const env *e, const char *sql)
-{
-    PGconn *c = connect_to(e->url);
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    long long v = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return v;
-}
-
-/*
- * The URL of database db on the server of base, with password pw in it
- * unless base has one already (scripts/pg trusts loopback, so a password
- * the server never asks for still connects; a server that checks them has
- * one in DATABASE_URL).
- */
-static void url_with_password(char *out, size_t n, const char *base, const char *db, const char *pw)
-{
-    const char *slash = strrchr(base, '/');
-    const char *scheme_end = strstr(base, "://");
-    const char *at = scheme_end ? strchr(scheme_end + 3, '@') : NULL;
-    if (!scheme_end || !at || at > slash ||
-        memchr(scheme_end + 3, ':', (size_t)(at - scheme_end - 3))) {
-        snprintf(out, n, "%.*s/%s", (int)(slash - base), base, db);
-        return;
-    }
-    snprintf(out, n, "%.*s:%s%.*s/%s", (int)(at - base), base, pw, (int)(slash - at), at, db);
-}
+/* The admin port of the running service (its one process, procs[0]). */
+static unsigned admin_port;
 
 /* A database of its own, a replay serving the data, the base environment. */
-static void env_start(env *e, const char *name, const char *const *replay_args)
+static void env_start(itenv *e, const char *name, const char *const *replay_args)
 {
-    memset(e, 0, sizeof *e);
-    const char *base = getenv("DATABASE_URL");
-    snprintf(e->admin_url, sizeof e->admin_url, "%s", base);
-    snprintf(e->db, sizeof e->db, "it_ops_%s_%ld", name, (long)getpid());
-    char sql[200];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", e->db);
-    exec_admin(e, sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", e->db);
-    exec_admin(e, sql);
-    live_env = e;
-    url_with_password(e->url, sizeof e->url, base, e->db, SECRET_DB);
+    char db[48];
+    snprintf(db, sizeof db, "ops_%s", name);
+    itenv_start(e, db, it_data_dir, SECRET_DB, replay_args);
     PQfinish(connect_to(e->url)); /* the password in the URL still connects */
-
-    const char *args[32] = { "--api-key", KEY };
-    int n = 2;
-    for (int i = 0; replay_args && replay_args[i]; i++)
-        args[n++] = replay_args[i];
-    args[n] = NULL;
-    assert_int_equal(replay_start(&e->rp, replay_exe, data_dir, args), 0);
-
-    snprintf(e->dir, sizeof e->dir, "%s/ops.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(e->dir));
-    snprintf(e->out_path, sizeof e->out_path, "%s/ingestor.out", e->dir);
-
-    setenv_var(e, "DATABASE_URL", e->url);
-    setenv_var(e, "POLYGON_BASE_URL", e->rp.base); /* vars[1]: see replay_restart() */
-    setenv_var(e, "POLYGON_RATE_LIMIT_PER_MIN", "0");
     setenv_var(e, "POLYGON_MAX_RETRY_DELAY", "1s");
     setenv_var(e, "ADMIN_PORT", "0");
     setenv_var(e, "BACKFILL_SCHEDULE_TZ", "UTC");
@@ -190,167 +72,68 @@ static void env_start(env *e, const char *name, const char *const *replay_args)
     setenv_var(e, "SHUTDOWN_TIMEOUT", "10s");
 }
 
-/* Run the ingestor to its end; its exit status, its output into *out. */
-static int ingestor(env *e, char **out, const char *const *args)
+static void enqueue(itenv *e, const char *symbols, const char *from, const char *to)
 {
-    const char *argv[32] = { ingestor_exe };
-    int n = 1;
-    for (int i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    return run_capture(argv, e->envp, out);
-}
-
-static void migrate(env *e)
-{
-    char *out;
-    const char *args[] = { "migrate", NULL };
-    int rc = ingestor(e, &out, args);
-    if (rc != 0)
-        fail_msg("migrate: exit %d:\n%s", rc, out);
-    free(out);
-}
-
-static void enqueue(env *e, const char *symbols, const char *from, const char *to)
-{
-    char *out;
     const char *args[] = { "enqueue", "--symbols", symbols, "--from", from, "--to", to, NULL };
-    int rc = ingestor(e, &out, args);
-    if (rc != 0)
-        fail_msg("enqueue: exit %d:\n%s", rc, out);
+    char *out = run_ingestor_ok(e, args);
     assert_non_null(strstr(out, "enqueued"));
-    assert_no_secret("the output of enqueue", out);
+    assert_no_secrets("the output of enqueue", out);
     free(out);
-}
-
-/* The service's output so far (caller frees; "" before the first line). */
-static char *service_output(const env *e)
-{
-    char *text = read_file(e->out_path, NULL);
-    return text ? text : strdup("");
-}
-
-static bool output_has(const env *e, const char *needle)
-{
-    char *text = service_output(e);
-    bool has = strstr(text, needle) != NULL;
-    free(text);
-    return has;
 }
 
 /* The admin port from the start-up line; 0 while it is not written yet. */
-static unsigned admin_port_logged(const env *e)
+static unsigned admin_port_logged(const itenv_proc *p)
 {
-    char *text = service_output(e);
-    const char *p = strstr(text, "admin HTTP on http://127.0.0.1:");
-    unsigned port = p ? (unsigned)atoi(p + strlen("admin HTTP on http://127.0.0.1:")) : 0;
+    char *text = proc_output(p);
+    const char *at = strstr(text, "admin HTTP on http://127.0.0.1:");
+    unsigned port = at ? (unsigned)atoi(at + strlen("admin HTTP on http://127.0.0.1:")) : 0;
     free(text);
     return port;
 }
 
-/* Start `ingestor run` in the background, and wait for its admin server. */
-static void service_start(env *e)
+/* Start `ingestor run` in the background (procs[0]), and wait for its admin server. */
+static void service_start(itenv *e)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        FILE *f = freopen(e->out_path, "w", stdout);
-        if (!f)
-            _exit(127);
-        dup2(fileno(stdout), STDERR_FILENO);
-        for (int i = 0; e->envp[i]; i++) {
-            const char *eq = strchr(e->envp[i], '=');
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(eq - e->envp[i]), e->envp[i]);
-            setenv(name, eq + 1, 1);
-        }
-        static char run[] = "run";
-        char exe[512];
-        snprintf(exe, sizeof exe, "%s", ingestor_exe);
-        char *argv[] = { exe, run, NULL };
-        execv(exe, argv);
-        _exit(127);
-    }
-    e->pid = pid;
+    static const char *const run[] = { "run", NULL };
+    itenv_proc *p = spawn_ingestor(e, run, NULL);
     int64_t until = mono_ms() + 20000;
-    while ((e->admin_port = admin_port_logged(e)) == 0 && mono_ms() < until) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            e->pid = 0;
-            char *text = service_output(e);
+    while ((admin_port = admin_port_logged(p)) == 0 && mono_ms() < until) {
+        if (wait_exit(p->pid, 0) >= 0) {
+            p->pid = 0;
+            char *text = proc_output(p);
             fail_msg("ingestor run ended at start-up:\n%s", text);
         }
         sleep_ms(20);
     }
-    if (e->admin_port == 0)
+    if (admin_port == 0)
         fail_msg("no admin HTTP line from ingestor run within 20 s");
 }
 
 /* SIGTERM, and the exit status (0: a clean stop) within a deadline. */
-static int service_stop(env *e)
+static int service_stop(itenv *e)
 {
-    if (e->pid <= 0)
+    if (e->nprocs == 0 || e->procs[0].pid <= 0)
         return -1;
-    kill(e->pid, SIGTERM);
-    int status = 0;
-    int64_t until = mono_ms() + 30000;
-    pid_t got;
-    while ((got = waitpid(e->pid, &status, WNOHANG)) == 0 && mono_ms() < until)
-        sleep_ms(20);
-    if (got != e->pid) {
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, &status, 0);
-        e->pid = 0;
-        fail_msg("ingestor run did not stop within 30 s of SIGTERM");
-    }
-    e->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return proc_stop(&e->procs[0], 30000);
 }
 
-static void env_stop(env *e)
+/* The service's output so far (caller frees). */
+static char *service_output(const itenv *e)
 {
-    live_env = NULL;
-    if (e->pid > 0) {
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, NULL, 0);
-        e->pid = 0;
-    }
-    replay_stop(&e->rp);
-    if (e->dir[0]) {
-        unlink(e->out_path);
-        rmdir(e->dir);
-    }
-    char sql[200];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->db);
-    exec_admin(e, sql);
+    return proc_output(&e->procs[0]);
 }
 
-/* Stop the replay and start it again on the same port with other arguments. */
-static void replay_restart(env *e, const char *const *replay_args)
+static void get(const itenv *e, const char *path, fetch_result *r)
 {
-    unsigned port = e->rp.port;
-    replay_stop(&e->rp);
-    char port_arg[16];
-    snprintf(port_arg, sizeof port_arg, "%u", port);
-    const char *args[32] = { "--api-key", KEY, "--port", port_arg };
-    int n = 4;
-    for (int i = 0; replay_args && replay_args[i]; i++)
-        args[n++] = replay_args[i];
-    args[n] = NULL;
-    assert_int_equal(replay_start(&e->rp, replay_exe, data_dir, args), 0);
-    assert_int_equal(e->rp.port, port);
-}
-
-static void get(const env *e, const char *path, fetch_result *r)
-{
+    (void)e;
     char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", e->admin_port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", admin_port, path);
     assert_int_equal(fetch(r, url, NULL), 0);
     if (r->curl_code != 0)
         fail_msg("GET %s: curl error %d", path, r->curl_code);
 }
 
-static long get_status(const env *e, const char *path)
+static long get_status(const itenv *e, const char *path)
 {
     fetch_result r;
     get(e, path, &r);
@@ -375,19 +158,6 @@ static double jnum(const cJSON *o, const char *name)
     return v->valuedouble;
 }
 
-static int hook_count(hook *h)
-{
-    return hook_requests(h);
-}
-
-static int sink_count(smtp_sink *s)
-{
-    pthread_mutex_lock(&s->lock);
-    int n = s->messages;
-    pthread_mutex_unlock(&s->lock);
-    return n;
-}
-
 /* Webhook request i, parsed (it must be a 200 with a JSON body). */
 static cJSON *hook_json(hook *h, int i)
 {
@@ -401,7 +171,7 @@ static cJSON *hook_json(hook *h, int i)
     assert_non_null(body);
     assert_int_equal(status, 200);
     assert_string_equal(ctype, "application/json");
-    assert_no_secret("a webhook body", body);
+    assert_no_secrets("a webhook body", body);
     cJSON *j = cJSON_Parse(body);
     if (!j)
         fail_msg("webhook body is not JSON: %s", body);
@@ -413,20 +183,13 @@ static cJSON *hook_json(hook *h, int i)
 static int hook_find(hook *h, const char *key, const char *severity)
 {
     int found = -1;
-    for (int i = 0; i < hook_count(h) && found < 0; i++) {
+    for (int i = 0; i < hook_requests(h) && found < 0; i++) {
         cJSON *j = hook_json(h, i);
         if (strcmp(jstr(j, "key"), key) == 0 && strcmp(jstr(j, "severity"), severity) == 0)
             found = i;
         cJSON_Delete(j);
     }
     return found;
-}
-
-static void pg_do(const char *verb)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "'%s' %s '%s' >/dev/null", pg_script, verb, getenv("INGEST_PG_DIR"));
-    assert_int_equal(system(cmd), 0);
 }
 
 /* After a failure: PostgreSQL runs again, no child process is left. */
@@ -437,16 +200,14 @@ static int cleanup(void **state)
         pg_halted = false;
         pg_do("resume");
     }
-    if (live_env)
-        env_stop(live_env);
-    return 0;
+    return itenv_teardown(state);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Alerts for dead jobs                                                     */
 /* ------------------------------------------------------------------------ */
 
-static long long job_id(const env *e, const char *symbol)
+static long long job_id(const itenv *e, const char *symbol)
 {
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT id FROM backfill_jobs WHERE symbol = '%s'", symbol);
@@ -457,13 +218,13 @@ static long long job_id(const env *e, const char *symbol)
  * The webhook request and the email of the alert for symbol's dead job:
  * exactly one of each, matching each other, naming the symbol, no secret.
  */
-static void expect_dead_alert(const env *e, hook *h, smtp_sink *s, const char *symbol)
+static void expect_dead_alert(const itenv *e, hook *h, smtp_sink *s, const char *symbol)
 {
     char key[64];
     snprintf(key, sizeof key, "job-dead:%lld", job_id(e, symbol));
     char title[600] = "";
     int hits = 0;
-    for (int i = 0; i < hook_count(h); i++) {
+    for (int i = 0; i < hook_requests(h); i++) {
         cJSON *j = hook_json(h, i);
         if (strcmp(jstr(j, "key"), key) == 0) {
             hits++;
@@ -492,7 +253,7 @@ static void expect_dead_alert(const env *e, hook *h, smtp_sink *s, const char *s
         if (strcmp(v, key) != 0)
             continue;
         hits++;
-        assert_no_secret("an email", msg);
+        assert_no_secrets("an email", msg);
         mail_header(msg, "Subject", v, sizeof v);
         char want[700];
         snprintf(want, sizeof want, "[ingestor CRITICAL] %s", title);
@@ -515,7 +276,7 @@ static void alerts_reach_webhook_and_smtp_without_secrets_and_are_deduplicated(v
     (void)state;
     hook *h = hook_start(HOOK_TOKEN);
     smtp_sink *s = sink_start(1);
-    static env e; /* static: the teardown reaches it after a failure */
+    static itenv e; /* static: the teardown reaches it after a failure */
     env_start(&e, "dead", NULL);
     /* The replay accepts KEY only: every request of the ingestor is a 401. */
     setenv_var(&e, "POLYGON_API_KEY", SECRET_API);
@@ -538,56 +299,49 @@ static void alerts_reach_webhook_and_smtp_without_secrets_and_are_deduplicated(v
     service_start(&e);
 
     /* Two jobs die: two keys, one alert each on each channel. */
-    WAIT_FOR(hook_count(h) >= 2 && sink_count(s) >= 2, 60000);
+    WAIT_FOR(hook_requests(h) >= 2 && sink_messages(s) >= 2, 60000);
     assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'dead'"), 2);
     expect_dead_alert(&e, h, s, "AAPL");
     expect_dead_alert(&e, h, s, "IBM");
-    pthread_mutex_lock(&s->lock);
     /* AUTH PLAIN carries the password: the one place it may go. */
-    static const char want_auth[] = "\0alerts\0" SECRET_SMTP;
-    assert_int_equal(s->auth_len, sizeof want_auth - 1);
-    assert_memory_equal(s->auth, want_auth, sizeof want_auth - 1);
-    assert_string_equal(s->mail_from, "<ingestor@example.com>");
-    assert_int_equal(s->nrcpt, 2);
-    assert_string_equal(s->rcpt[0], "<ops@example.com>");
-    assert_string_equal(s->rcpt[1], "<oncall@example.org>");
-    pthread_mutex_unlock(&s->lock);
+    static const char *const rcpt[] = { "<ops@example.com>", "<oncall@example.org>", NULL };
+    sink_expect_envelope(s, "alerts", SECRET_SMTP, "<ingestor@example.com>", rcpt);
 
     /* The same jobs die again within the window: suppressed, both keys. */
     enqueue(&e, "AAPL,IBM", "2012-01-01", "2012-12-31");
     char aapl[96], ibm[96];
     snprintf(aapl, sizeof aapl, "alert job-dead:%lld (critical) suppressed", job_id(&e, "AAPL"));
     snprintf(ibm, sizeof ibm, "alert job-dead:%lld (critical) suppressed", job_id(&e, "IBM"));
-    WAIT_FOR(output_has(&e, aapl) && output_has(&e, ibm), 60000);
+    WAIT_FOR(output_has(&e.procs[0], aapl) && output_has(&e.procs[0], ibm), 60000);
     /* A third job dies after them on the one worker: its alert is queued
      * after anything the second deaths could have raised. */
     enqueue(&e, "KO", "2012-01-01", "2012-12-31");
-    WAIT_FOR(hook_count(h) >= 3 && sink_count(s) >= 3, 60000);
+    WAIT_FOR(hook_requests(h) >= 3 && sink_messages(s) >= 3, 60000);
     expect_dead_alert(&e, h, s, "KO");
     assert_int_equal(service_stop(&e), 0);
-    assert_int_equal(hook_count(h), 3);
-    assert_int_equal(sink_count(s), 3);
+    assert_int_equal(hook_requests(h), 3);
+    assert_int_equal(sink_messages(s), 3);
     assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'dead'"), 3);
 
     /* Nothing received, logged or served carries a secret. */
     char *text = service_output(&e);
     assert_non_null(strstr(text, "HTTP 401"));
-    assert_no_secret("the output of ingestor run", text);
+    assert_no_secrets("the output of ingestor run", text);
     free(text);
     text = read_file(e.rp.log_path, NULL);
     assert_non_null(text);
     assert_int_equal(count_lines_with(text, "\"status\":401"), 5); /* never retried */
-    assert_no_secret("the replay's request log", text);
+    assert_no_secrets("the replay's request log", text);
     free(text);
     pthread_mutex_lock(&h->lock);
     for (int i = 0; i < h->requests && i < HOOK_MAX_REQ; i++)
-        assert_no_secret("a webhook body", h->body[i]);
+        assert_no_secrets("a webhook body", h->body[i]);
     pthread_mutex_unlock(&h->lock);
     pthread_mutex_lock(&s->lock);
     for (int i = 0; i < s->messages && i < SINK_MAX_MSG; i++)
-        assert_no_secret("an email", s->all[i]);
+        assert_no_secrets("an email", s->all[i]);
     pthread_mutex_unlock(&s->lock);
-    env_stop(&e);
+    itenv_stop(&e);
     sink_stop(s);
     hook_stop(h);
 }
@@ -600,7 +354,7 @@ static void breaker_alert_when_the_api_fails_and_resolved_when_it_recovers(void 
 {
     (void)state;
     hook *h = hook_start(HOOK_TOKEN);
-    static env e; /* static: the teardown reaches it after a failure */
+    static itenv e; /* static: the teardown reaches it after a failure */
     const char *failing[] = { "--faults", "503", "--fault-rate", "1.0", NULL };
     env_start(&e, "breaker", failing);
     setenv_var(&e, "POLYGON_API_KEY", KEY);
@@ -616,7 +370,7 @@ static void breaker_alert_when_the_api_fails_and_resolved_when_it_recovers(void 
 
     /* Every request fails: the breaker opens, and says so once. */
     WAIT_FOR(hook_find(h, "api-breaker", "critical") >= 0, 40000);
-    assert_int_equal(hook_count(h), 1);
+    assert_int_equal(hook_requests(h), 1);
     cJSON *j = hook_json(h, 0);
     assert_non_null(strstr(jstr(j, "title"), "circuit breaker opened"));
     cJSON_Delete(j);
@@ -627,7 +381,7 @@ static void breaker_alert_when_the_api_fails_and_resolved_when_it_recovers(void 
     free(log);
 
     /* The API recovers: the next probe succeeds, the breaker closes. */
-    replay_restart(&e, NULL);
+    itenv_replay_restart(&e, it_data_dir, NULL);
     WAIT_FOR(hook_find(h, "api-breaker", "resolved") >= 0, 40000);
     assert_int_equal(hook_find(h, "api-breaker", "resolved"), 1);
     j = hook_json(h, 1);
@@ -635,8 +389,8 @@ static void breaker_alert_when_the_api_fails_and_resolved_when_it_recovers(void 
     cJSON_Delete(j);
     WAIT_FOR(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") == 2, 40000);
     assert_int_equal(service_stop(&e), 0);
-    assert_int_equal(hook_count(h), 2);
-    env_stop(&e);
+    assert_int_equal(hook_requests(h), 2);
+    itenv_stop(&e);
     hook_stop(h);
 }
 
@@ -652,7 +406,7 @@ static double prom_value(const prom_doc *d, const char *name, const char *labels
     return v;
 }
 
-static bool readyz_is(const env *e, long status)
+static bool readyz_is(const itenv *e, long status)
 {
     return get_status(e, "/readyz") == status;
 }
@@ -660,7 +414,7 @@ static bool readyz_is(const env *e, long status)
 static void metrics_parse_and_match_the_run(void **state)
 {
     (void)state;
-    static env e; /* static: the teardown reaches it after a failure */
+    static itenv e; /* static: the teardown reaches it after a failure */
     env_start(&e, "metrics", NULL);
     setenv_var(&e, "POLYGON_API_KEY", KEY);
     setenv_var(&e, "POLYGON_PAGE_LIMIT", "100");
@@ -779,23 +533,11 @@ static void metrics_parse_and_match_the_run(void **state)
     pg_do("resume");
     WAIT_FOR(readyz_is(&e, 200), 30000);
     assert_int_equal(service_stop(&e), 0);
-    env_stop(&e);
+    itenv_stop(&e);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s INGESTOR REPLAY DATA_DIR PG_SCRIPT\n", argv[0]);
-        return 2;
-    }
-    if (!getenv("DATABASE_URL") || !getenv("INGEST_PG_DIR")) {
-        fprintf(stderr, "DATABASE_URL/INGEST_PG_DIR not set: run through scripts/test\n");
-        return 77;
-    }
-    ingestor_exe = argv[1];
-    replay_exe = argv[2];
-    data_dir = argv[3];
-    pg_script = argv[4];
     /* The ingestor under test must not inherit settings from this shell. */
     static const char *const inherited[] = {
         "POLYGON_API_KEY",     "LOG_FORMAT",           "ALERT_WEBHOOK_URL",
@@ -805,8 +547,9 @@ int main(int argc, char **argv)
         "API_WORKERS",         "ADMIN_ADDR",           "DB_POOL_MAX",
         "DB_POOL_MIN",         "POLYGON_MAX_ATTEMPTS", NULL,
     };
-    for (int i = 0; inherited[i]; i++)
-        unsetenv(inherited[i]);
+    int rc = itenv_init(argc, argv, inherited);
+    if (rc != 0)
+        return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(
@@ -815,7 +558,7 @@ int main(int argc, char **argv)
                                   cleanup),
         cmocka_unit_test_teardown(metrics_parse_and_match_the_run, cleanup),
     };
-    int rc = cmocka_run_group_tests_name("service-ops", tests, NULL, NULL);
+    rc = cmocka_run_group_tests_name("service-ops", tests, NULL, NULL);
     curl_global_cleanup();
     return rc;
 }
