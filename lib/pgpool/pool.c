@@ -391,11 +391,10 @@ static int copy_target(pgpool *p, const pgpool_options *o)
     return PGPOOL_OK;
 }
 
-void pool_destroy(pgpool *p)
+/* What a pool owns besides its connections and locks: wiped where it may
+ * hold a secret. */
+static void free_memory(pgpool *p)
 {
-    for (int i = 0; i < p->nslots; i++)
-        if (p->slots && p->slots[i].pg)
-            PQfinish(p->slots[i].pg);
     if (p->kw)
         for (size_t i = 0; p->kw[i]; i++) {
             wipe_free(p->kw[i]);
@@ -413,6 +412,14 @@ void pool_destroy(pgpool *p)
     free(p->closebuf);
     if (p->wake_fd >= 0)
         close(p->wake_fd);
+}
+
+void pool_destroy(pgpool *p)
+{
+    for (int i = 0; i < p->nslots; i++)
+        if (p->slots && p->slots[i].pg)
+            PQfinish(p->slots[i].pg);
+    free_memory(p);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->cb_mu);
     pthread_cond_destroy(&p->drained);
@@ -952,23 +959,7 @@ void pgpool_forget_after_fork(pgpool *p)
     }
     if (devnull >= 0)
         close(devnull);
-    if (p->kw)
-        for (size_t i = 0; p->kw[i]; i++) {
-            wipe_free(p->kw[i]);
-            wipe_free(p->vals[i]);
-        }
-    free(p->kw);
-    free(p->vals);
-    wipe_free(p->conninfo);
-    wipe_free(p->secret);
-    free(p->reset_query);
-    free(p->name);
-    free(p->slots);
-    free(p->pfds);
-    free(p->pslots);
-    free(p->closebuf);
-    if (p->wake_fd >= 0)
-        close(p->wake_fd);
+    free_memory(p);
     free(p); /* the mutexes may be held by threads that do not exist here */
 }
 
