@@ -353,6 +353,32 @@ typedef struct screen {
     double vlo, vhi, range, lo, hi;
 } screen;
 
+/* The daily time screen: the calendar table (NULL for 24x7). */
+typedef struct day_screen {
+    const int32_t *tab;
+    int64_t day0, ndays;
+} day_screen;
+
+/* Daily bars: 1 when ts is in the session after ordinal *pord (which implies
+ * a later ts); *pord becomes the ordinal of ts. */
+static inline int day_next(const day_screen *dy, int64_t ts, int64_t *pord)
+{
+    int64_t d =
+        ts >= 0 ? (int64_t)((uint64_t)ts / (uint64_t)DQ_DAY_MS) : dq_floordiv(ts, DQ_DAY_MS);
+    int64_t ord = d;
+    int ok = 1;
+    if (dy->tab) {
+        int64_t idx = d - dy->day0;
+        /* outside the table: 0, no session */
+        int32_t e = (uint64_t)idx < (uint64_t)dy->ndays ? dy->tab[idx] : 0;
+        ord = e >> 2;
+        ok = (e >> 1) & 1;
+    }
+    ok &= ord - *pord == 1;
+    *pord = ord;
+    return ok;
+}
+
 /* DQ_PORTABLE_SCREEN builds the portable screen on x86 too (tests). */
 #if defined(__SSE2__) && !defined(DQ_PORTABLE_SCREEN)
 #define DQ_SSE2_SCREEN 1
@@ -363,13 +389,20 @@ typedef struct screen {
 #ifndef PREFETCH_AHEAD
 #define PREFETCH_AHEAD 32
 #endif
+/* The same for the AVX2 screen, which goes through the candles faster
+ * (measured on a 2-core EPYC VM: 64 beats 16 and 32 by 8-15%). */
+#ifndef PREFETCH_AHEAD_AVX2
+#define PREFETCH_AHEAD_AVX2 64
+#endif
 #if defined(DQ_SSE2_SCREEN)
 /* The price screen of dq_check, two fields per instruction. m[mj] for
  * candles j0 .. hi_i - 1: 0 when the candle passes every price test against
  * the previous close (same tests as the portable loop). */
 static void screen_prices_sse2(unsigned char *m, const dq_candle *cs, size_t mj, size_t j0,
-                               size_t hi_i, const screen *s, uint64_t *nvw)
+                               size_t hi_i, const screen *s, uint64_t *nvw, const day_screen *dy,
+                               int64_t *pordp)
 {
+    int64_t pord = *pordp;
     const __m128d zero = _mm_setzero_pd(), dmax = _mm_set1_pd(DBL_MAX);
     const __m128d zmax = _mm_set_pd(DBL_MAX, 0.0); /* [0, DBL_MAX] */
     const __m128d vlh = _mm_set_pd(s->vhi, s->vlo);
@@ -413,10 +446,103 @@ static void screen_prices_sse2(unsigned char *m, const dq_candle *cs, size_t mj,
         const int ok = _mm_movemask_pd(g) == 3;
         const int changed = _mm_movemask_pd(_mm_cmpneq_pd(cv, pcv)) != 0;
         nv += (uint64_t)(_mm_movemask_pd(_mm_cmpord_pd(ww, ww)) & 1);
-        m[mj] = (unsigned char)!(ok & changed);
+        int tok = 1;
+        if (dy)
+            tok = day_next(dy, k->ts, &pord);
+        m[mj] = (unsigned char)!(ok & changed & tok);
     }
     *nvw += nv;
+    *pordp = pord;
 }
+
+/* DQ_NO_AVX2_SCREEN leaves the SSE2 screen alone on AVX2 hosts (tests). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(DQ_NO_AVX2_SCREEN)
+#define DQ_AVX2_SCREEN 1
+#include <immintrin.h>
+
+/* Four candles' pairs of adjacent fields at f (a pointer into candle 0)
+ * transposed: *a = the first field of candles 0..3, *b = the second. */
+__attribute__((target("avx2"))) static inline void pairs4(const double *f, __m256d *a, __m256d *b)
+{
+    enum { STRIDE = sizeof(dq_candle) / sizeof(double) };
+    const __m256d x0 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(f)),
+                                            _mm_loadu_pd(f + 2 * STRIDE), 1);
+    const __m256d x1 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(f + STRIDE)),
+                                            _mm_loadu_pd(f + 3 * STRIDE), 1);
+    *a = _mm256_unpacklo_pd(x0, x1);
+    *b = _mm256_unpackhi_pd(x0, x1);
+}
+
+/* The SSE2 screen four candles at a time, the fields transposed so that each
+ * test is one instruction for four candles (the same tests, the same
+ * rounding). Screens candles j0 .. j0 + 4q - 1 and returns 4q. */
+__attribute__((target("avx2"))) static size_t
+screen_prices_avx2(unsigned char *m, const dq_candle *cs, size_t mj, size_t j0, size_t hi_i,
+                   const screen *s, uint64_t *nvw, const day_screen *dy, int64_t *pordp)
+{
+    const __m256d zero = _mm256_setzero_pd(), dmax = _mm256_set1_pd(DBL_MAX);
+    const __m256d vlo = _mm256_set1_pd(s->vlo), vhi = _mm256_set1_pd(s->vhi);
+    const __m256d rng = _mm256_set1_pd(s->range);
+    const __m256d slo = _mm256_set1_pd(s->lo), shi = _mm256_set1_pd(s->hi);
+    int64_t pord = *pordp;
+    uint64_t nv = 0;
+    size_t j = j0;
+    for (; j + 4 <= hi_i; j += 4, mj += 4) {
+        const dq_candle *k = &cs[j];
+        /* a candle is a cache line: one prefetch each */
+        for (size_t c = 0; c < 4; c++)
+            _mm_prefetch((const char *)((uintptr_t)k + (PREFETCH_AHEAD_AVX2 + c) * sizeof *k),
+                         _MM_HINT_T0);
+        __m256d op, hi, lo, cl, vo, vw, tr, pc, pv;
+        pairs4(&k->open, &op, &hi);
+        pairs4(&k->low, &lo, &cl);
+        pairs4(&k->volume, &vo, &vw);
+        pairs4(&k->vwap, &vw, &tr);
+        pairs4(&k[-1].close, &pc, &pv);
+        /* low <= open, close <= high; low, volume > 0; high, volume finite */
+        __m256d g =
+            _mm256_and_pd(_mm256_cmp_pd(lo, op, _CMP_LE_OQ), _mm256_cmp_pd(lo, cl, _CMP_LE_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(op, hi, _CMP_LE_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(cl, hi, _CMP_LE_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(zero, lo, _CMP_LT_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(zero, vo, _CMP_LT_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(hi, dmax, _CMP_LE_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(vo, dmax, _CMP_LE_OQ));
+        /* vwap absent (NaN) or in [low * vlo, high * vhi] and > 0 */
+        g = _mm256_and_pd(g, _mm256_cmp_pd(vw, _mm256_mul_pd(lo, vlo), _CMP_NLT_UQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(vw, _mm256_mul_pd(hi, vhi), _CMP_NGT_UQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(vw, zero, _CMP_NLE_UQ));
+        /* trades absent or in [0, DBL_MAX] */
+        g = _mm256_and_pd(g, _mm256_cmp_pd(tr, zero, _CMP_NLT_UQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(tr, dmax, _CMP_NGT_UQ));
+        /* range */
+        g = _mm256_and_pd(g,
+                          _mm256_cmp_pd(_mm256_sub_pd(hi, lo), _mm256_mul_pd(rng, lo), _CMP_LE_OQ));
+        /* open within [prev close * lo, prev close * hi] */
+        g = _mm256_and_pd(g, _mm256_cmp_pd(_mm256_mul_pd(pc, slo), op, _CMP_LE_OQ));
+        g = _mm256_and_pd(g, _mm256_cmp_pd(op, _mm256_mul_pd(pc, shi), _CMP_LE_OQ));
+        /* not a repeat of the previous candle (close and volume) */
+        g = _mm256_and_pd(g, _mm256_or_pd(_mm256_cmp_pd(cl, pc, _CMP_NEQ_UQ),
+                                          _mm256_cmp_pd(vo, pv, _CMP_NEQ_UQ)));
+        unsigned ok = (unsigned)_mm256_movemask_pd(g);
+        nv += (uint64_t)__builtin_popcount(
+            (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(vw, vw, _CMP_ORD_Q)));
+        if (dy) {
+            unsigned t = (unsigned)day_next(dy, k[0].ts, &pord);
+            t |= (unsigned)day_next(dy, k[1].ts, &pord) << 1;
+            t |= (unsigned)day_next(dy, k[2].ts, &pord) << 2;
+            t |= (unsigned)day_next(dy, k[3].ts, &pord) << 3;
+            ok &= t;
+        }
+        /* m[mj + c] = !(bit c of ok) */
+        uint32_t w = (~ok & 1u) | (~ok & 2u) << 7 | (~ok & 4u) << 14 | (~ok & 8u) << 21;
+        memcpy(m + mj, &w, sizeof w);
+    }
+    *nvw += nv;
+    *pordp = pord;
+    return j - j0;
+}
+#endif
 #endif
 
 /* After the fast path accepted candle p: the state it left. */
@@ -516,9 +642,8 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
     scr.range = o->range;
     scr.lo = fmax(1.0 - o->open_gap, c->pre_lo) * (1 + 1e-9);
     scr.hi = fmin(1.0 + o->open_gap, c->pre_hi) * (1 - 1e-9);
-    const int32_t *tab = c->tab.e;
-    const int64_t day0 = c->tab.day0, ndays = c->tab.ndays;
-    const int table = c->mode == MODE_DAILY_TABLE;
+    const day_screen dys = { c->mode == MODE_DAILY_TABLE ? c->tab.e : NULL, c->tab.day0,
+                             c->tab.ndays };
     uint64_t ev_vwap = 0, nfast = 0;
     int simple = 0, pending = 0; /* pending: the state is candle i - 1, not yet written */
     unsigned char m[BLOCK];
@@ -544,7 +669,13 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
             /* prices, against the previous close; NaN fails every test */
             uint64_t nvw = 0;
 #if defined(DQ_SSE2_SCREEN)
-            screen_prices_sse2(m, cs, j0 - lo_i, j0, hi_i, &scr, &nvw);
+            size_t j1 = j0;
+#if defined(DQ_AVX2_SCREEN)
+            if (__builtin_cpu_supports("avx2"))
+                j1 += screen_prices_avx2(m, cs, j0 - lo_i, j0, hi_i, &scr, &nvw,
+                                         daily ? &dys : NULL, &pord);
+#endif
+            screen_prices_sse2(m, cs, j1 - lo_i, j1, hi_i, &scr, &nvw, daily ? &dys : NULL, &pord);
 #else
             for (size_t j = j0; j < hi_i; j++) {
                 const dq_candle *k = &cs[j];
@@ -573,25 +704,13 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
             }
 #endif
             ev_vwap += nvw;
-            /* time: the next session after candle j - 1 (implies a later ts) */
+            /* time: the next session after candle j - 1 (implies a later ts);
+             * the SSE2 and AVX2 screens do it for daily bars in the same pass */
             if (daily) {
-                for (size_t j = j0; j < hi_i; j++) {
-                    int64_t ts = cs[j].ts;
-                    int64_t d = ts >= 0 ? (int64_t)((uint64_t)ts / (uint64_t)DQ_DAY_MS)
-                                        : dq_floordiv(ts, DQ_DAY_MS);
-                    int64_t ord = d;
-                    int ok = 1;
-                    if (table) {
-                        int64_t idx = d - day0;
-                        /* outside the table: 0, no session */
-                        int32_t e = (uint64_t)idx < (uint64_t)ndays ? tab[idx] : 0;
-                        ord = e >> 2;
-                        ok = (e >> 1) & 1;
-                    }
-                    ok &= ord - pord == 1;
-                    pord = ord;
-                    m[j - lo_i] |= (unsigned char)!ok;
-                }
+#if !defined(DQ_SSE2_SCREEN)
+                for (size_t j = j0; j < hi_i; j++)
+                    m[j - lo_i] |= (unsigned char)!day_next(&dys, cs[j].ts, &pord);
+#endif
             } else {
                 /* intraday: in a session and the next slot (slot ordinals grow
                  * with ts, so this implies a later ts as well) */
