@@ -559,19 +559,31 @@ static void set_errmsg(retry_call *call, const alerter *a, const char *what)
     free(clean);
 }
 
-static int webhook_attempt(retry_call *call, void *ud)
+/* The start of every delivery attempt: a fresh handle, unless the alerter
+ * is shutting down. NULL with *rc when the attempt cannot go on. */
+static CURL *attempt_begin(retry_call *call, alerter *a, int *rc)
 {
-    attempt_ctx *c = ud;
-    alerter *a = c->a;
     if (atomic_load(&a->abort_flag)) {
         snprintf(call->errmsg, sizeof call->errmsg, "aborted at shutdown");
-        return RC_ABORTED;
+        *rc = RC_ABORTED;
+        return NULL;
     }
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(call->errmsg, sizeof call->errmsg, "libcurl could not be initialised");
-        return RC_TRANSPORT;
+        *rc = RC_TRANSPORT;
     }
+    return h;
+}
+
+static int webhook_attempt(retry_call *call, void *ud)
+{
+    attempt_ctx *c = ud;
+    alerter *a = c->a;
+    int begin_rc;
+    CURL *h = attempt_begin(call, a, &begin_rc);
+    if (!h)
+        return begin_rc;
     struct curl_slist *hdr = NULL, *tmp;
     if ((tmp = curl_slist_append(hdr, "Content-Type: application/json")))
         hdr = tmp;
@@ -632,15 +644,10 @@ static int email_attempt(retry_call *call, void *ud)
 {
     attempt_ctx *c = ud;
     alerter *a = c->a;
-    if (atomic_load(&a->abort_flag)) {
-        snprintf(call->errmsg, sizeof call->errmsg, "aborted at shutdown");
-        return RC_ABORTED;
-    }
-    CURL *h = curl_easy_init();
-    if (!h) {
-        snprintf(call->errmsg, sizeof call->errmsg, "libcurl could not be initialised");
-        return RC_TRANSPORT;
-    }
+    int begin_rc;
+    CURL *h = attempt_begin(call, a, &begin_rc);
+    if (!h)
+        return begin_rc;
     struct curl_slist *rcpt = NULL;
     for (size_t i = 0; i < a->nrcpt; i++) {
         struct curl_slist *tmp = curl_slist_append(rcpt, a->rcpt[i]);

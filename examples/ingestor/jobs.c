@@ -39,6 +39,18 @@ static void pg_error(PGresult *r, PGconn *conn, char *err, size_t errlen)
         err[--n] = '\0';
 }
 
+/* A statement that returns no rows: 0, or -1 with err. */
+static int exec_command(PGconn *conn, const char *sql, int n, const char *const *p, char *err,
+                        size_t errlen)
+{
+    PGresult *r = PQexecParams(conn, sql, n, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0)
+        pg_error(r, conn, err, errlen);
+    PQclear(r);
+    return rc;
+}
+
 static const char job_columns[] =
     "id, symbol, timespan, multiplier, adjusted, from_date::text, to_date::text, state,"
     " checkpoint_ms, attempts, lease_owner, lease_until < now()";
@@ -66,18 +78,14 @@ int jobs_ensure(PGconn *conn, const char *symbol, const char *timespan, int mult
     snprintf(mult, sizeof mult, "%d", multiplier);
     const char *p[7] = { symbol,    timespan, mult,  adjusted ? "true" : "false",
                          from_date, to_date,  source };
-    PGresult *r = PQexecParams(conn,
-                               "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted,"
-                               " from_date, to_date, source) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                               " ON CONFLICT DO NOTHING",
-                               7, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        pg_error(r, conn, err, errlen);
-        PQclear(r);
+    if (exec_command(conn,
+                     "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted,"
+                     " from_date, to_date, source) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                     " ON CONFLICT DO NOTHING",
+                     7, p, err, errlen) != 0)
         return -1;
-    }
-    PQclear(r);
     char sql[512];
+    PGresult *r;
     snprintf(sql, sizeof sql,
              "SELECT %s FROM backfill_jobs WHERE symbol = $1 AND timespan = $2 AND"
              " multiplier = $3 AND adjusted = $4 AND from_date = $5 AND to_date = $6 AND"
@@ -296,7 +304,7 @@ int jobs_enqueue(PGconn *conn, const char *symbol, const char *timespan, int mul
     /* A finished job of the same range runs again from its start (restated
      * bars are seen); a failed or dead one resumes from its checkpoint with
      * a fresh set of attempts; a pending or running one is left alone. */
-    PGresult *r = PQexecParams(
+    return exec_command(
         conn,
         "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted, from_date, to_date,"
         " source, run_date) VALUES ($1, $2, $3, $4, $5, $6, 'polygon', $7)"
@@ -306,12 +314,5 @@ int jobs_enqueue(PGconn *conn, const char *symbol, const char *timespan, int mul
         "    ELSE backfill_jobs.checkpoint_ms END,"
         "  run_date = coalesce(EXCLUDED.run_date, backfill_jobs.run_date), updated_at = now()"
         " WHERE backfill_jobs.state IN ('done', 'failed', 'dead')",
-        7, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        pg_error(r, conn, err, errlen);
-        PQclear(r);
-        return -1;
-    }
-    PQclear(r);
-    return 0;
+        7, p, err, errlen);
 }
