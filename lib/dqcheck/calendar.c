@@ -154,8 +154,10 @@ void dq_us_dst(int y, int64_t *start, int64_t *end)
     }
 }
 
-int dq_caltab_build(dq_caltab *t, dq_calendar cal)
+int dq_caltab_build(dq_caltab *t, dq_calendar cal, int with_starts)
 {
+    t->start = NULL;
+    t->nsessions = 0;
     int64_t d0 = dq_days_from_civil(DQ_CAL_FIRST_YEAR, 1, 1);
     int64_t d1 = dq_days_from_civil(DQ_CAL_LAST_YEAR + 1, 1, 1);
     t->day0 = d0;
@@ -183,13 +185,25 @@ int dq_caltab_build(dq_caltab *t, dq_calendar cal)
             cum += sess;
         }
     }
+    if (with_starts) {
+        t->start = malloc((size_t)(cum > 0 ? cum : 1) * sizeof *t->start);
+        if (!t->start) {
+            dq_caltab_free(t);
+            return DQ_ENOMEM;
+        }
+        for (int64_t i = 0; i < t->ndays; i++)
+            if (t->e[i] & 2)
+                t->start[t->nsessions++] = (d0 + i) * DQ_DAY_MS;
+    }
     return DQ_OK;
 }
 
 void dq_caltab_free(dq_caltab *t)
 {
     free(t->e);
+    free(t->start);
     t->e = NULL;
+    t->start = NULL;
 }
 
 int dq_calendar_is_session(dq_calendar cal, int64_t day)

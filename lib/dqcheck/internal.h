@@ -35,14 +35,19 @@ size_t dq_nyse_closures(int y, int64_t *out, size_t max);
  * session hours of the start day are already in DST). */
 void dq_us_dst(int y, int64_t *start, int64_t *end);
 
-/* A per-day table: entry = sessions_before_day << 2 | is_session << 1 | is_dst. */
+/* A per-day table: entry = sessions_before_day << 2 | is_session << 1 | is_dst.
+ * With it, when asked for, the start (Unix ms, UTC midnight) of each session
+ * by its ordinal (sessions_before_day of its day), so that a run of
+ * consecutive sessions is a run of consecutive entries. */
 typedef struct dq_caltab {
     int32_t *e;
     int64_t day0;  /* first day covered */
     int64_t ndays; /* days covered */
+    int64_t *start;
+    int64_t nsessions;
 } dq_caltab;
 
-int dq_caltab_build(dq_caltab *t, dq_calendar cal);
+int dq_caltab_build(dq_caltab *t, dq_calendar cal, int with_starts);
 void dq_caltab_free(dq_caltab *t);
 
 /* ---- codes.c ---- */

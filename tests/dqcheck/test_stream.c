@@ -243,6 +243,43 @@ static void every_code_is_exercised_by_the_generator(void **state)
     dq_report_free(r);
 }
 
+/* Daily timestamps at the first and the last millisecond of their days or
+ * one millisecond outside them, and now and then one far outside the
+ * calendar or the exact doubles. */
+static void ts_edges(dq_candle *cs, size_t n, uint64_t seed)
+{
+    static const int64_t far[] = { -1,
+                                   -DAY_MS,
+                                   INT64_MIN,
+                                   INT64_MAX,
+                                   INT64_C(1) << 52,
+                                   (INT64_C(1) << 52) - 1,
+                                   INT64_C(-315619200000), /* 1960 */
+                                   INT64_C(7258118400000) /* 2200 */ };
+    uint64_t s = seed * 31 + 7;
+    for (size_t i = 0; i < n; i++) {
+        int64_t day = cs[i].ts / DAY_MS; /* the grid is after 1970 */
+        switch (rng(&s) % 8) {
+        case 0:
+        case 1:
+            cs[i].ts = day * DAY_MS;
+            break;
+        case 2:
+        case 3:
+            cs[i].ts = day * DAY_MS + DAY_MS - 1;
+            break;
+        case 4:
+            cs[i].ts = day * DAY_MS - 1;
+            break;
+        case 5:
+            cs[i].ts = day * DAY_MS + DAY_MS;
+            break;
+        }
+        if (rng(&s) % 40 == 0)
+            cs[i].ts = far[rng(&s) % (sizeof far / sizeof far[0])];
+    }
+}
+
 /* The fast screen gives exactly the generic step's findings: per-candle
  * symbols force the generic step on every candle. */
 static void fast_path_equals_generic(void **state)
@@ -276,6 +313,11 @@ static void fast_path_equals_generic(void **state)
         if (seed % 3 == 1) /* candles exactly at the open-gap threshold */
             for (size_t i = 1; i < N_SERIES; i += 7)
                 cs[i].open = cs[i - 1].close * (seed % 2 ? 1.2 : 0.8);
+        if (sessions == daily_grid && seed % 3 == 0)
+            ts_edges(cs, N_SERIES, seed);
+        if (sessions == daily_grid && o.calendar == DQ_CAL_24X7 && seed % 2 == 1)
+            for (size_t i = 0; i < N_SERIES; i++) /* before 1970 */
+                cs[i].ts -= 60 * 365 * DAY_MS;
         dq_report *fast, *slow;
         dq_checker *c1, *c2;
         static unsigned char a1[N_SERIES], a2[N_SERIES];
