@@ -742,6 +742,12 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
         size_t hi_i = n - lo_i < BLOCK ? n : lo_i + BLOCK;
         if (fast_ok) {
             memset(m, 0, sizeof m);
+            /* the outputs of the candles the fast path accepts (the generic
+             * step overwrites those of the others) */
+            if (accept)
+                memset(accept + lo_i, 1, hi_i - lo_i);
+            if (L.errors)
+                memset(L.errors + lo_i, 0, (hi_i - lo_i) * sizeof *L.errors);
             /* the batch's first four candles take the generic step (the
              * first has no previous candle; the rest keep the screens'
              * groups of four aligned) */
@@ -831,10 +837,6 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
                 if (run) {
                     nfast += run;
                     pending = 1;
-                    if (accept)
-                        memset(accept + i, 1, run);
-                    if (L.errors)
-                        memset(L.errors + i, 0, run * sizeof *L.errors);
                     i += run;
                     continue;
                 }
