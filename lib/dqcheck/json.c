@@ -62,7 +62,7 @@ static cJSON *build(const dq_report *r)
         bad |= add(c, "code", cJSON_CreateString(dq_code_name(code)));
         int sev = r->sev[code];
         if (sev == DQ_SEVERITY_OFF || sev == DQ_SEVERITY_DEFAULT)
-            sev = dq_code_default_severity(code); /* ZERO_VOLUME on flat bars only */
+            sev = (int)dq_code_default_severity(code); /* ZERO_VOLUME on flat bars only */
         bad |= add(c, "severity", cJSON_CreateString(dq_severity_name(sev)));
         bad |= add(c, "evaluated", cJSON_CreateNumber((double)r->evaluated[code]));
         bad |= add(c, "failed", cJSON_CreateNumber((double)r->failed[code]));
@@ -77,8 +77,8 @@ static cJSON *build(const dq_report *r)
             break;
         }
         cJSON_AddItemToArray(issues, o);
-        bad |= add(o, "code", cJSON_CreateString(dq_code_name(is->code)));
-        bad |= add(o, "severity", cJSON_CreateString(dq_severity_name(is->severity)));
+        bad |= add(o, "code", cJSON_CreateString(dq_code_name((int)is->code)));
+        bad |= add(o, "severity", cJSON_CreateString(dq_severity_name((int)is->severity)));
         bad |= add(o, "index", cJSON_CreateNumber((double)is->index));
         bad |= add(o, "row", cJSON_CreateNumber((double)is->row));
         bad |= add(o, "ts", cJSON_CreateNumber((double)is->ts));
