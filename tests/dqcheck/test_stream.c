@@ -315,7 +315,7 @@ static void fast_path_equals_generic(void **state)
                 cs[i].open = cs[i - 1].close * (seed % 2 ? 1.2 : 0.8);
         if (sessions == daily_grid && seed % 3 == 0)
             ts_edges(cs, N_SERIES, seed);
-        if (sessions == daily_grid && o.calendar == DQ_CAL_24X7 && seed % 2 == 1)
+        else if (sessions == daily_grid && o.calendar == DQ_CAL_24X7 && seed % 2 == 1)
             for (size_t i = 0; i < N_SERIES; i++) /* before 1970 */
                 cs[i].ts -= 60 * 365 * DAY_MS;
         dq_report *fast, *slow;
