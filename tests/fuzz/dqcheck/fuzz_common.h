@@ -1,5 +1,6 @@
 /* Shared by the dqcheck fuzz targets: run whatever a reader produced
- * through the checker and the JSON report, per symbol, as the tool does. */
+ * through the checker and the JSON report, per symbol, as the tool does; and
+ * check that the checker's fast path agrees with its generic step on it. */
 #ifndef DQCHECK_FUZZ_COMMON_H
 #define DQCHECK_FUZZ_COMMON_H
 
@@ -8,6 +9,8 @@
 #include <dqcheck/dqcheck.h>
 
 #include "reader.h"
+
+static void fuzz_fast_paths(const dqr_data *d);
 
 static void fuzz_check_all(const dqr_data *d)
 {
@@ -34,6 +37,100 @@ static void fuzz_check_all(const dqr_data *d)
         abort();
     dq_report_free(r);
     dq_checker_free(c);
+    fuzz_fast_paths(d);
+}
+
+/* The comparison's handles, kept for the life of the process: a checker is
+ * costly to build (its calendar tables). Per option set (daily bars on the
+ * NYSE and the 24x7 calendars, 5-minute bars) one checker for the fast path
+ * and one for the generic step. */
+enum { FUZZ_OPTION_SETS = 3 };
+static struct {
+    dq_checker *fast[FUZZ_OPTION_SETS], *generic[FUZZ_OPTION_SETS];
+    dq_report *rf, *rg;
+} fuzz_handles;
+
+static void fuzz_handles_init(void)
+{
+    if (fuzz_handles.rf)
+        return;
+    for (int v = 0; v < FUZZ_OPTION_SETS; v++) {
+        dq_options o = DQ_OPTIONS_INIT;
+        if (v == 1)
+            o.calendar = DQ_CAL_24X7;
+        if (v == 2) {
+            o.interval.unit = DQ_UNIT_MINUTE;
+            o.interval.multiplier = 5;
+        }
+        if (dq_checker_new(&fuzz_handles.fast[v], &o) != DQ_OK ||
+            dq_checker_new(&fuzz_handles.generic[v], &o) != DQ_OK)
+            abort();
+    }
+    if (dq_report_new(&fuzz_handles.rf, NULL) != DQ_OK ||
+        dq_report_new(&fuzz_handles.rg, NULL) != DQ_OK)
+        abort();
+}
+
+/* One symbol's candles (m of them) checked in one batch, where the fast
+ * path's screens run, and one candle per batch, where the generic step does
+ * everything: the same findings, the same accept mask. */
+static void fuzz_fast_equals_generic(const dq_candle *cs, size_t m, const char *symbol, int v,
+                                     unsigned char *acc)
+{
+    dq_checker *cf = fuzz_handles.fast[v], *cg = fuzz_handles.generic[v];
+    dq_report *rf = fuzz_handles.rf, *rg = fuzz_handles.rg;
+    dq_checker_reset(cf);
+    dq_checker_reset(cg);
+    dq_report_reset(rf);
+    dq_report_reset(rg);
+    dq_batch b = DQ_BATCH_INIT;
+    b.symbol = symbol;
+    b.candles = cs;
+    b.count = m;
+    b.accept = acc;
+    if (dq_check(rf, cf, &b) != DQ_OK)
+        abort();
+    for (size_t i = 0; i < m; i++) {
+        unsigned char one;
+        b.candles = &cs[i];
+        b.count = 1;
+        b.accept = &one;
+        if (dq_check(rg, cg, &b) != DQ_OK || one != acc[i])
+            abort();
+    }
+    if (dq_report_rejected(rf) != dq_report_rejected(rg) ||
+        dq_report_score(rf) != dq_report_score(rg) ||
+        dq_report_issue_count(rf) != dq_report_issue_count(rg))
+        abort();
+    for (int sev = DQ_SEVERITY_INFO; sev <= DQ_SEVERITY_ERROR; sev++)
+        if (dq_report_count(rf, (dq_severity)sev) != dq_report_count(rg, (dq_severity)sev))
+            abort();
+    for (int code = 0; code < DQ_CODE_COUNT; code++) {
+        uint64_t ef, ff, eg, fg;
+        if (dq_report_totals(rf, code, &ef, &ff) != DQ_OK ||
+            dq_report_totals(rg, code, &eg, &fg) != DQ_OK || ef != eg || ff != fg)
+            abort();
+    }
+}
+
+/* fuzz_fast_equals_generic for each symbol and option set. */
+static void fuzz_fast_paths(const dqr_data *d)
+{
+    fuzz_handles_init();
+    dq_candle *cs = malloc((d->n ? d->n : 1) * sizeof *cs);
+    unsigned char *acc = malloc(d->n ? d->n : 1);
+    if (!cs || !acc)
+        abort();
+    for (size_t s = 0; s < d->nsym; s++) {
+        size_t m = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->sym[i] == s)
+                cs[m++] = d->candles[i];
+        for (int v = 0; v < FUZZ_OPTION_SETS; v++)
+            fuzz_fast_equals_generic(cs, m, d->symbols[s], v, acc);
+    }
+    free(cs);
+    free(acc);
 }
 
 #endif
