@@ -547,8 +547,8 @@ __attribute__((target("avx2"))) static inline int session_starts4(const day_scre
 /* The SSE2 screen four candles at a time, the fields transposed so that each
  * test is one instruction for four candles (the same tests, the same
  * rounding). Screens candles j0 .. j0 + 4q - 1 and returns 4q; mj is a
- * multiple of 4, so that a group's flags share a word. *pordp becomes the
- * ordinal of the last candle screened, for the SSE2 screen that goes on. */
+ * multiple of 4, so that a group's flags share a word. *pordp is the ordinal
+ * of candle j0 - 1, and becomes that of the last candle screened. */
 __attribute__((target("avx2"))) static size_t
 screen_prices_avx2(uint64_t *m, const dq_candle *cs, size_t mj, size_t j0, size_t hi_i,
                    const screen *s, uint64_t *nvw, const day_screen *dy, int64_t *pordp)
@@ -561,12 +561,9 @@ screen_prices_avx2(uint64_t *m, const dq_candle *cs, size_t mj, size_t j0, size_
      * passes when it lies in the session of ordinal base + c (bit c of t)
      * and, for c > 0, candle j + c - 1 in that of base + c - 1 (t << 1):
      * then the two are consecutive sessions, as day_next asks. When some
-     * candle of a group is not where expected, candle j + 3 resyncs base. */
-    int64_t base = 0;
-    if (dy) {
-        (void)day_of(dy, cs[j0 - 1].ts, &base);
-        base++;
-    }
+     * candle of a group is not where expected, candle j + 3 resyncs base.
+     * Either way base - 1 is the ordinal of the last candle screened. */
+    int64_t base = *pordp + 1;
     const __m256i izero = _mm256_setzero_si256(), dayms = _mm256_set1_epi64x(DQ_DAY_MS);
     uint64_t nv = 0;
     size_t j = j0;
@@ -630,8 +627,8 @@ screen_prices_avx2(uint64_t *m, const dq_candle *cs, size_t mj, size_t j0, size_
         m[mj >> 6] |= (uint64_t)(~ok & 15u) << (mj & 63);
     }
     *nvw += nv;
-    if (dy && j > j0)
-        (void)day_of(dy, cs[j - 1].ts, pordp);
+    if (dy)
+        *pordp = base - 1;
     return j - j0;
 }
 #endif
