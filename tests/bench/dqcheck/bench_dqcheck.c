@@ -6,7 +6,7 @@
  * memory growth while checking (getrusage maxrss), for 1M and 10M candles,
  * which must not depend on the number of candles.
  *
- * One JSON object per line on stdout (DESIGN.md section 6); a table on stderr.
+ * One JSON object per line on stdout (docs/design.md section 6); a table on stderr.
  */
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Benchmarks of libenvcheck (DESIGN.md section 6): one JSON object per line
+ * Benchmarks of libenvcheck (docs/design.md section 6): one JSON object per line
  * on stdout, medians of several runs, each against a same-run reference.
  *
  *  - validate 100 variables of mixed types from the process environment,

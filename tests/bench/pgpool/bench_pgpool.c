@@ -1,5 +1,5 @@
 /*
- * libpgpool benchmarks (DESIGN.md section 6): one JSON line per figure on
+ * libpgpool benchmarks (docs/design.md section 6): one JSON line per figure on
  * stdout, with a same-run reference. Needs DATABASE_URL (scripts/bench
  * starts a server); without it prints nothing and exits 77.
  *

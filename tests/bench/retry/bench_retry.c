@@ -1,6 +1,6 @@
 /*
  * libretry hot paths against the same-run cost of an uncontended
- * pthread_mutex_lock + unlock pair (DESIGN.md section 6). One JSON object per
+ * pthread_mutex_lock + unlock pair (docs/design.md section 6). One JSON object per
  * line on stdout; medians of several runs.
  *   1 thread:  ns per call, ratio = reference / value (1.0 = as cheap as the pair)
  *   2, 8 threads on one shared handle: ops/s, ratio = value / reference, where
