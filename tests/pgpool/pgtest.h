@@ -65,7 +65,7 @@ static inline long admin_exec(const char *sql)
 
 static inline pgpool_stats stats_of(pgpool *p)
 {
-    pgpool_stats st;
+    pgpool_stats st = PGPOOL_STATS_INIT;
     assert_int_equal(pgpool_stats_get(&st, p), PGPOOL_OK);
     return st;
 }

@@ -61,7 +61,7 @@ static void *observer(void *v)
     pgpool *p = v;
     static char buf[16384];
     while (!atomic_load(&stop_flag)) {
-        pgpool_stats st;
+        pgpool_stats st = PGPOOL_STATS_INIT;
         if (pgpool_stats_get(&st, p) == PGPOOL_OK) {
             pgpool_stats_prometheus(buf, sizeof buf, &st, "stress");
             pgpool_advice(buf, sizeof buf, &st);
