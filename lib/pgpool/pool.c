@@ -207,6 +207,23 @@ PGconn *pool_remove(pgpool *p, slot *s, pgpool_close_reason reason, int64_t now,
     return pg;
 }
 
+/* The error of res (cleared here; NULL is no error) into err, as verbose
+ * libpq writes it ("FATAL:  57P01:  terminating ..."), so that the SQLSTATE
+ * can be taken out again; unchanged when res has no error fields. */
+static void result_error(PGresult *res, char *err, size_t errsize)
+{
+    if (!res)
+        return;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *prim = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (sev && code && prim)
+        snprintf(err, errsize, "%s:  %s:  %s", sev, code, prim);
+    else if (*PQresultErrorMessage(res))
+        snprintf(err, errsize, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+}
+
 /* Run sql on pg within timeout_ns (pool clock). 0 on success; -1 with a
  * message in err on failure, -2 on timeout (pg is then busy: discard it). */
 int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_ns, char *err,
@@ -250,7 +267,11 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
                 return -1;
             }
             if (r > 0 && !PQconsumeInput(pg)) {
-                snprintf(err, errsize, "%s", PQerrorMessage(pg));
+                if (!failed) { /* else the error already read says more */
+                    snprintf(err, errsize, "%s", PQerrorMessage(pg));
+                    if (PQstatus(pg) == CONNECTION_BAD) /* the socket is gone: no wait */
+                        result_error(PQgetResult(pg), err, errsize);
+                }
                 return -1;
             }
         }
@@ -259,8 +280,10 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
             break;
         ExecStatusType st = PQresultStatus(res);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-            if (!failed)
-                snprintf(err, errsize, "%s", PQresultErrorMessage(res));
+            if (!failed) {
+                result_error(res, err, errsize);
+                res = NULL; /* cleared there */
+            }
             failed = 1;
         }
         PQclear(res);
