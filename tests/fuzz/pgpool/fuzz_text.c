@@ -63,7 +63,7 @@ static void check_parse_message(const char *msg, const char *conninfo)
         abort();
     /* a secret that is never a keyword of conninfo: planted in the message */
     static const char secret[] = "Zq9sEcReT";
-    if (!strstr(conninfo, secret)) {
+    if (!strstr(conninfo, secret) && !strstr(msg, secret)) {
         size_t n = strlen(msg) + sizeof secret + 8;
         char *m = malloc(n);
         if (!m)
