@@ -74,26 +74,13 @@ static void run_round(pgpool *p, int *dead, int *handed, int *errors, char *firs
     }
 }
 
-static pgpool *make_pool(pgpool_options *o, char *url, size_t size, const char *app,
-                         const char *extra)
-{
-    url_with_app(url, size, app);
-    if (extra)
-        snprintf(url + strlen(url), size - strlen(url), "%s", extra);
-    o->conninfo = url;
-    pgpool *p = NULL;
-    assert_int_equal(pgpool_new(&p, o), PGPOOL_OK);
-    return p;
-}
-
 static void terminate_idle_then_acquire_from_8_threads(void **state)
 {
     (void)state;
     pgpool_options o = PGPOOL_OPTIONS_INIT;
     o.min_idle = THREADS;
     o.max_size = THREADS;
-    char url[512];
-    pgpool *p = make_pool(&o, url, sizeof url, "pgpool_dead_kill", NULL);
+    pgpool *p = pool_for_app(&o, "pgpool_dead_kill", NULL);
     int dead = 0, handed = 0, errors = 0, rounds = 0;
     char first[256] = "";
     while (handed + errors < 1000) {
@@ -130,9 +117,7 @@ static void idle_session_timeout_then_acquire_from_8_threads(void **state)
     /* The idle watch is slowed down: checkout must catch dead connections
      * by itself, as it must for a backend that dies just before a checkout. */
     o.health_check_period_ms = 5000;
-    char url[512];
-    pgpool *p = make_pool(&o, url, sizeof url, "pgpool_dead_idle",
-                          "&options=-c%20idle_session_timeout%3D600");
+    pgpool *p = pool_for_app(&o, "pgpool_dead_idle", "&options=-c%20idle_session_timeout%3D600");
     int dead = 0, handed = 0, errors = 0, rounds = 0;
     char first[256] = "";
     WAIT_FOR(stats_of(p).idle == THREADS, 10000);
@@ -168,8 +153,7 @@ static void one_kill_closes_exactly_one(void **state)
     o.min_idle = 4;
     o.max_size = 4;
     o.validate_after_idle_ms = -1;
-    char url[512];
-    pgpool *p = make_pool(&o, url, sizeof url, "pgpool_dead_one", NULL);
+    pgpool *p = pool_for_app(&o, "pgpool_dead_one", NULL);
     WAIT_FOR(stats_of(p).idle == 4, 10000);
     pgpool_conn *c[4];
     int newest = 0;

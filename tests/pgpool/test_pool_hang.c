@@ -95,16 +95,6 @@ static int timed_acquire(pgpool *p, int timeout_ms, pgpool_error_info *info, con
     return rc;
 }
 
-static pgpool *make_pool(pgpool_options *o, const char *app)
-{
-    static char url[512];
-    url_with_app(url, sizeof url, app);
-    o->conninfo = url;
-    pgpool *p = NULL;
-    assert_int_equal(pgpool_new(&p, o), PGPOOL_OK);
-    return p;
-}
-
 /* SIGSTOP every backend of the application. */
 static void stop_backends(const char *app)
 {
@@ -131,7 +121,7 @@ static void stopped_backend_keeps_every_deadline(void **state)
         o.max_size = 1;
         o.validate_after_idle_ms = 0; /* validate at every acquire */
         o.validation_timeout_ms = 1500;
-        pgpool *p = make_pool(&o, "pgpool_hang_backend");
+        pgpool *p = pool_for_app(&o, "pgpool_hang_backend", NULL);
         WAIT_FOR(stats_of(p).idle == 1, 10000);
         assert_int_equal(stats_of(p).idle, 1);
         stop_backends("pgpool_hang_backend");
@@ -158,7 +148,7 @@ static void validation_timeout_discards_only_that_connection(void **state)
     o.max_size = 2;
     o.validate_after_idle_ms = 0;
     o.validation_timeout_ms = 300;
-    pgpool *p = make_pool(&o, "pgpool_hang_one");
+    pgpool *p = pool_for_app(&o, "pgpool_hang_one", NULL);
     WAIT_FOR(stats_of(p).idle == 2, 10000);
     pgpool_conn *a, *b;
     assert_int_equal(pgpool_acquire(&a, p, 5000), PGPOOL_OK);
@@ -201,7 +191,7 @@ static void stopped_postmaster_keeps_every_deadline(void **state)
     o.min_idle = 1;
     o.max_size = 2;
     o.validate_after_idle_ms = 0;
-    pgpool *warm = make_pool(&o, "pgpool_hang_pm_warm");
+    pgpool *warm = pool_for_app(&o, "pgpool_hang_pm_warm", NULL);
     assert_int_equal(pgpool_wait_ready(warm, 10000), PGPOOL_OK);
 
     stop_pid(postmaster_pid());
@@ -211,7 +201,7 @@ static void stopped_postmaster_keeps_every_deadline(void **state)
         pgpool_options n = PGPOOL_OPTIONS_INIT;
         n.min_idle = 1;
         n.max_size = 2;
-        pgpool *p = make_pool(&n, "pgpool_hang_pm");
+        pgpool *p = pool_for_app(&n, "pgpool_hang_pm", NULL);
         pgpool_error_info info = PGPOOL_ERROR_INFO_INIT;
         int rc = timed_acquire(p, timeouts[k], &info, "stopped postmaster, new pool");
         assert_int_equal(rc, PGPOOL_ECONNECT);
