@@ -190,6 +190,7 @@ PGPOOL_HIDDEN void pool_update_health(pgpool *p, int64_t now);
 /* pool.c */
 PGPOOL_HIDDEN void pool_wake(pgpool *p);
 PGPOOL_HIDDEN void pool_make_available(pgpool *p, slot *s, int64_t now);
+PGPOOL_HIDDEN void pool_put_back(pgpool *p, slot *s, int64_t now);
 PGPOOL_HIDDEN PGconn *pool_remove(pgpool *p, slot *s, pgpool_close_reason reason, int64_t now,
                                   const char *why);
 PGPOOL_HIDDEN void idle_unlink(pgpool *p, slot *s);

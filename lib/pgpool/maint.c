@@ -227,7 +227,6 @@ static void check_idle_sockets(pgpool *p)
         s->state = SLOT_IN_USE;
         s->checking = true;
         p->n_in_use++;
-        int64_t idle_since = s->idle_since_ns;
         pthread_mutex_unlock(&p->mu);
         char err[256];
         bool dead = slot_consume_dead(s, err, sizeof err);
@@ -246,9 +245,7 @@ static void check_idle_sockets(pgpool *p)
             pthread_mutex_lock(&p->mu);
         } else {
             /* a notice or a parameter change: still idle since then */
-            pool_make_available(p, s, now);
-            if (s->state == SLOT_IDLE)
-                s->idle_since_ns = idle_since;
+            pool_put_back(p, s, now);
         }
     }
 }

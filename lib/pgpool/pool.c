@@ -168,6 +168,15 @@ void pool_make_available(pgpool *p, slot *s, int64_t now)
     idle_push(p, s);
 }
 
+/* s was checked but not used: available again, still idle since it was. */
+void pool_put_back(pgpool *p, slot *s, int64_t now)
+{
+    int64_t since = s->idle_since_ns;
+    pool_make_available(p, s, now);
+    if (s->state == SLOT_IDLE)
+        s->idle_since_ns = since;
+}
+
 /*
  * Take s out of the pool and count its closing. Returns its PGconn for the
  * caller to PQfinish() after dropping mu. Called with mu held.
@@ -772,6 +781,11 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
                 drop_unlocked(p, s, PGPOOL_CLOSE_BROKEN, now, p->last_error);
                 now = pool_now(p);
                 continue;
+            }
+            if (due && now >= deadline) { /* the check used the time left: keep it idle */
+                pool_put_back(p, s, now);
+                rc = deadline_code(p, vhit, &cause);
+                break;
             }
             if (due) {
                 int64_t vt = p->o.validation_timeout_ms * NS_PER_MS;

@@ -6,7 +6,7 @@
  * byte into a message and a connection string. Properties checked:
  *  - outputs are NUL-terminated, their length is what was returned, and a
  *    truncated call returns the same length;
- *  - a terse text has no newline and no "LOCATION:" line start, and the
+ *  - a terse text has no newline, does not start with "LOCATION:", and the
  *    SQLSTATE is empty or five characters of [0-9A-Z];
  *  - a quoted token of the parse message that is not a keyword of the
  *    connection string (followed there by '=') is never shown.
@@ -38,7 +38,7 @@ static void check_terse(const char *msg)
         abort();
     if (pgpool__terse(out, need + 1, st, msg) != need || strlen(out) != need)
         abort();
-    if (strchr(out, '\n') || strncmp(out, "LOCATION:", 9) == 0 || strstr(out, "; LOCATION:"))
+    if (strchr(out, '\n') || strncmp(out, "LOCATION:", 9) == 0)
         abort();
     size_t sl = strlen(st);
     if (sl != 0 && sl != 5)
