@@ -266,6 +266,34 @@ static void ping_invalidate_and_metrics(void **state)
     pgpool_free(p);
 }
 
+static void warm_up_waits_are_counted_apart(void **state)
+{
+    (void)state;
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.min_idle = 2;
+    o.max_size = 2;
+    pgpool *p = pool_for_app(&o, "pgpool_err_warm", NULL);
+    /* at once: no connection is open yet, this acquire waits for one */
+    pgpool_conn *a, *b;
+    assert_int_equal(pgpool_acquire(&a, p, 5000), PGPOOL_OK);
+    pgpool_stats st = stats_of(p);
+    assert_int_equal(st.waits, 1);
+    assert_int_equal(st.warmup_waits, 1);
+    pgpool_release(a);
+    assert_int_equal(pgpool_wait_ready(p, 5000), PGPOOL_OK);
+    /* warm: a wait for a connection in use is a real one */
+    assert_int_equal(pgpool_acquire(&a, p, 5000), PGPOOL_OK);
+    assert_int_equal(pgpool_acquire(&b, p, 5000), PGPOOL_OK);
+    pgpool_conn *c = NULL;
+    assert_int_equal(pgpool_acquire(&c, p, 50), PGPOOL_ETIMEDOUT);
+    st = stats_of(p);
+    assert_int_equal(st.warmup_waits, 1);
+    assert_int_equal(st.timeouts, 1);
+    pgpool_release(a);
+    pgpool_release(b);
+    pgpool_free(p);
+}
+
 int main(void)
 {
     if (!db_url()) {
@@ -280,6 +308,7 @@ int main(void)
         cmocka_unit_test(server_error_has_its_sqlstate),
         cmocka_unit_test(malformed_conninfo_is_einval_with_libpq_message),
         cmocka_unit_test(ping_invalidate_and_metrics),
+        cmocka_unit_test(warm_up_waits_are_counted_apart),
     };
     return cmocka_run_group_tests_name("pgpool_errors", tests, NULL, NULL);
 }
