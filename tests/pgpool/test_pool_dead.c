@@ -117,13 +117,15 @@ static void idle_session_timeout_then_acquire_from_8_threads(void **state)
     /* The idle watch is slowed down: checkout must catch dead connections
      * by itself, as it must for a backend that dies just before a checkout. */
     o.health_check_period_ms = 5000;
-    pgpool *p = pool_for_app(&o, "pgpool_dead_idle", "&options=-c%20idle_session_timeout%3D600");
+    pgpool *p = pool_for_app(&o, "pgpool_dead_idle", "&options=-c%20idle_session_timeout%3D1000");
     int dead = 0, handed = 0, errors = 0, rounds = 0;
     char first[256] = "";
     WAIT_FOR(stats_of(p).idle == THREADS, 10000);
     while (handed + errors < 1000) {
-        /* every idle connection passes the server's idle_session_timeout */
-        sleep_ms(800);
+        /* every idle connection passes the server's idle_session_timeout;
+         * within a round (0-200 ms, more on a loaded machine) none comes
+         * near it, so no backend can end between the check and the query */
+        sleep_ms(1200);
         run_round(p, &dead, &handed, &errors, first, sizeof first);
         rounds++;
     }
