@@ -61,9 +61,11 @@ typedef enum pgpool_error {
     PGPOOL_OK = 0,
     PGPOOL_EINVAL = -1,    /* an argument or option is out of range */
     PGPOOL_ENOMEM = -2,    /* allocation failed; nothing was changed */
-    PGPOOL_ETIMEDOUT = -3, /* pool exhausted: no connection came free before the deadline */
-    PGPOOL_ECONNECT = -4,  /* the database cannot be reached: connects are failing
-                              (pgpool_last_error() has libpq's message, password masked) */
+    PGPOOL_ETIMEDOUT = -3, /* pool exhausted: every connection was in use until the deadline */
+    PGPOOL_ECONNECT = -4,  /* the database did not give a usable connection in time: the
+                              connects waited on failed or still hung at the deadline, or an
+                              idle connection did not answer its validation (see
+                              pgpool_error_info for the cause, SQLSTATE and message) */
     PGPOOL_ECLOSED = -5,   /* the pool is closed (or closing) */
     PGPOOL_ESYSTEM = -6,   /* a system call failed (thread, eventfd) */
 } pgpool_error;
@@ -73,6 +75,48 @@ PGPOOL_API const char *pgpool_strerror(int err);
 
 /* Runtime version as PGPOOL_VERSION_NUMBER (0xMMmmpp) of the library linked. */
 PGPOOL_API uint32_t pgpool_version(void);
+
+/* Why an acquire (or pgpool_new) failed: pgpool_error_info.cause. */
+typedef enum pgpool_cause {
+    PGPOOL_CAUSE_NONE = 0,               /* success */
+    PGPOOL_CAUSE_EXHAUSTED = 1,          /* ETIMEDOUT: every connection was in use */
+    PGPOOL_CAUSE_CONNECT_FAILED = 2,     /* ECONNECT: the connects waited on failed (the
+                                            message and SQLSTATE are the last failure's) */
+    PGPOOL_CAUSE_CONNECTING = 3,         /* ECONNECT: a connect was still in flight (or not
+                                            yet started) at the deadline */
+    PGPOOL_CAUSE_VALIDATION_TIMEOUT = 4, /* ECONNECT: an idle connection did not answer its
+                                            validation before the deadline (and was closed) */
+    PGPOOL_CAUSE_CLOSED = 5,             /* ECLOSED */
+    PGPOOL_CAUSE_OPTIONS = 6,            /* EINVAL: an option or argument is out of range */
+    PGPOOL_CAUSE_CONNINFO = 7,           /* EINVAL: libpq cannot parse the connection string */
+    PGPOOL_CAUSE_SYSTEM = 8,             /* ENOMEM or ESYSTEM */
+    PGPOOL_CAUSE_SERVER = 9,             /* ECONNECT from pgpool_conn_ping(): the server
+                                            answered with an error or the session is gone */
+} pgpool_cause;
+
+/* "none", "exhausted", "connect_failed", ...; never NULL. */
+PGPOOL_API const char *pgpool_cause_name(int cause);
+
+/*
+ * Detail of one call's failure, for the caller alone (unlike
+ * pgpool_last_error(), which is the pool's). The caller owns it and
+ * initialises it with PGPOOL_ERROR_INFO_INIT; the functions taking one fill
+ * every field, also on success (code 0, cause NONE, empty texts). Fields are
+ * only ever added at the end, with a new PGPOOL_ERROR_INFO_VERSION.
+ */
+typedef struct pgpool_error_info {
+    unsigned version;   /* PGPOOL_ERROR_INFO_VERSION, set by the caller */
+    int code;           /* the call's result */
+    pgpool_cause cause; /* why */
+    char sqlstate[6];   /* the server's SQLSTATE ("57P03", "3D000"), "" when none */
+    char message[256];  /* one line, no LOCATION:, passwords shown as "**********" */
+} pgpool_error_info;
+
+#define PGPOOL_ERROR_INFO_VERSION 1
+#define PGPOOL_ERROR_INFO_INIT                                                                     \
+    {                                                                                              \
+        PGPOOL_ERROR_INFO_VERSION, 0, PGPOOL_CAUSE_NONE, "", ""                                    \
+    }
 
 /* ---------------------------------------------------------------- enums */
 
@@ -94,11 +138,12 @@ typedef enum pgpool_reset {
 typedef enum pgpool_close_reason {
     PGPOOL_CLOSE_LIFETIME = 0,     /* max_lifetime (with jitter) reached */
     PGPOOL_CLOSE_IDLE = 1,         /* idle longer than idle_timeout, above min_idle */
-    PGPOOL_CLOSE_BROKEN = 2,       /* dead socket, server gone, PQstatus bad */
+    PGPOOL_CLOSE_BROKEN = 2,       /* dead: end of stream, a FATAL from the server, PQstatus bad */
     PGPOOL_CLOSE_VALIDATION = 3,   /* the validation query failed or timed out */
     PGPOOL_CLOSE_RESET_FAILED = 4, /* ROLLBACK or the reset statement failed or timed out */
     PGPOOL_CLOSE_OVERFLOW = 5,     /* an overflow connection (beyond max_size) came back */
-    PGPOOL_CLOSE_STALE = 6,        /* older than a connection found dead (server restart) */
+    PGPOOL_CLOSE_STALE = 6,        /* opened before the pool was invalidated: the server went
+                                      away, or pgpool_invalidate() */
     PGPOOL_CLOSE_CLOSED = 7,       /* the pool was closed */
     PGPOOL_CLOSE_BUSY = 8,         /* returned with a query running or results unread */
     PGPOOL_CLOSE_DISCARDED = 9,    /* the caller called pgpool_discard() */
@@ -254,25 +299,80 @@ typedef struct pgpool_conn pgpool_conn;
  * may be NULL for the defaults (libpq's environment decides where to
  * connect); it is copied, strings included, not kept. On success *out is a
  * new pool that the caller owns and frees with pgpool_free(). Returns
- * PGPOOL_OK, PGPOOL_EINVAL (pgpool_last_error() is not available then: the
- * reason is in the documentation of each option), PGPOOL_ENOMEM or
+ * PGPOOL_OK, PGPOOL_EINVAL (an option out of range, or a connection string
+ * that libpq cannot parse: pgpool_new_ex() says which), PGPOOL_ENOMEM or
  * PGPOOL_ESYSTEM; on failure *out is NULL.
  */
 PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1) int pgpool_new(pgpool **out,
                                                              const pgpool_options *opts);
 
 /*
+ * pgpool_new() that also says why it failed: when info is not NULL it is
+ * filled (see pgpool_error_info): for a connection string that libpq cannot
+ * parse, cause PGPOOL_CAUSE_CONNINFO and libpq's parse message (quoted
+ * values masked; only keywords are shown); for an option out of range,
+ * PGPOOL_CAUSE_OPTIONS and the option's name.
+ */
+PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1) int pgpool_new_ex(pgpool **out,
+                                                                pgpool_error_info *info,
+                                                                const pgpool_options *opts);
+
+/*
  * Borrow a connection. timeout_ms < 0 uses the acquire_timeout option, 0
- * does not wait. The deadline is absolute: it is set on entry and not
- * re-armed while connections are replaced. On success *out is a connection
- * that the caller holds until pgpool_release() or pgpool_discard(); on
- * failure *out is NULL and the result is PGPOOL_ETIMEDOUT (pool exhausted),
- * PGPOOL_ECONNECT (connects are failing; see pgpool_last_error()),
- * PGPOOL_ECLOSED or PGPOOL_EINVAL. Never connects in the caller's thread; may
- * run the validation query (validate_after_idle) in it.
+ * does not wait. The deadline is absolute and hard: the call returns within
+ * timeout_ms (plus scheduling slack) whatever the server does, and never
+ * connects in the caller's thread. An idle connection is handed out only
+ * after a non-blocking check of its socket (end of stream, or a FATAL sent by
+ * the server: closed as broken); when it has idled longer than
+ * validate_after_idle, the validation query runs in the caller's thread
+ * within min(validation_timeout, time left), and a connection that fails or
+ * does not answer is closed (that one only). acquire(0) does no I/O that
+ * waits: it skips the validation. On success *out is a connection that the
+ * caller holds until pgpool_release() or pgpool_discard(); on failure *out
+ * is NULL and the result is PGPOOL_ETIMEDOUT (every connection was in use
+ * until the deadline), PGPOOL_ECONNECT (connects failed or were still in
+ * flight at the deadline, or validation ran into it), PGPOOL_ECLOSED or
+ * PGPOOL_EINVAL.
  */
 PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1, 2) int pgpool_acquire(pgpool_conn **out, pgpool *pool,
                                                                     int timeout_ms);
+
+/* pgpool_acquire() with the detail of this call's failure in *info (may be
+ * NULL): the cause, the server's SQLSTATE and a one-line message. */
+PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1, 3) int pgpool_acquire_ex(pgpool_conn **out,
+                                                                       pgpool_error_info *info,
+                                                                       pgpool *pool,
+                                                                       int timeout_ms);
+
+/*
+ * Wait until min_idle connections are open (the pool has warmed up), at
+ * most timeout_ms (< 0: acquire_timeout). Returns PGPOOL_OK, PGPOOL_ECONNECT
+ * (connects failing or still in flight at the deadline; pgpool_last_error()
+ * has the last failure) or PGPOOL_ECLOSED. Acquires that wait before the
+ * pool first has min_idle connections open count as warm-up waits, which the
+ * sizing advice leaves out.
+ */
+PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1) int pgpool_wait_ready(pgpool *pool, int timeout_ms);
+
+/*
+ * Invalidate every connection open now (HikariCP's softEvictConnections,
+ * pgx's Reset): idle ones are closed by the maintenance thread, borrowed
+ * ones when they come back, all as PGPOOL_CLOSE_STALE; new connections
+ * replace them. The pool does the same by itself on evidence that the
+ * server went away (docs/pgpool.md, "Failure model").
+ */
+PGPOOL_API PGPOOL_NONNULL(1) void pgpool_invalidate(pgpool *pool);
+
+/*
+ * Check a borrowed connection: a round trip to the server (an empty query)
+ * within timeout_ms (< 0: validation_timeout). Returns PGPOOL_OK, or
+ * PGPOOL_ECONNECT when the server answered with an error, the session is
+ * gone or the answer did not come in time (then discard the connection; a
+ * release closes it too). info (may be NULL) gets the detail.
+ */
+PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(2) int pgpool_conn_ping(pgpool_error_info *info,
+                                                                   pgpool_conn *conn,
+                                                                   int timeout_ms);
 
 /* The libpq connection inside a borrowed one. Borrowed: valid until the
  * connection is released or discarded; never PQfinish() it. */
@@ -326,7 +426,9 @@ PGPOOL_API void pgpool_forget_after_fork(pgpool *pool);
 
 /*
  * Copy the last failure message of the pool (a libpq connect error, a
- * validation or reset failure; passwords masked) into buf: at most size
+ * validation or reset failure; one line, passwords masked) into buf. It is
+ * the pool's, shared by every thread: pgpool_acquire_ex() gives each call
+ * its own: at most size
  * bytes, always NUL-terminated, "" when there was none. Returns the length
  * the whole text needs, as snprintf does.
  */
@@ -339,10 +441,12 @@ PGPOOL_API PGPOOL_NONNULL(1) size_t pgpool_last_error(pgpool *pool, char *buf, s
 #define PGPOOL_HIST_BUCKETS 12
 
 /* A snapshot of the pool (pgpool_stats_get()). Fields are only ever added
- * at the end, together with a new PGPOOL_STATS_VERSION. */
-#define PGPOOL_STATS_VERSION 1
+ * at the end, together with a new PGPOOL_STATS_VERSION; the caller sets
+ * version before the call (PGPOOL_STATS_INIT), and the library fills the
+ * fields of that version. */
+#define PGPOOL_STATS_VERSION 2
 typedef struct pgpool_stats {
-    unsigned version; /* PGPOOL_STATS_VERSION of the library that filled it */
+    unsigned version; /* in: PGPOOL_STATS_VERSION of the caller; out: what was filled */
     /* gauges */
     uint32_t total;                            /* open + connecting */
     uint32_t idle;                             /* open, waiting in the pool */
@@ -374,7 +478,20 @@ typedef struct pgpool_stats {
     uint64_t usage_hist[PGPOOL_HIST_BUCKETS]; /* time a connection was held */
     int64_t usage_sum_ns;
     uint64_t usage_count;
+    /* version 2 */
+    uint64_t warmup_waits;                      /* of waits: begun before min_idle was first
+                                                   reached (left out of the advice) */
+    uint64_t connect_hist[PGPOOL_HIST_BUCKETS]; /* time a successful connect took */
+    int64_t connect_sum_ns;
+    uint64_t validations_ok;      /* validation queries (and pings) answered */
+    uint64_t validations_failed;  /* ... that failed: error, session gone */
+    uint64_t validation_timeouts; /* ... that did not answer in time */
 } pgpool_stats;
+
+#define PGPOOL_STATS_INIT                                                                          \
+    {                                                                                              \
+        .version = PGPOOL_STATS_VERSION                                                            \
+    } /* C; in C++ set version */
 
 /* Upper bound, in seconds, of histogram bucket i (0..PGPOOL_HIST_BUCKETS-1);
  * the last is +infinity. */
@@ -382,10 +499,11 @@ PGPOOL_API double pgpool_hist_bound(int i);
 
 /*
  * Take a consistent snapshot of the pool's statistics into *out, which the
- * caller owns. Returns PGPOOL_OK.
+ * caller owns and initialises with PGPOOL_STATS_INIT (a version other than
+ * PGPOOL_STATS_VERSION gets the fields of version 1 only). Cannot fail:
+ * returns PGPOOL_OK.
  */
-PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1, 2) int pgpool_stats_get(pgpool_stats *out,
-                                                                      pgpool *pool);
+PGPOOL_API PGPOOL_NONNULL(1, 2) int pgpool_stats_get(pgpool_stats *out, pgpool *pool);
 
 /*
  * Render a snapshot in the Prometheus text exposition format (metric names
@@ -406,9 +524,8 @@ typedef struct pgpool_health_info {
     char last_error[256];          /* last connect error, password masked; "" if none */
 } pgpool_health_info;
 
-/* Fill *out with the pool's health. Returns PGPOOL_OK. */
-PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1, 2) int pgpool_health(pgpool_health_info *out,
-                                                                   pgpool *pool);
+/* Fill *out with the pool's health. Cannot fail: returns PGPOOL_OK. */
+PGPOOL_API PGPOOL_NONNULL(1, 2) int pgpool_health(pgpool_health_info *out, pgpool *pool);
 
 /*
  * Turn a statistics snapshot into sizing recommendations, one per line,

@@ -57,3 +57,14 @@ const char *pgpool_event_name(int type)
         return "unknown";
     return names[type];
 }
+
+const char *pgpool_cause_name(int cause)
+{
+    static const char *const names[] = {
+        "none",   "exhausted", "connect_failed", "connecting", "validation_timeout",
+        "closed", "options",   "conninfo",       "system",     "server",
+    };
+    if (cause < 0 || cause >= (int)(sizeof names / sizeof names[0]))
+        return "unknown";
+    return names[cause];
+}

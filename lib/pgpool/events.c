@@ -82,15 +82,26 @@ void pool_flush(pgpool *p)
     pthread_mutex_unlock(&p->cb_mu);
 }
 
+/* The pool's last failure: one line, LOCATION: dropped, the SQLSTATE apart,
+ * the password masked. */
 void pool_set_error(pgpool *p, const char *msg)
 {
-    char tmp[sizeof p->last_error];
-    pgpool__redact(tmp, sizeof tmp, msg ? msg : "", p->secret);
-    /* libpq messages end with a newline; the pool's do not. */
-    size_t n = strlen(tmp);
-    while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == ' '))
-        tmp[--n] = '\0';
-    memcpy(p->last_error, tmp, n + 1);
+    char terse[sizeof p->last_error];
+    pgpool__terse(terse, sizeof terse, p->last_sqlstate, msg ? msg : "");
+    pgpool__redact(p->last_error, sizeof p->last_error, terse, p->secret);
+}
+
+/* Evidence that the server went away: every connection with an id below
+ * id (opened before) is stale; idle ones are closed by the maintenance
+ * thread, borrowed ones on release. mu held. */
+void pool_invalidate_below(pgpool *p, uint64_t id, const char *why)
+{
+    if (id <= p->stale_below)
+        return;
+    p->stale_below = id;
+    p->next_housekeeping_ns = 0; /* close the idle ones at the next turn */
+    pool_log(p, PGPOOL_LOG_INFO, "pool %s: connections 1..%llu invalidated: %s", p->name,
+             (unsigned long long)(id - 1), why);
 }
 
 /* Recompute the health state after a connect result or a close. */

@@ -33,11 +33,14 @@ struct pgpool_conn {
     pgpool *pool;
     PGconn *pg;
     int state;
-    bool overflow;      /* opened beyond max_size */
-    bool leak_reported; /* this checkout was reported as a leak */
-    bool checking;      /* reserved by a check, not borrowed by a caller */
-    int holders;        /* static mode: callers sharing it */
-    uint64_t id;        /* serial number: creation order (the generation) */
+    bool overflow;       /* opened beyond max_size */
+    bool leak_reported;  /* this checkout was reported as a leak */
+    bool checking;       /* reserved by a check, not borrowed by a caller */
+    bool fatal;          /* the server sent FATAL or PANIC: the session is over */
+    char fatal_state[6]; /* its SQLSTATE */
+    char fatal_msg[128]; /* its primary message */
+    int holders;         /* static mode: callers sharing it */
+    uint64_t id;         /* serial number: creation order (the generation) */
     int64_t created_ns;
     int64_t expires_ns; /* created + lifetime - jitter; INT64_MAX for never */
     int64_t idle_since_ns;
@@ -97,7 +100,9 @@ struct pgpool {
     int n_idle, n_in_use, n_connecting, n_waiters, n_open_slots;
 
     uint64_t serial;      /* last id given */
-    uint64_t stale_below; /* ids < this are stale */
+    uint64_t stale_below; /* ids < this are stale (the pool was invalidated) */
+    bool warm;            /* min_idle connections were open once */
+    pthread_cond_t ready; /* a connection opened or the pool closed (pgpool_wait_ready) */
 
     /* backoff */
     uint32_t failures;   /* consecutive connect failures */
@@ -109,6 +114,7 @@ struct pgpool {
     pgpool_health_state health;
     int64_t health_since_ns;
     char last_error[256];
+    char last_sqlstate[6];
 
     pgpool_stats st; /* counters; gauges are filled in by pgpool_stats_get() */
     int64_t next_housekeeping_ns;
@@ -146,10 +152,30 @@ PGPOOL_HIDDEN int pgpool__hist_index(int64_t ns);
 /* Upper bound of the first histogram bucket (0.1 ms): most waits and many
  * checkouts land in it without a search. */
 #define HIST_FIRST_BOUND_NS INT64_C(100000)
+static inline void record_hist(uint64_t *hist, int64_t *sum, int64_t ns)
+{
+    if (ns < 0)
+        ns = 0;
+    hist[ns <= HIST_FIRST_BOUND_NS ? 0 : pgpool__hist_index(ns)]++;
+    *sum += ns;
+}
 
 /* mask.c */
 PGPOOL_HIDDEN size_t pgpool__redact(char *buf, size_t size, const char *text, const char *secret);
 PGPOOL_HIDDEN int pgpool__classify_connect_error(const char *msg); /* 1 = transient */
+/* 1 when a connect error says that the server went away or is restarting
+ * (refused, no socket, 57P01/57P02/57P03): the connections opened before
+ * are invalidated. */
+PGPOOL_HIDDEN int pgpool__server_gone(const char *msg, const char *sqlstate);
+/* libpq's text made terse: LOCATION: lines dropped, the "SEVERITY:  XXXXX:"
+ * SQLSTATE of verbose messages taken out into sqlstate (6 bytes, "" when
+ * none), lines joined with "; ", runs of blanks made one space. Returns the
+ * length the whole result needs; out is always NUL-terminated (size > 0). */
+PGPOOL_HIDDEN size_t pgpool__terse(char *out, size_t size, char *sqlstate, const char *msg);
+/* libpq's connection-string parse message with every quoted token that is
+ * not a keyword of conninfo (followed there by "=") shown as **********. */
+PGPOOL_HIDDEN size_t pgpool__parse_message(char *out, size_t size, const char *msg,
+                                           const char *conninfo);
 
 /* events.c: called with mu held; delivered by pool_flush() without it. */
 PGPOOL_HIDDEN void pool_event(pgpool *p, pgpool_event_type type, const slot *s, int reason,
@@ -158,16 +184,21 @@ PGPOOL_HIDDEN void pool_log(pgpool *p, pgpool_log_level level, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 PGPOOL_HIDDEN void pool_flush(pgpool *p); /* call without mu held */
 PGPOOL_HIDDEN void pool_set_error(pgpool *p, const char *msg);
+PGPOOL_HIDDEN void pool_invalidate_below(pgpool *p, uint64_t id, const char *why);
 PGPOOL_HIDDEN void pool_update_health(pgpool *p, int64_t now);
 
 /* pool.c */
 PGPOOL_HIDDEN void pool_wake(pgpool *p);
 PGPOOL_HIDDEN void pool_make_available(pgpool *p, slot *s, int64_t now);
+PGPOOL_HIDDEN void pool_put_back(pgpool *p, slot *s, int64_t now);
 PGPOOL_HIDDEN PGconn *pool_remove(pgpool *p, slot *s, pgpool_close_reason reason, int64_t now,
                                   const char *why);
 PGPOOL_HIDDEN void idle_unlink(pgpool *p, slot *s);
 PGPOOL_HIDDEN bool slot_stale(const pgpool *p, const slot *s);
-PGPOOL_HIDDEN void pool_mark_broken(pgpool *p, const slot *s);
+PGPOOL_HIDDEN void pool_install_notice(slot *s);
+PGPOOL_HIDDEN void broken_evidence(pgpool *p, const slot *s);
+PGPOOL_HIDDEN bool slot_consume_dead(slot *s, char *err, size_t errsize);
+/* 0 done, -1 failed, -2 timed out (pg is then busy: discard it). */
 PGPOOL_HIDDEN int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_ns,
                                       char *err, size_t errsize);
 PGPOOL_HIDDEN void pool_destroy(pgpool *p);

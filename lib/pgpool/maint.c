@@ -16,8 +16,6 @@
 
 #include "internal.h"
 
-void pool_install_notice(pgpool *p, PGconn *pg);
-
 /* How many connects to start now. Called with mu held. */
 static int connects_needed(pgpool *p, int64_t now)
 {
@@ -82,6 +80,12 @@ static PGconn *connect_failed(pgpool *p, slot *s, int64_t now, const char *why)
                                        p->o.backoff_max_ms * NS_PER_MS, attempt, pool_random(p));
     p->next_connect_ns = now + delay;
     pool_set_error(p, why);
+    /* Refused, no socket, shutting down or starting up: the server went
+     * away, so whatever was opened before this attempt is gone with it. A
+     * connect that only hangs (a stopped postmaster) is no such evidence:
+     * the backends may still serve. */
+    if (pgpool__server_gone(why, p->last_sqlstate))
+        pool_invalidate_below(p, s->id, p->last_error);
     char msg[700];
     snprintf(msg, sizeof msg, "connect %llu to %s failed (%u in a row%s), next try in %lld ms: %s",
              (unsigned long long)s->id, p->masked_target, p->failures,
@@ -101,6 +105,7 @@ static void connect_done(pgpool *p, slot *s, int64_t now)
     s->state = SLOT_IN_USE;
     p->st.created++;
     int64_t took = now - s->created_ns;
+    record_hist(p->st.connect_hist, &p->st.connect_sum_ns, took);
     s->created_ns = now;
     s->expires_ns = pgpool__lifetime_ns(p->o.max_lifetime_ms * NS_PER_MS,
                                         p->o.max_lifetime_jitter_ms * NS_PER_MS, pool_random(p));
@@ -116,6 +121,9 @@ static void connect_done(pgpool *p, slot *s, int64_t now)
     pool_log(p, PGPOOL_LOG_DEBUG, "%s", msg);
     pool_update_health(p, now);
     pool_make_available(p, s, now);
+    if (p->n_idle + p->n_in_use >= p->o.min_idle)
+        p->warm = true;
+    pthread_cond_broadcast(&p->ready);
 }
 
 /* Drive one connecting slot after poll() said its socket is ready (or to
@@ -137,7 +145,7 @@ static int drive(slot *s, char *err, size_t errsize)
 static int finish_connect(pgpool *p, slot *s, char *err, size_t errsize)
 {
     PQsetErrorVerbosity(s->pg, PQERRORS_DEFAULT);
-    pool_install_notice(p, s->pg);
+    pool_install_notice(s);
     if (p->o.on_connect && p->o.on_connect(s->pg, p->o.on_connect_userdata) != 0) {
         snprintf(err, errsize, "on_connect hook rejected the connection%s%s",
                  PQstatus(s->pg) == CONNECTION_BAD ? ": " : "",
@@ -219,21 +227,16 @@ static void check_idle_sockets(pgpool *p)
         s->state = SLOT_IN_USE;
         s->checking = true;
         p->n_in_use++;
-        PGconn *pg = s->pg;
         pthread_mutex_unlock(&p->mu);
-        bool dead = !PQconsumeInput(pg);
-        if (!dead)
-            (void)PQisBusy(pg); /* parses what came: notices, a FATAL */
-        dead = dead || PQstatus(pg) != CONNECTION_OK;
         char err[256];
-        snprintf(err, sizeof err, "%s", dead ? PQerrorMessage(pg) : "");
+        bool dead = slot_consume_dead(s, err, sizeof err);
         pthread_mutex_lock(&p->mu);
         s->checking = false;
         int64_t now = pool_now(p);
         if (dead || p->closed) {
             if (dead) {
-                pool_mark_broken(p, s);
                 pool_set_error(p, err);
+                broken_evidence(p, s);
             }
             PGconn *c = pool_remove(p, s, dead ? PGPOOL_CLOSE_BROKEN : PGPOOL_CLOSE_CLOSED, now,
                                     dead ? p->last_error : NULL);
@@ -241,7 +244,8 @@ static void check_idle_sockets(pgpool *p)
             PQfinish(c);
             pthread_mutex_lock(&p->mu);
         } else {
-            pool_make_available(p, s, now);
+            /* a notice or a parameter change: still idle since then */
+            pool_put_back(p, s, now);
         }
     }
 }

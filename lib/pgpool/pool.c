@@ -62,15 +62,32 @@ bool slot_stale(const pgpool *p, const slot *s)
     return s->id < p->stale_below;
 }
 
-/* A connection was found dead: every connection older than it was opened
- * before whatever killed it (a server restart, most likely) and is stale. */
-void pool_mark_broken(pgpool *p, const slot *s)
+/* A connection was found dead. That alone says nothing about the others
+ * (pg_terminate_backend, idle_session_timeout and proxies end one session):
+ * only a crash of the server (57P02, every backend was told to quit) is
+ * evidence against every connection. mu held. */
+void broken_evidence(pgpool *p, const slot *s)
 {
-    if (s->id > p->stale_below) {
-        p->stale_below = s->id;
-        pool_log(p, PGPOOL_LOG_DEBUG, "connection %llu found dead: connections 1..%llu are stale",
-                 (unsigned long long)s->id, (unsigned long long)(s->id - 1));
-    }
+    if (s->fatal && strcmp(s->fatal_state, "57P02") == 0)
+        pool_invalidate_below(p, p->serial + 1, "the server crashed (57P02)");
+}
+
+/* Read what the server sent to an idle connection (without mu): is the
+ * session over? End of stream, a FATAL or PANIC (which libpq hands to the
+ * notice receiver while idle), or a bad status. err gets why. */
+bool slot_consume_dead(slot *s, char *err, size_t errsize)
+{
+    bool dead = !PQconsumeInput(s->pg);
+    if (!dead)
+        (void)PQisBusy(s->pg); /* parses what came: notices, a FATAL */
+    dead = dead || s->fatal || PQstatus(s->pg) != CONNECTION_OK;
+    if (!dead)
+        err[0] = '\0';
+    else if (s->fatal)
+        snprintf(err, errsize, "%s", s->fatal_msg);
+    else
+        snprintf(err, errsize, "%s", PQerrorMessage(s->pg));
+    return dead;
 }
 
 void idle_unlink(pgpool *p, slot *s)
@@ -151,6 +168,15 @@ void pool_make_available(pgpool *p, slot *s, int64_t now)
     idle_push(p, s);
 }
 
+/* s was checked but not used: available again, still idle since it was. */
+void pool_put_back(pgpool *p, slot *s, int64_t now)
+{
+    int64_t since = s->idle_since_ns;
+    pool_make_available(p, s, now);
+    if (s->state == SLOT_IDLE)
+        s->idle_since_ns = since;
+}
+
 /*
  * Take s out of the pool and count its closing. Returns its PGconn for the
  * caller to PQfinish() after dropping mu. Called with mu held.
@@ -190,8 +216,25 @@ PGconn *pool_remove(pgpool *p, slot *s, pgpool_close_reason reason, int64_t now,
     return pg;
 }
 
+/* The error of res (cleared here; NULL is no error) into err, as verbose
+ * libpq writes it ("FATAL:  57P01:  terminating ..."), so that the SQLSTATE
+ * can be taken out again; unchanged when res has no error fields. */
+static void result_error(PGresult *res, char *err, size_t errsize)
+{
+    if (!res)
+        return;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *prim = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (sev && code && prim)
+        snprintf(err, errsize, "%s:  %s:  %s", sev, code, prim);
+    else if (*PQresultErrorMessage(res))
+        snprintf(err, errsize, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+}
+
 /* Run sql on pg within timeout_ns (pool clock). 0 on success; -1 with a
- * message in err otherwise (pg may then be busy: discard it). */
+ * message in err on failure, -2 on timeout (pg is then busy: discard it). */
 int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_ns, char *err,
                         size_t errsize)
 {
@@ -205,10 +248,12 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
         struct pollfd pfd = { PQsocket(pg), POLLOUT, 0 };
         int64_t now = pool_now(p);
         if (now >= deadline) {
-            snprintf(err, errsize, "%s timed out", *sql ? sql : "validation query");
-            return -1;
+            snprintf(err, errsize, "%s timed out after %lld ms", *sql ? sql : "validation query",
+                     (long long)(timeout_ns / NS_PER_MS));
+            return -2;
         }
-        (void)poll(&pfd, 1, 50);
+        int64_t ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+        (void)poll(&pfd, 1, ms < 50 ? (int)ms : 50);
     }
     int failed = 0;
     for (;;) {
@@ -217,7 +262,7 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
             if (now >= deadline) {
                 snprintf(err, errsize, "%s timed out after %lld ms",
                          *sql ? sql : "validation query", (long long)(timeout_ns / NS_PER_MS));
-                return -1;
+                return -2;
             }
             int64_t ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
             if (p->o.clock && ms > 10)
@@ -231,7 +276,11 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
                 return -1;
             }
             if (r > 0 && !PQconsumeInput(pg)) {
-                snprintf(err, errsize, "%s", PQerrorMessage(pg));
+                if (!failed) { /* else the error already read says more */
+                    snprintf(err, errsize, "%s", PQerrorMessage(pg));
+                    if (PQstatus(pg) == CONNECTION_BAD) /* the socket is gone: no wait */
+                        result_error(PQgetResult(pg), err, errsize);
+                }
                 return -1;
             }
         }
@@ -240,8 +289,10 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
             break;
         ExecStatusType st = PQresultStatus(res);
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-            if (!failed)
-                snprintf(err, errsize, "%s", PQresultErrorMessage(res));
+            if (!failed) {
+                result_error(res, err, errsize);
+                res = NULL; /* cleared there */
+            }
             failed = 1;
         }
         PQclear(res);
@@ -255,65 +306,91 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
 
 /* ------------------------------------------------------------ creation */
 
-static void notice_to_log(void *arg, const char *message)
+/* Every message the server sends outside a query: notices are logged; a
+ * FATAL or PANIC (which libpq routes here when it comes while the
+ * connection is idle: pg_terminate_backend, idle_session_timeout, shutdown)
+ * marks the session as over. Runs in the thread that feeds libpq, never
+ * with mu held. */
+static void notice_receiver(void *arg, const PGresult *res)
 {
-    pgpool *p = arg;
+    slot *s = arg;
+    pgpool *p = s->pool;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)) {
+        const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        s->fatal = true;
+        snprintf(s->fatal_state, sizeof s->fatal_state, "%s", st ? st : "");
+        snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s: %s", sev, m ? m : "");
+    }
     if (!p->o.log || p->o.log_level > PGPOOL_LOG_DEBUG)
         return;
+    char terse[256];
+    pgpool__terse(terse, sizeof terse, NULL, PQresultErrorMessage(res));
     pthread_mutex_lock(&p->mu);
-    pool_log(p, PGPOOL_LOG_DEBUG, "server notice: %s", message);
+    pool_log(p, PGPOOL_LOG_DEBUG, "server notice on connection %llu: %s", (unsigned long long)s->id,
+             terse);
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Exposed to maint.c through this tiny wrapper (it sets the processor on
- * every new connection, so that libpq never prints to stderr). */
-void pool_install_notice(pgpool *p, PGconn *pg);
-void pool_install_notice(pgpool *p, PGconn *pg)
+/* Set on every new connection (so that libpq never prints to stderr). */
+void pool_install_notice(slot *s)
 {
-    PQsetNoticeProcessor(pg, notice_to_log, p);
+    PQsetNoticeReceiver(s->pg, notice_receiver, s);
 }
 
-static int validate_options(const pgpool_options *o)
+/* The name of the first option out of range, or NULL when all are fine. */
+static const char *bad_option(const pgpool_options *o)
 {
-    if (o->version < 1)
-        return PGPOOL_EINVAL;
-    if (o->max_size < 1 || o->max_size > 10000 || o->min_idle < 0 || o->min_idle > o->max_size ||
-        o->max_overflow < 0 || o->max_overflow > 10000 || o->max_connecting < 1)
-        return PGPOOL_EINVAL;
-    if (o->acquire_timeout_ms < 0 || o->connect_timeout_ms <= 0 || o->max_lifetime_ms < 0 ||
-        o->max_lifetime_jitter_ms < 0 || o->idle_timeout_ms < 0 || o->validate_after_idle_ms < -1 ||
-        o->validation_timeout_ms <= 0 || o->rollback_timeout_ms <= 0 || o->backoff_initial_ms < 0 ||
-        o->backoff_max_ms < o->backoff_initial_ms || o->leak_threshold_ms < 0 ||
-        o->health_check_period_ms <= 0)
-        return PGPOOL_EINVAL;
-    if (o->max_lifetime_ms > 0 && o->max_lifetime_jitter_ms > o->max_lifetime_ms)
-        return PGPOOL_EINVAL;
-    if ((unsigned)o->reuse > PGPOOL_REUSE_FIFO || (unsigned)o->reset > PGPOOL_RESET_ALWAYS)
-        return PGPOOL_EINVAL;
-    if ((unsigned)o->log_level > PGPOOL_LOG_ERROR)
-        return PGPOOL_EINVAL;
-    if (o->keywords && !o->values)
-        return PGPOOL_EINVAL;
     /* durations are kept in ns: keep them far from overflow */
     const int64_t lim = INT64_C(1) << 40;
-    if (o->acquire_timeout_ms > lim || o->connect_timeout_ms > lim || o->max_lifetime_ms > lim ||
-        o->idle_timeout_ms > lim || o->validate_after_idle_ms > lim ||
-        o->validation_timeout_ms > lim || o->rollback_timeout_ms > lim || o->backoff_max_ms > lim ||
-        o->leak_threshold_ms > lim || o->health_check_period_ms > lim)
-        return PGPOOL_EINVAL;
-    return PGPOOL_OK;
+#define BAD_IF(cond, name)                                                                         \
+    if (cond)                                                                                      \
+        return name;
+    BAD_IF(o->version < 1, "version")
+    BAD_IF(o->max_size < 1 || o->max_size > 10000, "max_size (1..10000)")
+    BAD_IF(o->min_idle < 0 || o->min_idle > o->max_size, "min_idle (0..max_size)")
+    BAD_IF(o->max_overflow < 0 || o->max_overflow > 10000, "max_overflow (0..10000)")
+    BAD_IF(o->max_connecting < 1, "max_connecting (>= 1)")
+    BAD_IF(o->acquire_timeout_ms < 0 || o->acquire_timeout_ms > lim, "acquire_timeout_ms")
+    BAD_IF(o->connect_timeout_ms <= 0 || o->connect_timeout_ms > lim, "connect_timeout_ms (> 0)")
+    BAD_IF(o->max_lifetime_ms < 0 || o->max_lifetime_ms > lim, "max_lifetime_ms")
+    BAD_IF(o->max_lifetime_jitter_ms < 0 ||
+               (o->max_lifetime_ms > 0 && o->max_lifetime_jitter_ms > o->max_lifetime_ms),
+           "max_lifetime_jitter_ms (0..max_lifetime_ms)")
+    BAD_IF(o->idle_timeout_ms < 0 || o->idle_timeout_ms > lim, "idle_timeout_ms")
+    BAD_IF(o->validate_after_idle_ms < -1 || o->validate_after_idle_ms > lim,
+           "validate_after_idle_ms (>= -1)")
+    BAD_IF(o->validation_timeout_ms <= 0 || o->validation_timeout_ms > lim,
+           "validation_timeout_ms (> 0)")
+    BAD_IF(o->rollback_timeout_ms <= 0 || o->rollback_timeout_ms > lim, "rollback_timeout_ms (> 0)")
+    BAD_IF(o->backoff_initial_ms < 0, "backoff_initial_ms (>= 0)")
+    BAD_IF(o->backoff_max_ms < o->backoff_initial_ms || o->backoff_max_ms > lim,
+           "backoff_max_ms (>= backoff_initial_ms)")
+    BAD_IF(o->leak_threshold_ms < 0 || o->leak_threshold_ms > lim, "leak_threshold_ms (>= 0)")
+    BAD_IF(o->health_check_period_ms <= 0 || o->health_check_period_ms > lim,
+           "health_check_period_ms (> 0)")
+    BAD_IF((unsigned)o->reuse > PGPOOL_REUSE_FIFO, "reuse")
+    BAD_IF((unsigned)o->reset > PGPOOL_RESET_ALWAYS, "reset")
+    BAD_IF((unsigned)o->log_level > PGPOOL_LOG_ERROR, "log_level")
+    BAD_IF(o->keywords && !o->values, "values (keywords without values)")
+#undef BAD_IF
+    return NULL;
 }
 
 /* The password in a connection string or URI, or NULL. */
-static char *password_of(const char *conninfo, bool *bad, bool *oom)
+static char *password_of(const char *conninfo, bool *bad, bool *oom, char *perr, size_t perrsize)
 {
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
     if (!opts) {
-        if (errmsg)
+        if (errmsg) {
+            if (!*bad) /* libpq's words, with values masked */
+                pgpool__parse_message(perr, perrsize, errmsg, conninfo);
             PQfreemem(errmsg);
-        else
+        } else {
             *oom = true;
+        }
         *bad = true;
         return NULL;
     }
@@ -334,13 +411,13 @@ static bool looks_like_conninfo(const char *s)
            strncmp(s, "postgres://", 11) == 0;
 }
 
-static int copy_target(pgpool *p, const pgpool_options *o)
+static int copy_target(pgpool *p, const pgpool_options *o, char *perr, size_t perrsize)
 {
     bool oom = false, bad = false;
     size_t n = 0;
     if (o->conninfo) {
         p->conninfo = dup_or_null(o->conninfo, &oom);
-        p->secret = password_of(o->conninfo, &bad, &oom);
+        p->secret = password_of(o->conninfo, &bad, &oom, perr, perrsize);
         n = 1;
     } else if (o->keywords) {
         while (o->keywords[n])
@@ -368,7 +445,7 @@ static int copy_target(pgpool *p, const pgpool_options *o)
             if (is_pw && *v && !p->secret)
                 p->secret = dup_or_null(v, &oom);
             if (strcmp(o->keywords[i], "dbname") == 0 && looks_like_conninfo(v) && !p->secret)
-                p->secret = password_of(v, &bad, &oom);
+                p->secret = password_of(v, &bad, &oom, perr, perrsize);
             if (shown_len < sizeof shown) {
                 char masked[200];
                 pgpool_mask_conninfo(masked, sizeof masked, v);
@@ -423,21 +500,61 @@ void pool_destroy(pgpool *p)
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->cb_mu);
     pthread_cond_destroy(&p->drained);
+    pthread_cond_destroy(&p->ready);
     pthread_condattr_destroy(&p->cattr);
     free(p);
 }
 
+/* Copy src (NULL: "") into dst, cut to size - 1 bytes. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Fill *info (may be NULL). */
+static int set_info(pgpool_error_info *info, int code, pgpool_cause cause, const char *sqlstate,
+                    const char *message)
+{
+    if (info && info->version >= 1) {
+        info->code = code;
+        info->cause = cause;
+        copy_cut(info->sqlstate, sizeof info->sqlstate, sqlstate);
+        copy_cut(info->message, sizeof info->message, message);
+    }
+    return code;
+}
+
 int pgpool_new(pgpool **out, const pgpool_options *opts)
+{
+    return pgpool_new_ex(out, NULL, opts);
+}
+
+static int new_failed(pgpool_error_info *info, int code, const char *why)
+{
+    const char *msg = why ? why : pgpool_strerror(code);
+    pgpool_cause cause = code == PGPOOL_EINVAL ? PGPOOL_CAUSE_OPTIONS : PGPOOL_CAUSE_SYSTEM;
+    return set_info(info, code, cause, NULL, msg);
+}
+
+int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *opts)
 {
     *out = NULL;
     pgpool_options defaults = PGPOOL_OPTIONS_INIT;
     const pgpool_options *o = opts ? opts : &defaults;
-    int rc = validate_options(o);
-    if (rc != PGPOOL_OK)
-        return rc;
+    const char *bad = bad_option(o);
+    if (bad) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "option out of range: %s", bad);
+        return new_failed(info, PGPOOL_EINVAL, msg);
+    }
     pgpool *p = calloc(1, sizeof *p);
     if (!p)
-        return PGPOOL_ENOMEM;
+        return new_failed(info, PGPOOL_ENOMEM, NULL);
     p->o = *o;
     p->wake_fd = -1;
     if (p->o.static_mode) {
@@ -456,6 +573,7 @@ int pgpool_new(pgpool **out, const pgpool_options *opts)
     pthread_condattr_init(&p->cattr);
     pthread_condattr_setclock(&p->cattr, CLOCK_MONOTONIC);
     pthread_cond_init(&p->drained, &p->cattr);
+    pthread_cond_init(&p->ready, &p->cattr);
 
     bool oom = false;
     p->reset_query = dup_or_null(o->reset_query ? o->reset_query : "DISCARD ALL", &oom);
@@ -470,18 +588,23 @@ int pgpool_new(pgpool **out, const pgpool_options *opts)
     p->pfds = calloc((size_t)p->nslots + 1, sizeof *p->pfds);
     p->pslots = calloc((size_t)p->nslots + 1, sizeof *p->pslots);
     p->closebuf = calloc((size_t)p->nslots + 1, sizeof *p->closebuf);
-    rc = oom || !p->slots || !p->pfds || !p->pslots || !p->closebuf ? PGPOOL_ENOMEM
-                                                                    : copy_target(p, o);
+    char perr[256] = "";
+    int rc = oom || !p->slots || !p->pfds || !p->pslots || !p->closebuf
+                 ? PGPOOL_ENOMEM
+                 : copy_target(p, o, perr, sizeof perr);
     if (rc != PGPOOL_OK) {
         pool_destroy(p);
-        return rc;
+        if (rc == PGPOOL_EINVAL)
+            return set_info(info, rc, PGPOOL_CAUSE_CONNINFO, NULL,
+                            perr[0] ? perr : "the connection string cannot be parsed");
+        return new_failed(info, rc, NULL);
     }
     for (int i = 0; i < p->nslots; i++)
         p->slots[i].pool = p;
     p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->wake_fd < 0) {
         pool_destroy(p);
-        return PGPOOL_ESYSTEM;
+        return new_failed(info, PGPOOL_ESYSTEM, "eventfd failed");
     }
     p->refs = 1;
     p->rng = (uint64_t)pool_mono_ns() ^ (uint64_t)(uintptr_t)p ^ UINT64_C(0x9e3779b97f4a7c15);
@@ -490,6 +613,7 @@ int pgpool_new(pgpool **out, const pgpool_options *opts)
     p->health = PGPOOL_UP;
     p->health_since_ns = pool_now(p);
     p->next_housekeeping_ns = p->health_since_ns;
+    p->warm = p->o.min_idle == 0;
 
     /* The maintenance thread takes no signals: they belong to the application. */
     sigset_t all, old;
@@ -500,7 +624,7 @@ int pgpool_new(pgpool **out, const pgpool_options *opts)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
         pool_destroy(p);
-        return PGPOOL_ESYSTEM;
+        return new_failed(info, PGPOOL_ESYSTEM, "pthread_create failed");
     }
     pthread_mutex_lock(&p->mu);
     pool_log(p, PGPOOL_LOG_INFO, "pool %s: open, %s, min_idle %d, max_size %d, max_overflow %d",
@@ -508,18 +632,10 @@ int pgpool_new(pgpool **out, const pgpool_options *opts)
     pthread_mutex_unlock(&p->mu);
     pool_flush(p);
     *out = p;
-    return PGPOOL_OK;
+    return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ acquire */
-
-static inline void record_hist(uint64_t *hist, int64_t *sum, int64_t ns)
-{
-    if (ns < 0)
-        ns = 0;
-    hist[ns <= HIST_FIRST_BOUND_NS ? 0 : pgpool__hist_index(ns)]++;
-    *sum += ns;
-}
 
 /* Drop s (already unlinked / counted in use) and let mu go while its PGconn
  * is finished; the maintenance thread is told to refill. */
@@ -534,25 +650,86 @@ static void drop_unlocked(pgpool *p, slot *s, pgpool_close_reason reason, int64_
     pthread_mutex_lock(&p->mu);
 }
 
+/* What a caller that reached its deadline waited for: ETIMEDOUT only when
+ * every connection was in use; ECONNECT when a connect it could have used
+ * failed or was still in flight, or a validation ran into the deadline.
+ * mu held. */
+static int deadline_code(const pgpool *p, bool validation_hit, pgpool_cause *cause)
+{
+    if (validation_hit) {
+        *cause = PGPOOL_CAUSE_VALIDATION_TIMEOUT;
+        return PGPOOL_ECONNECT;
+    }
+    if (p->n_open_slots >= p->nslots && p->n_connecting == 0) {
+        *cause = PGPOOL_CAUSE_EXHAUSTED;
+        return PGPOOL_ETIMEDOUT;
+    }
+    *cause = p->failures > 0 ? PGPOOL_CAUSE_CONNECT_FAILED : PGPOOL_CAUSE_CONNECTING;
+    return PGPOOL_ECONNECT;
+}
+
+/* The one-line message of a failed acquire. mu held. */
+static void failure_message(const pgpool *p, pgpool_cause cause, int64_t waited_ns,
+                            const char *vmsg, char *msg, size_t size)
+{
+    long long ms = (long long)(waited_ns / NS_PER_MS);
+    switch (cause) {
+    case PGPOOL_CAUSE_EXHAUSTED:
+        snprintf(msg, size, "no connection came free in %lld ms: all %d connections in use", ms,
+                 p->nslots);
+        break;
+    case PGPOOL_CAUSE_CONNECT_FAILED:
+        snprintf(msg, size, "%s", p->last_error);
+        break;
+    case PGPOOL_CAUSE_CONNECTING:
+        if (p->n_connecting > 0)
+            snprintf(msg, size,
+                     "no connection in %lld ms: %d connect(s) to the database still in flight "
+                     "(connect_timeout %lld ms)",
+                     ms, p->n_connecting, (long long)p->o.connect_timeout_ms);
+        else
+            snprintf(msg, size, "no connection in %lld ms: none open yet, a connect is starting",
+                     ms);
+        break;
+    case PGPOOL_CAUSE_VALIDATION_TIMEOUT:
+        snprintf(msg, size, "%s", vmsg);
+        break;
+    case PGPOOL_CAUSE_CLOSED:
+        snprintf(msg, size, "the pool is closed");
+        break;
+    default:
+        msg[0] = '\0';
+        break;
+    }
+}
+
 int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
+{
+    return pgpool_acquire_ex(out, NULL, p, timeout_ms);
+}
+
+int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int timeout_ms)
 {
     *out = NULL;
     int64_t tmo =
         timeout_ms < 0 ? p->o.acquire_timeout_ms * NS_PER_MS : (int64_t)timeout_ms * NS_PER_MS;
     pthread_mutex_lock(&p->mu);
     int64_t start = pool_now(p), now = start, deadline = start + tmo;
-    bool waited = false;
+    bool waited = false, warmup = false, vhit = false;
     slot *got = NULL;
     int rc = PGPOOL_OK;
+    pgpool_cause cause = PGPOOL_CAUSE_NONE;
+    char vmsg[200] = "";
     for (;;) {
         if (p->closed) {
             rc = PGPOOL_ECLOSED;
+            cause = PGPOOL_CAUSE_CLOSED;
             break;
         }
         if (p->o.static_mode) {
             slot *s = &p->slots[0];
             if (s->state == SLOT_IN_USE && s->holders > 0 && !s->checking &&
-                PQstatus(s->pg) == CONNECTION_OK) {
+                PQstatus(s->pg) == CONNECTION_OK && !s->fatal) {
                 s->holders++;
                 got = s;
                 break;
@@ -560,6 +737,13 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
         }
         if (!p->wait_head && p->idle_head) {
             slot *s = p->idle_head;
+            /* acquire(0) never waits on I/O: no validation */
+            bool due = tmo > 0 && p->o.validate_after_idle_ms >= 0 &&
+                       now - s->idle_since_ns >= p->o.validate_after_idle_ms * NS_PER_MS;
+            if (due && now >= deadline) {
+                rc = deadline_code(p, vhit, &cause);
+                break;
+            }
             idle_unlink(p, s);
             s->state = SLOT_IN_USE;
             p->n_in_use++;
@@ -573,31 +757,66 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
                 now = pool_now(p);
                 continue;
             }
-            if (PQstatus(s->pg) != CONNECTION_OK) {
-                pool_mark_broken(p, s);
-                drop_unlocked(p, s, PGPOOL_CLOSE_BROKEN, now, NULL);
+            /* The socket, without waiting: anything readable on an idle
+             * connection is the end of the stream, a FATAL, or (harmless) a
+             * notice, a parameter change or a notification. */
+            char err[256];
+            bool dead = PQstatus(s->pg) != CONNECTION_OK || s->fatal;
+            if (dead) {
+                snprintf(err, sizeof err, "%s", s->fatal ? s->fatal_msg : PQerrorMessage(s->pg));
+            } else {
+                struct pollfd pfd = { PQsocket(s->pg), POLLIN, 0 };
+                if (poll(&pfd, 1, 0) != 0) {
+                    s->checking = true;
+                    pthread_mutex_unlock(&p->mu);
+                    dead = slot_consume_dead(s, err, sizeof err);
+                    pthread_mutex_lock(&p->mu);
+                    s->checking = false;
+                    now = pool_now(p);
+                }
+            }
+            if (dead) {
+                pool_set_error(p, err);
+                broken_evidence(p, s);
+                drop_unlocked(p, s, PGPOOL_CLOSE_BROKEN, now, p->last_error);
                 now = pool_now(p);
                 continue;
             }
-            if (p->o.validate_after_idle_ms >= 0 &&
-                now - s->idle_since_ns >= p->o.validate_after_idle_ms * NS_PER_MS) {
+            if (due && now >= deadline) { /* the check used the time left: keep it idle */
+                pool_put_back(p, s, now);
+                rc = deadline_code(p, vhit, &cause);
+                break;
+            }
+            if (due) {
+                int64_t vt = p->o.validation_timeout_ms * NS_PER_MS;
+                if (vt > deadline - now)
+                    vt = deadline - now;
                 s->checking = true;
                 p->st.validations++;
                 pthread_mutex_unlock(&p->mu);
-                char err[256];
-                int vr = pool_query_deadline(p, s->pg, "", p->o.validation_timeout_ms * NS_PER_MS,
-                                             err, sizeof err);
+                int vr = pool_query_deadline(p, s->pg, "", vt, err, sizeof err);
                 pthread_mutex_lock(&p->mu);
                 s->checking = false;
                 now = pool_now(p);
-                if (vr != 0) {
-                    pool_set_error(p, err);
+                if (vr == 0) {
+                    p->st.validations_ok++;
+                } else {
+                    if (vr == -2) {
+                        p->st.validation_timeouts++;
+                        vhit = true;
+                        snprintf(vmsg, sizeof vmsg,
+                                 "connection %llu did not answer its validation within %lld ms",
+                                 (unsigned long long)s->id, (long long)(vt / NS_PER_MS));
+                    } else {
+                        p->st.validations_failed++;
+                    }
+                    pool_set_error(p, vr == -2 ? vmsg : err);
                     char msg[300];
                     snprintf(msg, sizeof msg, "connection %llu failed validation: %s",
                              (unsigned long long)s->id, p->last_error);
                     pool_event(p, PGPOOL_EVENT_VALIDATION_FAILED, s, 0, 0, msg);
                     pool_log(p, PGPOOL_LOG_WARN, "%s", msg);
-                    pool_mark_broken(p, s);
+                    broken_evidence(p, s);
                     drop_unlocked(p, s, PGPOOL_CLOSE_VALIDATION, now, NULL);
                     now = pool_now(p);
                     continue;
@@ -614,10 +833,11 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
         /* Nothing idle (or others wait first): queue up. */
         if (p->o.fail_fast && p->failures > 0 && !p->last_transient) {
             rc = PGPOOL_ECONNECT;
+            cause = PGPOOL_CAUSE_CONNECT_FAILED;
             break;
         }
         if (now >= deadline) {
-            rc = p->failures > 0 ? PGPOOL_ECONNECT : PGPOOL_ETIMEDOUT;
+            rc = deadline_code(p, vhit, &cause);
             break;
         }
         waiter w;
@@ -630,6 +850,8 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
             p->wait_head = &w;
         p->wait_tail = &w;
         p->n_waiters++;
+        if (!waited)
+            warmup = !p->warm;
         waited = true;
         pool_wake(p); /* a connect may be needed */
         while (!w.done && now < deadline) {
@@ -645,11 +867,13 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
             break;
         }
         if (!w.done) { /* the deadline passed */
-            rc = p->failures > 0 ? PGPOOL_ECONNECT : PGPOOL_ETIMEDOUT;
+            rc = deadline_code(p, vhit, &cause);
             break;
         }
         /* woken by close: loop to report it */
     }
+    char msg[256] = "";
+    char sqlstate[6] = "";
     if (got) {
         got->acquired_ns = now;
         if (got->holders <= 1)
@@ -658,31 +882,115 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
         p->st.acquires++;
         if (waited)
             p->st.waits++;
+        if (waited && warmup)
+            p->st.warmup_waits++;
         if (p->n_in_use > p->o.max_size)
             p->st.overflow_acquires++;
         record_hist(p->st.wait_hist, &p->st.wait_sum_ns, now - start);
         if (p->o.on_event || p->o.log) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "acquire: connection %llu after %lld us",
+            char emsg[96];
+            snprintf(emsg, sizeof emsg, "acquire: connection %llu after %lld us",
                      (unsigned long long)got->id, (long long)((now - start) / 1000));
-            pool_event(p, PGPOOL_EVENT_ACQUIRE, got, 0, now - start, msg);
-            pool_log(p, PGPOOL_LOG_TRACE, "%s", msg);
+            pool_event(p, PGPOOL_EVENT_ACQUIRE, got, 0, now - start, emsg);
+            pool_log(p, PGPOOL_LOG_TRACE, "%s", emsg);
         }
-    } else if (rc == PGPOOL_ETIMEDOUT) {
-        p->st.timeouts++;
-        pool_log(p, PGPOOL_LOG_DEBUG, "acquire timed out after %lld ms (pool exhausted)",
-                 (long long)((now - start) / NS_PER_MS));
-    } else if (rc == PGPOOL_ECONNECT) {
-        p->st.connect_errors++;
-        pool_log(p, PGPOOL_LOG_DEBUG, "acquire failed after %lld ms: %s",
-                 (long long)((now - start) / NS_PER_MS), p->last_error);
+    } else {
+        if (info)
+            failure_message(p, cause, now - start, vmsg, msg, sizeof msg);
+        if (cause == PGPOOL_CAUSE_CONNECT_FAILED)
+            memcpy(sqlstate, p->last_sqlstate, sizeof sqlstate);
+        if (rc == PGPOOL_ETIMEDOUT) {
+            p->st.timeouts++;
+            pool_log(p, PGPOOL_LOG_DEBUG, "acquire timed out after %lld ms (pool exhausted)",
+                     (long long)((now - start) / NS_PER_MS));
+        } else if (rc == PGPOOL_ECONNECT) {
+            p->st.connect_errors++;
+            pool_log(p, PGPOOL_LOG_DEBUG, "acquire failed after %lld ms (%s): %s",
+                     (long long)((now - start) / NS_PER_MS), pgpool_cause_name((int)cause),
+                     cause == PGPOOL_CAUSE_VALIDATION_TIMEOUT ? vmsg : p->last_error);
+        }
     }
     bool callbacks = p->o.on_event || p->o.log;
     pthread_mutex_unlock(&p->mu);
     if (callbacks)
         pool_flush(p);
     *out = got;
+    if (info)
+        set_info(info, rc, cause, sqlstate, msg);
     return rc;
+}
+
+int pgpool_wait_ready(pgpool *p, int timeout_ms)
+{
+    int64_t tmo =
+        timeout_ms < 0 ? p->o.acquire_timeout_ms * NS_PER_MS : (int64_t)timeout_ms * NS_PER_MS;
+    pthread_mutex_lock(&p->mu);
+    int64_t now = pool_now(p), deadline = now + tmo;
+    int rc = PGPOOL_OK;
+    for (;;) {
+        if (p->closed) {
+            rc = PGPOOL_ECLOSED;
+            break;
+        }
+        if (p->n_idle + p->n_in_use >= p->o.min_idle)
+            break;
+        if (now >= deadline) {
+            rc = PGPOOL_ECONNECT;
+            break;
+        }
+        pool_wake(p);
+        struct timespec ts = wait_until(p, deadline - now);
+        pthread_cond_timedwait(&p->ready, &p->mu, &ts);
+        now = pool_now(p);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+void pgpool_invalidate(pgpool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    pool_invalidate_below(p, p->serial + 1, "pgpool_invalidate()");
+    bool callbacks = p->o.on_event || p->o.log;
+    pthread_mutex_unlock(&p->mu);
+    pool_wake(p);
+    if (callbacks)
+        pool_flush(p);
+}
+
+int pgpool_conn_ping(pgpool_error_info *info, pgpool_conn *c, int timeout_ms)
+{
+    pgpool *p = c->pool;
+    int64_t vt =
+        timeout_ms < 0 ? p->o.validation_timeout_ms * NS_PER_MS : (int64_t)timeout_ms * NS_PER_MS;
+    char err[256];
+    int vr;
+    if (PQstatus(c->pg) != CONNECTION_OK || c->fatal) {
+        snprintf(err, sizeof err, "%s", c->fatal ? c->fatal_msg : PQerrorMessage(c->pg));
+        vr = -1;
+    } else {
+        vr = pool_query_deadline(p, c->pg, "", vt, err, sizeof err);
+    }
+    char msg[256], sqlstate[6];
+    pgpool__terse(msg, sizeof msg, sqlstate, err);
+    if (c->fatal)
+        memcpy(sqlstate, c->fatal_state, sizeof sqlstate);
+    pthread_mutex_lock(&p->mu);
+    p->st.validations++;
+    if (vr == 0)
+        p->st.validations_ok++;
+    else if (vr == -2)
+        p->st.validation_timeouts++;
+    else
+        p->st.validations_failed++;
+    char masked[256];
+    pgpool__redact(masked, sizeof masked, msg, p->secret);
+    pthread_mutex_unlock(&p->mu);
+    if (vr == 0)
+        return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
+    return set_info(info, PGPOOL_ECONNECT,
+                    vr == -2 ? PGPOOL_CAUSE_VALIDATION_TIMEOUT : PGPOOL_CAUSE_SERVER, sqlstate,
+                    masked);
 }
 
 PGconn *pgpool_conn_pg(pgpool_conn *c)
@@ -728,8 +1036,8 @@ static void release_impl(slot *s, bool discard)
     err[0] = '\0';
     ConnStatusType cs = PQstatus(pg);
     if (discard) {
-        reason = cs == CONNECTION_OK ? PGPOOL_CLOSE_DISCARDED : PGPOOL_CLOSE_BROKEN;
-    } else if (cs != CONNECTION_OK) {
+        reason = cs == CONNECTION_OK && !s->fatal ? PGPOOL_CLOSE_DISCARDED : PGPOOL_CLOSE_BROKEN;
+    } else if (cs != CONNECTION_OK || s->fatal) {
         reason = PGPOOL_CLOSE_BROKEN;
     } else if (PQpipelineStatus(pg) != PQ_PIPELINE_OFF) {
         reason = PGPOOL_CLOSE_BUSY;
@@ -812,7 +1120,7 @@ static void release_impl(slot *s, bool discard)
     PGconn *to_close = NULL;
     if (reason >= 0) {
         if (reason == PGPOOL_CLOSE_BROKEN)
-            pool_mark_broken(p, s);
+            broken_evidence(p, s);
         to_close = pool_remove(p, s, (pgpool_close_reason)reason, now,
                                reason == PGPOOL_CLOSE_RESET_FAILED ? p->last_error : NULL);
     } else {
@@ -860,6 +1168,7 @@ static int close_impl(pgpool *p, int timeout_ms, bool shut_down_late)
     if (first) {
         p->closed = true;
         p->stopping = true;
+        pthread_cond_broadcast(&p->ready);
         for (waiter *w = p->wait_head; w; w = w->next) {
             w->done = true;
             pthread_cond_signal(&w->cond);
@@ -977,6 +1286,7 @@ size_t pgpool_last_error(pgpool *p, char *buf, size_t size)
 
 int pgpool_stats_get(pgpool_stats *out, pgpool *p)
 {
+    unsigned want = out->version;
     pgpool_stats st;
     pthread_mutex_lock(&p->mu);
     st = p->st;
@@ -990,8 +1300,13 @@ int pgpool_stats_get(pgpool_stats *out, pgpool *p)
     st.min_idle = (uint32_t)p->o.min_idle;
     st.health = p->health;
     pthread_mutex_unlock(&p->mu);
-    st.version = PGPOOL_STATS_VERSION;
-    *out = st;
+    if (want == PGPOOL_STATS_VERSION) {
+        st.version = PGPOOL_STATS_VERSION;
+        *out = st;
+    } else { /* a caller built against version 1: its struct ends there */
+        st.version = 1;
+        memcpy(out, &st, offsetof(pgpool_stats, warmup_waits));
+    }
     return PGPOOL_OK;
 }
 

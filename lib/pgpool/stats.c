@@ -141,6 +141,25 @@ size_t pgpool_stats_prometheus(char *buf, size_t size, const pgpool_stats *st, c
               st->wait_sum_ns, nwait);
     histogram(&b, "connection_usage_seconds", "Time a connection was held per checkout.", lbl,
               st->usage_hist, st->usage_sum_ns, st->usage_count);
+    if (st->version >= 2) {
+        counter(&b, "acquire_warmup_waits_total",
+                "Acquires that waited before min_idle was first reached.", lbl, st->warmup_waits);
+        sb_printf(&b,
+                  "# HELP pgpool_validation_results_total Validation queries and pings, by "
+                  "outcome.\n"
+                  "# TYPE pgpool_validation_results_total counter\n"
+                  "pgpool_validation_results_total{pool=\"%s\",result=\"ok\"} %llu\n"
+                  "pgpool_validation_results_total{pool=\"%s\",result=\"failed\"} %llu\n"
+                  "pgpool_validation_results_total{pool=\"%s\",result=\"timeout\"} %llu\n",
+                  lbl, (unsigned long long)st->validations_ok, lbl,
+                  (unsigned long long)st->validations_failed, lbl,
+                  (unsigned long long)st->validation_timeouts);
+        uint64_t nconn = 0;
+        for (int i = 0; i < PGPOOL_HIST_BUCKETS; i++)
+            nconn += st->connect_hist[i];
+        histogram(&b, "connect_seconds", "Time a successful connect took.", lbl, st->connect_hist,
+                  st->connect_sum_ns, nconn);
+    }
     return sb_done(&b);
 }
 
@@ -157,6 +176,11 @@ size_t pgpool_advice(char *buf, size_t size, const pgpool_stats *st)
     const uint64_t min_sample = 100;
     uint64_t releases = st->returned_idle + st->returned_in_txn + st->returned_failed;
     uint64_t attempts = st->acquires + st->timeouts + st->connect_errors;
+    /* waits while the pool warmed up (before min_idle was first reached)
+     * say nothing about its size */
+    uint64_t waits = st->waits;
+    if (st->version >= 2 && st->warmup_waits <= waits)
+        waits -= st->warmup_waits;
     if (st->timeouts > 0 && attempts > 0) {
         sb_printf(&b,
                   "raise max_size (or max_overflow): %llu of %llu acquires (%.1f%%) timed out "
@@ -165,11 +189,11 @@ size_t pgpool_advice(char *buf, size_t size, const pgpool_stats *st)
                   pct(st->timeouts, attempts));
         n++;
     }
-    if (st->acquires >= min_sample && pct(st->waits, st->acquires) > 10.0) {
+    if (st->acquires >= min_sample && pct(waits, st->acquires) > 10.0) {
         sb_printf(&b,
                   "raise max_size: %.1f%% of %llu acquires waited for a connection "
-                  "(rule: > 10%% of at least %llu)\n",
-                  pct(st->waits, st->acquires), (unsigned long long)st->acquires,
+                  "(rule: > 10%% of at least %llu, warm-up waits left out)\n",
+                  pct(waits, st->acquires), (unsigned long long)st->acquires,
                   (unsigned long long)min_sample);
         n++;
     }
@@ -181,7 +205,7 @@ size_t pgpool_advice(char *buf, size_t size, const pgpool_stats *st)
         n++;
     }
     if (st->waiters == 0 && st->in_use == 0 && st->idle > 2 * st->min_idle + 2 &&
-        st->acquires >= min_sample && pct(st->waits, st->acquires) < 1.0) {
+        st->acquires >= min_sample && pct(waits, st->acquires) < 1.0) {
         sb_printf(&b,
                   "lower max_size or idle_timeout: %u connections idle, far above min_idle %u, "
                   "and fewer than 1%% of acquires waited (rule: idle > 2 x min_idle + 2)\n",
@@ -216,7 +240,7 @@ size_t pgpool_advice(char *buf, size_t size, const pgpool_stats *st)
         sb_printf(&b,
                   "no change: %llu acquires, %.1f%% waited, no timeouts, no leaks, %u idle for "
                   "min_idle %u\n",
-                  (unsigned long long)st->acquires, pct(st->waits, st->acquires), st->idle,
+                  (unsigned long long)st->acquires, pct(waits, st->acquires), st->idle,
                   st->min_idle);
     return sb_done(&b);
 }

@@ -44,6 +44,23 @@ static inline void url_with_app(char *buf, size_t size, const char *app)
     snprintf(buf, size, "%s%sapplication_name=%s", u, strchr(u, '?') ? "&" : "?", app);
 }
 
+/* A pool on DATABASE_URL with application_name app and extra URI
+ * parameters appended ("&options=..."; NULL for none). o->conninfo is left
+ * pointing at nothing: the pool copied it. */
+static inline pgpool *pool_for_app(pgpool_options *o, const char *app, const char *extra)
+{
+    char url[1024];
+    url_with_app(url, sizeof url, app);
+    if (extra)
+        snprintf(url + strlen(url), sizeof url - strlen(url), "%s", extra);
+    o->conninfo = url;
+    pgpool *p = NULL;
+    assert_int_equal(pgpool_new(&p, o), PGPOOL_OK);
+    assert_non_null(p);
+    o->conninfo = NULL;
+    return p;
+}
+
 /* Run sql on a fresh admin connection; returns the first value as an int
  * (or -1 when there is no row). */
 static inline long admin_exec(const char *sql)
@@ -65,7 +82,7 @@ static inline long admin_exec(const char *sql)
 
 static inline pgpool_stats stats_of(pgpool *p)
 {
-    pgpool_stats st;
+    pgpool_stats st = PGPOOL_STATS_INIT;
     assert_int_equal(pgpool_stats_get(&st, p), PGPOOL_OK);
     return st;
 }

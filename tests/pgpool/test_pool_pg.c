@@ -64,13 +64,7 @@ static int event_count(capture *c, pgpool_event_type t)
 
 static pgpool *make_pool(pgpool_options *o, const char *app)
 {
-    static char url[512];
-    url_with_app(url, sizeof url, app);
-    o->conninfo = url;
-    pgpool *p = NULL;
-    assert_int_equal(pgpool_new(&p, o), PGPOOL_OK);
-    assert_non_null(p);
-    return p;
+    return pool_for_app(o, app, NULL);
 }
 
 /* ------------------------------------------------------------ tests */

@@ -16,6 +16,7 @@ typedef struct arg {
 } arg;
 
 static atomic_int stop_flag;
+static atomic_int checkouts; /* all workers' checkouts so far */
 
 static void *worker(void *v)
 {
@@ -52,6 +53,7 @@ static void *worker(void *v)
             pgpool_release(c);
         }
         a->ok++;
+        atomic_fetch_add(&checkouts, 1);
     }
     return NULL;
 }
@@ -61,7 +63,7 @@ static void *observer(void *v)
     pgpool *p = v;
     static char buf[16384];
     while (!atomic_load(&stop_flag)) {
-        pgpool_stats st;
+        pgpool_stats st = PGPOOL_STATS_INIT;
         if (pgpool_stats_get(&st, p) == PGPOOL_OK) {
             pgpool_stats_prometheus(buf, sizeof buf, &st, "stress");
             pgpool_advice(buf, sizeof buf, &st);
@@ -104,7 +106,9 @@ static void many_threads_small_pool(void **state)
         pthread_create(&t[i], NULL, worker, &a[i]);
     }
     pthread_create(&obs, NULL, observer, p);
+    /* at least 1.5 s and 150 checkouts (a loaded machine is slow) */
     sleep_ms(1500);
+    WAIT_FOR(atomic_load(&checkouts) >= 150, 20000);
     /* close while the workers are still going */
     (void)pgpool_close(p, 2000);
     atomic_store(&stop_flag, 1);

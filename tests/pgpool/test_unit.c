@@ -191,6 +191,102 @@ static void advice_rules_fire_on_their_thresholds(void **state)
     assert_non_null(strstr(buf, "check the database: health is down"));
 }
 
+static void advice_leaves_out_warm_up_waits(void **state)
+{
+    (void)state;
+    pgpool_stats st;
+    memset(&st, 0, sizeof st);
+    st.version = PGPOOL_STATS_VERSION;
+    st.min_idle = 4;
+    st.max_size = 4;
+    st.acquires = 1000;
+    st.waits = 314;
+    st.warmup_waits = 300; /* 1.4% waited once the pool was warm */
+    char buf[4096];
+    pgpool_advice(buf, sizeof buf, &st);
+    assert_null(strstr(buf, "raise max_size"));
+    assert_non_null(strstr(buf, "no change: 1000 acquires, 1.4% waited"));
+    st.warmup_waits = 0;
+    pgpool_advice(buf, sizeof buf, &st);
+    assert_non_null(strstr(buf, "raise max_size: 31.4% of 1000 acquires waited"));
+    /* a version 1 snapshot has no warm-up count: all waits count */
+    st.version = 1;
+    st.warmup_waits = 300;
+    pgpool_advice(buf, sizeof buf, &st);
+    assert_non_null(strstr(buf, "raise max_size: 31.4%"));
+}
+
+static void prometheus_text_has_connect_and_validation_families(void **state)
+{
+    (void)state;
+    pgpool_stats st;
+    memset(&st, 0, sizeof st);
+    st.version = PGPOOL_STATS_VERSION;
+    st.connect_hist[3] = 2; /* 1-5 ms */
+    st.connect_hist[5] = 1; /* 10-50 ms */
+    st.connect_sum_ns = 25 * MS;
+    st.validations_ok = 7;
+    st.validations_failed = 2;
+    st.validation_timeouts = 1;
+    st.warmup_waits = 3;
+    char buf[16384];
+    size_t n = pgpool_stats_prometheus(buf, sizeof buf, &st, "p");
+    assert_true(n > 0 && n < sizeof buf);
+    assert_non_null(strstr(buf, "# TYPE pgpool_connect_seconds histogram\n"));
+    assert_non_null(strstr(buf, "pgpool_connect_seconds_bucket{pool=\"p\",le=\"0.005\"} 2\n"));
+    assert_non_null(strstr(buf, "pgpool_connect_seconds_bucket{pool=\"p\",le=\"0.05\"} 3\n"));
+    assert_non_null(strstr(buf, "pgpool_connect_seconds_count{pool=\"p\"} 3\n"));
+    assert_non_null(strstr(buf, "pgpool_connect_seconds_sum{pool=\"p\"} 0.025000000\n"));
+    assert_non_null(strstr(buf, "pgpool_validation_results_total{pool=\"p\",result=\"ok\"} 7\n"));
+    assert_non_null(
+        strstr(buf, "pgpool_validation_results_total{pool=\"p\",result=\"failed\"} 2\n"));
+    assert_non_null(
+        strstr(buf, "pgpool_validation_results_total{pool=\"p\",result=\"timeout\"} 1\n"));
+    assert_non_null(strstr(buf, "pgpool_acquire_warmup_waits_total{pool=\"p\"} 3\n"));
+    st.version = 1; /* fields a version 1 caller does not have are not read */
+    pgpool_stats_prometheus(buf, sizeof buf, &st, "p");
+    assert_null(strstr(buf, "pgpool_connect_seconds"));
+}
+
+static void libpq_text_made_terse(void **state)
+{
+    (void)state;
+    char out[256], st[6];
+    pgpool__terse(out, sizeof out, st,
+                  "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  57P03:  the "
+                  "database system is starting up\nLOCATION:  ProcessStartupPacket, "
+                  "postmaster.c:2290\n");
+    assert_string_equal(st, "57P03");
+    assert_string_equal(out, "connection to server at \"127.0.0.1\", port 5432 failed: FATAL: "
+                             "the database system is starting up");
+    pgpool__terse(out, sizeof out, st,
+                  "connection to server at \"h\" (::1), port 1 failed: Connection refused\n"
+                  "\tIs the server running on that host and accepting TCP/IP connections?\n");
+    assert_string_equal(st, "");
+    assert_string_equal(out, "connection to server at \"h\" (::1), port 1 failed: Connection "
+                             "refused; Is the server running on that host and accepting TCP/IP "
+                             "connections?");
+    /* a message that only looks like one: no SQLSTATE taken */
+    pgpool__terse(out, sizeof out, st, "XFATAL:  57P01: x\nERROR: abc");
+    assert_string_equal(st, "");
+    /* cut, NUL-terminated, full length returned */
+    char small[8];
+    size_t n = pgpool__terse(small, sizeof small, NULL, "ERROR:  42P01:  relation does not exist");
+    assert_int_equal(n, strlen("ERROR: relation does not exist"));
+    assert_string_equal(small, "ERROR: ");
+    assert_int_equal(pgpool__server_gone("could not connect: Connection refused", ""), 1);
+    assert_int_equal(pgpool__server_gone("FATAL: x", "57P02"), 1);
+    assert_int_equal(pgpool__server_gone("FATAL: too many clients already", "53300"), 0);
+    assert_int_equal(pgpool__server_gone("connect timed out after 5000 ms", ""), 0);
+    pgpool__parse_message(out, sizeof out, "invalid connection option \"hostt\"\n", "hostt=foo");
+    assert_string_equal(out, "invalid connection option \"hostt\"");
+    pgpool__parse_message(out, sizeof out, "missing \"=\" after \"pw\" in connection info string\n",
+                          "host=x pw");
+    assert_string_equal(out, "missing \"=\" after \"**********\" in connection info string");
+    pgpool__parse_message(out, sizeof out, "bad \"unterminated", "x");
+    assert_string_equal(out, "bad \"**********");
+}
+
 static void names_and_errors(void **state)
 {
     (void)state;
@@ -202,6 +298,9 @@ static void names_and_errors(void **state)
     assert_string_equal(pgpool_health_state_name(PGPOOL_DEGRADED), "degraded");
     assert_string_equal(pgpool_event_name(PGPOOL_EVENT_LEAK), "leak");
     assert_string_equal(pgpool_event_name(-1), "unknown");
+    assert_string_equal(pgpool_cause_name(PGPOOL_CAUSE_CONNECTING), "connecting");
+    assert_string_equal(pgpool_cause_name(PGPOOL_CAUSE_SERVER), "server");
+    assert_string_equal(pgpool_cause_name(42), "unknown");
 }
 
 static void invalid_options_are_refused(void **state)
@@ -241,6 +340,9 @@ int main(void)
         cmocka_unit_test(transient_errors_are_recognised),
         cmocka_unit_test(prometheus_text_has_every_family),
         cmocka_unit_test(advice_rules_fire_on_their_thresholds),
+        cmocka_unit_test(advice_leaves_out_warm_up_waits),
+        cmocka_unit_test(prometheus_text_has_connect_and_validation_families),
+        cmocka_unit_test(libpq_text_made_terse),
         cmocka_unit_test(names_and_errors),
         cmocka_unit_test(invalid_options_are_refused),
     };

@@ -251,7 +251,7 @@ static void bench_spike(void)
     pgpool *p;
     if (pgpool_new(&p, &o) != PGPOOL_OK)
         exit(1);
-    pgpool_stats st;
+    pgpool_stats st = PGPOOL_STATS_INIT;
     for (int i = 0; i < 400; i++) {
         if (pgpool_stats_get(&st, p) == PGPOOL_OK && st.idle >= 5)
             break;
