@@ -432,6 +432,9 @@ static void finish(worker *w, const job_row *row, bool ok, const char *error)
         }
         log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
         db_give_back(pc);
+        /* The database may refuse the text itself: record the end without it. */
+        if (error)
+            error = "the job's error could not be recorded";
     }
 }
 
