@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <retry/retry.h>
@@ -282,7 +283,7 @@ static long collect_rejected(worker *w, size_t count)
 static void sort_asked(worker *w, const polygon_page *page, const char *symbol, int64_t from_ms,
                        int64_t to_ms, size_t *asked, size_t *outside, size_t *other)
 {
-    bool wrong = page->ticker[0] && strcmp(page->ticker, symbol) != 0;
+    bool wrong = page->ticker[0] && strcasecmp(page->ticker, symbol) != 0;
     size_t k = 0, tail = page->count;
     for (size_t i = page->count; i-- > 0;) { /* refused ones fill the tail, in order */
         const page_bar *b = &page->bars[i];

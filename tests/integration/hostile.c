@@ -235,6 +235,10 @@ static void serve(hostile *h, int fd, const char *path, const char *key)
         bars_page(fd, sym, ts, 5, NULL);
     } else if (strcmp(sym, "OTHER") == 0) {
         bars_page(fd, "MSFT", bars_2020, 3, NULL);
+    } else if (strcmp(sym, "SLOW") == 0) {
+        for (int i = 0; i < 60 && !h->stop; i++)
+            usleep(100000);
+        answer(fd, 404, "{\"status\":\"NOT_FOUND\",\"error\":\"no such ticker\"}");
     } else {
         answer(fd, 404, "{\"status\":\"NOT_FOUND\",\"error\":\"no such ticker\"}");
     }

@@ -21,6 +21,7 @@
  *   RANGE       200 with bars of 1970-01-01, 1999-06-01, 2020-01-02,
  *               2020-01-03 and 287168-08-24
  *   OTHER       200 with 3 bars of 2020 for the ticker "MSFT"
+ *   SLOW        404 after 6 s
  *
  * Anything else: 404. Failures of the test's own machinery are cmocka failures.
  */

@@ -514,8 +514,15 @@ static void the_service_masks_the_key_everywhere_and_leaves_no_job_running(void 
     assert_int_equal(hook_requests(h), 5);
     assert_int_equal(sink_messages(m), 5);
 
-    /* A job left running by a worker of this process that is gone: its
-     * lease is not renewed, it expires, and a worker takes the job. */
+    /* A job left running by a worker of this process that is gone, while
+     * another worker holds a job: the orphan's lease is not renewed, it
+     * expires, and a worker takes the job. */
+    const char *slow[] = { "enqueue",    "--symbols", "SLOW",       "--from",
+                           "2020-01-01", "--to",      "2020-12-31", NULL };
+    free(run_ingestor_ok(&e, slow));
+    WAIT_FOR_EVERY(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE symbol = 'SLOW' AND"
+                                 " state = 'running'") == 1,
+                   10000, 50);
     char owner[200];
     pthread_mutex_lock(&h->lock);
     const char *proc = strstr(h->body[0], "process ");
@@ -530,12 +537,20 @@ static void the_service_masks_the_key_everywhere_and_leaves_no_job_running(void 
              " now() + interval '2 seconds')",
              owner);
     exec_on(e.url, sql);
+    /* Past its first lease (JOB_LEASE=3s), the slow job's was renewed. */
+    sleep_ms(3500);
+    assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE symbol = 'SLOW' AND"
+                                   " state = 'running' AND lease_until > now()"),
+                     1);
     WAIT_FOR_EVERY(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE symbol = 'ORPHAN'"
                                  " AND state = 'running' AND lease_owner LIKE '%:999'") == 0,
                    15000, 100);
     assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE symbol = 'ORPHAN'"
                                    " AND state = 'running' AND lease_owner LIKE '%:999'"),
                      0);
+    assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE symbol = 'SLOW' AND"
+                                   " state = 'dead'"),
+                     1);
 
     /* Nothing the service serves, sends or logs holds the key. */
     char *body = admin_get(admin, "/api/v1/jobs");
