@@ -64,6 +64,27 @@ static char *url_form(const char *s)
     return out;
 }
 
+/* s with its %XX escapes decoded (a password as a connection URL writes it). */
+static char *decoded_form(const char *s)
+{
+    char *out = malloc(strlen(s) + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (; *s; s++) {
+        unsigned v;
+        if (s[0] == '%' && s[1] && s[2] && sscanf(s + 1, "%2x", &v) == 1 && v != 0 &&
+            strchr("0123456789abcdefABCDEF", s[1]) && strchr("0123456789abcdefABCDEF", s[2])) {
+            out[o++] = (char)v;
+            s += 2;
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* Add form (taken) unless it is there already; it is freed on failure. */
 static int add_form(text_masker *m, char *form)
 {
@@ -90,14 +111,14 @@ text_masker *text_masker_new(const char *const *secrets, size_t n, const char *m
     text_masker *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->forms = calloc(3 * n + 1, sizeof *m->forms);
+    m->forms = calloc(4 * n + 1, sizeof *m->forms);
     m->mask = strdup(mask);
     bool ok = m->forms && m->mask;
     for (size_t i = 0; ok && i < n; i++) {
         if (!secrets[i] || !secrets[i][0])
             continue;
         ok = add_form(m, strdup(secrets[i])) == 0 && add_form(m, json_form(secrets[i])) == 0 &&
-             add_form(m, url_form(secrets[i])) == 0;
+             add_form(m, url_form(secrets[i])) == 0 && add_form(m, decoded_form(secrets[i])) == 0;
     }
     if (!ok) {
         text_masker_free(m);

@@ -19,8 +19,9 @@ typedef struct text_masker text_masker;
 /*
  * A masker of the n secrets of secrets (NULL entries and empty strings are
  * skipped; each is copied), replaced by mask (copied). Each secret is also
- * masked in its JSON-escaped and URL-encoded forms. Returns NULL when out
- * of memory. Free with text_masker_free (which wipes the copies).
+ * masked in its JSON-escaped and URL-encoded forms, and with its %XX
+ * escapes decoded (a password as written in a connection URL). Returns NULL
+ * when out of memory. Free with text_masker_free (which wipes the copies).
  */
 text_masker *text_masker_new(const char *const *secrets, size_t n, const char *mask);
 

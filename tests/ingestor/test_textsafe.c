@@ -19,8 +19,8 @@
 
 static text_masker *masker(void)
 {
-    const char *secrets[] = { KEY, NULL, "", "pw-1234" };
-    text_masker *m = text_masker_new(secrets, 4, "**");
+    const char *secrets[] = { KEY, NULL, "", "pw-1234", "s3cr%40t" };
+    text_masker *m = text_masker_new(secrets, 5, "**");
     assert_non_null(m);
     return m;
 }
@@ -38,6 +38,9 @@ static void every_form_of_a_secret_is_masked(void **state)
     assert_string_equal(out, "GET /x?apiKey=**&y=1");
     text_mask(m, out, sizeof out, "pw-1234pw-1234");
     assert_string_equal(out, "****");
+    /* A connection URL's password as written, and as the server sees it. */
+    text_mask(m, out, sizeof out, "url s3cr%40t, password s3cr@t");
+    assert_string_equal(out, "url **, password **");
     text_masker_free(m);
     text_masker_free(NULL);
 }
