@@ -15,6 +15,7 @@
 
 #include "alert.h"
 #include "http_header.h"
+#include "textsafe.h"
 
 #ifndef INGESTKIT_VERSION
 #define INGESTKIT_VERSION "unknown"
@@ -70,6 +71,7 @@ struct alerter {
     int64_t drain_ms;
     char **secrets; /* longest first */
     size_t nsecrets;
+    text_masker *masker; /* of secrets; NULL: none */
     int64_t (*clock_ms)(void *);
     void *clock_ud;
     void (*log)(int, const char *, void *);
@@ -232,38 +234,17 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 }
 
 /*
- * A copy of s with every secret replaced by MASK, then cut to max bytes (at
- * a UTF-8 boundary, marked with "..."). Scrubbing comes first so that a cut
+ * A copy of s with every secret replaced by MASK (in any form, and a cut
+ * secret's start at the end), made valid UTF-8, then cut to max bytes (at a
+ * UTF-8 boundary, marked with "..."). Masking comes first so that a cut
  * never leaves part of a secret behind. NULL when out of memory.
  */
 static char *scrub_dup(const alerter *a, const char *s, size_t max)
 {
-    sbuf b = { 0 };
-    size_t len = strlen(s);
-    size_t i = 0, run = 0;
-    while (i < len) {
-        size_t hit = 0;
-        for (size_t k = 0; k < a->nsecrets; k++) {
-            size_t sl = strlen(a->secrets[k]);
-            if (sl <= len - i && memcmp(s + i, a->secrets[k], sl) == 0) {
-                hit = sl;
-                break;
-            }
-        }
-        if (hit) {
-            sb_add(&b, s + run, i - run);
-            sb_str(&b, MASK);
-            i += hit;
-            run = i;
-        } else {
-            i++;
-        }
-    }
-    sb_add(&b, s + run, len - run);
-    char *out = sb_take(&b);
-    if (out && strlen(out) > max) {
-        size_t n = utf8_cut(out, strlen(out), max - 3);
-        memcpy(out + n, "...", 4);
+    char *out = malloc(max + 1);
+    if (out && text_mask(a->masker, out, max + 1, s) > max) {
+        text_mask(a->masker, out, max - 3 + 1, s);
+        memcpy(out + strlen(out), "...", 4);
     }
     return out;
 }
@@ -351,6 +332,11 @@ static int add_secret(alerter *a, const char *s, size_t n)
     }
     v[at] = c;
     a->nsecrets++;
+    text_masker *m = text_masker_new((const char *const *)a->secrets, a->nsecrets, MASK);
+    if (!m)
+        return -1;
+    text_masker_free(a->masker);
+    a->masker = m;
     return 0;
 }
 
@@ -1031,6 +1017,7 @@ static void release(alerter *a)
     for (size_t i = 0; i < a->nsecrets; i++)
         wipe_free(a->secrets[i]);
     free(a->secrets);
+    text_masker_free(a->masker);
     free(a->slots);
     free(a);
 }

@@ -74,6 +74,9 @@ static const char schema_service[] =
     " \"description\":\"longest wait for running pages after SIGTERM\"},"
     "{\"name\":\"INGESTOR_CLOCK_OFFSET\",\"type\":\"int\",\"default\":\"0\","
     " \"description\":\"seconds added to the wall clock of the schedule (tests)\"},"
+    "{\"name\":\"POLYGON_MAX_BODY_BYTES\",\"type\":\"int\",\"min\":0,\"max\":2000000000,"
+    " \"default\":\"0\",\"description\":\"largest response body, decoded (0: 512 per "
+    "bar of POLYGON_PAGE_LIMIT + 1 MiB)\"},"
     "{\"name\":\"DQ_ALERT_SCORE\",\"type\":\"float\",\"min\":0,\"max\":1,"
     " \"default\":\"0.9\",\"description\":\"alert when a job's quality score is below\"},";
 static const char schema_alerts[] =
@@ -188,6 +191,9 @@ int config_load(ingest_config *cfg, FILE *err)
     if (envcheck_get_duration(r, "POLYGON_MAX_RETRY_DELAY", &ns) == ENVCHECK_OK)
         cfg->max_retry_delay_ms = ns / 1000000;
     cfg->max_attempts = (int)get_int(r, "POLYGON_MAX_ATTEMPTS");
+    cfg->max_body_bytes = get_int(r, "POLYGON_MAX_BODY_BYTES");
+    if (cfg->max_body_bytes == 0)
+        cfg->max_body_bytes = (int64_t)cfg->page_limit * 512 + (1 << 20);
     size_t idx = 1;
     if (envcheck_get_enum(r, "LOG_LEVEL", &idx) == ENVCHECK_OK)
         cfg->log_level = (log_level)idx;

@@ -28,6 +28,7 @@ typedef struct ingest_config {
     int64_t http_timeout_ms;
     int max_attempts;
     int64_t max_retry_delay_ms;
+    int64_t max_body_bytes; /* largest response body, decoded (derived when unset) */
 
     log_level log_level;
     bool log_json;

@@ -6,6 +6,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "urlcheck.h"
 
 static int quiet_on_connect(PGconn *conn, void *userdata)
 {
@@ -59,20 +60,7 @@ pgpool_conn *db_acquire_or_log(pgpool *pool)
 
 bool db_url_password(const char *url, char *out, size_t size)
 {
-    out[0] = '\0';
-    const char *p = url ? strstr(url, "://") : NULL;
-    if (!p)
-        return false;
-    p += 3;
-    const char *at = strchr(p, '@');
-    const char *slash = strchr(p, '/');
-    if (!at || (slash && slash < at))
-        return false;
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    if (!colon || colon + 1 == at)
-        return false;
-    snprintf(out, size, "%.*s", (int)(at - colon - 1), colon + 1);
-    return true;
+    return url_password(url, out, size);
 }
 
 int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size)

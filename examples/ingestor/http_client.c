@@ -11,9 +11,11 @@
 struct http_client {
     CURL *curl;
     long connect_timeout_ms, total_timeout_ms;
+    size_t max_body;
 };
 
-int http_client_new(http_client **out, long connect_timeout_ms, long total_timeout_ms)
+int http_client_new(http_client **out, long connect_timeout_ms, long total_timeout_ms,
+                    size_t max_body)
 {
     *out = NULL;
     http_client *c = calloc(1, sizeof *c);
@@ -26,6 +28,7 @@ int http_client_new(http_client **out, long connect_timeout_ms, long total_timeo
     }
     c->connect_timeout_ms = connect_timeout_ms;
     c->total_timeout_ms = total_timeout_ms;
+    c->max_body = max_body;
     *out = c;
     return 0;
 }
@@ -34,10 +37,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     http_response *r = userdata;
     size_t n = size * nmemb;
+    /* libcurl hands over decoded bytes: this bounds what a compressed
+     * body expands to, not only what crosses the wire. */
+    if (n > r->max_body - r->len) {
+        r->too_large = true;
+        return 0; /* libcurl turns this into CURLE_WRITE_ERROR */
+    }
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 65536;
         while (cap < r->len + n + 1)
             cap *= 2;
+        if (cap > r->max_body + 1)
+            cap = r->max_body + 1;
         char *p = realloc(r->body, cap);
         if (!p)
             return 0; /* libcurl turns this into CURLE_WRITE_ERROR */
@@ -67,6 +78,8 @@ int http_get(http_client *c, const char *url, const char *token, http_response *
     resp->retry_after[0] = '\0';
     resp->transport_error = 0;
     resp->error[0] = '\0';
+    resp->too_large = false;
+    resp->max_body = c->max_body;
 
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
@@ -92,6 +105,7 @@ int http_get(http_client *c, const char *url, const char *token, http_response *
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->total_timeout_ms);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "ingestkit-ingestor/" INGESTKIT_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
@@ -103,10 +117,16 @@ int http_get(http_client *c, const char *url, const char *token, http_response *
     curl_slist_free_all(headers);
     /* Do not keep the header list (and the token in it) reachable. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    if (rc == CURLE_FILESIZE_EXCEEDED)
+        resp->too_large = true;
     if (rc != CURLE_OK) {
         resp->transport_error = (int)rc;
-        snprintf(resp->error, sizeof resp->error, "%s",
-                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        if (resp->too_large)
+            snprintf(resp->error, sizeof resp->error, "the response body exceeds %zu bytes",
+                     c->max_body);
+        else
+            snprintf(resp->error, sizeof resp->error, "%s",
+                     errbuf[0] ? errbuf : curl_easy_strerror(rc));
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         return -1;
     }

@@ -7,6 +7,7 @@
 #ifndef INGESTOR_HTTP_CLIENT_H
 #define INGESTOR_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,16 +20,24 @@ typedef struct http_response {
     char retry_after[64]; /* the Retry-After header, "" when absent */
     int transport_error;  /* 0, or the libcurl code of a transport failure */
     char error[256];      /* transport failure text (never holds the token) */
+    bool too_large;       /* the body passed the client's max_body: the transfer stopped */
+    size_t max_body;      /* the limit of the last call */
 } http_response;
 
-/* Create a client. Returns 0 or -1 (libcurl could not be initialised). */
-int http_client_new(http_client **out, long connect_timeout_ms, long total_timeout_ms);
+/*
+ * Create a client. max_body bounds every response body, counted after
+ * decoding (a compressed body cannot expand past it); a longer one stops
+ * the transfer. Returns 0 or -1 (libcurl could not be initialised).
+ */
+int http_client_new(http_client **out, long connect_timeout_ms, long total_timeout_ms,
+                    size_t max_body);
 
 /*
  * GET url with "Authorization: Bearer token" (token may be NULL). Returns 0
  * when an HTTP answer arrived complete (any status), -1 on a transport
- * failure (connection refused or dropped, timeout, truncated body), with
- * resp->transport_error and resp->error set.
+ * failure (connection refused or dropped, timeout, truncated body, a body
+ * over max_body: resp->too_large), with resp->transport_error and
+ * resp->error set.
  */
 int http_get(http_client *c, const char *url, const char *token, http_response *resp);
 

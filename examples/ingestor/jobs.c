@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "log.h"
 
 static char owner_token[160];
 static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
@@ -173,9 +174,11 @@ int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen)
 int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, char *err,
                 size_t errlen)
 {
-    char id[24];
+    char id[24], clean[JOB_ERROR_MAX];
     snprintf(id, sizeof id, "%lld", (long long)row->id);
-    const char *p[4] = { id, row->lease_token, ok ? "done" : "failed", error };
+    if (error)
+        log_scrub(error, clean, sizeof clean);
+    const char *p[4] = { id, row->lease_token, ok ? "done" : "failed", error ? clean : NULL };
     PGresult *r = PQexecParams(conn,
                                "UPDATE backfill_jobs SET state = $3, last_error = $4,"
                                " lease_owner = NULL, lease_until = NULL, finished_at = now(),"
@@ -230,8 +233,10 @@ int jobs_claim_next(PGconn *conn, int lease_s, job_row *row, char *err, size_t e
 int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error, int max_attempts,
                 int retry_base_s, char *state_out, char *err, size_t errlen)
 {
-    char id[24], max[16], base[16];
+    char id[24], max[16], base[16], clean[JOB_ERROR_MAX];
     snprintf(id, sizeof id, "%lld", (long long)row->id);
+    if (error)
+        log_scrub(error, clean, sizeof clean);
     snprintf(max, sizeof max, "%d", max_attempts);
     snprintf(base, sizeof base, "%d", retry_base_s);
     const char *sql;
@@ -259,7 +264,7 @@ int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error
               " WHERE id = $1 AND lease_owner = $2 RETURNING state";
         break;
     }
-    const char *p[5] = { id, row->lease_token, error, max, base };
+    const char *p[5] = { id, row->lease_token, error ? clean : NULL, max, base };
     PGresult *r = PQexecParams(conn, sql, end == JOB_END_FAILED ? 5 : 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error(r, conn, err, errlen);
@@ -272,25 +277,52 @@ int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error
     return 0;
 }
 
-int jobs_heartbeat(PGconn *conn, int lease_s, char *err, size_t errlen)
+int jobs_heartbeat(PGconn *conn, int lease_s, const char *const *tokens, size_t n, char *err,
+                   size_t errlen)
 {
+    if (n == 0)
+        return 0;
+    /* A text[] literal of the tokens, each quoted. */
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(tokens[i]) + 3;
+    char *list = malloc(cap);
+    if (!list) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t o = 0;
+    list[o++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            list[o++] = ',';
+        list[o++] = '"';
+        for (const char *t = tokens[i]; *t; t++) {
+            if (*t == '"' || *t == '\\')
+                list[o++] = '\\';
+            list[o++] = *t;
+        }
+        list[o++] = '"';
+    }
+    list[o++] = '}';
+    list[o] = '\0';
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_s);
-    const char *p[2] = { jobs_owner(), lease };
+    const char *p[2] = { list, lease };
     PGresult *r = PQexecParams(conn,
                                "UPDATE backfill_jobs SET lease_until = now() + $2::int *"
                                " interval '1 second' WHERE state = 'running' AND"
-                               " (lease_owner = $1 OR"
-                               "  left(lease_owner, length($1) + 1) = $1 || ':')",
+                               " lease_owner = ANY ($1::text[])",
                                2, NULL, p, NULL, NULL, 0);
+    free(list);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg_error(r, conn, err, errlen);
         PQclear(r);
         return -1;
     }
-    int n = atoi(PQcmdTuples(r));
+    int renewed = atoi(PQcmdTuples(r));
     PQclear(r);
-    return n;
+    return renewed;
 }
 
 int jobs_enqueue(PGconn *conn, const char *symbol, const char *timespan, int multiplier,

@@ -52,7 +52,13 @@ enum { JOB_CLAIMED = 1, JOB_BUSY = 0, JOB_CLAIM_ERROR = -1 };
  */
 int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen);
 
-/* End the job: state "done" or "failed" (error text may be NULL). Fenced. */
+/* The longest error text stored with a job, in bytes (cut on a character). */
+#define JOB_ERROR_MAX 1024
+
+/*
+ * End the job: state "done" or "failed" (error text may be NULL; stored
+ * masked, as valid UTF-8, cut to JOB_ERROR_MAX). Fenced.
+ */
 int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, char *err,
                 size_t errlen);
 
@@ -70,16 +76,21 @@ typedef enum job_end {
 } job_end;
 
 /*
- * End a claimed job, fenced by this process's lease. state_out (12 bytes,
+ * End a claimed job, fenced by this process's lease; error is stored as by
+ * jobs_finish. state_out (12 bytes,
  * may be NULL) receives the new state: done, failed, dead, pending, or
  * "lost" when the lease had passed to another worker.
  */
 int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error, int max_attempts,
                 int retry_base_s, char *state_out, char *err, size_t errlen);
 
-/* Renew the leases of every job this process's workers hold; the number
- * renewed, or -1. */
-int jobs_heartbeat(PGconn *conn, int lease_s, char *err, size_t errlen);
+/*
+ * Renew the leases of the running jobs whose lease tokens are the n of
+ * tokens (those the live workers hold: a job left behind by a worker is
+ * not renewed, so that its lease expires); the number renewed, or -1.
+ */
+int jobs_heartbeat(PGconn *conn, int lease_s, const char *const *tokens, size_t n, char *err,
+                   size_t errlen);
 
 /*
  * Add a job for the service (source polygon; run_date may be NULL), or

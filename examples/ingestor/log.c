@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "textsafe.h"
 
 #define MAX_SECRETS 8
 #define MASK        "**********"
@@ -16,7 +17,8 @@ static struct {
     FILE *out;
     char *secrets[MAX_SECRETS];
     int nsecrets;
-} L = { PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, NULL, { NULL }, 0 };
+    text_masker *masker; /* of secrets; NULL: none */
+} L = { PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, NULL, { NULL }, 0, NULL };
 
 void log_setup(log_level min, bool json, FILE *out)
 {
@@ -34,6 +36,11 @@ void log_add_secret(const char *secret)
         char *copy = strdup(secret);
         if (copy)
             L.secrets[L.nsecrets++] = copy;
+        text_masker *m = text_masker_new((const char *const *)L.secrets, (size_t)L.nsecrets, MASK);
+        if (m) {
+            text_masker_free(L.masker);
+            L.masker = m;
+        }
     }
     pthread_mutex_unlock(&L.lock);
 }
@@ -49,6 +56,8 @@ void log_clear_secrets(void)
         L.secrets[i] = NULL;
     }
     L.nsecrets = 0;
+    text_masker_free(L.masker);
+    L.masker = NULL;
     pthread_mutex_unlock(&L.lock);
 }
 
@@ -60,25 +69,7 @@ bool log_enabled(log_level level)
 /* Caller holds L.lock. */
 static void scrub_locked(const char *text, char *out, size_t outlen)
 {
-    size_t o = 0;
-    while (*text && o + 1 < outlen) {
-        int hit = -1;
-        for (int i = 0; i < L.nsecrets; i++) {
-            size_t n = strlen(L.secrets[i]);
-            if (strncmp(text, L.secrets[i], n) == 0) {
-                hit = i;
-                break;
-            }
-        }
-        if (hit >= 0) {
-            for (const char *m = MASK; *m && o + 1 < outlen; m++)
-                out[o++] = *m;
-            text += strlen(L.secrets[hit]);
-        } else {
-            out[o++] = *text++;
-        }
-    }
-    out[o] = '\0';
+    text_mask(L.masker, out, outlen, text);
 }
 
 void log_scrub(const char *text, char *out, size_t outlen)
@@ -110,7 +101,7 @@ void log_msg(log_level level, const char *fmt, ...)
     if (level < L.min)
         return;
     static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
-    char raw[2048], clean[2048];
+    char raw[2048], clean[2048], shown[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(raw, sizeof raw, fmt, ap);
@@ -132,7 +123,10 @@ void log_msg(log_level level, const char *fmt, ...)
         json_string(out, clean);
         fputs("}\n", out);
     } else {
-        fprintf(out, "%s %-7s %s\n", when, names[level], clean);
+        /* One message, one line: a newline or an escape sequence in a
+         * server's text cannot forge a line or drive a terminal. */
+        text_escape_controls(shown, sizeof shown, clean);
+        fprintf(out, "%s %-7s %s\n", when, names[level], shown);
     }
     fflush(out);
     pthread_mutex_unlock(&L.lock);

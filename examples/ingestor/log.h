@@ -1,7 +1,8 @@
 /*
  * The ingestor's log: levels, text or JSON lines on standard error, and a
  * last line of defence for secrets — every registered secret (the API key,
- * the database password) is replaced by ********** in every message.
+ * the database password) is replaced by ********** in every message. A
+ * message is one line: control characters are escaped.
  */
 #ifndef INGESTOR_LOG_H
 #define INGESTOR_LOG_H
@@ -24,9 +25,13 @@ bool log_enabled(log_level level);
 
 __attribute__((format(printf, 2, 3))) void log_msg(log_level level, const char *fmt, ...);
 
-/* Mask the registered secrets of text in place (the result is never longer
- * than needed: a secret shorter than the mask grows the text, so out has
- * its own size). */
+/*
+ * Copy text into out with the registered secrets masked (in every form, and
+ * a cut secret's start at its end), bytes that are not UTF-8 replaced, cut
+ * to outlen on a character boundary (text_mask of textsafe.h). Every text
+ * that came from elsewhere goes through this before it is cut, stored,
+ * printed or sent.
+ */
 void log_scrub(const char *text, char *out, size_t outlen);
 
 #endif

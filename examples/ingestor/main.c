@@ -34,6 +34,8 @@
 #include "pipeline.h"
 #include "service.h"
 #include "source.h"
+#include "textsafe.h"
+#include "urlcheck.h"
 
 #define EX_USAGE       64
 #define EX_UNAVAILABLE 69
@@ -246,18 +248,26 @@ static void print_summary(const job_outcome *o, int n, const ingest_stats *st, d
            "unchanged", "quarantined", "warnings", "score", "result");
     for (int i = 0; i < n; i++) {
         double score = o[i].fetched ? 1.0 - o[i].score_loss / (double)o[i].fetched : 1.0;
+        char masked[sizeof o[i].error], error[4 * sizeof o[i].error];
+        log_scrub(o[i].error, masked, sizeof masked);
+        text_escape_controls(error, sizeof error, masked);
+        char ok[96] = "ok";
+        if (o[i].refused)
+            snprintf(ok, sizeof ok, "ok; %lld bars refused (outside the range or another ticker)",
+                     (long long)o[i].refused);
         printf("%-8s %8lld %8lld %8lld %9lld %11lld %8lld %7.4f  %s\n", o[i].symbol,
                (long long)o[i].fetched, (long long)o[i].inserted, (long long)o[i].updated,
                (long long)o[i].unchanged, (long long)o[i].quarantined, (long long)o[i].warnings,
                score,
                o[i].skipped ? "skipped (running elsewhere)"
-               : o[i].ok    ? "ok"
-                            : o[i].error);
+               : o[i].ok    ? ok
+                            : error);
     }
     printf("\n%lld requests, %lld retries, %lld rate-limited (429), %lld transport errors, "
-           "%.1f s waited by the workers together, %.1f s in all\n",
+           "%lld bars refused, %.1f s waited by the workers together, %.1f s in all\n",
            (long long)st->requests, (long long)st->retries, (long long)st->responses_429,
-           (long long)st->transport_errors, (double)st->waited_ms / 1000.0, secs);
+           (long long)st->transport_errors, (long long)st->bars_refused,
+           (double)st->waited_ms / 1000.0, secs);
 }
 
 /* What the workers of one backfill share. */
@@ -363,7 +373,7 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
         if (polygon_shared_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                                 (long)cfg->http_timeout_ms, cfg->max_attempts,
                                 cfg->max_retry_delay_ms, cfg->rate_limit_per_min,
-                                cfg->rate_window_ms, &stats) != 0) {
+                                cfg->rate_window_ms, (size_t)cfg->max_body_bytes, &stats) != 0) {
             pgpool_free(pool);
             return EX_SOFTWARE;
         }
@@ -555,6 +565,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
+    if ((strcmp(cmd, "backfill") == 0 || strcmp(cmd, "run") == 0) &&
+        url_plain_http_remote(cfg.base_url))
+        log_msg(LOG_WARNING,
+                "POLYGON_BASE_URL is plain http to another host: the API key and the bars "
+                "cross the network unencrypted and unauthenticated");
     if (strcmp(cmd, "check-config") == 0)
         rc = config_dump(&cfg, stdout) == 0 ? 0 : EX_SOFTWARE;
     else if (strcmp(cmd, "migrate") == 0)

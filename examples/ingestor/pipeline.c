@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <retry/retry.h>
@@ -21,6 +22,7 @@ struct worker {
     dq_checker *checker;
     dq_report *report;
     /* page buffers, grown to the largest page */
+    page_bar *bars; /* the bars asked for, then those refused */
     dq_candle *candles;
     unsigned char *accept;
     uint32_t *reasons; /* per candle: a bit per check failed with error severity */
@@ -51,7 +53,10 @@ static int grow(worker *w, size_t n)
     sink_rejected *rj = realloc(w->rejected, n * sizeof *rj);
     if (rj)
         w->rejected = rj;
-    if (!c || !a || !r || !rj)
+    page_bar *b = realloc(w->bars, n * sizeof *b);
+    if (b)
+        w->bars = b;
+    if (!c || !a || !r || !rj || !b)
         return -1;
     w->cap = n;
     return 0;
@@ -120,6 +125,7 @@ void worker_free(worker *w)
         return;
     dq_checker_free(w->checker);
     dq_report_free(w->report);
+    free(w->bars);
     free(w->candles);
     free(w->accept);
     free(w->reasons);
@@ -158,10 +164,10 @@ static int checker_for(worker *w, const job_row *row)
     return dq_checker_new(&w->checker, &o) == DQ_OK ? 0 : -1;
 }
 
-static void to_candles(worker *w, const polygon_page *page)
+static void to_candles(worker *w, size_t count)
 {
-    for (size_t i = 0; i < page->count; i++) {
-        const page_bar *b = &page->bars[i];
+    for (size_t i = 0; i < count; i++) {
+        const page_bar *b = &w->bars[i];
         w->candles[i] = (dq_candle){ .ts = b->t,
                                      .open = b->o,
                                      .high = b->h,
@@ -267,6 +273,47 @@ static long collect_rejected(worker *w, size_t count)
     }
     free(offs);
     return (long)nrej;
+}
+
+/*
+ * Sort the page into w->bars: first the bars the job asked for (*asked of
+ * them), then those it did not — outside [from_ms, to_ms] (*outside of
+ * them), or all of them when the page is for another ticker (*other).
+ */
+static void sort_asked(worker *w, const polygon_page *page, const char *symbol, int64_t from_ms,
+                       int64_t to_ms, size_t *asked, size_t *outside, size_t *other)
+{
+    bool wrong = page->ticker[0] && strcasecmp(page->ticker, symbol) != 0;
+    size_t k = 0, tail = page->count;
+    for (size_t i = page->count; i-- > 0;) { /* refused ones fill the tail, in order */
+        const page_bar *b = &page->bars[i];
+        if (wrong || b->t < from_ms || b->t > to_ms)
+            w->bars[--tail] = *b;
+    }
+    for (size_t i = 0; i < page->count; i++) {
+        const page_bar *b = &page->bars[i];
+        if (!(wrong || b->t < from_ms || b->t > to_ms))
+            w->bars[k++] = *b;
+    }
+    *asked = k;
+    *outside = wrong ? 0 : page->count - k;
+    *other = wrong ? page->count : 0;
+}
+
+/* Quarantine records of the refused bars, after the checker's own. */
+static size_t add_refused(worker *w, size_t nrej, size_t asked, size_t total, bool other)
+{
+    for (size_t i = asked; i < total; i++) {
+        w->rejected[nrej].index = i;
+        w->rejected[nrej].codes = other ? "{WRONG_TICKER}" : "{OUT_OF_RANGE}";
+        w->rejected[nrej].details =
+            other ? "{\"issues\":[{\"code\":\"WRONG_TICKER\",\"message\":\"the response is "
+                    "for another ticker\"}]}"
+                  : "{\"issues\":[{\"code\":\"OUT_OF_RANGE\",\"message\":\"the bar is outside "
+                    "the range the job asked for\"}]}";
+        nrej++;
+    }
+    return nrej;
 }
 
 /* The database side of a page, retried on connection failures. */
@@ -386,6 +433,9 @@ static void finish(worker *w, const job_row *row, bool ok, const char *error)
         }
         log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
         db_give_back(pc);
+        /* The database may refuse the text itself: record the end without it. */
+        if (error)
+            error = "the job's error could not be recorded";
     }
 }
 
@@ -439,6 +489,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
 
     int pages = 0;
     bool x_lease_lost = false;
+    int64_t checkpoint = spec.from_ms - 1; /* the job resumes after this bar */
     for (;;) {
         const polygon_page *page;
         double t0 = mono_s();
@@ -457,12 +508,30 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                      page->count);
             break;
         }
-        to_candles(w, page);
+        size_t asked, outside, other;
+        sort_asked(w, page, row->symbol, spec.from_ms, spec.to_ms, &asked, &outside, &other);
+        int64_t last = INT64_MIN;
+        for (size_t i = 0; i < asked; i++)
+            last = w->bars[i].t > last ? w->bars[i].t : last;
+        if (asked > 0 && last <= checkpoint) {
+            /* The same bars again: the cursor is not moving. */
+            snprintf(out->error, sizeof out->error,
+                     "page %d does not advance the job: its last bar (%lld ms) is not after the "
+                     "checkpoint (%lld ms)",
+                     pages, (long long)last, (long long)checkpoint);
+            break;
+        }
+        if (outside + other > 0)
+            log_msg(LOG_WARNING,
+                    "%s: page %d: %zu bars outside the job's range and %zu for another ticker "
+                    "refused and quarantined",
+                    row->symbol, pages, outside, other);
+        to_candles(w, asked);
         dq_report_reset(w->report);
         dq_batch b = DQ_BATCH_INIT;
         b.symbol = row->symbol;
         b.candles = w->candles;
-        b.count = page->count;
+        b.count = asked;
         b.accept = w->accept;
         b.errors = w->reasons;
         if (dq_check(w->report, w->checker, &b) != DQ_OK) {
@@ -470,14 +539,16 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                      dq_checker_errmsg(w->checker));
             break;
         }
-        long nrej = collect_rejected(w, page->count);
+        long nrej = collect_rejected(w, asked);
         char *json = NULL;
         if (nrej < 0 || dq_report_to_json(&json, w->report) != DQ_OK) {
             snprintf(out->error, sizeof out->error, "out of memory for the quality report");
             break;
         }
-        sink_page sp = { .bars = page->bars,
-                         .count = page->count,
+        nrej = (long)add_refused(w, (size_t)nrej, asked, page->count, other > 0);
+        sink_page sp = { .bars = w->bars,
+                         .count = asked,
+                         .refused = outside + other,
                          .accepted = w->accept,
                          .rejected = w->rejected,
                          .nrejected = (size_t)nrej,
@@ -486,7 +557,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                          .errors = (int)dq_report_count(w->report, DQ_SEVERITY_ERROR),
                          .warnings = (int)dq_report_count(w->report, DQ_SEVERITY_WARNING),
                          .infos = (int)dq_report_count(w->report, DQ_SEVERITY_INFO),
-                         .checkpoint_ms = page->count ? page->bars[page->count - 1].t : 0 };
+                         .checkpoint_ms = asked ? last : -1 };
         write_ctx x = { .w = w, .job = &sj, .page = &sp };
         retry_result rr;
         t0 = mono_s();
@@ -502,7 +573,11 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                         rr.last_errmsg);
             break;
         }
+        if (asked)
+            checkpoint = last;
         out->fetched += (int64_t)page->count;
+        out->refused += (int64_t)(outside + other);
+        atomic_fetch_add(&w->stats->bars_refused, (long long)(outside + other));
         out->inserted += x.res.inserted;
         out->updated += x.res.updated;
         out->unchanged += x.res.unchanged;

@@ -26,6 +26,7 @@ typedef struct job_outcome {
     bool ok;
     bool skipped; /* another live worker holds it */
     int64_t fetched, inserted, updated, unchanged, quarantined;
+    int64_t refused; /* bars outside the range or for another ticker (quarantined) */
     int64_t warnings, errors;
     double score_loss; /* sum over pages of (1 - score) * candles: score = 1 - loss / fetched */
     char error[512];

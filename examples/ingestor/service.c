@@ -44,7 +44,36 @@ typedef struct service {
     latency_hist fetch_hist, write_hist;
     retry_breaker_state breaker_seen;
     char db_password[256]; /* to mask it in alerts */
+    /* The lease tokens of the jobs the workers hold now: the heartbeat
+     * renews these and nothing else. */
+    pthread_mutex_t held_lock;
+    atomic_int next_slot;                               /* the slot of the next worker thread */
+    char held[64][sizeof(((job_row *)0)->lease_token)]; /* "" when free */
 } service;
+
+/* Note (token) or forget (NULL) the job worker slot holds. */
+static void hold(service *s, int slot, const char *token)
+{
+    pthread_mutex_lock(&s->held_lock);
+    snprintf(s->held[slot], sizeof s->held[slot], "%s", token ? token : "");
+    pthread_mutex_unlock(&s->held_lock);
+}
+
+static int heartbeat(service *s, PGconn *c, char *err, size_t errlen)
+{
+    const char *tokens[64];
+    char copy[64][sizeof s->held[0]];
+    size_t n = 0;
+    pthread_mutex_lock(&s->held_lock);
+    for (int i = 0; i < 64; i++)
+        if (s->held[i][0]) {
+            memcpy(copy[n], s->held[i], sizeof copy[n]);
+            tokens[n] = copy[n];
+            n++;
+        }
+    pthread_mutex_unlock(&s->held_lock);
+    return jobs_heartbeat(c, s->cfg->job_lease_s, tokens, n, err, errlen);
+}
 
 /* Raise an alert when a channel is configured; never waits. */
 __attribute__((format(printf, 4, 5))) static void alert(service *s, const char *key,
@@ -153,7 +182,12 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
         if (rc == 0)
             return;
         log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
+        /* The database may refuse the text itself: record the end without it. */
+        if (error)
+            error = "the job's error could not be recorded";
     }
+    /* Not recorded: the caller forgets the job, the heartbeat stops renewing
+     * its lease, and another worker takes it when the lease expires. */
 }
 
 static void run_claimed(service *s, worker *w, job_row *row)
@@ -221,6 +255,7 @@ static void *worker_thread(void *arg)
         return NULL;
     }
     worker_set_service(w, s->stop, s->cfg->job_lease_s, observe, s);
+    int slot = atomic_fetch_add(&s->next_slot, 1) % 64;
     while (!*s->stop) {
         pgpool_conn *pc;
         if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
@@ -232,7 +267,9 @@ static void *worker_thread(void *arg)
         int rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, &row, err, sizeof err);
         db_give_back(pc);
         if (rc == JOB_CLAIMED) {
+            hold(s, slot, row.lease_token);
             run_claimed(s, w, &row);
+            hold(s, slot, NULL);
             continue;
         }
         if (rc == JOB_CLAIM_ERROR)
@@ -446,7 +483,7 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
     PGconn *c = pgpool_conn_pg(pc);
     char err[512];
     if (now >= *next_heartbeat) {
-        if (jobs_heartbeat(c, s->cfg->job_lease_s, err, sizeof err) < 0)
+        if (heartbeat(s, c, err, sizeof err) < 0)
             log_msg(LOG_WARNING, "lease heartbeat: %s", err);
         *next_heartbeat = now + s->cfg->job_lease_s * 1000 / 3;
     }
@@ -622,6 +659,7 @@ int service_run(const ingest_config *cfg, atomic_int *stop)
 
     static service s; /* big (the stats), and its threads outlive no caller */
     memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.held_lock, NULL);
     s.cfg = cfg;
     s.stop = stop;
     /* Every worker holds one connection at a time; one more for the
@@ -632,7 +670,8 @@ int service_run(const ingest_config *cfg, atomic_int *stop)
         return ready;
     if (polygon_shared_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                             (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
-                            cfg->rate_limit_per_min, cfg->rate_window_ms, &s.stats) != 0) {
+                            cfg->rate_limit_per_min, cfg->rate_window_ms,
+                            (size_t)cfg->max_body_bytes, &s.stats) != 0) {
         pgpool_free(s.pool);
         return EX_SOFTWARE;
     }

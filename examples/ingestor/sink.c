@@ -155,7 +155,7 @@ static const char dq_run_sql[] =
     "  $7, $8, $9, $10, $11, $12, $13, $14)";
 
 static const char checkpoint_sql[] =
-    "UPDATE backfill_jobs SET checkpoint_ms = $2,"
+    "UPDATE backfill_jobs SET checkpoint_ms = coalesce($2::bigint, checkpoint_ms),"
     "  bars_fetched = bars_fetched + $4, bars_inserted = bars_inserted + $5,"
     "  bars_updated = bars_updated + $6, bars_unchanged = bars_unchanged + $7,"
     "  bars_quarantined = bars_quarantined + $8, updated_at = now(),"
@@ -274,16 +274,22 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
     if (job->id > 0) {
         char ck[24], f[24], ins[24], upd[24], unch[24], q[24];
         snprintf(ck, sizeof ck, "%lld", (long long)page->checkpoint_ms);
-        snprintf(f, sizeof f, "%zu", page->count);
+        snprintf(f, sizeof f, "%zu", page->count + page->refused);
         snprintf(ins, sizeof ins, "%lld", (long long)res->inserted);
         snprintf(upd, sizeof upd, "%lld", (long long)res->updated);
         snprintf(unch, sizeof unch, "%lld", (long long)res->unchanged);
         snprintf(q, sizeof q, "%lld", (long long)res->quarantined);
         char lease[16];
         snprintf(lease, sizeof lease, "%d", job->lease_seconds > 0 ? job->lease_seconds : 120);
-        const char *p[9] = { jobid, ck,  job->lease_owner ? job->lease_owner : "",
-                             f,     ins, upd,
-                             unch,  q,   lease };
+        const char *p[9] = { jobid,
+                             page->checkpoint_ms >= 0 ? ck : NULL,
+                             job->lease_owner ? job->lease_owner : "",
+                             f,
+                             ins,
+                             upd,
+                             unch,
+                             q,
+                             lease };
         PGresult *r = PQexecParams(conn, checkpoint_sql, 9, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             return fail(r, conn, err, errlen, sqlstate);

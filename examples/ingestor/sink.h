@@ -41,15 +41,16 @@ typedef struct sink_rejected {
 } sink_rejected;
 
 typedef struct sink_page {
-    const page_bar *bars;
+    const page_bar *bars; /* count checked bars, then refused ones */
     size_t count;
+    size_t refused;                /* bars after count, only quarantined (rejected[] has them) */
     const unsigned char *accepted; /* per bar: nonzero when it is stored in ohlcv */
     const sink_rejected *rejected;
     size_t nrejected;
     const char *report_json; /* the page's quality report */
     double score;
     int errors, warnings, infos;
-    int64_t checkpoint_ms; /* the job resumes after this bar */
+    int64_t checkpoint_ms; /* the job resumes after this bar; -1: it stays */
 } sink_page;
 
 typedef struct sink_result {

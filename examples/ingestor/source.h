@@ -33,6 +33,7 @@ typedef struct polygon_shared {
     const char *api_key;  /* borrowed; sent only to base_url's origin */
     int page_limit;
     long timeout_ms;
+    size_t max_body; /* largest response body, decoded */
     retry_policy policy;
     retry_limiter *limiter; /* NULL: unlimited */
     retry_breaker *breaker;
@@ -47,11 +48,12 @@ typedef struct polygon_shared {
 } polygon_shared;
 
 /* Create the limiter, breaker and budget: rate_limit requests per
- * rate_window_ms (0: no limit). */
+ * rate_window_ms (0: no limit). Bodies larger than max_body bytes (decoded)
+ * and pages of more than page_limit bars fail the job. */
 int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
                         int page_limit, long timeout_ms, int max_attempts,
                         int64_t max_retry_delay_ms, int rate_limit, int64_t rate_window_ms,
-                        ingest_stats *stats);
+                        size_t max_body, ingest_stats *stats);
 void polygon_shared_destroy(polygon_shared *sh);
 
 typedef struct source source;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "source_internal.h"
+#include "urlcheck.h"
 
 /* The fetch function's own return codes, judged by classify(). */
 enum {
@@ -17,6 +19,7 @@ enum {
     FETCH_SERVER = 4,    /* 5xx, 408, 413, 499: retry */
     FETCH_AUTH = 5,      /* 401, 403: fatal */
     FETCH_REQUEST = 6,   /* other 4xx: fatal */
+    FETCH_TOO_LARGE = 7, /* a body or page larger than allowed: fatal */
 };
 
 typedef struct polygon_source {
@@ -28,6 +31,9 @@ typedef struct polygon_source {
     char url[2048];
     bool done;
     char origin[512];
+    /* The job's cursor: hashes of the URLs fetched, and the page cap. */
+    uint64_t *seen;
+    size_t nseen, seen_cap, max_pages;
 } polygon_source;
 
 static retry_class classify(int rc, const retry_call *call, void *userdata)
@@ -64,7 +70,7 @@ static void sleep_interruptible(int64_t ns, void *ctx)
 int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
                         int page_limit, long timeout_ms, int max_attempts,
                         int64_t max_retry_delay_ms, int rate_limit, int64_t rate_window_ms,
-                        ingest_stats *stats)
+                        size_t max_body, ingest_stats *stats)
 {
     if (rate_window_ms <= 0)
         rate_window_ms = 60000;
@@ -75,6 +81,7 @@ int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *ap
     sh->api_key = api_key;
     sh->page_limit = page_limit;
     sh->timeout_ms = timeout_ms;
+    sh->max_body = max_body;
     sh->stats = stats;
 
     retry_policy p = RETRY_POLICY_INIT;
@@ -140,6 +147,17 @@ static void url_path(const char *url, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)n, p);
 }
 
+/* The attempt's error text: masked, valid UTF-8, cut on a character. */
+__attribute__((format(printf, 2, 3))) static void set_errmsg(retry_call *call, const char *fmt, ...)
+{
+    char full[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(full, sizeof full, fmt, ap);
+    va_end(ap);
+    log_scrub(full, call->errmsg, sizeof call->errmsg);
+}
+
 static int fetch_once(retry_call *call, void *userdata)
 {
     polygon_source *ps = userdata;
@@ -156,33 +174,49 @@ static int fetch_once(retry_call *call, void *userdata)
         int rc = sh->reserve(sh->reserve_ud, &waited, err, sizeof err);
         atomic_fetch_add(&sh->stats->waited_ms, waited);
         if (rc != 0) {
-            snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, err);
+            set_errmsg(call, "GET %s: %s", path, err);
             log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
             return FETCH_TRANSPORT;
         }
     }
     if (http_get(ps->http, ps->url, sh->api_key, &ps->resp) != 0) {
+        if (ps->resp.too_large) {
+            set_errmsg(call, "GET %s: %s (POLYGON_MAX_BODY_BYTES); the transfer was stopped", path,
+                       ps->resp.error);
+            log_msg(LOG_ERROR, "%s", call->errmsg);
+            return FETCH_TOO_LARGE;
+        }
         atomic_fetch_add(&sh->stats->transport_errors, 1);
-        snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, ps->resp.error);
+        set_errmsg(call, "GET %s: %s", path, ps->resp.error);
         log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
         return FETCH_TRANSPORT;
     }
     long st = ps->resp.status;
     if (st >= 200 && st < 300) {
         atomic_fetch_add(&sh->stats->responses_2xx, 1);
-        char err[256];
+        char err[256], clean[256];
         if (polygon_page_parse(&ps->page, ps->resp.body, ps->resp.len, err, sizeof err) != 0) {
             atomic_fetch_add(&sh->stats->malformed, 1);
-            snprintf(call->errmsg, sizeof call->errmsg, "GET %s: %s", path, err);
+            log_scrub(err, clean, sizeof clean); /* it may quote the server */
+            set_errmsg(call, "GET %s: %s", path, clean);
             log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
             return FETCH_MALFORMED;
         }
+        if (ps->page.count > (size_t)sh->page_limit) {
+            set_errmsg(call, "GET %s: the page has %zu bars, more than the %d asked for", path,
+                       ps->page.count, sh->page_limit);
+            log_msg(LOG_ERROR, "%s", call->errmsg);
+            return FETCH_TOO_LARGE;
+        }
         return FETCH_OK;
     }
-    char msg[200];
-    polygon_error_message(ps->resp.body ? ps->resp.body : "", ps->resp.len, msg, sizeof msg);
-    snprintf(call->errmsg, sizeof call->errmsg, "GET %s: HTTP %ld%s%s", path, st,
-             msg[0] ? ": " : "", msg);
+    /* The server's words: masked (it may echo the key) and made valid
+     * UTF-8 whole, before they are cut to fit. */
+    char raw[4096], msg[200];
+    polygon_error_message(ps->resp.body ? ps->resp.body : "", ps->resp.len, raw, sizeof raw);
+    log_scrub(raw, msg, sizeof msg);
+    memset(raw, 0, sizeof raw);
+    set_errmsg(call, "GET %s: HTTP %ld%s%s", path, st, msg[0] ? ": " : "", msg);
     if (st >= 500)
         atomic_fetch_add(&sh->stats->responses_5xx, 1);
     else
@@ -205,6 +239,68 @@ static int fetch_once(retry_call *call, void *userdata)
     return st == 401 || st == 403 ? FETCH_AUTH : FETCH_REQUEST;
 }
 
+/* The shortest span of one unit of timespan, in ms; 0 when unknown. */
+static int64_t unit_ms(const char *timespan)
+{
+    static const struct {
+        const char *name;
+        int64_t ms;
+    } units[] = { { "second", 1000 },        { "minute", 60000 },    { "hour", 3600000 },
+                  { "day", 86400000 },       { "week", 604800000 },  { "month", 2419200000 },
+                  { "quarter", 7689600000 }, { "year", 31536000000 } };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(timespan, units[i].name) == 0)
+            return units[i].ms;
+    return 0;
+}
+
+/*
+ * The most pages a job may take: twice the pages its range needs at one bar
+ * per unit (the multiplier only makes bars fewer), and 10 more. A cursor
+ * that never ends stops there.
+ */
+static size_t page_cap(const job_spec *job, int page_limit)
+{
+    int64_t u = unit_ms(job->timespan);
+    int64_t span = job->to_ms >= job->from_ms ? job->to_ms - job->from_ms : 0;
+    int64_t bars = u > 0 ? span / u + 1 : span / 1000 + 1;
+    int64_t pages = bars / (page_limit > 0 ? page_limit : 1) + 1;
+    return (size_t)(pages < 1000000 ? 2 * pages + 10 : 2000010);
+}
+
+/* FNV-1a, to remember the URLs a job has fetched. */
+static uint64_t url_hash(const char *url)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *url; url++)
+        h = (h ^ (unsigned char)*url) * 1099511628211ULL;
+    return h;
+}
+
+static bool seen_before(const polygon_source *ps, const char *url)
+{
+    uint64_t h = url_hash(url);
+    for (size_t i = 0; i < ps->nseen; i++)
+        if (ps->seen[i] == h)
+            return true;
+    return false;
+}
+
+/* Remember a URL fetched; -1 when out of memory. */
+static int remember(polygon_source *ps, const char *url)
+{
+    if (ps->nseen == ps->seen_cap) {
+        size_t cap = ps->seen_cap ? ps->seen_cap * 2 : 64;
+        uint64_t *p = realloc(ps->seen, cap * sizeof *p);
+        if (!p)
+            return -1;
+        ps->seen = p;
+        ps->seen_cap = cap;
+    }
+    ps->seen[ps->nseen++] = url_hash(url);
+    return 0;
+}
+
 static int polygon_begin(source *s, const job_spec *job, char *err, size_t errlen)
 {
     polygon_source *ps = (polygon_source *)s;
@@ -218,6 +314,8 @@ static int polygon_begin(source *s, const job_spec *job, char *err, size_t errle
         return SOURCE_FATAL;
     }
     ps->done = false;
+    ps->nseen = 0;
+    ps->max_pages = page_cap(job, ps->sh->page_limit);
     return 0;
 }
 
@@ -260,11 +358,27 @@ static int polygon_next(source *s, const polygon_page **page, char *err, size_t 
     if (next) {
         /* The key goes only to the configured origin: a next_url elsewhere
          * is refused rather than followed. */
-        if (strncmp(next, ps->origin, strlen(ps->origin)) != 0 ||
-            (next[strlen(ps->origin)] != '/' && next[strlen(ps->origin)] != '\0')) {
-            char path[256];
-            url_path(next, path, sizeof path);
-            snprintf(err, errlen, "next_url leaves the configured host (%.200s)", path);
+        char path[256], clean[256];
+        url_path(next, path, sizeof path);
+        log_scrub(path, clean, sizeof clean);
+        if (!url_same_origin(next, ps->origin)) {
+            snprintf(err, errlen, "next_url leaves the configured host (%.200s)", clean);
+            return SOURCE_FATAL;
+        }
+        /* A cursor must move on: no page twice, and no more pages than
+         * the range can fill. */
+        if (remember(ps, ps->url) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return SOURCE_FAIL;
+        }
+        if (seen_before(ps, next)) {
+            snprintf(err, errlen, "next_url leads back to a page already fetched (%.200s)", clean);
+            return SOURCE_FATAL;
+        }
+        if (ps->nseen >= ps->max_pages) {
+            snprintf(err, errlen,
+                     "the cursor did not end after %zu pages, the most this range can take",
+                     ps->nseen);
             return SOURCE_FATAL;
         }
         snprintf(ps->url, sizeof ps->url, "%s", next);
@@ -283,6 +397,7 @@ static void polygon_destroy(source *s)
     http_client_free(ps->http);
     http_response_free(&ps->resp);
     polygon_page_free(&ps->page);
+    free(ps->seen);
     free(ps);
 }
 
@@ -296,7 +411,7 @@ int source_polygon_new(source **out, polygon_shared *sh)
         return -1;
     ps->base.ops = &polygon_ops;
     ps->sh = sh;
-    if (http_client_new(&ps->http, 10000, sh->timeout_ms) != 0) {
+    if (http_client_new(&ps->http, 10000, sh->timeout_ms, sh->max_body) != 0) {
         free(ps);
         return -1;
     }

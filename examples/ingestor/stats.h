@@ -23,6 +23,7 @@ typedef struct ingest_stats {
     atomic_llong bars_updated;
     atomic_llong bars_unchanged;
     atomic_llong bars_quarantined;
+    atomic_llong bars_refused; /* outside the job's range or for another ticker */
     atomic_llong dq_warnings;
     atomic_llong dq_errors;
     atomic_llong db_retries;
