@@ -84,7 +84,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
     switch (l->o.kind) {
     case RETRY_LIMITER_TOKEN_BUCKET: {
         if (now > l->last_fill) {
-            double t = l->tokens + (double)(now - l->last_fill) * l->per_ns;
+            double t = l->tokens + (double)retry__sub_sat(now, l->last_fill) * l->per_ns;
             double cap = (double)l->o.burst;
             l->tokens = t > cap ? cap : t;
             l->last_fill = now;
@@ -100,7 +100,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
     case RETRY_LIMITER_GCRA: {
         int64_t start = l->tat > now ? l->tat : now;
         int64_t tat = retry__add_sat(start, l->emission_ns * (int64_t)n);
-        int64_t wait = tat - now - l->tau_ns;
+        int64_t wait = retry__sub_sat(retry__sub_sat(tat, now), l->tau_ns);
         if (wait < 0)
             wait = 0;
         if (wait <= max_commit)
@@ -108,7 +108,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
         return wait;
     }
     case RETRY_LIMITER_FIXED_WINDOW: {
-        int64_t cur = (now - l->t0) / l->o.window_ns;
+        int64_t cur = retry__sub_sat(now, l->t0) / l->o.window_ns;
         if (l->win < cur) {
             l->win = cur;
             l->used = 0;
@@ -123,7 +123,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
         if (w > cur) {
             int64_t start = retry__add_sat(
                 l->t0, retry__ns_from_double((double)w * (double)l->o.window_ns, INT64_MAX));
-            wait = start - now;
+            wait = retry__sub_sat(start, now);
         }
         if (wait <= max_commit) {
             l->win = w;
@@ -197,10 +197,10 @@ void retry_limiter_cancel(retry_limiter *l, retry_reservation *res)
         break;
     }
     case RETRY_LIMITER_GCRA:
-        l->tat -= l->emission_ns * (int64_t)n;
+        l->tat = retry__sub_sat(l->tat, l->emission_ns * (int64_t)n);
         break;
     case RETRY_LIMITER_FIXED_WINDOW: {
-        int64_t cur = (now - l->t0) / l->o.window_ns;
+        int64_t cur = retry__sub_sat(now, l->t0) / l->o.window_ns;
         if (res->window >= cur && res->window == l->win)
             l->used = l->used > n ? l->used - n : 0;
         break;
