@@ -59,15 +59,21 @@ int retry_budget_new(retry_budget **out, const retry_budget_options *opts)
     }
     b->o = *opts;
     b->last_now = INT64_MIN;
-    b->coarse = retry__coarse_ok(&b->o.env, b->o.ttl_ns / SLICES);
+    b->coarse = retry__coarse_ok(
+        &b->o.env, opts->kind == RETRY_BUDGET_PERCENT ? b->o.ttl_ns / SLICES : RETRY_NS_PER_S);
     b->t0 = retry__now(&b->o.env, &b->last_now, b->coarse);
-    b->max_milli = (int64_t)floor(opts->max_tokens * 1000.0 + 0.5);
-    b->ratio_milli = (int64_t)floor(opts->token_ratio * 1000.0 + 0.5);
-    b->milli = b->max_milli;
-    b->slice_ns = opts->ttl_ns / SLICES;
-    /* percent <= 1000 and ttl <= 1 h were checked: both products fit */
-    b->deposit = (int64_t)floor(opts->percent * (double)UNIT + 0.5);
-    b->reserve = (int64_t)opts->min_per_second * opts->ttl_ns / (RETRY_NS_PER_S / COST);
+    /* only the fields of the budget's kind were checked: only they are used */
+    if (opts->kind == RETRY_BUDGET_TOKENS) {
+        b->max_milli = (int64_t)floor(opts->max_tokens * 1000.0 + 0.5);
+        b->ratio_milli = (int64_t)floor(opts->token_ratio * 1000.0 + 0.5);
+        b->milli = b->max_milli;
+        b->slice_ns = RETRY_NS_PER_S;
+    } else {
+        b->slice_ns = opts->ttl_ns / SLICES;
+        /* percent <= 1000 and ttl <= 1 h were checked: both products fit */
+        b->deposit = (int64_t)floor(opts->percent * (double)UNIT + 0.5);
+        b->reserve = (int64_t)opts->min_per_second * opts->ttl_ns / (RETRY_NS_PER_S / COST);
+    }
     *out = b;
     return RETRY_OK;
 }
