@@ -13,10 +13,12 @@
  * slow-call check) and never allocate after creation. A retry_policy is a plain value
  * that retry_run() only reads, so one policy may serve many threads at once.
  * A retry_state belongs to one operation: use it from one thread at a time.
- * Callbacks (the retried function, the classifier, the state-change callback,
- * the clock, sleep and random functions) are called without any library lock
- * held, except the clock, which is read inside the critical section and must
- * therefore neither block nor call back into the library.
+ * A retry_cancel token may be tested and set from any thread, and set from a
+ * signal handler. Callbacks (the retried function, the classifier, the
+ * state-change and on_retry callbacks, the clock, sleep and random functions)
+ * are called without any library lock held, except the clock, which is read
+ * inside the critical section and must therefore neither block nor call back
+ * into the library.
  * Distinct handles are independent.
  */
 #ifndef RETRY_RETRY_H
@@ -762,7 +764,8 @@ RETRY_API RETRY_NONNULL(1, 2) retry_step retry_state_admit(retry_state *s, int64
 /*
  * Report the outcome of the admitted call: rc as from a retry_fn, hint_ns a
  * Retry-After hint (0 none), errmsg its text (may be NULL; copied).
- * RETRY_STEP_CALL: call retry_state_admit() again after *wait_ns.
+ * RETRY_STEP_CALL: call retry_state_admit() again after *wait_ns (the
+ * policy's on_retry has been called with that delay).
  * RETRY_STEP_DONE: finished.
  */
 RETRY_API RETRY_NONNULL(1, 2) retry_step
