@@ -134,12 +134,8 @@ static void cancelled_during_backoff(void **state)
 static void cancelled_during_limiter_wait(void **state)
 {
     (void)state;
-    retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
-    lo.rate = 1.0;
-    lo.burst = 1;
-    lo.env = fake_env(&clk);
-    retry_limiter *l = NULL;
-    assert_int_equal(retry_limiter_new(&l, &lo), RETRY_OK);
+    retry_limiter *l = fake_limiter_1s(&clk);
+    assert_non_null(l);
     assert_int_equal(retry_limiter_try_acquire(l, 1), RETRY_OK);
     memset(&cis, 0, sizeof cis);
     assert_int_equal(retry_cancel_new(&cis.c), RETRY_OK);
@@ -344,12 +340,8 @@ static void until_admit_in_result(void **state)
 
     /* with a limiter in front, the open breaker still stops at once and
      * spends no token */
-    retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
-    lo.rate = 1.0;
-    lo.burst = 1;
-    lo.env = fake_env(&clk);
-    retry_limiter *l = NULL;
-    assert_int_equal(retry_limiter_new(&l, &lo), RETRY_OK);
+    retry_limiter *l = fake_limiter_1s(&clk);
+    assert_non_null(l);
     assert_int_equal(retry_run(&r, &p, l, b, NULL, counted, &n), RETRY_EOPEN);
     assert_true(r.until_admit_ns == INT64_MAX);
     assert_int_equal(retry_limiter_time_until(l, 1), 0);

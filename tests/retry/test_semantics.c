@@ -43,12 +43,8 @@ static int instant_ok(retry_call *call, void *ud)
 static void limiter_wait_is_not_a_slow_call(void **state)
 {
     (void)state;
-    retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
-    lo.rate = 1.0;
-    lo.burst = 1;
-    lo.env = fake_env(&clk);
-    retry_limiter *l = NULL;
-    assert_int_equal(retry_limiter_new(&l, &lo), RETRY_OK);
+    retry_limiter *l = fake_limiter_1s(&clk);
+    assert_non_null(l);
     retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT;
     bo.window_size = 4;
     bo.min_calls = 4;
@@ -121,12 +117,8 @@ static void watching_sleep(int64_t ns, void *ctx)
 static void no_half_open_permit_across_limiter_wait(void **state)
 {
     (void)state;
-    retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
-    lo.rate = 1.0;
-    lo.burst = 1;
-    lo.env = fake_env(&clk);
-    retry_limiter *l = NULL;
-    assert_int_equal(retry_limiter_new(&l, &lo), RETRY_OK);
+    retry_limiter *l = fake_limiter_1s(&clk);
+    assert_non_null(l);
     retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT;
     bo.slow_call_duration_ns = 0;
     bo.half_open_permits = 1;
