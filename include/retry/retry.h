@@ -336,7 +336,10 @@ typedef struct retry_breaker_snapshot {
 /*
  * Create a breaker (CLOSED). *out is a new breaker that the caller owns and
  * frees with retry_breaker_free(). opts may be NULL for the defaults; it is
- * copied. Returns RETRY_OK, RETRY_EINVAL or RETRY_ENOMEM (then *out is NULL).
+ * copied. A value out of its range is refused; with a COUNT window, min_calls
+ * and failure_count_threshold above window_size are clamped to it (a window
+ * never holds more calls), so that no accepted configuration can never trip.
+ * Returns RETRY_OK, RETRY_EINVAL or RETRY_ENOMEM (then *out is NULL).
  */
 RETRY_API RETRY_NODISCARD RETRY_NONNULL(1) int retry_breaker_new(retry_breaker **out,
                                                                  const retry_breaker_options *opts);

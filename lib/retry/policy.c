@@ -295,49 +295,51 @@ static void result_out(retry_result *dst, const retry_result *src, unsigned vers
 int retry_run(retry_result *result, const retry_policy *policy, retry_limiter *limiter,
               retry_breaker *breaker, retry_budget *budget, retry_fn fn, void *userdata)
 {
-    retry_result res;
     if (retry_policy_check(policy) != RETRY_OK) {
         if (result) /* sized for a version 1 caller unless it is a version 2 one */
             memset(result, 0,
                    policy->version == RETRY_POLICY_VERSION ? sizeof *result : RESULT_V1_SIZE);
         return RETRY_EINVAL;
     }
-    retry_policy pol;
-    policy_copy(&pol, policy);
+    /* a current caller's policy and result are used in place; an older
+     * caller's are shorter: copied into full ones */
+    int current = policy->version == RETRY_POLICY_VERSION;
+    retry_policy full;
+    const retry_policy *pol = policy;
+    if (!current) {
+        policy_copy(&full, policy);
+        pol = &full;
+    }
+    retry_result local;
+    retry_result *res = current && result ? result : &local;
     op o;
     retry_call call;
     int64_t wait;
     retry__time t0;
     const retry__time *pre = &t0; /* the first admission uses the start's reading */
-    op_init(&o, &pol, limiter, breaker, budget, &res, &t0);
+    op_init(&o, pol, limiter, breaker, budget, res, &t0);
     for (;;) {
         retry_step st = op_admit(&o, &wait, pre, 0);
-        if (st == RETRY_STEP_WAIT) {
-            /* the limiter's wait, without a breaker permit */
-            pre = NULL;
-            if (retry__sleep_cancel(&pol.env, wait, pol.cancel)) {
-                op_stop(&o, RETRY_STOP_CANCELLED, retry__now(&pol.env, &o.last_now, o.coarse));
-                break;
-            }
-            continue;
-        }
         pre = NULL;
         if (st == RETRY_STEP_DONE)
             break;
-        call.attempt = res.attempts;
-        call.hint_ns = 0;
-        call.errmsg[0] = '\0';
-        int rc = fn(&call, userdata);
-        if (op_report(&o, &wait, rc, &call) == RETRY_STEP_DONE)
-            break;
-        if (retry__sleep_cancel(&pol.env, wait, pol.cancel)) {
-            op_stop(&o, RETRY_STOP_CANCELLED, retry__now(&pol.env, &o.last_now, o.coarse));
+        if (st == RETRY_STEP_CALL) {
+            call.attempt = res->attempts;
+            call.hint_ns = 0;
+            call.errmsg[0] = '\0';
+            int rc = fn(&call, userdata);
+            if (op_report(&o, &wait, rc, &call) == RETRY_STEP_DONE)
+                break;
+        }
+        /* the limiter's wait (no breaker permit held) or the backoff delay */
+        if (retry__sleep_cancel(&pol->env, wait, pol->cancel)) {
+            op_stop(&o, RETRY_STOP_CANCELLED, retry__now(&pol->env, &o.last_now, o.coarse));
             break;
         }
     }
-    if (result)
-        result_out(result, &res, policy->version);
-    return stop_code(res.stop);
+    if (result && res != result)
+        result_out(result, res, policy->version);
+    return stop_code(res->stop);
 }
 
 int retry_state_new(retry_state **out, const retry_policy *policy, retry_limiter *limiter,
