@@ -316,7 +316,21 @@ static void half_open_snapshot_shows_probes(void **state)
     assert_int_equal(s.window_failures, 1);
     assert_true(s.failure_rate > 49.99 && s.failure_rate < 50.01);
     assert_int_equal(s.half_open_in_flight, 1);
+    assert_int_equal(s.half_open_admitted, 3);
+    assert_int_equal(s.half_open_succeeded, 1);
+    assert_int_equal(s.half_open_failed, 1);
     retry_breaker_record(b, &pm[2], RETRY_OUTCOME_IGNORE);
+    /* two more probes succeed: 1 failure in 4 is below 50 %, CLOSED again,
+     * and the probe counts are 0 */
+    assert_int_equal(retry_breaker_acquire(b, &pm[3], NULL), RETRY_OK);
+    retry_breaker_record(b, &pm[3], RETRY_OUTCOME_SUCCESS);
+    assert_int_equal(retry_breaker_acquire(b, &pm[3], NULL), RETRY_OK);
+    retry_breaker_record(b, &pm[3], RETRY_OUTCOME_SUCCESS);
+    retry_breaker_snapshot_get(b, &s);
+    assert_int_equal(s.state, RETRY_BREAKER_CLOSED);
+    assert_int_equal(s.half_open_admitted, 0);
+    assert_int_equal(s.half_open_failed, 0);
+    assert_int_equal(s.window_calls, 0);
     retry_breaker_free(b);
 }
 

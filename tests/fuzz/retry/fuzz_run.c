@@ -197,6 +197,7 @@ static void check_handles(retry_breaker *b, retry_limiter *l, retry_budget *bud)
 {
     if (b) {
         retry_breaker_snapshot s;
+        memset(&s, 0, sizeof s); /* a version 1 breaker leaves the half-open counts */
         retry_breaker_snapshot_get(b, &s);
         if (s.window_failures > s.window_calls || s.window_slow > s.window_calls ||
             s.until_admit_ns < 0 || s.open_duration_ns <= 0 ||
