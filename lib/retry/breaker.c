@@ -548,21 +548,19 @@ void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
     } else {
         v.failure_rate = v.slow_call_rate = -1.0;
     }
-    retry_breaker_snapshot *snap_out = snap;
-    snap = &v;
-    snap->half_open_in_flight = b->ho_in_flight;
-    snap->open_duration_ns = b->cur_open_ns;
-    snap->until_admit_ns = until_admit(b, now);
-    snap->calls = atomic_load_explicit(&b->n_calls, memory_order_relaxed);
-    snap->successes = b->successes;
-    snap->failures = b->failures;
-    snap->slow_calls = b->slow_calls;
-    snap->ignored = b->ignored;
-    snap->rejections = b->rejections;
-    snap->transitions = b->transitions;
+    v.half_open_in_flight = b->ho_in_flight;
+    v.open_duration_ns = b->cur_open_ns;
+    v.until_admit_ns = until_admit(b, now);
+    v.calls = atomic_load_explicit(&b->n_calls, memory_order_relaxed);
+    v.successes = b->successes;
+    v.failures = b->failures;
+    v.slow_calls = b->slow_calls;
+    v.ignored = b->ignored;
+    v.rejections = b->rejections;
+    v.transitions = b->transitions;
     pthread_mutex_unlock(&b->mu);
     /* a version 1 caller's snapshot ends before the version 2 fields */
-    memcpy(snap_out, &v, b->o.version == 1 ? SNAPSHOT_V1_SIZE : sizeof v);
+    memcpy(snap, &v, b->o.version == 1 ? SNAPSHOT_V1_SIZE : sizeof v);
     notify(b, &tr);
 }
 

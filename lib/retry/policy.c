@@ -149,7 +149,8 @@ static retry_step op_admit(op *o, int64_t *wait_ns, const retry__time *pre, int6
                 int64_t w = until;
                 if (retry__breaker_acquire_at(o->brk, &pm, &w, NULL, 0) != RETRY_OK)
                     return op_stop_open(o, w);
-                /* admitted after all (the time came): no permit across the wait */
+                /* admitted after all (its time came in between; it shows in the
+                 * metrics as an ignored call): no permit across the wait */
                 retry_breaker_record(o->brk, &pm, RETRY_OUTCOME_IGNORE);
             }
         }
