@@ -246,8 +246,10 @@ static int64_t ml_take(mlimiter *m, int64_t now, int64_t max_wait, mreservation 
     int64_t wait = start + m->t - now - m->tau;
     if (wait < 0)
         wait = 0;
-    if (r)
+    if (r) {
+        r->act = 0;
         r->valid = 0;
+    }
     if (max_wait >= 0 && wait <= max_wait) {
         m->tat = start + m->t;
         if (r) {
