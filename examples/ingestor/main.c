@@ -43,11 +43,15 @@
 #define EX_CONFIG      78
 
 static atomic_int stop_requested; /* set by the signal handler: lock-free, so safe there */
+/* Set with it (retry_cancel_set is async-signal-safe): wakes retry_run's sleeps. */
+static retry_cancel *stop_token;
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+    if (stop_token)
+        retry_cancel_set(stop_token);
 }
 
 static void usage(FILE *out)
@@ -378,6 +382,7 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
             return EX_SOFTWARE;
         }
         sh.stop = &stop_requested;
+        sh.cancel = stop_token;
     }
 
     job_outcome outcomes[MAX_SYMBOLS];
@@ -558,6 +563,8 @@ int main(int argc, char **argv)
     log_add_secret(cfg.api_key);
     register_url_password(cfg.database_url);
 
+    if (retry_cancel_new(&stop_token) != RETRY_OK)
+        stop_token = NULL; /* then the sleeps poll stop_requested */
     struct sigaction sa = { 0 };
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -586,5 +593,9 @@ int main(int argc, char **argv)
     curl_global_cleanup();
     log_clear_secrets();
     config_free(&cfg);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    retry_cancel_free(stop_token);
+    stop_token = NULL;
     return rc;
 }

@@ -40,6 +40,10 @@ typedef struct polygon_shared {
     retry_budget *budget;
     ingest_stats *stats;
     atomic_int *stop; /* set to abandon waits at shutdown; may be NULL */
+    /* Set together with *stop (by the signal handler): retry_run() stops
+     * before its next attempt and its backoff and limiter sleeps wake at
+     * once. Borrowed; may be NULL (then the sleeps poll *stop). */
+    retry_cancel *cancel;
     /* A limit shared with other processes (the service), asked before every
      * request; NULL: none. 0 when the request may go; otherwise err says
      * why not. */

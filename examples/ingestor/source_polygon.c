@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +54,18 @@ static retry_class classify(int rc, const retry_call *call, void *userdata)
     }
 }
 
-/* Sleep that gives up early when the process is asked to stop. */
+/* Sleep that gives up early when the process is asked to stop: at once
+ * with a cancel token, else within 100 ms. */
 static void sleep_interruptible(int64_t ns, void *ctx)
 {
     const polygon_shared *sh = ctx;
+    if (sh && sh->cancel) {
+        struct pollfd pf = { retry_cancel_fd(sh->cancel), POLLIN, 0 };
+        int64_t ms = (ns + 999999) / 1000000;
+        while (poll(&pf, 1, ms > 1000000 ? 1000000 : (int)ms) < 0 && errno == EINTR)
+            ;
+        return;
+    }
     atomic_int *stop = sh ? sh->stop : NULL;
     while (ns > 0 && !(stop && *stop)) {
         int64_t step = ns < 100000000 ? ns : 100000000; /* 100 ms */
@@ -332,6 +341,11 @@ static int polygon_next(source *s, const polygon_page **page, char *err, size_t 
 
     retry_policy p = sh->policy;
     p.env.ctx = sh;
+    if (sh->cancel) { /* the library's own sleeps, woken by the token */
+        p.cancel = sh->cancel;
+        p.env.sleep_ns = NULL;
+        p.env.ctx = NULL;
+    }
     retry_result res;
     int rc;
     /* An open breaker pauses the job rather than failing it: wait until it
@@ -341,12 +355,10 @@ static int polygon_next(source *s, const polygon_page **page, char *err, size_t 
         atomic_fetch_add(&sh->stats->waited_ms, res.waited_ns / 1000000);
         if (rc != RETRY_EOPEN || round == 5 || (sh->stop && *sh->stop))
             break;
-        retry_breaker_snapshot snap;
-        retry_breaker_snapshot_get(sh->breaker, &snap);
         log_msg(LOG_WARNING, "the API circuit breaker is open; waiting %.1f s",
-                (double)snap.until_admit_ns / 1e9);
-        sleep_interruptible(snap.until_admit_ns > 0 ? snap.until_admit_ns : RETRY_NS_PER_S, sh);
-        atomic_fetch_add(&sh->stats->waited_ms, snap.until_admit_ns / 1000000);
+                (double)res.until_admit_ns / 1e9);
+        sleep_interruptible(res.until_admit_ns > 0 ? res.until_admit_ns : RETRY_NS_PER_S, sh);
+        atomic_fetch_add(&sh->stats->waited_ms, res.until_admit_ns / 1000000);
     }
     if (rc != RETRY_OK) {
         snprintf(err, errlen, "%s after %u attempt%s%s%s", retry_stop_name(res.stop), res.attempts,

@@ -13,10 +13,12 @@
  * slow-call check) and never allocate after creation. A retry_policy is a plain value
  * that retry_run() only reads, so one policy may serve many threads at once.
  * A retry_state belongs to one operation: use it from one thread at a time.
- * Callbacks (the retried function, the classifier, the state-change callback,
- * the clock, sleep and random functions) are called without any library lock
- * held, except the clock, which is read inside the critical section and must
- * therefore neither block nor call back into the library.
+ * A retry_cancel token may be tested and set from any thread, and set from a
+ * signal handler. Callbacks (the retried function, the classifier, the
+ * state-change and on_retry callbacks, the clock, sleep and random functions)
+ * are called without any library lock held, except the clock, which is read
+ * inside the critical section and must therefore neither block nor call back
+ * into the library.
  * Distinct handles are independent.
  */
 #ifndef RETRY_RETRY_H
@@ -51,6 +53,7 @@ typedef enum retry_error {
     RETRY_ETIMEOUT = -5, /* the wait for tokens would not fit in the timeout */
     RETRY_EBUDGET = -6,  /* the retry budget does not allow another retry */
     RETRY_EGAVEUP = -7,  /* retrying stopped: fatal error, attempts or deadline */
+    RETRY_ECANCELED = -8 /* the run's cancel token was set */
 } retry_error;
 
 /* Static text for an error code; never NULL, also for unknown codes. */
@@ -253,7 +256,7 @@ typedef struct retry_breaker_options {
     unsigned version;                    /* RETRY_BREAKER_OPTIONS_VERSION */
     retry_window_kind window_kind;       /* default RETRY_WINDOW_COUNT */
     uint32_t window_size;                /* calls or seconds, 1..100000; default 100 */
-    uint32_t min_calls;                  /* >= 1; default 20 */
+    uint32_t min_calls;                  /* >= 1, COUNT: clamped to window_size; default 20 */
     double failure_rate_threshold;       /* percent, (0, 100]; trip at >=; default 50 */
     double slow_call_rate_threshold;     /* percent, (0, 100]; trip at >=; default 100 */
     int64_t slow_call_duration_ns;       /* a call this long or longer is slow; 0 off; 60 s */
@@ -269,14 +272,19 @@ typedef struct retry_breaker_options {
     void (*on_state_change)(retry_breaker_state from, retry_breaker_state to, void *userdata);
     void *userdata; /* borrowed; passed to on_state_change */
     retry_env env;  /* copied; see retry_env */
+    /* Version 2. "m failures out of the last n calls" (failsafe-go): trip
+     * when the window holds at least this many failures, whatever min_calls
+     * says; with a COUNT window of n calls this is "m of n". 0 off;
+     * default 0. With a COUNT window it is clamped to window_size. */
+    uint32_t failure_count_threshold;
 } retry_breaker_options;
 
-#define RETRY_BREAKER_OPTIONS_VERSION 1
+#define RETRY_BREAKER_OPTIONS_VERSION 2
 #define RETRY_BREAKER_OPTIONS_INIT                                                                 \
     {                                                                                              \
         RETRY_BREAKER_OPTIONS_VERSION, RETRY_WINDOW_COUNT, 100, 20, 50.0, 100.0,                   \
             60 * RETRY_NS_PER_S, 0, 60 * RETRY_NS_PER_S, 1.0, 600 * RETRY_NS_PER_S, 5,             \
-            RETRY_HALF_OPEN_RATE, 30 * RETRY_NS_PER_S, NULL, NULL, RETRY_ENV_INIT                  \
+            RETRY_HALF_OPEN_RATE, 30 * RETRY_NS_PER_S, NULL, NULL, RETRY_ENV_INIT, 0               \
     }
 
 /* A circuit breaker. Opaque; thread-safe. */
@@ -293,11 +301,18 @@ typedef struct retry_permit {
     uint32_t flags;      /* private */
 } retry_permit;
 
-/* A consistent copy of a breaker's state and counters, for metrics. */
+/*
+ * A consistent copy of a breaker's state and counters, for metrics. While
+ * the breaker is HALF_OPEN, the window fields and the rates describe the
+ * probes of the current round (reported probes; rates -1 until one has
+ * reported), not the window that tripped it. The fields after transitions
+ * are filled only by breakers created with options of version 2 or later
+ * (older callers' snapshots end before them).
+ */
 typedef struct retry_breaker_snapshot {
     retry_breaker_state state;
     uint64_t generation;          /* grows on every state change and release of stuck probes */
-    uint32_t window_calls;        /* calls in the sliding window now */
+    uint32_t window_calls;        /* calls in the sliding window now (HALF_OPEN: probes reported) */
     uint32_t window_failures;     /* of which failed */
     uint32_t window_slow;         /* of which slow */
     double failure_rate;          /* percent, or -1 while window_calls < min_calls */
@@ -312,12 +327,19 @@ typedef struct retry_breaker_snapshot {
     uint64_t ignored;             /* IGNORE outcomes and stale outcomes */
     uint64_t rejections;          /* calls refused */
     uint64_t transitions;         /* state changes */
+    /* version 2 */
+    uint32_t half_open_admitted;  /* HALF_OPEN: probes admitted in this round; 0 otherwise */
+    uint32_t half_open_succeeded; /* HALF_OPEN: of which reported success */
+    uint32_t half_open_failed;    /* HALF_OPEN: of which reported failure */
 } retry_breaker_snapshot;
 
 /*
  * Create a breaker (CLOSED). *out is a new breaker that the caller owns and
  * frees with retry_breaker_free(). opts may be NULL for the defaults; it is
- * copied. Returns RETRY_OK, RETRY_EINVAL or RETRY_ENOMEM (then *out is NULL).
+ * copied. A value out of its range is refused; with a COUNT window, min_calls
+ * and failure_count_threshold above window_size are clamped to it (a window
+ * never holds more calls), so that no accepted configuration can never trip.
+ * Returns RETRY_OK, RETRY_EINVAL or RETRY_ENOMEM (then *out is NULL).
  */
 RETRY_API RETRY_NODISCARD RETRY_NONNULL(1) int retry_breaker_new(retry_breaker **out,
                                                                  const retry_breaker_options *opts);
@@ -527,6 +549,53 @@ RETRY_API RETRY_NONNULL(1) double retry_budget_balance(retry_budget *b);
 /* Retry policy and execution                                               */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A cancel token, owned by the caller and shared by any number of runs: once
+ * set, retry_run() and the step API stop before their next attempt with
+ * RETRY_STOP_CANCELLED, and a run sleeping for a backoff delay or a limiter
+ * token wakes up at once (with the default sleep; an injected sleep_ns is
+ * not interrupted, the token is checked when it returns). Setting it is
+ * final. It is a flag and a pipe: any thread may test or set it, and
+ * retry_cancel_set() is async-signal-safe, so a SIGTERM handler may call it.
+ */
+typedef struct retry_cancel retry_cancel;
+
+/* Create a token (not set). *out is owned by the caller; free it with
+ * retry_cancel_free() once no run uses it. RETRY_OK or RETRY_ENOMEM (also
+ * when no pipe can be made; then *out is NULL). */
+RETRY_API RETRY_NODISCARD RETRY_NONNULL(1) int retry_cancel_new(retry_cancel **out);
+
+/* Free a token. NULL is a harmless no-op. No run may be using it. */
+RETRY_API void retry_cancel_free(retry_cancel *c);
+
+/* Set the token: every run using it stops before its next attempt, and
+ * sleeping runs wake. Async-signal-safe; setting twice is harmless. */
+RETRY_API RETRY_NONNULL(1) void retry_cancel_set(retry_cancel *c);
+
+/* 1 once the token is set, else 0. */
+RETRY_API RETRY_NONNULL(1) int retry_cancel_is_set(const retry_cancel *c);
+
+/* A file descriptor that becomes readable (and stays so) once the token is
+ * set, for event loops that drive the step API; borrowed: valid until
+ * retry_cancel_free(), never to be read or closed by the caller. */
+RETRY_API RETRY_NONNULL(1) int retry_cancel_fd(const retry_cancel *c);
+
+/* Where the delay before a retry came from. */
+typedef enum retry_delay_source {
+    RETRY_DELAY_BACKOFF = 0, /* the backoff schedule */
+    RETRY_DELAY_HINT = 1     /* the call's Retry-After hint (it was the longer one) */
+} retry_delay_source;
+
+/* What the on_retry callback sees before each retry's delay. */
+typedef struct retry_event {
+    uint32_t attempt;          /* the attempt that failed (1 = the first call) */
+    int rc;                    /* its return code */
+    const char *errmsg;        /* its error text ("" for none); borrowed for the callback */
+    int64_t delay_ns;          /* the delay before the next attempt (capped, trimmed) */
+    retry_delay_source source; /* what chose it */
+    int64_t hint_ns;           /* the call's Retry-After hint as given, 0 for none */
+} retry_event;
+
 /* How an outcome is judged. */
 typedef enum retry_class {
     RETRY_CLASS_SUCCESS = 0,   /* done */
@@ -544,7 +613,8 @@ typedef enum retry_stop {
     RETRY_STOP_DEADLINE = 4,     /* max_elapsed reached (or a hint reaches past it) */
     RETRY_STOP_BREAKER_OPEN = 5, /* the breaker rejected the next call */
     RETRY_STOP_BUDGET = 6,       /* the retry budget refused the retry */
-    RETRY_STOP_RATE_LIMIT = 7    /* the limiter's wait did not fit limiter_timeout */
+    RETRY_STOP_RATE_LIMIT = 7,   /* the limiter's wait did not fit limiter_timeout */
+    RETRY_STOP_CANCELLED = 8     /* the cancel token was set (policy version 2) */
 } retry_stop;
 
 /* Static name of a stop reason ("success", "attempts exhausted", ...). */
@@ -589,39 +659,57 @@ typedef struct retry_policy {
     retry_classify_fn classify; /* optional */
     void *classify_userdata;    /* borrowed; passed to classify */
     retry_env env;              /* clock, sleep and random of the run */
+    /* Version 2. */
+    retry_cancel *cancel; /* borrowed, optional: stops the run when set */
+    /* Called before each retry's delay (also by the step API), in the
+     * run's thread, without any lock held. Optional. */
+    void (*on_retry)(const retry_event *ev, void *userdata);
+    void *on_retry_userdata; /* borrowed; passed to on_retry */
 } retry_policy;
 
-#define RETRY_POLICY_VERSION 1
+#define RETRY_POLICY_VERSION 2
 #define RETRY_POLICY_INIT                                                                          \
     {                                                                                              \
         RETRY_POLICY_VERSION, 4, 0, 60 * RETRY_NS_PER_S, 10 * RETRY_NS_PER_S, RETRY_BACKOFF_INIT,  \
-            NULL, NULL, RETRY_ENV_INIT                                                             \
+            NULL, NULL, RETRY_ENV_INIT, NULL, NULL, NULL                                           \
     }
 
-/* What a run did. */
+/* What a run did. The fields after last_errmsg are written only for
+ * policies of version 2 or later (older callers' results end before them). */
 typedef struct retry_result {
     retry_stop stop;                     /* why it stopped */
     uint32_t attempts;                   /* calls of the function made */
-    int64_t waited_ns;                   /* total time slept: backoff and limiter */
+    int64_t waited_ns;                   /* total time slept: backoff and limiter (saturates) */
     int64_t elapsed_ns;                  /* from start to stop, by the policy's clock */
     int last_rc;                         /* the function's last return code (0 if none) */
     char last_errmsg[RETRY_ERRMSG_SIZE]; /* its last error text ("" if none) */
+    /* version 2 */
+    int64_t until_admit_ns; /* RETRY_STOP_BREAKER_OPEN: how long until the breaker admits
+                               calls again (INT64_MAX when FORCED_OPEN); 0 otherwise */
 } retry_result;
 
 /*
- * Call fn until it succeeds or the policy says stop. Before each call, the
- * breaker (if any) must admit it and the limiter (if any) must grant a token
- * within limiter_timeout_ns and before the deadline (the wait is slept; a
- * wait past the deadline stops the run with RETRY_STOP_DEADLINE, one past
- * limiter_timeout_ns with RETRY_STOP_RATE_LIMIT); after each call the outcome
- * is classified and recorded in the breaker and budget. Before each retry the
- * delay max(backoff delay, call->hint_ns), capped by max_delay_ns, is trimmed
- * to the deadline (a hint that reaches past the deadline stops the run at
- * once: calling earlier than the server asked would only fail again), and the
- * budget must allow the retry. limiter, breaker and budget are borrowed and
- * may be NULL. result (optional) is filled in. Returns RETRY_OK on success,
- * RETRY_EOPEN, RETRY_ETIMEOUT, RETRY_EBUDGET or RETRY_EGAVEUP (result->stop
- * says which limit), or RETRY_EINVAL for a bad policy. Allocates nothing.
+ * Call fn until it succeeds or the policy says stop. Before each call, in
+ * this order: the cancel token (if any) must not be set; the breaker (if
+ * any) must not be rejecting calls; the limiter (if any) must grant a token
+ * within limiter_timeout_ns and before the deadline (the wait is slept, and
+ * the cancel token interrupts it; a wait past the deadline stops the run
+ * with RETRY_STOP_DEADLINE, one past limiter_timeout_ns with
+ * RETRY_STOP_RATE_LIMIT); only then is the breaker's permit taken, so the
+ * breaker times the call alone and no half-open permit is held during a
+ * limiter wait. After each call the outcome is classified and recorded in
+ * the breaker and budget. Before each retry the delay max(backoff delay,
+ * call->hint_ns), capped by max_delay_ns, is trimmed to the deadline (a
+ * hint longer than the time left stops the run at once with
+ * RETRY_STOP_DEADLINE, whatever max_delay_ns is: calling earlier than the
+ * server asked would only fail again), the budget must allow the retry,
+ * on_retry is called, and the delay is slept (the cancel token interrupts
+ * it). limiter, breaker and budget are borrowed and may be NULL. result
+ * (optional) is filled in. Returns RETRY_OK on success, RETRY_EOPEN
+ * (result->until_admit_ns says when the breaker admits again),
+ * RETRY_ETIMEOUT, RETRY_EBUDGET, RETRY_ECANCELED or RETRY_EGAVEUP
+ * (result->stop says which limit), or RETRY_EINVAL for a bad policy.
+ * Allocates nothing.
  */
 RETRY_API RETRY_NODISCARD RETRY_NONNULL(2, 6) int retry_run(
     retry_result *result, const retry_policy *policy, retry_limiter *limiter,
@@ -640,7 +728,9 @@ typedef struct retry_state retry_state;
 
 typedef enum retry_step {
     RETRY_STEP_CALL = 0, /* make the call after *wait_ns, then retry_state_report() */
-    RETRY_STEP_DONE = 1  /* finished: retry_state_result() says how */
+    RETRY_STEP_DONE = 1, /* finished: retry_state_result() says how */
+    RETRY_STEP_WAIT = 2  /* policy version 2: the limiter's token is reserved for in
+                          *wait_ns; call retry_state_admit() again then */
 } retry_step;
 
 /*
@@ -661,16 +751,24 @@ RETRY_API RETRY_NODISCARD RETRY_NONNULL(1, 2) int retry_state_new(retry_state **
 RETRY_API void retry_state_free(retry_state *s);
 
 /*
- * Ask to make the next call. RETRY_STEP_CALL: make the call after *wait_ns
- * (the limiter's wait, already reserved; 0 means now) and report it.
- * RETRY_STEP_DONE: the operation is over (breaker open or rate limit).
+ * Ask to make the next call, in retry_run()'s order: cancel token, breaker
+ * check, limiter, breaker permit. With a policy of version 2:
+ * RETRY_STEP_WAIT: the limiter's token is reserved for *wait_ns from now;
+ * call retry_state_admit() again after that wait (no breaker permit is held
+ * meanwhile). RETRY_STEP_CALL: make the call now (*wait_ns is 0) and report
+ * it. With a policy of version 1 there is no WAIT: RETRY_STEP_CALL means
+ * make the call after *wait_ns (the limiter's wait, already reserved; the
+ * breaker's permit is taken now and times the call from the end of the
+ * wait). RETRY_STEP_DONE: the operation is over (cancelled, breaker open,
+ * rate limit or deadline).
  */
 RETRY_API RETRY_NONNULL(1, 2) retry_step retry_state_admit(retry_state *s, int64_t *wait_ns);
 
 /*
  * Report the outcome of the admitted call: rc as from a retry_fn, hint_ns a
  * Retry-After hint (0 none), errmsg its text (may be NULL; copied).
- * RETRY_STEP_CALL: call retry_state_admit() again after *wait_ns.
+ * RETRY_STEP_CALL: call retry_state_admit() again after *wait_ns (the
+ * policy's on_retry has been called with that delay).
  * RETRY_STEP_DONE: finished.
  */
 RETRY_API RETRY_NONNULL(1, 2) retry_step

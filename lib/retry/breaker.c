@@ -5,6 +5,7 @@
  * under the mutex), and the admitted-calls counter is atomic. */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,9 +100,13 @@ int retry__breaker_clock(const retry_breaker *b)
     return b->coarse ? RETRY__CLOCK_COARSE : RETRY__CLOCK_PRECISE;
 }
 
+/* Options of version 1 end before the first field of version 2. */
+#define OPTIONS_V1_SIZE  offsetof(retry_breaker_options, failure_count_threshold)
+#define SNAPSHOT_V1_SIZE offsetof(retry_breaker_snapshot, half_open_admitted)
+
 static int check_options(const retry_breaker_options *o)
 {
-    if (o->version != RETRY_BREAKER_OPTIONS_VERSION)
+    if (o->version != 1 && o->version != RETRY_BREAKER_OPTIONS_VERSION)
         return 0;
     if (o->window_kind != RETRY_WINDOW_COUNT && o->window_kind != RETRY_WINDOW_TIME)
         return 0;
@@ -136,7 +141,16 @@ int retry_breaker_new(retry_breaker **out, const retry_breaker_options *opts)
     retry_breaker *b = calloc(1, sizeof *b);
     if (!b)
         return RETRY_ENOMEM;
-    b->o = *opts;
+    /* a version 1 caller's struct ends before the version 2 fields */
+    memcpy(&b->o, opts, opts->version == 1 ? OPTIONS_V1_SIZE : sizeof b->o);
+    /* combinations that could never trip are clamped, as resilience4j does:
+     * a count window never holds more than window_size calls or failures */
+    if (b->o.window_kind == RETRY_WINDOW_COUNT) {
+        if (b->o.min_calls > b->o.window_size)
+            b->o.min_calls = b->o.window_size;
+        if (b->o.failure_count_threshold > b->o.window_size)
+            b->o.failure_count_threshold = b->o.window_size;
+    }
     if (b->o.window_kind == RETRY_WINDOW_COUNT)
         b->ring = calloc(b->o.window_size, sizeof *b->ring);
     else
@@ -188,7 +202,7 @@ static void clear_window(retry_breaker *b)
 /* TIME window: drop the buckets of seconds that left the window. */
 static void advance(retry_breaker *b, int64_t now)
 {
-    int64_t sec = (now - b->t0) / RETRY_NS_PER_S;
+    int64_t sec = retry__sub_sat(now, b->t0) / RETRY_NS_PER_S;
     if (sec <= b->last_sec)
         return;
     uint32_t n = b->o.window_size;
@@ -253,7 +267,7 @@ static void refresh(retry_breaker *b, int64_t now, transition *tr)
     if (b->state == RETRY_BREAKER_OPEN && now >= b->open_until)
         set_state(b, RETRY_BREAKER_HALF_OPEN, now, tr);
     if (b->state == RETRY_BREAKER_HALF_OPEN && b->ho_in_flight > 0 &&
-        now - b->ho_last_admit >= b->o.max_half_open_wait_ns) {
+        retry__sub_sat(now, b->ho_last_admit) >= b->o.max_half_open_wait_ns) {
         b->gen++; /* their late outcomes are now stale */
         publish(b);
         b->ho_in_flight = 0;
@@ -264,14 +278,15 @@ static int64_t until_admit(const retry_breaker *b, int64_t now)
 {
     switch (b->state) {
     case RETRY_BREAKER_OPEN:
-        return b->open_until > now ? b->open_until - now : 0;
+        return b->open_until > now ? retry__sub_sat(b->open_until, now) : 0;
     case RETRY_BREAKER_FORCED_OPEN:
         return INT64_MAX;
     case RETRY_BREAKER_HALF_OPEN: {
         uint32_t used = b->o.half_open_mode == RETRY_HALF_OPEN_RATE ? b->ho_done : b->ho_succ;
         if (b->ho_in_flight + used < b->o.half_open_permits)
             return 0;
-        int64_t t = retry__add_sat(b->ho_last_admit, b->o.max_half_open_wait_ns) - now;
+        int64_t t =
+            retry__sub_sat(retry__add_sat(b->ho_last_admit, b->o.max_half_open_wait_ns), now);
         return t > 0 ? t : 0;
     }
     case RETRY_BREAKER_CLOSED:
@@ -287,14 +302,15 @@ static void notify(const retry_breaker *b, const transition *tr)
         b->o.on_state_change(tr->from, tr->to, b->o.userdata);
 }
 
-static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, const retry__time *t)
+static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, const retry__time *t,
+                   int64_t start_delay)
 {
     uint64_t sg = atomic_load_explicit(&b->sg, memory_order_acquire);
     if ((sg & SG_STATE_MASK) == RETRY_BREAKER_CLOSED) {
         /* the hot path takes no lock: the permit is linearized at the load
          * above (a trip after it makes its outcome stale), and the clock is
          * read only when slow calls are tracked */
-        permit->start_ns = b->slow_enabled ? now_from(b, t) : 0;
+        permit->start_ns = b->slow_enabled ? retry__add_sat(now_from(b, t), start_delay) : 0;
         permit->generation = sg >> SG_STATE_BITS;
         permit->flags = 0;
         atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
@@ -308,7 +324,7 @@ static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, con
     pthread_mutex_lock(&b->mu);
     int64_t now = breaker_now(b); /* inside the lock: it may end an opening */
     refresh(b, now, &tr);
-    permit->start_ns = now;
+    permit->start_ns = retry__add_sat(now, start_delay);
     permit->generation = b->gen;
     permit->flags = 0;
     switch (b->state) {
@@ -340,17 +356,35 @@ static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, con
 
 int retry_breaker_acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns)
 {
-    return acquire(b, permit, wait_ns, NULL);
+    return acquire(b, permit, wait_ns, NULL, 0);
 }
 
-int retry__breaker_acquire_at(retry_breaker *b, retry_permit *permit, const retry__time *t)
+int retry__breaker_acquire_at(retry_breaker *b, retry_permit *permit, int64_t *wait_ns,
+                              const retry__time *t, int64_t start_delay_ns)
 {
-    return acquire(b, permit, NULL, t);
+    return acquire(b, permit, wait_ns, t, start_delay_ns);
+}
+
+int64_t retry__breaker_until_admit(retry_breaker *b)
+{
+    uint64_t sg = atomic_load_explicit(&b->sg, memory_order_acquire);
+    if ((sg & SG_STATE_MASK) == RETRY_BREAKER_CLOSED)
+        return 0;
+    transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
+    pthread_mutex_lock(&b->mu);
+    int64_t now = breaker_now(b);
+    refresh(b, now, &tr);
+    int64_t wait = until_admit(b, now);
+    pthread_mutex_unlock(&b->mu);
+    notify(b, &tr);
+    return wait;
 }
 
 static int should_trip(const retry_breaker *b)
 {
     if (b->o.consecutive_failures && b->consec >= b->o.consecutive_failures)
+        return 1;
+    if (b->o.failure_count_threshold && b->w_fails >= b->o.failure_count_threshold)
         return 1;
     if (b->w_calls < b->o.min_calls)
         return 0;
@@ -382,7 +416,8 @@ static void record(retry_breaker *b, const retry_permit *permit, retry_outcome o
     else if (b->slow_enabled)
         now = now_from(b, t);
     int fail = outcome == RETRY_OUTCOME_FAILURE;
-    int slow = b->slow_enabled && now - permit->start_ns >= b->o.slow_call_duration_ns;
+    int slow =
+        b->slow_enabled && retry__sub_sat(now, permit->start_ns) >= b->o.slow_call_duration_ns;
 
     if (b->state == RETRY_BREAKER_HALF_OPEN && b->ho_in_flight > 0)
         b->ho_in_flight--;
@@ -415,7 +450,7 @@ static void record(retry_breaker *b, const retry_permit *permit, retry_outcome o
             b->w_slow = b->w_slow + (slow ? 1u : 0u) - oslow;
         } else {
             advance(b, now);
-            int64_t sec = (now - b->t0) / RETRY_NS_PER_S;
+            int64_t sec = retry__sub_sat(now, b->t0) / RETRY_NS_PER_S;
             bucket *k = &b->buckets[(uint64_t)sec % b->o.window_size];
             k->calls++;
             k->fails += fail ? 1u : 0u;
@@ -489,28 +524,43 @@ void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
     refresh(b, now, &tr);
     if (b->buckets && b->state == RETRY_BREAKER_CLOSED)
         advance(b, now);
-    snap->state = b->state;
-    snap->generation = b->gen;
-    snap->window_calls = b->w_calls;
-    snap->window_failures = b->w_fails;
-    snap->window_slow = b->w_slow;
-    if (b->w_calls >= b->o.min_calls) {
-        snap->failure_rate = (double)b->w_fails * 100.0 / (double)b->w_calls;
-        snap->slow_call_rate = (double)b->w_slow * 100.0 / (double)b->w_calls;
+    retry_breaker_snapshot v;
+    memset(&v, 0, sizeof v);
+    v.state = b->state;
+    v.generation = b->gen;
+    if (b->state == RETRY_BREAKER_HALF_OPEN) {
+        /* the probes of this round, not the window that tripped it */
+        v.window_calls = b->ho_done;
+        v.window_failures = b->ho_fails;
+        v.window_slow = b->ho_slow;
+        v.half_open_admitted = b->ho_done + b->ho_in_flight;
+        v.half_open_failed = b->ho_fails;
+        v.half_open_succeeded = b->ho_done - b->ho_fails;
     } else {
-        snap->failure_rate = snap->slow_call_rate = -1.0;
+        v.window_calls = b->w_calls;
+        v.window_failures = b->w_fails;
+        v.window_slow = b->w_slow;
     }
-    snap->half_open_in_flight = b->ho_in_flight;
-    snap->open_duration_ns = b->cur_open_ns;
-    snap->until_admit_ns = until_admit(b, now);
-    snap->calls = atomic_load_explicit(&b->n_calls, memory_order_relaxed);
-    snap->successes = b->successes;
-    snap->failures = b->failures;
-    snap->slow_calls = b->slow_calls;
-    snap->ignored = b->ignored;
-    snap->rejections = b->rejections;
-    snap->transitions = b->transitions;
+    uint32_t enough = b->state == RETRY_BREAKER_HALF_OPEN ? 1 : b->o.min_calls;
+    if (v.window_calls >= enough && v.window_calls > 0) {
+        v.failure_rate = (double)v.window_failures * 100.0 / (double)v.window_calls;
+        v.slow_call_rate = (double)v.window_slow * 100.0 / (double)v.window_calls;
+    } else {
+        v.failure_rate = v.slow_call_rate = -1.0;
+    }
+    v.half_open_in_flight = b->ho_in_flight;
+    v.open_duration_ns = b->cur_open_ns;
+    v.until_admit_ns = until_admit(b, now);
+    v.calls = atomic_load_explicit(&b->n_calls, memory_order_relaxed);
+    v.successes = b->successes;
+    v.failures = b->failures;
+    v.slow_calls = b->slow_calls;
+    v.ignored = b->ignored;
+    v.rejections = b->rejections;
+    v.transitions = b->transitions;
     pthread_mutex_unlock(&b->mu);
+    /* a version 1 caller's snapshot ends before the version 2 fields */
+    memcpy(snap, &v, b->o.version == 1 ? SNAPSHOT_V1_SIZE : sizeof v);
     notify(b, &tr);
 }
 

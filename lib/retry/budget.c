@@ -6,7 +6,14 @@
 #include "internal.h"
 
 #define SLICES  10
-#define DEPOSIT 1000 /* fixed point: one request */
+#define DEPOSIT 1000 /* TOKENS, fixed point: one token */
+/* PERCENT, fixed point: a request deposits percent * UNIT and a retry costs
+ * 100 * UNIT, so that every percent from 5e-7 to 1000 is exact to 1e-6 and
+ * no product can overflow (the largest reserve, 1e6/s over 1 h, is
+ * 3.6e17). Smaller percents deposit nothing: only the reserve remains. */
+#define UNIT      INT64_C(1000000)
+#define COST      (100 * UNIT)
+#define SLICE_MAX (INT64_MAX / 16) /* a slice saturates here; the sum of all fits */
 
 struct retry_budget {
     pthread_mutex_t mu;
@@ -21,7 +28,7 @@ struct retry_budget {
     int64_t sum;
     int64_t slice_ns;
     int64_t last_slice;
-    int64_t deposit, cost, reserve;
+    int64_t deposit, reserve;
 };
 
 int retry_budget_new(retry_budget **out, const retry_budget_options *opts)
@@ -52,21 +59,21 @@ int retry_budget_new(retry_budget **out, const retry_budget_options *opts)
     }
     b->o = *opts;
     b->last_now = INT64_MIN;
-    b->coarse = retry__coarse_ok(&b->o.env, b->o.ttl_ns / SLICES);
+    b->coarse = retry__coarse_ok(
+        &b->o.env, opts->kind == RETRY_BUDGET_PERCENT ? b->o.ttl_ns / SLICES : RETRY_NS_PER_S);
     b->t0 = retry__now(&b->o.env, &b->last_now, b->coarse);
-    b->max_milli = (int64_t)floor(opts->max_tokens * 1000.0 + 0.5);
-    b->ratio_milli = (int64_t)floor(opts->token_ratio * 1000.0 + 0.5);
-    b->milli = b->max_milli;
-    b->slice_ns = opts->ttl_ns / SLICES;
-    if (opts->percent > 0.0) {
-        b->deposit = DEPOSIT;
-        b->cost = (int64_t)floor(DEPOSIT * 100.0 / opts->percent + 0.5);
+    /* only the fields of the budget's kind were checked: only they are used */
+    if (opts->kind == RETRY_BUDGET_TOKENS) {
+        b->max_milli = (int64_t)floor(opts->max_tokens * 1000.0 + 0.5);
+        b->ratio_milli = (int64_t)floor(opts->token_ratio * 1000.0 + 0.5);
+        b->milli = b->max_milli;
+        b->slice_ns = RETRY_NS_PER_S;
     } else {
-        b->deposit = 0;
-        b->cost = DEPOSIT;
+        b->slice_ns = opts->ttl_ns / SLICES;
+        /* percent <= 1000 and ttl <= 1 h were checked: both products fit */
+        b->deposit = (int64_t)floor(opts->percent * (double)UNIT + 0.5);
+        b->reserve = (int64_t)opts->min_per_second * opts->ttl_ns / (RETRY_NS_PER_S / COST);
     }
-    b->reserve = (int64_t)floor(
-        (double)opts->min_per_second * ((double)opts->ttl_ns / 1e9) * (double)b->cost + 0.5);
     *out = b;
     return RETRY_OK;
 }
@@ -95,7 +102,7 @@ static int64_t *slice_at(retry_budget *b, const retry__time *t)
         now = t->ns > b->last_now ? (b->last_now = t->ns) : b->last_now;
     else
         now = retry__now(&b->o.env, &b->last_now, b->coarse);
-    int64_t cur = (now - b->t0) / b->slice_ns;
+    int64_t cur = retry__sub_sat(now, b->t0) / b->slice_ns;
     if (cur > b->last_slice) {
         if (cur - b->last_slice >= SLICES) {
             for (int i = 0; i < SLICES; i++)
@@ -122,8 +129,12 @@ void retry__budget_deposit_at(retry_budget *b, const retry__time *t)
     if (b->o.kind != RETRY_BUDGET_PERCENT || b->deposit == 0)
         return;
     pthread_mutex_lock(&b->mu);
-    *slice_at(b, t) += b->deposit;
-    b->sum += b->deposit;
+    int64_t *slot = slice_at(b, t);
+    int64_t add = *slot > SLICE_MAX - b->deposit ? SLICE_MAX - *slot : b->deposit;
+    if (add > 0) {
+        *slot += add;
+        b->sum += add;
+    }
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -158,9 +169,9 @@ int retry_budget_try_withdraw(retry_budget *b)
             rc = RETRY_OK;
     } else {
         int64_t *slot = slice_now(b);
-        if (b->sum + b->reserve >= b->cost) {
-            *slot -= b->cost;
-            b->sum -= b->cost;
+        if (b->sum + b->reserve >= COST) {
+            *slot -= COST;
+            b->sum -= COST;
             rc = RETRY_OK;
         }
     }
@@ -177,7 +188,7 @@ double retry_budget_balance(retry_budget *b)
     } else {
         (void)slice_now(b);
         int64_t avail = b->sum + b->reserve;
-        v = avail > 0 ? floor((double)avail / (double)b->cost) : 0.0;
+        v = avail > 0 ? (double)(avail / COST) : 0.0;
     }
     pthread_mutex_unlock(&b->mu);
     return v;

@@ -111,6 +111,15 @@ int64_t retry__add_sat(int64_t a, int64_t b)
     return a + b;
 }
 
+int64_t retry__sub_sat(int64_t a, int64_t b)
+{
+    if (b < 0 && a > INT64_MAX + b)
+        return INT64_MAX;
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    return a - b;
+}
+
 int64_t retry__ns_from_double(double ns, int64_t max)
 {
     if (!(ns > 0.0))

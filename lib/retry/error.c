@@ -19,6 +19,8 @@ const char *retry_strerror(int err)
         return "retry budget exhausted";
     case RETRY_EGAVEUP:
         return "gave up retrying";
+    case RETRY_ECANCELED:
+        return "cancelled";
     }
     return "unknown error";
 }

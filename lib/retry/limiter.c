@@ -59,10 +59,14 @@ int retry_limiter_new(retry_limiter **out, const retry_limiter_options *opts)
     l->t0 = retry__now(&l->o.env, &l->last_now, 0);
     l->tokens = (double)l->o.burst; /* starts full */
     l->last_fill = l->t0;
-    l->per_ns = l->o.rate / 1e9;
-    double t = floor(1e9 / l->o.rate + 0.5);
-    l->emission_ns = t < 1.0 ? 1 : (int64_t)t;
-    l->tau_ns = l->emission_ns * (int64_t)l->o.burst;
+    if (l->o.kind != RETRY_LIMITER_FIXED_WINDOW) {
+        /* the rate was checked (1e-3..1e12) for these kinds only: T <= 1e12
+         * and tau <= 1e18 fit */
+        l->per_ns = l->o.rate / 1e9;
+        double t = floor(1e9 / l->o.rate + 0.5);
+        l->emission_ns = t < 1.0 ? 1 : (int64_t)t;
+        l->tau_ns = l->emission_ns * (int64_t)l->o.burst;
+    }
     l->tat = l->t0;
     *out = l;
     return RETRY_OK;
@@ -84,7 +88,7 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
     switch (l->o.kind) {
     case RETRY_LIMITER_TOKEN_BUCKET: {
         if (now > l->last_fill) {
-            double t = l->tokens + (double)(now - l->last_fill) * l->per_ns;
+            double t = l->tokens + (double)retry__sub_sat(now, l->last_fill) * l->per_ns;
             double cap = (double)l->o.burst;
             l->tokens = t > cap ? cap : t;
             l->last_fill = now;
@@ -93,22 +97,22 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
         int64_t wait = 0;
         if (left < -1e-9)
             wait = retry__ns_from_double(ceil(-left / l->per_ns), INT64_MAX);
-        if (wait <= max_commit)
+        if (wait <= max_commit && wait < INT64_MAX)
             l->tokens = left;
         return wait;
     }
     case RETRY_LIMITER_GCRA: {
         int64_t start = l->tat > now ? l->tat : now;
         int64_t tat = retry__add_sat(start, l->emission_ns * (int64_t)n);
-        int64_t wait = tat - now - l->tau_ns;
+        int64_t wait = retry__sub_sat(retry__sub_sat(tat, now), l->tau_ns);
         if (wait < 0)
             wait = 0;
-        if (wait <= max_commit)
+        if (wait <= max_commit && wait < INT64_MAX)
             l->tat = tat;
         return wait;
     }
     case RETRY_LIMITER_FIXED_WINDOW: {
-        int64_t cur = (now - l->t0) / l->o.window_ns;
+        int64_t cur = retry__sub_sat(now, l->t0) / l->o.window_ns;
         if (l->win < cur) {
             l->win = cur;
             l->used = 0;
@@ -116,16 +120,20 @@ static int64_t take(retry_limiter *l, int64_t now, uint32_t n, int64_t max_commi
         int64_t w = l->win;
         uint32_t used = l->used + n;
         if (used > l->o.burst) {
+            if (w == INT64_MAX) /* the last window there is: never */
+                return INT64_MAX;
             w++;
             used = n;
         }
         int64_t wait = 0;
         if (w > cur) {
-            int64_t start = retry__add_sat(
-                l->t0, retry__ns_from_double((double)w * (double)l->o.window_ns, INT64_MAX));
-            wait = start - now;
+            /* in integers: a double loses the low bits of far windows */
+            int64_t off = w > INT64_MAX / l->o.window_ns ? INT64_MAX : w * l->o.window_ns;
+            wait = retry__sub_sat(retry__add_sat(l->t0, off), now);
+            if (wait < 0)
+                wait = 0;
         }
-        if (wait <= max_commit) {
+        if (wait <= max_commit && wait < INT64_MAX) {
             l->win = w;
             l->used = used;
         }
@@ -150,7 +158,7 @@ int retry_limiter_reserve(retry_limiter *l, int64_t *wait_ns, retry_reservation 
     int64_t now = retry__now(&l->o.env, &l->last_now, 0);
     int64_t wait = take(l, now, n, max_wait_ns, &window);
     pthread_mutex_unlock(&l->mu);
-    if (wait > max_wait_ns) {
+    if (wait > max_wait_ns || wait == INT64_MAX) { /* saturated: never, nothing taken */
         *wait_ns = wait;
         return RETRY_ETIMEOUT;
     }
@@ -197,10 +205,10 @@ void retry_limiter_cancel(retry_limiter *l, retry_reservation *res)
         break;
     }
     case RETRY_LIMITER_GCRA:
-        l->tat -= l->emission_ns * (int64_t)n;
+        l->tat = retry__sub_sat(l->tat, l->emission_ns * (int64_t)n);
         break;
     case RETRY_LIMITER_FIXED_WINDOW: {
-        int64_t cur = (now - l->t0) / l->o.window_ns;
+        int64_t cur = retry__sub_sat(now, l->t0) / l->o.window_ns;
         if (res->window >= cur && res->window == l->win)
             l->used = l->used > n ? l->used - n : 0;
         break;

@@ -252,6 +252,46 @@ static void rate_limit_and_retry_after_are_honoured(void **state)
 }
 
 /*
+ * SIGTERM while the client sits out a long Retry-After: it stops at once,
+ * and makes no further request on its way out (a sleep cut short must not
+ * turn into an early retry).
+ */
+static void sigterm_during_retry_after_stops_without_another_request(void **state)
+{
+    (void)state;
+    static itenv e;
+    /* one request a minute: the second page gets a 429 with Retry-After 30 */
+    const char *throttled[] = { "--rate-limit-per-min", "1", "--retry-after", "30", NULL };
+    env_start(&e, "term", it_data_dir, throttled);
+    setenv_var(&e, "POLYGON_PAGE_LIMIT", "50");
+    setenv_var(&e, "POLYGON_MAX_RETRY_DELAY", "60s");
+    setenv_var(&e, "POLYGON_MAX_ATTEMPTS", "5");
+    migrate(&e);
+    const char *args[] = { "backfill",   "--symbols", "KO",         "--from",
+                           "2012-01-01", "--to",      "2012-12-31", NULL };
+    itenv_proc *p = spawn_ingestor(&e, args, NULL);
+    size_t n = 0;
+    for (int i = 0; i < 100 && n < 2; i++) {
+        sleep_ms(100);
+        free(read_requests(&e, &n));
+    }
+    assert_int_equal(n, 2); /* the second request got its 429: the client now waits 30 s */
+    sleep_ms(300);
+    int64_t t0 = mono_ms();
+    (void)proc_stop(p, 5000);
+    int64_t took = mono_ms() - t0;
+    if (took > 2000)
+        fail_msg("exited %lld ms after SIGTERM", (long long)took);
+    sleep_ms(200);
+    free(read_requests(&e, &n));
+    if (n != 2) {
+        char *text = proc_output(p);
+        fail_msg("%zu requests, expected 2 (none after SIGTERM):\n%s", n, text);
+    }
+    itenv_stop(&e);
+}
+
+/*
  * A slow backfill of every symbol in the background (each page delayed by the
  * replay), started in a fresh environment; returns once it has stored at
  * least `rows` bars.
@@ -350,6 +390,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(transient_faults_are_retried_to_the_full_data, itenv_teardown),
         cmocka_unit_test_teardown(unauthorized_fails_at_once_with_a_clear_message, itenv_teardown),
         cmocka_unit_test_teardown(rate_limit_and_retry_after_are_honoured, itenv_teardown),
+        cmocka_unit_test_teardown(sigterm_during_retry_after_stops_without_another_request,
+                                  itenv_teardown),
         cmocka_unit_test_teardown(kill_9_then_rerun_gives_the_full_data, itenv_teardown),
         cmocka_unit_test_teardown(postgres_restart_mid_run_loses_nothing, itenv_teardown),
         cmocka_unit_test(bad_configuration_exits_78_listing_every_problem),

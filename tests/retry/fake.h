@@ -40,6 +40,19 @@ static inline retry_env fake_env(fake *f)
     return e;
 }
 
+/* A token bucket of 1 token per second, burst 1, full, on the fake clock:
+ * the limiter most order-of-stages tests put in front of a run. Freed by the
+ * caller with retry_limiter_free(). NULL if it cannot be created. */
+static inline retry_limiter *fake_limiter_1s(fake *f)
+{
+    retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
+    lo.rate = 1.0;
+    lo.burst = 1;
+    lo.env = fake_env(f);
+    retry_limiter *l = NULL;
+    return retry_limiter_new(&l, &lo) == RETRY_OK ? l : NULL;
+}
+
 #define MS(x)  ((int64_t)(x)*RETRY_NS_PER_MS)
 #define SEC(x) ((int64_t)(x)*RETRY_NS_PER_S)
 
