@@ -518,6 +518,7 @@ static int admin_snapshot(metrics_snapshot *out, void *ud)
     }
     retry_breaker_snapshot_get(s->sh.breaker, &out->breaker);
     out->have_breaker = 1;
+    out->pool.version = PGPOOL_STATS_VERSION;
     out->have_pool = pgpool_stats_get(&out->pool, s->pool) == PGPOOL_OK;
     /* Jobs by state, for the whole deployment: the table is the truth. */
     static const char *const states[] = { "pending", "running", "done", "failed", "dead" };
