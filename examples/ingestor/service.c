@@ -576,6 +576,9 @@ static int start_admin(service *s)
     o.jobs_json = admin_jobs;
     o.log = admin_log;
     o.userdata = s;
+    o.token = s->cfg->admin_token;
+    o.per_client_limit = (unsigned)s->cfg->admin_client_connections;
+    o.header_timeout_ms = (unsigned)s->cfg->admin_header_timeout_ms;
     if (admin_start(&s->admin, &o) != 0) {
         log_msg(LOG_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
                 s->cfg->admin_port);

@@ -335,6 +335,39 @@ static void bad_configuration_exits_78_listing_every_problem(void **state)
     free(out);
 }
 
+/* The admin server's address: the wildcard in any spelling is refused
+ * (it would bind every interface); an explicit address of another
+ * interface is fine; the admin token is never shown. */
+static void admin_wildcard_address_is_a_configuration_error(void **state)
+{
+    (void)state;
+    static const char *const wild[] = { "0", "0.0.0.0", "00.0.0.0", "0.0" };
+    const char *args[] = { "check-config", NULL };
+    for (size_t i = 0; i < sizeof wild / sizeof wild[0]; i++) {
+        static itenv e;
+        memset(&e, 0, sizeof e);
+        setenv_var(&e, "DATABASE_URL", "postgresql://u@h/db");
+        setenv_var(&e, "ADMIN_ADDR", wild[i]);
+        char *out;
+        int rc = run_ingestor(&e, &out, args);
+        if (rc != 78 || !strstr(out, "ADMIN_ADDR") || !strstr(out, "every interface"))
+            fail_msg("ADMIN_ADDR=%s: exit %d\n%s", wild[i], rc, out);
+        free(out);
+    }
+    static itenv e;
+    memset(&e, 0, sizeof e);
+    setenv_var(&e, "DATABASE_URL", "postgresql://u@h/db");
+    setenv_var(&e, "ADMIN_ADDR", "192.0.2.10");
+    setenv_var(&e, "ADMIN_TOKEN", "adm1n-T0ken-4f7c2e9b");
+    char *out;
+    int rc = run_ingestor(&e, &out, args);
+    if (rc != 0)
+        fail_msg("ADMIN_ADDR=192.0.2.10: exit %d\n%s", rc, out);
+    assert_non_null(strstr(out, "192.0.2.10"));
+    assert_no_secret("check-config", out, "adm1n-T0ken-4f7c2e9b");
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     /* The ingestor under test must not inherit settings from this shell. */
@@ -353,6 +386,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(kill_9_then_rerun_gives_the_full_data, itenv_teardown),
         cmocka_unit_test_teardown(postgres_restart_mid_run_loses_nothing, itenv_teardown),
         cmocka_unit_test(bad_configuration_exits_78_listing_every_problem),
+        cmocka_unit_test(admin_wildcard_address_is_a_configuration_error),
     };
     return cmocka_run_group_tests_name("ingestor", tests, NULL, NULL);
 }
