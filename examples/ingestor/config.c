@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "symbol.h"
 
 /* The schema, in libenvcheck's JSON format (docs/envcheck.md), in parts
  * that C compilers accept as string literals (at most 4095 bytes each). */
@@ -242,6 +243,16 @@ int config_load(ingest_config *cfg, FILE *err)
             if (envcheck_get_list_string(r, "BACKFILL_SYMBOLS", i, &cfg->symbols[i]) == ENVCHECK_OK)
                 cfg->nsymbols++;
     }
+    for (int i = 0; i < cfg->nsymbols; i++)
+        if (!symbol_valid(cfg->symbols[i], strlen(cfg->symbols[i]))) {
+            char shown[64];
+            text_escape(shown, sizeof shown, cfg->symbols[i], strlen(cfg->symbols[i]));
+            fprintf(err,
+                    "ingestor: invalid configuration\n"
+                    "  BACKFILL_SYMBOLS  \"%s\" is not %s\n",
+                    shown, SYMBOL_RULE);
+            return 78;
+        }
     cfg->lookback_days = (int)get_int(r, "BACKFILL_LOOKBACK_DAYS");
     cfg->job_max_attempts = (int)get_int(r, "JOB_MAX_ATTEMPTS");
     cfg->job_retry_delay_s = (int)(get_duration_ms(r, "JOB_RETRY_DELAY") / 1000);

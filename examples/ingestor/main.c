@@ -34,6 +34,7 @@
 #include "pipeline.h"
 #include "service.h"
 #include "source.h"
+#include "symbol.h"
 
 #define EX_USAGE       64
 #define EX_UNAVAILABLE 69
@@ -127,16 +128,6 @@ typedef struct backfill_args {
     const char *source; /* "polygon" or "files:DIR" */
 } backfill_args;
 
-static bool valid_symbol(const char *s)
-{
-    if (!*s || strlen(s) >= 32)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != ':')
-            return false;
-    return true;
-}
-
 static int parse_backfill(int argc, char **argv, backfill_args *a)
 {
     static const struct option opts[] = {
@@ -162,8 +153,11 @@ static int parse_backfill(int argc, char **argv, backfill_args *a)
         case 's': {
             char *copy = strdup(optarg), *save = NULL;
             for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (!valid_symbol(t) || a->nsymbols == MAX_SYMBOLS) {
-                    fprintf(stderr, "ingestor: bad symbol '%s' (or more than 64)\n", t);
+                if (!symbol_valid(t, strlen(t)) || a->nsymbols == MAX_SYMBOLS) {
+                    char shown[64];
+                    text_escape(shown, sizeof shown, t, strlen(t));
+                    fprintf(stderr, "ingestor: bad symbol '%s' (or more than 64): a symbol is %s\n",
+                            shown, SYMBOL_RULE);
                     free(copy);
                     return EX_USAGE;
                 }

@@ -1,0 +1,55 @@
+/*
+ * Ticker symbols, wherever they come from (the command line, the symbols
+ * table, the configuration, a job row), are checked by symbol_valid() before
+ * they name a file or go into a URL; url_path_segment() encodes them there.
+ * Escaping of untrusted text for a terminal too (text_escape()).
+ *
+ * The grammar follows Polygon's tickers (AAPL, BRK.A, BRK-B, X:BTCUSD,
+ * C:EURUSD, I:SPX, O:SPY251219C00650000):
+ *
+ *   symbol = [ prefix ":" ] body            at most SYMBOL_MAX bytes
+ *   prefix = 1 to 3 of A-Z                  the market (X crypto, C forex, I indices, O options)
+ *   body   = alnum *( alnum / "." / "-" )   no "..", no "." or "-" at the end
+ *
+ * Everything else is refused: '/', '?', '#', '%', whitespace, control and
+ * non-ASCII bytes, a second ':', an empty or overlong symbol.
+ *
+ * Thread safety: pure functions of their arguments.
+ */
+#ifndef EXAMPLES_SYMBOL_H
+#define EXAMPLES_SYMBOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest symbol in bytes (the ingestor keeps symbols in char[32]). */
+#define SYMBOL_MAX 31
+
+/* The rule above in one line, for error messages. */
+#define SYMBOL_RULE                                                                                \
+    "a ticker: letters, digits, '.' and '-' after an optional market prefix such as X: (at "       \
+    "most 31 characters)"
+
+/* Whether s (len bytes; a NUL inside is refused) is a symbol of the grammar. */
+bool symbol_valid(const char *s, size_t len);
+
+/*
+ * Percent-encode s (len bytes) as one URL path segment into out (size
+ * bytes, NUL-terminated): A-Z a-z 0-9 - . _ ~ and ':' stay, every other byte
+ * becomes %XX, so that '/', '?', '#' and '%' cannot change the URL's
+ * structure. Returns the length written, or -1 when out is too small (out
+ * is then "").
+ */
+int url_path_segment(char *out, size_t size, const char *s, size_t len);
+
+/*
+ * Copy in (len bytes) into out (size bytes, NUL-terminated) for a terminal
+ * or a log line: control bytes (below 0x20, and 0x7f) become \n, \r, \t,
+ * \e or \xNN and a backslash becomes \\, so that untrusted text can neither
+ * forge a line nor send an escape sequence. Bytes of 0x80 and above are
+ * kept (UTF-8 text stays readable). Cut on a whole escape when out is full.
+ * Returns the length written.
+ */
+size_t text_escape(char *out, size_t size, const char *in, size_t len);
+
+#endif
