@@ -424,6 +424,14 @@ static int cmd_enqueue(const ingest_config *cfg, const backfill_args *a)
                            a->adjusted);
 }
 
+/* The value of a cell for the terminal: control characters escaped (a
+ * stored text must not forge lines or send escape sequences), cut to fit. */
+static const char *cell(PGresult *r, int t, int f, char *buf, size_t size)
+{
+    text_escape(buf, size, PQgetvalue(r, t, f), (size_t)PQgetlength(r, t, f));
+    return buf;
+}
+
 static int print_query(PGconn *conn, const char *title, const char *sql)
 {
     PGresult *r = PQexec(conn, sql);
@@ -435,17 +443,18 @@ static int print_query(PGconn *conn, const char *title, const char *sql)
     printf("%s\n", title);
     int nf = PQnfields(r), nt = PQntuples(r);
     int width[32] = { 0 };
+    char buf[320];
     for (int f = 0; f < nf && f < 32; f++) {
         width[f] = (int)strlen(PQfname(r, f));
         for (int t = 0; t < nt; t++)
-            if ((int)strlen(PQgetvalue(r, t, f)) > width[f])
-                width[f] = (int)strlen(PQgetvalue(r, t, f));
+            if ((int)strlen(cell(r, t, f, buf, sizeof buf)) > width[f])
+                width[f] = (int)strlen(buf);
     }
     for (int f = 0; f < nf && f < 32; f++)
         printf("%-*s%s", width[f], PQfname(r, f), f + 1 < nf ? "  " : "\n");
     for (int t = 0; t < nt; t++)
         for (int f = 0; f < nf && f < 32; f++)
-            printf("%-*s%s", width[f], PQgetvalue(r, t, f), f + 1 < nf ? "  " : "\n");
+            printf("%-*s%s", width[f], cell(r, t, f, buf, sizeof buf), f + 1 < nf ? "  " : "\n");
     if (nt == 0)
         printf("(none)\n");
     printf("\n");

@@ -335,6 +335,31 @@ static void bad_configuration_exits_78_listing_every_problem(void **state)
     free(out);
 }
 
+/* Stored texts (an upstream's error message, a symbol) with a newline and
+ * escape sequences: `ingestor status` shows them escaped, on their row. */
+static void status_escapes_control_characters(void **state)
+{
+    (void)state;
+    static itenv e;
+    env_start(&e, "status", it_data_dir, NULL);
+    migrate(&e);
+    exec_on(e.url, "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted, from_date,"
+                   " to_date, source, state, last_error) VALUES ('EVIL' || chr(27) || '[2J',"
+                   " 'day', 1, true, '2020-01-01', '2020-01-31', 'polygon', 'failed',"
+                   " 'boom' || chr(10) || '2024-01-01T00:00:00Z ERROR forged'"
+                   " || chr(13) || chr(27) || ']0;title' || chr(7))");
+    const char *args[] = { "status", NULL };
+    char *out = run_ingestor_ok(&e, args);
+    if (strchr(out, '\x1b') || strchr(out, '\r') || strchr(out, '\x07'))
+        fail_msg("raw control characters in the output:\n%s", out);
+    if (strstr(out, "\n2024-01-01T00:00:00Z ERROR forged"))
+        fail_msg("a forged line in the output:\n%s", out);
+    assert_non_null(strstr(out, "EVIL\\e[2J"));
+    assert_non_null(strstr(out, "boom\\n2024-01-01T00:00:00Z ERROR forged\\r\\e]0;title\\x07"));
+    free(out);
+    itenv_stop(&e);
+}
+
 /* The admin server's address: the wildcard in any spelling is refused
  * (it would bind every interface); an explicit address of another
  * interface is fine; the admin token is never shown. */
@@ -387,6 +412,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(postgres_restart_mid_run_loses_nothing, itenv_teardown),
         cmocka_unit_test(bad_configuration_exits_78_listing_every_problem),
         cmocka_unit_test(admin_wildcard_address_is_a_configuration_error),
+        cmocka_unit_test_teardown(status_escapes_control_characters, itenv_teardown),
     };
     return cmocka_run_group_tests_name("ingestor", tests, NULL, NULL);
 }
