@@ -6,8 +6,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "nytime.h"
 #include "server.h"
+#include "symbol.h"
 
 static const char *const fault_names[FAULT_COUNT] = {
     [FAULT_NONE] = "none",   [FAULT_500] = "500",           [FAULT_502] = "502",
@@ -320,7 +323,8 @@ static bool apply_cursor(const char *cursor, query *q)
         *eq = '\0';
         const char *v = eq + 1;
         if (strcmp(kv, "limit") == 0) {
-            if (!parse_i64(v, &q->limit))
+            /* a limit below 1 would page through nothing, for ever */
+            if (!parse_i64(v, &q->limit) || q->limit < 1)
                 return false;
         } else if (strcmp(kv, "sort") == 0) {
             q->desc = strcmp(v, "desc") == 0;
@@ -388,9 +392,19 @@ static const char *parse_query(struct MHD_Connection *conn, const char *url, que
     return NULL;
 }
 
-/* The page body for q; *nbars receives the number of bars in it. */
+/* The page body for q; *nbars receives the number of bars in it. The
+ * ticker comes from the request: escaped in the JSON (cJSON), one
+ * percent-encoded segment in next_url. */
 static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
 {
+    cJSON *tj = cJSON_CreateString(q->ticker);
+    char *ticker_json = tj ? cJSON_PrintUnformatted(tj) : NULL;
+    cJSON_Delete(tj);
+    if (!ticker_json) {
+        b->oom = true;
+        *nbars = 0;
+        return;
+    }
     const series *se = store_find(s->store, q->ticker);
     size_t begin = 0, end = 0; /* the bars in [from, to] are [begin, end) */
     if (se && q->from <= q->to) {
@@ -409,8 +423,9 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
     size_t run = take > 0 ? se->text_off[lo + take] - se->text_off[lo] : 0;
     buf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
 
-    buf_printf(b, "{\"ticker\":\"%s\",\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
-               q->ticker, take, take, q->adjusted ? "true" : "false");
+    buf_printf(b, "{\"ticker\":%s,\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
+               ticker_json, take, take, q->adjusted ? "true" : "false");
+    cJSON_free(ticker_json);
     if (take > 0) {
         buf_printf(b, ",\"results\":[");
         buf_reserve(b, run);
@@ -430,7 +445,9 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         buf_printf(b, "]");
     }
     buf_printf(b, ",\"status\":\"OK\",\"request_id\":\"%s\",\"count\":%zu", id, take);
-    if (take < total) {
+    char ticker_path[3 * sizeof q->ticker];
+    if (take > 0 && take < total &&
+        url_path_segment(ticker_path, sizeof ticker_path, q->ticker, strlen(q->ticker)) >= 0) {
         /* As Polygon: the next page's path moves the bound past this page,
          * the cursor carries the other parameters, and the key is absent. */
         char state[128], cursor[256];
@@ -445,7 +462,7 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         else
             snprintf(from, sizeof from, "%lld", (long long)se->bars[begin + take].t);
         buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
-                   s->cfg.public_base, q->ticker, (long long)q->multiplier, q->timespan, from, to,
+                   s->cfg.public_base, ticker_path, (long long)q->multiplier, q->timespan, from, to,
                    cursor);
     }
     buf_printf(b, "}");
