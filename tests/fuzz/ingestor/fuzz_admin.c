@@ -62,7 +62,7 @@ static int64_t now_ms(void)
 }
 
 /* Read the answer: until the server closes, or a whole response (headers
- * and Content-Length bytes) is in, or 2 s pass. */
+ * and Content-Length bytes) is in, or 2 s pass, or 100 ms of silence. */
 static size_t read_answer(int fd, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -76,9 +76,11 @@ static size_t read_answer(int fd, char *buf, size_t cap)
             if (n >= (size_t)(eoh + 4 - buf) + want)
                 break;
         }
+        /* an incomplete request gets no answer: wait 100 ms of silence at
+         * most (the input is then only checked for not crashing) */
         int64_t left = end - now_ms();
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+        if (left <= 0 || poll(&p, 1, left < 100 ? (int)left : 100) <= 0)
             break;
         ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
         if (r <= 0)
