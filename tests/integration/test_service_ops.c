@@ -545,6 +545,7 @@ int main(int argc, char **argv)
         "ALERT_SMTP_PASSWORD", "ALERT_DEDUP_WINDOW",   "BACKFILL_SYMBOLS",
         "POLYGON_PAGE_LIMIT",  "JOB_MAX_ATTEMPTS",     "JOB_RETRY_DELAY",
         "API_WORKERS",         "ADMIN_ADDR",           "DB_POOL_MAX",
+        "ADMIN_TOKEN",         "ADMIN_HEADER_TIMEOUT", "ADMIN_CLIENT_CONNECTIONS",
         "DB_POOL_MIN",         "POLYGON_MAX_ATTEMPTS", NULL,
     };
     int rc = itenv_init(argc, argv, inherited);
