@@ -226,21 +226,24 @@ size_t text_mask(const text_masker *m, char *out, size_t size, const char *text)
     return res.len;
 }
 
-void text_escape_controls(char *out, size_t size, const char *text)
+size_t text_escape(char *out, size_t size, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t len = strlen(text);
     sink k = { out, size, 0, 0 };
     for (size_t i = 0; i < len && k.kept == k.len;) {
         char esc[8];
         size_t c = utf8_char(s + i, len - i);
-        if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t' || s[i] == '\\') {
+        if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t' || s[i] == 0x1b || s[i] == '\\') {
             esc[0] = '\\';
-            esc[1] = s[i] == '\n' ? 'n' : s[i] == '\r' ? 'r' : s[i] == '\t' ? 't' : '\\';
+            esc[1] = s[i] == '\n'   ? 'n'
+                     : s[i] == '\r' ? 'r'
+                     : s[i] == '\t' ? 't'
+                     : s[i] == 0x1b ? 'e'
+                                    : '\\';
             put(&k, esc, 2);
             i++;
         } else if (c == 0 || s[i] < 0x20 || s[i] == 0x7f) {
-            /* controls, and bytes that are not UTF-8 */
+            /* controls (a NUL too), and bytes that are not UTF-8 */
             put(&k, esc, (size_t)snprintf(esc, sizeof esc, "\\x%02x", s[i]));
             i++;
         } else {
@@ -249,4 +252,5 @@ void text_escape_controls(char *out, size_t size, const char *text)
         }
     }
     out[k.kept] = '\0';
+    return k.kept;
 }

@@ -41,12 +41,14 @@ void text_masker_free(text_masker *m);
 size_t text_mask(const text_masker *m, char *out, size_t size, const char *text);
 
 /*
- * Copy text into out (size > 0; always NUL-terminated) with control
- * characters (below 0x20, 0x7f) and bytes that are not UTF-8 written as
- * \n, \r, \t or \xHH and backslashes doubled, so that a text cannot start
- * a line or drive a terminal. Cut on a character and escape boundary when
- * out is too small.
+ * Copy text (len bytes; a NUL inside is shown, not an end) into out (size
+ * > 0; always NUL-terminated) for a terminal or a log line: control
+ * characters (below 0x20, 0x7f) and bytes that are not UTF-8 become \n, \r,
+ * \t, \e or \xHH and a backslash is doubled, so that the text can neither
+ * start a line nor drive a terminal; valid UTF-8 stays readable. Cut on a
+ * character and escape boundary when out is too small. Returns the length
+ * written.
  */
-void text_escape_controls(char *out, size_t size, const char *text);
+size_t text_escape(char *out, size_t size, const char *text, size_t len);
 
 #endif

@@ -17,6 +17,7 @@
 #include <dqcheck/dqcheck.h>
 
 #include "reader.h"
+#include "textsafe.h"
 
 static void usage(FILE *to)
 {
@@ -133,12 +134,22 @@ typedef struct tool {
     int worst; /* exit status so far */
 } tool;
 
+/* Text from the input (file names, symbols, fields quoted in messages) for
+ * the terminal: control characters escaped, cut to size. */
+static const char *shown(char *buf, size_t size, const char *s)
+{
+    text_escape(buf, size, s, strlen(s));
+    return buf;
+}
+
 static void print_text(const char *path, const dq_report *r, int daily)
 {
+    char sym[160], msg[1024];
     uint64_t n = dq_report_candles(r);
     printf("%s: %s %s: %llu candles, %llu accepted, %llu rejected, score %.4f, "
            "%llu errors, %llu warnings, %llu info: %s\n",
-           path, dq_report_symbol(r)[0] ? dq_report_symbol(r) : "(no symbol)",
+           path,
+           dq_report_symbol(r)[0] ? shown(sym, sizeof sym, dq_report_symbol(r)) : "(no symbol)",
            daily ? "daily" : "intraday", (unsigned long long)n,
            (unsigned long long)dq_report_accepted(r), (unsigned long long)dq_report_rejected(r),
            dq_report_score(r), (unsigned long long)dq_report_count(r, DQ_SEVERITY_ERROR),
@@ -153,8 +164,9 @@ static void print_text(const char *path, const dq_report *r, int daily)
         char t[32];
         fmt_ts(t, sizeof t, is->ts, daily);
         printf("  %6lld  %-17s  %-22s  %-8s  %s\n", (long long)is->row, t, dq_code_name(is->code),
-               dq_severity_name(is->severity), is->message);
-        printf("  %6s  %-17s  %-22s  %-8s  -> %s\n", "", "", "", "", is->suggestion);
+               dq_severity_name(is->severity), shown(msg, sizeof msg, is->message));
+        printf("  %6s  %-17s  %-22s  %-8s  -> %s\n", "", "", "", "",
+               shown(msg, sizeof msg, is->suggestion));
     }
     if (dq_report_truncated(r))
         printf("  (truncated: %zu of the findings shown; raise --max-issues)\n", ni);
@@ -162,10 +174,12 @@ static void print_text(const char *path, const dq_report *r, int daily)
 
 static int check_file(tool *t, const char *path)
 {
+    char spath[1024], smsg[1024];
+    shown(spath, sizeof spath, path);
     size_t len = 0;
     char *buf = read_file(path, &len);
     if (!buf) {
-        fprintf(stderr, "dqcheck: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "dqcheck: %s: %s\n", spath, strerror(errno));
         return 2;
     }
     char defsym[64];
@@ -178,24 +192,24 @@ static int check_file(tool *t, const char *path)
     int rc = dqr_read_auto(&d, buf, len, defsym);
     free(buf);
     if (rc == -2) {
-        fprintf(stderr, "dqcheck: %s: out of memory\n", path);
+        fprintf(stderr, "dqcheck: %s: out of memory\n", spath);
         dqr_free(&d);
         return 2;
     }
     if (rc != 0) {
-        fprintf(stderr, "dqcheck: %s:%s\n", path,
-                d.err + (strncmp(d.err, "line ", 5) == 0 ? 5 : 0));
+        fprintf(stderr, "dqcheck: %s:%s\n", spath,
+                shown(smsg, sizeof smsg, d.err + (strncmp(d.err, "line ", 5) == 0 ? 5 : 0)));
         dqr_free(&d);
         return 2;
     }
     int status = 0;
     for (size_t i = 0; i < d.nbad; i++) {
         if (d.bad[i].line > 0)
-            fprintf(stderr, "dqcheck: %s:%ld: malformed row %lld: %s\n", path, d.bad[i].line,
-                    (long long)d.bad[i].row, d.bad[i].msg);
+            fprintf(stderr, "dqcheck: %s:%ld: malformed row %lld: %s\n", spath, d.bad[i].line,
+                    (long long)d.bad[i].row, shown(smsg, sizeof smsg, d.bad[i].msg));
         else
-            fprintf(stderr, "dqcheck: %s: malformed row %lld: %s\n", path, (long long)d.bad[i].row,
-                    d.bad[i].msg);
+            fprintf(stderr, "dqcheck: %s: malformed row %lld: %s\n", spath, (long long)d.bad[i].row,
+                    shown(smsg, sizeof smsg, d.bad[i].msg));
         if (t->ropts.fail_on != DQ_SEVERITY_OFF)
             status = 1;
     }
@@ -205,7 +219,7 @@ static int check_file(tool *t, const char *path)
         free(cs);
         free(rows);
         dqr_free(&d);
-        fprintf(stderr, "dqcheck: %s: out of memory\n", path);
+        fprintf(stderr, "dqcheck: %s: out of memory\n", spath);
         return 2;
     }
     int daily = t->opts.interval.unit == DQ_UNIT_DAY;
@@ -234,7 +248,7 @@ static int check_file(tool *t, const char *path)
         b.count = m;
         b.rows = rows;
         if (dq_check(r, c, &b) != DQ_OK) {
-            fprintf(stderr, "dqcheck: %s: %s\n", path, dq_checker_errmsg(c));
+            fprintf(stderr, "dqcheck: %s: %s\n", spath, dq_checker_errmsg(c));
             status = 2;
             continue;
         }
@@ -248,7 +262,7 @@ static int check_file(tool *t, const char *path)
                 dq_string_free(js);
             }
         } else {
-            print_text(path, r, daily);
+            print_text(spath, r, daily);
         }
         if (!dq_report_passed(r) && status < 1)
             status = 1;

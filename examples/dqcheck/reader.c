@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nytime.h"
 #include "reader.h"
 
 #define DAY_MS  INT64_C(86400000)
@@ -314,8 +315,9 @@ static int parse_ts(const fieldref *f, int ts_ms, int64_t *out, int *is_date)
     *is_date = 0;
     if (n >= 10 && p[4] == '-' && p[7] == '-') {
         unsigned y, m, d;
-        if (digits(p, 4, &y) || digits(p + 5, 2, &m) || digits(p + 8, 2, &d) || m < 1 || m > 12 ||
-            d < 1 || d > 31)
+        int yy;
+        /* a date of the calendar: 2012-02-30 is no 2012-03-01 */
+        if (digits(p, 4, &y) || !ny_parse_date(p, 10, &yy, &m, &d))
             return -1;
         if (n == 10) {
             *out = dqr_ny_midnight_ms((int)y, m, d);
@@ -428,8 +430,15 @@ int dqr_read_csv(dqr_data *d, const char *buf, size_t len, const char *default_s
             have_header = 1;
             continue;
         }
+        int64_t this_row = row;
+        if (memchr(s, '\0', l)) { /* C text would end there */
+            row++;
+            if ((rc = push_bad(d, line, this_row, "a NUL byte in the row")))
+                break;
+            continue;
+        }
         size_t nf = split_line(s, l, sep, f, MAXF, scratch);
-        int64_t this_row = row++;
+        row++;
         if (nf < ncols && (int)nf <= col[C_VOLUME]) {
             if ((rc = push_bad(d, line, this_row, "%zu fields, the header has %zu", nf, ncols)))
                 break;

@@ -8,6 +8,17 @@
  *   GET /api/v1/jobs     200 the JSON that the jobs_json callback returns
  *   other paths 404, other methods than GET and HEAD 405; bodies are JSON
  *   ({"error":"..."}), callback failures are 500, a callback left NULL 503.
+ *   With a token, /api/v1/... answers 401 unless the request carries
+ *   "Authorization: Bearer TOKEN" (compared in constant time).
+ *
+ * Slow and hostile clients: one client address holds at most
+ * per_client_limit connections (connection_limit in all); a request's line
+ * and headers must arrive within header_timeout_ms of the connection's start
+ * (or of the end of its previous request), however the bytes trickle in,
+ * or the connection is cut. Warnings about clients (malformed requests,
+ * refused connections, cut connections, wrong tokens) are rate-limited:
+ * a burst of warnings_per_min, then one every 60 s / warnings_per_min, and the
+ * next warning that passes says how many were suppressed.
  *
  * Thread safety: the server answers on its own threads (a small pool), so
  * the callbacks are called from those threads, possibly several at once,
@@ -43,19 +54,27 @@ typedef struct admin_options {
     int (*jobs_json)(char **out, void *userdata);
     /* Diagnostics, one line each without a trailing newline. NULL: none. */
     void (*log)(log_level level, const char *msg, void *userdata);
-    void *userdata; /* borrowed; passed to every callback */
+    void *userdata;             /* borrowed; passed to every callback */
+    unsigned per_client_limit;  /* connections from one client address; 0: 16 */
+    unsigned connection_limit;  /* connections in all; 0: 128 */
+    unsigned header_timeout_ms; /* deadline of a request's line and headers; 0: 10000 */
+    /* Bearer token that /api/v1/... requires; NULL or "": none. Copied by
+     * admin_start(); never logged. */
+    const char *token;
+    unsigned warnings_per_min; /* warnings about clients; 0: 10 */
 } admin_options;
 
 #define ADMIN_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        NULL, 0, 0, NULL, NULL, NULL, NULL, NULL                                                   \
+        NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, 0                                 \
     }
 
 /*
  * Start listening and answering. On success *out is a new server that the
  * caller owns (stop with admin_stop()) and 0 is returned. Returns -1 when
- * the address does not resolve or the port cannot be bound (the reason goes
- * to the log callback); *out is then NULL.
+ * the address does not resolve, is a wildcard address (0.0.0.0, ::: every
+ * interface), or the port cannot be bound (the reason goes to the log
+ * callback); *out is then NULL.
  */
 int admin_start(admin_server **out, const admin_options *o);
 

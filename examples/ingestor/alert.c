@@ -14,6 +14,7 @@
 #include <retry/retry.h>
 
 #include "alert.h"
+#include "alert_internal.h"
 #include "http_header.h"
 #include "textsafe.h"
 
@@ -1231,4 +1232,65 @@ size_t alerter_pending(alerter *a)
     size_t n = a->queued + (size_t)a->busy;
     pthread_mutex_unlock(&a->lock);
     return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Internals for the fuzz target (alert_internal.h)                          */
+/* ------------------------------------------------------------------------ */
+
+static void scratch_free(alerter *a)
+{
+    for (size_t k = 0; k < a->nsecrets; k++)
+        wipe_free(a->secrets[k]);
+    free(a->secrets);
+    free(a);
+}
+
+int alert_internal_webhook(const char *url, const char *text, char *origin, size_t size,
+                           char **scrubbed)
+{
+    *scrubbed = NULL;
+    alerter *a = calloc(1, sizeof *a);
+    if (!a)
+        return ALERT_ENOMEM;
+    int rc = parse_webhook(a, url);
+    if (rc == ALERT_OK) {
+        snprintf(origin, size, "%s", a->webhook_origin);
+        *scrubbed = scrub_dup(a, text, BODY_MAX);
+        if (!*scrubbed)
+            rc = ALERT_ENOMEM;
+    }
+    scratch_free(a);
+    return rc;
+}
+
+int alert_internal_address_ok(const char *s)
+{
+    return address_ok(s);
+}
+
+char *alert_internal_email(const char *from, const char *to, const char *key, const char *title,
+                           const char *body)
+{
+    if (!*key || strlen(key) > ALERT_KEY_MAX)
+        return NULL;
+    alerter *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->from_header = xstrdup(from);
+    a->to_header = xstrdup(to);
+    snprintf(a->host, sizeof a->host, "fuzz.invalid");
+    snprintf(a->msgid_host, sizeof a->msgid_host, "fuzz.invalid");
+    alert_item it = { .sev = ALERT_WARNING };
+    snprintf(it.key, sizeof it.key, "%s", key);
+    it.title = scrub_dup(a, title, TITLE_MAX);
+    it.body = scrub_dup(a, body, BODY_MAX);
+    char *msg =
+        it.title && it.body && a->from_header && a->to_header ? email_message(a, &it) : NULL;
+    free(it.title);
+    free(it.body);
+    free(a->from_header);
+    free(a->to_header);
+    scratch_free(a);
+    return msg;
 }

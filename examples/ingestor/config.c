@@ -1,7 +1,11 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "symbol.h"
+#include "textsafe.h"
 
 /* The schema, in libenvcheck's JSON format (docs/envcheck.md), in parts
  * that C compilers accept as string literals (at most 4095 bytes each). */
@@ -66,10 +70,6 @@ static const char schema_service[] =
     "{\"name\":\"POLYGON_RATE_WINDOW\",\"type\":\"duration\",\"min\":\"1s\","
     " \"default\":\"1min\",\"description\":\"the window of POLYGON_RATE_LIMIT_PER_MIN "
     "(the service shares it between all its processes)\"},"
-    "{\"name\":\"ADMIN_ADDR\",\"type\":\"string\",\"default\":\"127.0.0.1\","
-    " \"charset\":\"0-9.\",\"description\":\"IPv4 address of the admin HTTP server\"},"
-    "{\"name\":\"ADMIN_PORT\",\"type\":\"int\",\"min\":0,\"max\":65535,"
-    " \"default\":\"8080\",\"description\":\"its port (0: any free port)\"},"
     "{\"name\":\"SHUTDOWN_TIMEOUT\",\"type\":\"duration\",\"default\":\"30s\","
     " \"description\":\"longest wait for running pages after SIGTERM\"},"
     "{\"name\":\"INGESTOR_CLOCK_OFFSET\",\"type\":\"int\",\"default\":\"0\","
@@ -79,6 +79,20 @@ static const char schema_service[] =
     "bar of POLYGON_PAGE_LIMIT + 1 MiB)\"},"
     "{\"name\":\"DQ_ALERT_SCORE\",\"type\":\"float\",\"min\":0,\"max\":1,"
     " \"default\":\"0.9\",\"description\":\"alert when a job's quality score is below\"},";
+static const char schema_admin[] =
+    "{\"name\":\"ADMIN_ADDR\",\"type\":\"string\",\"default\":\"127.0.0.1\","
+    " \"charset\":\"0-9.\",\"description\":\"IPv4 address of one interface for the admin "
+    "HTTP server (not 0.0.0.0)\"},"
+    "{\"name\":\"ADMIN_PORT\",\"type\":\"int\",\"min\":0,\"max\":65535,"
+    " \"default\":\"8080\",\"description\":\"its port (0: any free port)\"},"
+    "{\"name\":\"ADMIN_TOKEN\",\"type\":\"api_key\",\"file\":true,"
+    " \"charset\":\"A-Za-z0-9._~+/=-\",\"min_length\":16,"
+    " \"description\":\"bearer token that /api/v1/* requires (default: none)\"},"
+    "{\"name\":\"ADMIN_CLIENT_CONNECTIONS\",\"type\":\"int\",\"min\":1,\"max\":128,"
+    " \"default\":\"16\",\"description\":\"connections one client address may hold\"},"
+    "{\"name\":\"ADMIN_HEADER_TIMEOUT\",\"type\":\"duration\",\"min\":\"100ms\","
+    " \"max\":\"5min\",\"default\":\"10s\",\"description\":\"a request must arrive "
+    "within this, however slowly its bytes come\"},";
 static const char schema_alerts[] =
     "{\"name\":\"ALERT_WEBHOOK_URL\",\"type\":\"url\",\"schemes\":[\"https\",\"http\"],"
     " \"sensitive\":true,\"description\":\"alerts are POSTed here\"},"
@@ -117,8 +131,9 @@ static int write_file(const char *data, size_t len, void *userdata)
 
 static int build_schema(envcheck_schema **out)
 {
-    static const char *const parts[] = { schema_core, schema_service, schema_alerts };
-    char json[sizeof schema_core + sizeof schema_service + sizeof schema_alerts];
+    static const char *const parts[] = { schema_core, schema_service, schema_admin, schema_alerts };
+    char json[sizeof schema_core + sizeof schema_service + sizeof schema_admin +
+              sizeof schema_alerts];
     size_t len = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         size_t n = strlen(parts[i]);
@@ -158,6 +173,30 @@ static const char *get_str(const envcheck_result *r, const char *name)
     if (envcheck_get_string(r, name, &v) != ENVCHECK_OK)
         return NULL;
     return v;
+}
+
+/* ADMIN_ADDR: a dotted-quad IPv4 address of one interface. 0, 0.0.0.0 and
+ * their other spellings would bind every interface: refused. */
+static bool admin_addr_ok(const char *addr, FILE *err)
+{
+    struct in_addr a;
+    if (addr && inet_aton(addr, &a) == 1 && a.s_addr == htonl(INADDR_ANY)) {
+        fprintf(err,
+                "ingestor: invalid configuration\n"
+                "  ADMIN_ADDR  \"%s\" is the wildcard address: it binds every interface; give "
+                "the address of one interface (127.0.0.1: this host only)\n",
+                addr);
+        return false;
+    }
+    if (!addr || inet_pton(AF_INET, addr, &a) != 1) {
+        fprintf(err,
+                "ingestor: invalid configuration\n"
+                "  ADMIN_ADDR  \"%s\" is not an IPv4 address (four decimal numbers: "
+                "127.0.0.1)\n",
+                addr ? addr : "");
+        return false;
+    }
+    return true;
 }
 
 int config_load(ingest_config *cfg, FILE *err)
@@ -211,6 +250,16 @@ int config_load(ingest_config *cfg, FILE *err)
             if (envcheck_get_list_string(r, "BACKFILL_SYMBOLS", i, &cfg->symbols[i]) == ENVCHECK_OK)
                 cfg->nsymbols++;
     }
+    for (int i = 0; i < cfg->nsymbols; i++)
+        if (!symbol_valid(cfg->symbols[i], strlen(cfg->symbols[i]))) {
+            char shown[64];
+            text_escape(shown, sizeof shown, cfg->symbols[i], strlen(cfg->symbols[i]));
+            fprintf(err,
+                    "ingestor: invalid configuration\n"
+                    "  BACKFILL_SYMBOLS  \"%s\" is not %s\n",
+                    shown, SYMBOL_RULE);
+            return 78;
+        }
     cfg->lookback_days = (int)get_int(r, "BACKFILL_LOOKBACK_DAYS");
     cfg->job_max_attempts = (int)get_int(r, "JOB_MAX_ATTEMPTS");
     cfg->job_retry_delay_s = (int)(get_duration_ms(r, "JOB_RETRY_DELAY") / 1000);
@@ -218,6 +267,9 @@ int config_load(ingest_config *cfg, FILE *err)
     cfg->rate_window_ms = get_duration_ms(r, "POLYGON_RATE_WINDOW");
     cfg->admin_addr = get_str(r, "ADMIN_ADDR");
     cfg->admin_port = (int)get_int(r, "ADMIN_PORT");
+    cfg->admin_token = get_str(r, "ADMIN_TOKEN");
+    cfg->admin_client_connections = (int)get_int(r, "ADMIN_CLIENT_CONNECTIONS");
+    cfg->admin_header_timeout_ms = get_duration_ms(r, "ADMIN_HEADER_TIMEOUT");
     cfg->shutdown_timeout_ms = get_duration_ms(r, "SHUTDOWN_TIMEOUT");
     cfg->clock_offset_s = get_int(r, "INGESTOR_CLOCK_OFFSET");
     if (envcheck_get_float(r, "DQ_ALERT_SCORE", &cfg->dq_alert_score) != ENVCHECK_OK)
@@ -258,6 +310,8 @@ int config_load(ingest_config *cfg, FILE *err)
     cfg->dq_max_issues = (int)get_int(r, "DQ_MAX_ISSUES");
     if (cfg->http_timeout_ms <= 0)
         cfg->http_timeout_ms = 30000;
+    if (!admin_addr_ok(cfg->admin_addr, err))
+        return 78;
     return 0;
 }
 

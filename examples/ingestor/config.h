@@ -46,6 +46,9 @@ typedef struct ingest_config {
     int64_t rate_window_ms;
     const char *admin_addr;
     int admin_port;
+    const char *admin_token; /* sensitive; NULL when unset */
+    int admin_client_connections;
+    int64_t admin_header_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t clock_offset_s;
     double dq_alert_score;

@@ -10,6 +10,7 @@
 
 #include "jobs.h"
 #include "log.h"
+#include "symbol.h"
 
 static char owner_token[160];
 static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
@@ -59,7 +60,13 @@ static const char job_columns[] =
 static void read_row(PGresult *r, job_row *row)
 {
     row->id = atoll(PQgetvalue(r, 0, 0));
-    snprintf(row->symbol, sizeof row->symbol, "%s", PQgetvalue(r, 0, 1));
+    /* A symbol that is not a ticker (overlong ones included, which a copy
+     * would cut into another ticker) is kept empty: the job then fails. */
+    const char *symbol = PQgetvalue(r, 0, 1);
+    if (symbol_valid(symbol, (size_t)PQgetlength(r, 0, 1)))
+        snprintf(row->symbol, sizeof row->symbol, "%s", symbol);
+    else
+        row->symbol[0] = '\0';
     snprintf(row->timespan, sizeof row->timespan, "%s", PQgetvalue(r, 0, 2));
     row->multiplier = atoi(PQgetvalue(r, 0, 3));
     row->adjusted = PQgetvalue(r, 0, 4)[0] == 't';

@@ -125,7 +125,7 @@ void log_msg(log_level level, const char *fmt, ...)
     } else {
         /* One message, one line: a newline or an escape sequence in a
          * server's text cannot forge a line or drive a terminal. */
-        text_escape_controls(shown, sizeof shown, clean);
+        text_escape(shown, sizeof shown, clean, strlen(clean));
         fprintf(out, "%s %-7s %s\n", when, names[level], shown);
     }
     fflush(out);

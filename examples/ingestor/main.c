@@ -25,6 +25,7 @@
 #include <pgpool/pgpool.h>
 #include <retry/retry.h>
 
+#include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "jobs.h"
@@ -34,6 +35,7 @@
 #include "pipeline.h"
 #include "service.h"
 #include "source.h"
+#include "symbol.h"
 #include "textsafe.h"
 #include "urlcheck.h"
 
@@ -121,131 +123,6 @@ static int cmd_migrate(const ingest_config *cfg)
     return 0;
 }
 
-#define MAX_SYMBOLS 64
-
-typedef struct backfill_args {
-    char symbols[MAX_SYMBOLS][32];
-    int nsymbols;
-    const char *from, *to;
-    const char *timespan;
-    int multiplier;
-    bool adjusted;
-    const char *source; /* "polygon" or "files:DIR" */
-} backfill_args;
-
-static bool valid_symbol(const char *s)
-{
-    if (!*s || strlen(s) >= 32)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != ':')
-            return false;
-    return true;
-}
-
-static int parse_backfill(int argc, char **argv, backfill_args *a)
-{
-    static const struct option opts[] = {
-        { "symbols", required_argument, NULL, 's' },
-        { "from", required_argument, NULL, 'f' },
-        { "to", required_argument, NULL, 't' },
-        { "timespan", required_argument, NULL, 'T' },
-        { "multiplier", required_argument, NULL, 'm' },
-        { "adjusted", required_argument, NULL, 'a' },
-        { "source", required_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    memset(a, 0, sizeof *a);
-    a->timespan = "day";
-    a->multiplier = 1;
-    a->adjusted = true;
-    a->source = "polygon";
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': {
-            char *copy = strdup(optarg), *save = NULL;
-            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (!valid_symbol(t) || a->nsymbols == MAX_SYMBOLS) {
-                    fprintf(stderr, "ingestor: bad symbol '%s' (or more than 64)\n", t);
-                    free(copy);
-                    return EX_USAGE;
-                }
-                snprintf(a->symbols[a->nsymbols++], 32, "%s", t);
-            }
-            free(copy);
-            break;
-        }
-        case 'f':
-            a->from = optarg;
-            break;
-        case 't':
-            a->to = optarg;
-            break;
-        case 'T':
-            a->timespan = optarg;
-            break;
-        case 'm': {
-            char *end;
-            long m = strtol(optarg, &end, 10);
-            if (*end || m < 1 || m > 100000) {
-                fprintf(stderr, "ingestor: bad --multiplier '%s'\n", optarg);
-                return EX_USAGE;
-            }
-            a->multiplier = (int)m;
-            break;
-        }
-        case 'a':
-            if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
-                fprintf(stderr, "ingestor: --adjusted takes true or false\n");
-                return EX_USAGE;
-            }
-            a->adjusted = optarg[0] == 't';
-            break;
-        case 'S':
-            a->source = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            return EX_USAGE;
-        }
-    }
-    int y;
-    unsigned m, d;
-    if (a->nsymbols == 0 || !a->from || !a->to) {
-        fprintf(stderr, "ingestor: backfill needs --symbols, --from and --to\n");
-        return EX_USAGE;
-    }
-    if (!ny_parse_date(a->from, strlen(a->from), &y, &m, &d) ||
-        !ny_parse_date(a->to, strlen(a->to), &y, &m, &d) || strcmp(a->from, a->to) > 0) {
-        fprintf(stderr, "ingestor: --from and --to are dates YYYY-MM-DD, from <= to\n");
-        return EX_USAGE;
-    }
-    static const char *const spans[] = {
-        "minute", "hour", "day", "week", "month", "quarter", "year"
-    };
-    bool ok = false;
-    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
-        ok |= strcmp(a->timespan, spans[i]) == 0;
-    if (!ok) {
-        fprintf(stderr, "ingestor: bad --timespan '%s'\n", a->timespan);
-        return EX_USAGE;
-    }
-    if (strcmp(a->source, "polygon") != 0 && strncmp(a->source, "files:", 6) != 0) {
-        fprintf(stderr, "ingestor: --source is polygon or files:DIR\n");
-        return EX_USAGE;
-    }
-    if (optind != argc) {
-        fprintf(stderr, "ingestor: unexpected argument '%s'\n", argv[optind]);
-        return EX_USAGE;
-    }
-    return 0;
-}
-
 static void print_summary(const job_outcome *o, int n, const ingest_stats *st, double secs)
 {
     printf("\n%-8s %8s %8s %8s %9s %11s %8s %7s  %s\n", "symbol", "fetched", "inserted", "updated",
@@ -254,7 +131,7 @@ static void print_summary(const job_outcome *o, int n, const ingest_stats *st, d
         double score = o[i].fetched ? 1.0 - o[i].score_loss / (double)o[i].fetched : 1.0;
         char masked[sizeof o[i].error], error[4 * sizeof o[i].error];
         log_scrub(o[i].error, masked, sizeof masked);
-        text_escape_controls(error, sizeof error, masked);
+        text_escape(error, sizeof error, masked, strlen(masked));
         char ok[96] = "ok";
         if (o[i].refused)
             snprintf(ok, sizeof ok, "ok; %lld bars refused (outside the range or another ticker)",
@@ -445,6 +322,14 @@ static int cmd_enqueue(const ingest_config *cfg, const backfill_args *a)
                            a->adjusted);
 }
 
+/* The value of a cell for the terminal: control characters escaped (a
+ * stored text must not forge lines or send escape sequences), cut to fit. */
+static const char *cell(PGresult *r, int t, int f, char *buf, size_t size)
+{
+    text_escape(buf, size, PQgetvalue(r, t, f), (size_t)PQgetlength(r, t, f));
+    return buf;
+}
+
 static int print_query(PGconn *conn, const char *title, const char *sql)
 {
     PGresult *r = PQexec(conn, sql);
@@ -456,17 +341,18 @@ static int print_query(PGconn *conn, const char *title, const char *sql)
     printf("%s\n", title);
     int nf = PQnfields(r), nt = PQntuples(r);
     int width[32] = { 0 };
+    char buf[320];
     for (int f = 0; f < nf && f < 32; f++) {
         width[f] = (int)strlen(PQfname(r, f));
         for (int t = 0; t < nt; t++)
-            if ((int)strlen(PQgetvalue(r, t, f)) > width[f])
-                width[f] = (int)strlen(PQgetvalue(r, t, f));
+            if ((int)strlen(cell(r, t, f, buf, sizeof buf)) > width[f])
+                width[f] = (int)strlen(buf);
     }
     for (int f = 0; f < nf && f < 32; f++)
         printf("%-*s%s", width[f], PQfname(r, f), f + 1 < nf ? "  " : "\n");
     for (int t = 0; t < nt; t++)
         for (int f = 0; f < nf && f < 32; f++)
-            printf("%-*s%s", width[f], PQgetvalue(r, t, f), f + 1 < nf ? "  " : "\n");
+            printf("%-*s%s", width[f], cell(r, t, f, buf, sizeof buf), f + 1 < nf ? "  " : "\n");
     if (nt == 0)
         printf("(none)\n");
     printf("\n");
@@ -540,7 +426,11 @@ int main(int argc, char **argv)
 
     backfill_args bargs;
     if (strcmp(cmd, "backfill") == 0 || strcmp(cmd, "enqueue") == 0) {
-        int rc = parse_backfill(argc - 1, argv + 1, &bargs);
+        int rc = cli_parse_backfill(argc - 1, argv + 1, &bargs);
+        if (rc == CLI_HELP) {
+            usage(stdout);
+            return 0;
+        }
         if (rc != 0)
             return rc;
     } else if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "status") != 0 &&

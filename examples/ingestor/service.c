@@ -21,6 +21,8 @@
 #include "service.h"
 #include "shared_limit.h"
 #include "source.h"
+#include "symbol.h"
+#include "textsafe.h"
 
 #define EX_UNAVAILABLE 69
 #define EX_SOFTWARE    70
@@ -389,8 +391,16 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
         }
         n = PQntuples(syms);
     }
+    int skipped = 0;
     for (int i = 0; i < n; i++) {
         const char *sym = syms ? PQgetvalue(syms, i, 0) : cfg->symbols[i];
+        if (!symbol_valid(sym, strlen(sym))) {
+            char shown[64];
+            text_escape(shown, sizeof shown, sym, strlen(sym));
+            log_msg(LOG_WARNING, "symbols table: skipping \"%s\": not %s", shown, SYMBOL_RULE);
+            skipped++;
+            continue;
+        }
         if (jobs_enqueue(c, sym, "day", 1, true, from, to, run_date, err, errlen) != 0) {
             PQclear(syms);
             PQclear(PQexec(c, "ROLLBACK"));
@@ -398,6 +408,7 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
         }
     }
     PQclear(syms);
+    n -= skipped;
     char count[16];
     snprintf(count, sizeof count, "%d", n);
     if (!exec_ok(c, "UPDATE service_runs SET symbols = $2 WHERE run_date = $1", 2,
@@ -614,6 +625,9 @@ static int start_admin(service *s)
     o.jobs_json = admin_jobs;
     o.log = admin_log;
     o.userdata = s;
+    o.token = s->cfg->admin_token;
+    o.per_client_limit = (unsigned)s->cfg->admin_client_connections;
+    o.header_timeout_ms = (unsigned)s->cfg->admin_header_timeout_ms;
     if (admin_start(&s->admin, &o) != 0) {
         log_msg(LOG_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
                 s->cfg->admin_port);

@@ -8,6 +8,7 @@
 
 #include "candle_csv.h"
 #include "source_internal.h"
+#include "symbol.h"
 
 /* Bars of the job's symbol from every file in a directory: CSV files (the
  * symbol from a symbol column, else the file name up to its first '-', '_'
@@ -139,6 +140,10 @@ static int files_begin(source *s, const job_spec *job, char *err, size_t errlen)
 {
     files_source *fs = (files_source *)s;
     fs->count = fs->next = 0;
+    if (!symbol_valid(job->symbol, strlen(job->symbol))) {
+        snprintf(err, errlen, "invalid symbol: not %s", SYMBOL_RULE);
+        return SOURCE_FATAL;
+    }
     DIR *d = opendir(fs->dir);
     if (!d) {
         snprintf(err, errlen, "%s: cannot open the directory", fs->dir);

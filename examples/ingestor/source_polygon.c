@@ -9,6 +9,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "source_internal.h"
+#include "symbol.h"
 #include "urlcheck.h"
 
 /* The fetch function's own return codes, judged by classify(). */
@@ -313,11 +314,17 @@ static int remember(polygon_source *ps, const char *url)
 static int polygon_begin(source *s, const job_spec *job, char *err, size_t errlen)
 {
     polygon_source *ps = (polygon_source *)s;
-    int n = snprintf(ps->url, sizeof ps->url,
-                     "%s/v2/aggs/ticker/%s/range/%d/%s/%lld/%lld?adjusted=%s&sort=asc&limit=%d",
-                     ps->sh->base_url, job->symbol, job->multiplier, job->timespan,
-                     (long long)job->from_ms, (long long)job->to_ms,
-                     job->adjusted ? "true" : "false", ps->sh->page_limit);
+    char ticker[3 * SYMBOL_MAX + 1];
+    if (!symbol_valid(job->symbol, strlen(job->symbol)) ||
+        url_path_segment(ticker, sizeof ticker, job->symbol, strlen(job->symbol)) < 0) {
+        snprintf(err, errlen, "invalid symbol: not %s", SYMBOL_RULE);
+        return SOURCE_FATAL;
+    }
+    int n =
+        snprintf(ps->url, sizeof ps->url,
+                 "%s/v2/aggs/ticker/%s/range/%d/%s/%lld/%lld?adjusted=%s&sort=asc&limit=%d",
+                 ps->sh->base_url, ticker, job->multiplier, job->timespan, (long long)job->from_ms,
+                 (long long)job->to_ms, job->adjusted ? "true" : "false", ps->sh->page_limit);
     if (n < 0 || (size_t)n >= sizeof ps->url) {
         snprintf(err, errlen, "request URL too long");
         return SOURCE_FATAL;

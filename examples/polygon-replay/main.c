@@ -36,7 +36,10 @@ static void usage(FILE *out)
           "  --port N                port (default 0: any free port)\n"
           "  --port-file FILE        write the chosen port to FILE once listening\n"
           "  --api-key KEY           the one accepted key (default: the environment's\n"
-          "                          POLYGON_REPLAY_API_KEY, else any non-empty key)\n"
+          "                          POLYGON_REPLAY_API_KEY, else any non-empty key);\n"
+          "                          other users can read it in the process list\n"
+          "  --api-key-file FILE     the key from FILE (one trailing newline removed):\n"
+          "                          not shown in the process list\n"
           "  --public-url URL        base of next_url (default http://ADDR:PORT)\n"
           "  --rate-limit-per-min N  answer 429 beyond N requests per window (0: off)\n"
           "  --rate-window-ms MS     the window of the rate limit (default 60000)\n"
@@ -99,6 +102,41 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
             line[0] && line[strlen(line) - 1] == '\n' ? "" : "\n");
 }
 
+/* The key of --api-key-file: the file's text without one trailing newline;
+ * one token (no blank, no control character), at most size - 1 bytes. */
+static int read_key_file(const char *path, char *out, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "polygon-replay: --api-key-file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(out, 1, size, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err || n == size) {
+        fprintf(stderr, "polygon-replay: --api-key-file %s: %s\n", path,
+                err ? "cannot be read" : "too long for a key");
+        return -1;
+    }
+    if (n && out[n - 1] == '\n')
+        n--;
+    if (n && out[n - 1] == '\r')
+        n--;
+    out[n] = '\0';
+    bool ok = n > 0;
+    for (size_t i = 0; i < n; i++)
+        ok &= (unsigned char)out[i] > ' ' && out[i] != 0x7f;
+    if (!ok) {
+        fprintf(stderr,
+                "polygon-replay: --api-key-file %s: not one token (empty, or a blank or "
+                "control character inside)\n",
+                path);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum {
@@ -118,7 +156,8 @@ int main(int argc, char **argv)
         O_SEED,
         O_DELAY,
         O_LOG,
-        O_VERSION
+        O_VERSION,
+        O_KEY_FILE
     };
     static const struct option opts[] = {
         { "data", required_argument, NULL, O_DATA },
@@ -139,6 +178,7 @@ int main(int argc, char **argv)
         { "request-log", required_argument, NULL, O_LOG },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, O_VERSION },
+        { "api-key-file", required_argument, NULL, O_KEY_FILE },
         { NULL, 0, NULL, 0 },
     };
     replay_config cfg = {
@@ -147,6 +187,8 @@ int main(int argc, char **argv)
     const char *data = NULL, *bind_addr = "127.0.0.1", *port_file = NULL, *log_path = NULL;
     const char *public_url = NULL;
     long port = 0, v;
+    char key_buf[1024];
+    int key_given = 0;
     cfg.api_key = getenv("POLYGON_REPLAY_API_KEY");
     if (cfg.api_key && !*cfg.api_key)
         cfg.api_key = NULL;
@@ -169,6 +211,13 @@ int main(int argc, char **argv)
             break;
         case O_KEY:
             cfg.api_key = optarg;
+            key_given++;
+            break;
+        case O_KEY_FILE:
+            if (read_key_file(optarg, key_buf, sizeof key_buf) != 0)
+                return EX_USAGE;
+            cfg.api_key = key_buf;
+            key_given++;
             break;
         case O_PUBLIC:
             public_url = optarg;
@@ -238,6 +287,10 @@ int main(int argc, char **argv)
         continue;
     bad:
         fprintf(stderr, "polygon-replay: bad value '%s' for --%s\n", optarg, opts[c - O_DATA].name);
+        return EX_USAGE;
+    }
+    if (key_given > 1) {
+        fprintf(stderr, "polygon-replay: --api-key and --api-key-file exclude each other\n");
         return EX_USAGE;
     }
     if (!data || optind != argc) {

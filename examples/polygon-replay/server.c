@@ -6,8 +6,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "nytime.h"
+#include "request.h"
 #include "server.h"
+#include "symbol.h"
 
 static const char *const fault_names[FAULT_COUNT] = {
     [FAULT_NONE] = "none",   [FAULT_500] = "500",           [FAULT_502] = "502",
@@ -203,194 +207,19 @@ static void partial_free(void *cls)
     free(p);
 }
 
-static bool parse_i64(const char *s, int64_t *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* A date (YYYY-MM-DD, New York) or Unix ms. end_of_day: the last ms of it. */
-static bool parse_bound(const char *s, bool end_of_day, int64_t *out)
-{
-    int y;
-    unsigned m, d;
-    if (ny_parse_date(s, strlen(s), &y, &m, &d)) {
-        if (!end_of_day) {
-            *out = ny_midnight_ms(y, m, d);
-        } else {
-            int64_t next = ny_days_from_civil(y, m, d) + 1;
-            int ny;
-            unsigned nm, nd;
-            ny_civil_from_days(next, &ny, &nm, &nd);
-            *out = ny_midnight_ms(ny, nm, nd) - 1;
-        }
-        return true;
-    }
-    return parse_i64(s, out) && *out >= 0;
-}
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void b64_encode(const char *in, char *out, size_t outsz)
-{
-    size_t len = strlen(in), o = 0;
-    for (size_t i = 0; i < len && o + 5 < outsz; i += 3) {
-        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)(unsigned char)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= (unsigned char)in[i + 2];
-        out[o++] = b64url[(v >> 18) & 63];
-        out[o++] = b64url[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = b64url[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = b64url[v & 63];
-    }
-    out[o] = '\0';
-}
-
-static bool b64_decode(const char *in, char *out, size_t outsz)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (; *in; in++) {
-        const char *p = strchr(b64url, *in);
-        if (*in == '=')
-            break;
-        if (*in == '+')
-            p = b64url + 62;
-        else if (*in == '/')
-            p = b64url + 63;
-        if (!p)
-            return false;
-        acc = (acc << 6) | (uint32_t)(p - b64url);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o + 1 >= outsz)
-                return false;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    return true;
-}
-
-typedef struct query {
-    char ticker[32];
-    int64_t multiplier;
-    char timespan[16];
-    int64_t from, to;
-    char from_text[32], to_text[32]; /* as the request wrote them */
-    int64_t limit;
-    bool desc;
-    bool adjusted;
-} query;
-
-static bool valid_timespan(const char *t)
-{
-    static const char *const spans[] = { "second", "minute", "hour",    "day",
-                                         "week",   "month",  "quarter", "year" };
-    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
-        if (strcmp(t, spans[i]) == 0)
-            return true;
-    return false;
-}
-
-/* Parse a cursor ("limit=N&sort=asc&adjusted=true") into q. */
-static bool apply_cursor(const char *cursor, query *q)
-{
-    char text[256];
-    if (!b64_decode(cursor, text, sizeof text))
-        return false;
-    char *save = NULL;
-    for (char *kv = strtok_r(text, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            return false;
-        *eq = '\0';
-        const char *v = eq + 1;
-        if (strcmp(kv, "limit") == 0) {
-            if (!parse_i64(v, &q->limit))
-                return false;
-        } else if (strcmp(kv, "sort") == 0) {
-            q->desc = strcmp(v, "desc") == 0;
-        } else if (strcmp(kv, "adjusted") == 0) {
-            q->adjusted = strcmp(v, "false") != 0;
-        }
-    }
-    return true;
-}
-
-/* Returns NULL when the path is an aggregates request, else an error text. */
-static const char *parse_query(struct MHD_Connection *conn, const char *url, query *q)
-{
-    char path[512];
-    if (strlen(url) >= sizeof path)
-        return "not found";
-    strcpy(path, url);
-    char *parts[16];
-    int n = 0;
-    char *save = NULL;
-    for (char *p = strtok_r(path, "/", &save); p && n < 16; p = strtok_r(NULL, "/", &save))
-        parts[n++] = p;
-    if (n != 9 || strcmp(parts[0], "v2") != 0 || strcmp(parts[1], "aggs") != 0 ||
-        strcmp(parts[2], "ticker") != 0 || strcmp(parts[4], "range") != 0)
-        return "not found";
-    if (strlen(parts[3]) >= sizeof q->ticker || !*parts[3])
-        return "Could not parse the ticker";
-    strcpy(q->ticker, parts[3]);
-    if (!parse_i64(parts[5], &q->multiplier) || q->multiplier < 1)
-        return "Could not parse the multiplier: it must be a positive integer";
-    if (strlen(parts[6]) >= sizeof q->timespan || !valid_timespan(parts[6]))
-        return "Could not parse the timespan";
-    strcpy(q->timespan, parts[6]);
-    if (strlen(parts[7]) >= sizeof q->from_text || strlen(parts[8]) >= sizeof q->to_text)
-        return "Could not parse the date range";
-    strcpy(q->from_text, parts[7]);
-    strcpy(q->to_text, parts[8]);
-    if (!parse_bound(parts[7], false, &q->from))
-        return "Could not parse the 'from' date: use YYYY-MM-DD or a Unix millisecond timestamp";
-    if (!parse_bound(parts[8], true, &q->to))
-        return "Could not parse the 'to' date: use YYYY-MM-DD or a Unix millisecond timestamp";
-
-    q->limit = 5000;
-    q->desc = false;
-    q->adjusted = true;
-    const char *v;
-    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit")) &&
-        (!parse_i64(v, &q->limit) || q->limit < 1))
-        return "Could not parse the limit: it must be a positive integer";
-    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort"))) {
-        if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0)
-            return "Could not parse the sort: use asc or desc";
-        q->desc = strcmp(v, "desc") == 0;
-    }
-    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "adjusted"))) {
-        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-            return "Could not parse the adjusted flag: use true or false";
-        q->adjusted = strcmp(v, "true") == 0;
-    }
-    if ((v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor")) &&
-        !apply_cursor(v, q))
-        return "Could not parse the cursor";
-    if (q->limit > 50000)
-        q->limit = 50000;
-    return NULL;
-}
-
-/* The page body for q; *nbars receives the number of bars in it. */
+/* The page body for q; *nbars receives the number of bars in it. The
+ * ticker comes from the request: escaped in the JSON (cJSON), one
+ * percent-encoded segment in next_url. */
 static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
 {
+    cJSON *tj = cJSON_CreateString(q->ticker);
+    char *ticker_json = tj ? cJSON_PrintUnformatted(tj) : NULL;
+    cJSON_Delete(tj);
+    if (!ticker_json) {
+        b->oom = true;
+        *nbars = 0;
+        return;
+    }
     const series *se = store_find(s->store, q->ticker);
     size_t begin = 0, end = 0; /* the bars in [from, to] are [begin, end) */
     if (se && q->from <= q->to) {
@@ -409,8 +238,9 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
     size_t run = take > 0 ? se->text_off[lo + take] - se->text_off[lo] : 0;
     buf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
 
-    buf_printf(b, "{\"ticker\":\"%s\",\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
-               q->ticker, take, take, q->adjusted ? "true" : "false");
+    buf_printf(b, "{\"ticker\":%s,\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
+               ticker_json, take, take, q->adjusted ? "true" : "false");
+    cJSON_free(ticker_json);
     if (take > 0) {
         buf_printf(b, ",\"results\":[");
         buf_reserve(b, run);
@@ -430,13 +260,15 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         buf_printf(b, "]");
     }
     buf_printf(b, ",\"status\":\"OK\",\"request_id\":\"%s\",\"count\":%zu", id, take);
-    if (take < total) {
+    char ticker_path[3 * sizeof q->ticker];
+    if (take > 0 && take < total &&
+        url_path_segment(ticker_path, sizeof ticker_path, q->ticker, strlen(q->ticker)) >= 0) {
         /* As Polygon: the next page's path moves the bound past this page,
          * the cursor carries the other parameters, and the key is absent. */
         char state[128], cursor[256];
         snprintf(state, sizeof state, "limit=%lld&sort=%s&adjusted=%s", (long long)q->limit,
                  q->desc ? "desc" : "asc", q->adjusted ? "true" : "false");
-        b64_encode(state, cursor, sizeof cursor);
+        replay_b64_encode(state, cursor, sizeof cursor);
         char from[32], to[32];
         snprintf(from, sizeof from, "%s", q->from_text);
         snprintf(to, sizeof to, "%s", q->to_text);
@@ -445,7 +277,7 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         else
             snprintf(from, sizeof from, "%lld", (long long)se->bars[begin + take].t);
         buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
-                   s->cfg.public_base, q->ticker, (long long)q->multiplier, q->timespan, from, to,
+                   s->cfg.public_base, ticker_path, (long long)q->multiplier, q->timespan, from, to,
                    cursor);
     }
     buf_printf(b, "}");
@@ -576,7 +408,13 @@ enum MHD_Result replay_handle(void *cls, struct MHD_Connection *conn, const char
     }
 
     query q;
-    const char *bad = parse_query(conn, url, &q);
+    replay_args args = {
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "sort"),
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "adjusted"),
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor"),
+    };
+    const char *bad = replay_parse_query(url, &args, &q);
     if (bad && strcmp(bad, "not found") == 0)
         return send_json(s, conn, &rq, 404, "message", "Not found", "NOT_FOUND", NULL);
     if (bad)

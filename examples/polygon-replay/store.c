@@ -57,13 +57,11 @@ static void symbol_from_file(const char *name, char *out, size_t size)
     out[i] = '\0';
 }
 
-static int load_file(store *s, const char *dir, const char *name, char *err, size_t errlen)
+/* The rows of r (taken over: freed here), from the file name (its symbol
+ * when the rows have none) shown as path. */
+static int load_reader(store *s, csv_reader *r, const char *name, const char *path, char *err,
+                       size_t errlen)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    csv_reader *r;
-    if (csv_reader_open(&r, path, err, errlen) != 0)
-        return -1;
     char file_symbol[32];
     symbol_from_file(name, file_symbol, sizeof file_symbol);
     series *last = NULL;
@@ -86,6 +84,16 @@ static int load_file(store *s, const char *dir, const char *name, char *err, siz
     }
     csv_reader_free(r);
     return 0;
+}
+
+static int load_file(store *s, const char *dir, const char *name, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    csv_reader *r;
+    if (csv_reader_open(&r, path, err, errlen) != 0)
+        return -1;
+    return load_reader(s, r, name, path, err, errlen);
 }
 
 /* The "%.*g" text, precision prec, of the decimal [-]0.d1d2...dprec x 10^(x+1)
@@ -302,6 +310,8 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int finish(store *s, const char *what, char *err, size_t errlen);
+
 int store_load_dir(store *s, const char *dir, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -340,6 +350,26 @@ int store_load_dir(store *s, const char *dir, char *err, size_t errlen)
         store_free(s);
         return -1;
     }
+    return finish(s, dir, err, errlen);
+}
+
+int store_load_buffer(store *s, const char *name, const char *data, size_t len, char *err,
+                      size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    csv_reader *r;
+    if (csv_reader_open_mem(&r, name, data, len, err, errlen) != 0)
+        return -1;
+    if (load_reader(s, r, name, name, err, errlen) != 0) {
+        store_free(s);
+        return -1;
+    }
+    return finish(s, name, err, errlen);
+}
+
+/* Sort each series, drop repeated times, render the bars' texts. */
+static int finish(store *s, const char *what, char *err, size_t errlen)
+{
     for (size_t i = 0; i < s->count; i++) {
         series *se = &s->series[i];
         qsort(se->bars, se->count, sizeof *se->bars, cmp_bar);
@@ -357,7 +387,7 @@ int store_load_dir(store *s, const char *dir, char *err, size_t errlen)
             }
         }
         if (render_series(se) != 0) {
-            snprintf(err, errlen, "%s: out of memory", dir);
+            snprintf(err, errlen, "%s: out of memory", what);
             store_free(s);
             return -1;
         }

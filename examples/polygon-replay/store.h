@@ -38,6 +38,11 @@ typedef struct store {
  * or -1 with a message in err. */
 int store_load_dir(store *s, const char *dir, char *err, size_t errlen);
 
+/* The same for one file's contents (data, len bytes, borrowed): name is the
+ * file name (its symbol when the rows have none) and shown in errors. */
+int store_load_buffer(store *s, const char *name, const char *data, size_t len, char *err,
+                      size_t errlen);
+
 /* The series of a symbol (exact match), or NULL. */
 const series *store_find(const store *s, const char *symbol);
 

@@ -60,6 +60,11 @@ void ec_index_free(ec_index *ix);
  * errno value. The caller frees with ec_wipe_free(). */
 int ec_read_file(const char *path, char **data, size_t *len);
 
+/* The same for a regular file only: a FIFO, a device or a socket (whose
+ * read could block for ever or never end) gives EC_ENOTREG, unread. */
+#define EC_ENOTREG (-1)
+int ec_read_regular_file(const char *path, char **data, size_t *len);
+
 /* ---- schema.c */
 
 typedef struct ec_var {

@@ -432,6 +432,14 @@ static int check_text(const ec_var *var, const char *s, ec_fail *f)
 {
     const envcheck_var_options *o = &var->o;
     size_t n = strlen(s);
+    /* An API key is one token: a blank or a control character (CR/LF would
+     * end an HTTP header line and start another) is never part of one. */
+    if (o->type == ENVCHECK_TYPE_API_KEY)
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c <= ' ' || c == 0x7f)
+                return fail(f, ENVCHECK_CODE_CHARSET, "contains whitespace or a control character");
+        }
     if (o->prefix && strncmp(s, var->prefix, strlen(var->prefix)) != 0)
         return fail(f, ENVCHECK_CODE_PREFIX, "does not start with the prefix \"%s\"", var->prefix);
     size_t cps = ec_utf8_count(s, n);

@@ -308,11 +308,12 @@ void ec_index_free(ec_index *ix)
 
 /* ---- files */
 
-int ec_read_file(const char *path, char **data, size_t *len)
+static int read_file(const char *path, char **data, size_t *len, int regular_only)
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO without a writer returns at once */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
     if (fd < 0)
         return errno;
     struct stat st;
@@ -324,6 +325,10 @@ int ec_read_file(const char *path, char **data, size_t *len)
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         return EISDIR;
+    }
+    if (regular_only && !S_ISREG(st.st_mode)) {
+        close(fd);
+        return EC_ENOTREG;
     }
     ec_buf b = { NULL, 0, 0, 0 };
     char chunk[4096];
@@ -357,4 +362,14 @@ int ec_read_file(const char *path, char **data, size_t *len)
     *data = d;
     *len = n;
     return 0;
+}
+
+int ec_read_file(const char *path, char **data, size_t *len)
+{
+    return read_file(path, data, len, 0);
+}
+
+int ec_read_regular_file(const char *path, char **data, size_t *len)
+{
+    return read_file(path, data, len, 1);
 }

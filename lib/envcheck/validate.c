@@ -222,9 +222,15 @@ static int read_var_file(envcheck_result *r, const ec_var *var, const char *path
 {
     char *data = NULL;
     size_t len = 0;
-    int e = ec_read_file(path, &data, &len);
+    int e = ec_read_regular_file(path, &data, &len);
     if (e == ENOMEM)
         return ENVCHECK_ENOMEM;
+    if (e == EC_ENOTREG) {
+        int rc = add_finding(r, ENVCHECK_GROUP_INVALID, ENVCHECK_CODE_FILE, var->name, path, 0,
+                             "%s names a FIFO, a device or a socket, not a regular file",
+                             var->file_name);
+        return rc ? rc : 1;
+    }
     if (e != 0) {
         char why[128];
         if (strerror_r(e, why, sizeof why) != 0)

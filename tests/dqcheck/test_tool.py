@@ -140,6 +140,38 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(jbad)
     check(rc == 1 and 'results[1]: missing or non-numeric "h"' in err, "malformed JSON result")
 
+    # Impossible dates and NUL bytes are malformed rows, not other days.
+    cal = write("cal.csv",
+                "Date,Open,High,Low,Close,Volume\n"
+                "2012-02-28,10,11,9,10,100\n"
+                "2012-02-30,10,11,9,10,100\n"
+                "2011-02-29,10,11,9,10,100\n"
+                "2012-04-31,10,11,9,10,100\n"
+                "2012-02-29,10,11,9,10,100\n"
+                "2012-03-01,10,1\x001,9,10,100\n"
+                "2012-03-02,10,11,9,10,100\n")
+    rc, out, err = run("--format", "json", cal)
+    rep = json.loads(out)
+    check(rc == 1 and rep["candles"] == 3, "impossible dates and a NUL: 3 candles of 7 rows")
+    check('cal.csv:3: malformed row 1: bad timestamp "2012-02-30"' in err, "2012-02-30 refused")
+    check('cal.csv:4: malformed row 2: bad timestamp "2011-02-29"' in err, "2011-02-29 refused")
+    check('cal.csv:5: malformed row 3: bad timestamp "2012-04-31"' in err, "2012-04-31 refused")
+    check("cal.csv:7: malformed row 5: a NUL byte in the row" in err, "a NUL inside a field")
+
+    # Control characters from the data never reach the terminal raw.
+    evil = write("evil.json", '{"ticker":"EVIL\\u001b[2J\\nFORGED: 0 candles","results":['
+                 '{"t":1704171600000,"o":1,"h":1,"l":1,"c":1,"v":1},'
+                 '{"t":1704258000000,"o":1,"h":"\\u001b]0;x\\u0007","l":1,"c":1,"v":1}]}')
+    rc, out, err = run(evil)
+    raw = [c for c in out + err if ord(c) < 0x20 and c != "\n"]
+    check(raw == [], "no raw control characters in the text output")
+    check(not any(l.startswith("FORGED") for l in (out + err).splitlines()), "no forged line")
+    check("EVIL\\e[2J\\nFORGED" in out, "the symbol shown escaped")
+    bad_esc = write("esc.csv", "Date,Open,High,Low,Close,Volume\n"
+                    "2024-01-02,10,\x1b[31m,9,10,100\n2024-01-03,10,11,9,10,100\n")
+    rc, out, err = run(bad_esc)
+    check("\x1b" not in err and 'bad high "\\e[31m"' in err, "a field quoted escaped")
+
     # Intraday with epoch milliseconds and the 24x7 calendar.
     intr = write("intraday.csv", "t,o,h,l,c,v\n" + "".join(
         "%d,1,1.1,0.9,1,%d\n" % (1704067200000 + m * 60000, 10 + m) for m in (0, 1, 2, 5)))

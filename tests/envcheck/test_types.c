@@ -1,6 +1,7 @@
 /* Every type's accept and reject edges, and validated defaults. */
 #include "ec_test.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static envcheck_var_options opts(envcheck_type t)
@@ -407,6 +408,32 @@ static void api_key(void **state)
     ec_run_free(&run);
 }
 
+/* An API key is one token: whitespace and control characters (CR/LF that
+ * would inject an HTTP header) are refused without a charset too. */
+static void api_key_refuses_whitespace_and_control_characters(void **state)
+{
+    (void)state;
+    envcheck_var_options o = opts(ENVCHECK_TYPE_API_KEY);
+    o.required = 1;
+    ACCEPT(&o, "pk_live.abc-DEF/123+=~");
+    ACCEPT(&o, "K\xc3\xa9y"); /* non-ASCII is no control character */
+    const char *bad[] = { "abc def",  "abc\tdef", "abc\r\nX-Injected: 1",
+                          "abc\ndef", "abc\rdef", "abc\x1b[2J",
+                          "abc\x7f",  "abc\x01",  " abc",
+                          "abc " };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        REJECT(&o, bad[i], ENVCHECK_CODE_CHARSET);
+    ec_run run;
+    ec_run_one(&run, &o, "s3cr3t-key\r\nX-Injected: 1");
+    const char *msg = envcheck_result_finding(run.result, 0)->message;
+    assert_null(strstr(msg, "s3cr3t"));
+    assert_non_null(strstr(msg, "whitespace or a control character"));
+    ec_run_free(&run);
+    /* a string may still hold blanks */
+    envcheck_var_options t = opts(ENVCHECK_TYPE_STRING);
+    ACCEPT(&t, "two words");
+}
+
 static int schema_add_rc(const envcheck_var_options *o, char *err, size_t size)
 {
     envcheck_schema *s = NULL;
@@ -581,6 +608,48 @@ static void name_file_indirection(void **state)
     envcheck_schema_free(s);
 }
 
+/* NAME_FILE naming a FIFO (nothing writes to it: reading would block for
+ * ever) or a device: a finding at once, not a hang. */
+static void name_file_must_be_a_regular_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/envcheck-fifo-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/key", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = { fifo, "/dev/null", "/dev/zero" };
+    envcheck_var_options o = opts(ENVCHECK_TYPE_API_KEY);
+    o.allow_file = 1;
+    o.required = 1;
+    envcheck_schema *s = NULL;
+    assert_int_equal(envcheck_schema_new(&s), ENVCHECK_OK);
+    assert_int_equal(envcheck_schema_add(s, "KEY", &o), ENVCHECK_OK);
+    for (size_t i = 0; i < 3; i++) {
+        char pair[128];
+        snprintf(pair, sizeof pair, "KEY_FILE=%s", paths[i]);
+        const char *pairs[] = { pair };
+        envcheck_source *src = NULL;
+        envcheck_result *r = NULL;
+        assert_int_equal(envcheck_source_new(&src), ENVCHECK_OK);
+        assert_int_equal(envcheck_source_add_array(src, pairs, 1), ENVCHECK_OK);
+        alarm(10); /* a read that blocks ends the test */
+        assert_int_equal(envcheck_validate(&r, s, src), ENVCHECK_OK);
+        alarm(0);
+        assert_int_equal(envcheck_result_count(r), 1);
+        const envcheck_finding *f = envcheck_result_finding(r, 0);
+        assert_int_equal(f->code, ENVCHECK_CODE_FILE);
+        assert_string_equal(f->file, paths[i]);
+        if (!strstr(f->message, "not a regular file"))
+            fail_msg("%s: %s", paths[i], f->message);
+        envcheck_result_free(r);
+        envcheck_source_free(src);
+    }
+    envcheck_schema_free(s);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +669,8 @@ int main(void)
         cmocka_unit_test(path_optionally_exists),
         cmocka_unit_test(list_with_element_type),
         cmocka_unit_test(api_key),
+        cmocka_unit_test(api_key_refuses_whitespace_and_control_characters),
+        cmocka_unit_test(name_file_must_be_a_regular_file),
         cmocka_unit_test(defaults_are_validated),
         cmocka_unit_test(contradictory_options_are_schema_errors),
         cmocka_unit_test(getters_check_name_type_and_value),

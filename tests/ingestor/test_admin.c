@@ -1,5 +1,9 @@
 /* The admin HTTP server, in process on a free loopback port, fetched with
  * libcurl: status codes, content types and bodies of every endpoint. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -28,7 +35,8 @@ typedef struct fixture {
     atomic_int fail_jobs;     /* the jobs callback fails */
     atomic_int snapshots;     /* calls of the snapshot callback */
     pthread_mutex_t log_lock;
-    char log[8192]; /* every log line, '\n'-separated */
+    int warnings;   /* log lines at LOG_WARNING or above */
+    char log[8192]; /* every log line, '\n'-separated (cut when full) */
 } fixture;
 
 static int snapshot_cb(metrics_snapshot *out, void *ud)
@@ -76,9 +84,10 @@ static int jobs_cb(char **out, void *ud)
 
 static void log_cb(log_level level, const char *msg, void *ud)
 {
-    (void)level;
     fixture *f = ud;
     pthread_mutex_lock(&f->log_lock);
+    if (level >= LOG_WARNING)
+        f->warnings++;
     size_t n = strlen(f->log);
     snprintf(f->log + n, sizeof f->log - n, "%s\n", msg);
     pthread_mutex_unlock(&f->log_lock);
@@ -127,6 +136,7 @@ typedef struct reply {
     long status;
     char type[128];
     char allow[64];
+    char www[64]; /* WWW-Authenticate */
     char *body;
     size_t len;
 } reply;
@@ -144,24 +154,35 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The value of header name (with its colon) into out, when p is that header. */
+static void header_value(const char *p, size_t len, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(p, name, nl))
+        return;
+    size_t v = nl;
+    while (v < len && p[v] == ' ')
+        v++;
+    size_t e = len;
+    while (e > v && (p[e - 1] == '\r' || p[e - 1] == '\n'))
+        e--;
+    snprintf(out, size, "%.*s", (int)(e - v), p + v);
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     reply *r = ud;
     size_t len = size * n;
-    if (len > 6 && !strncasecmp(p, "Allow:", 6)) {
-        size_t v = 6;
-        while (v < len && p[v] == ' ')
-            v++;
-        size_t e = len;
-        while (e > v && (p[e - 1] == '\r' || p[e - 1] == '\n'))
-            e--;
-        snprintf(r->allow, sizeof r->allow, "%.*s", (int)(e - v), p + v);
-    }
+    header_value(p, len, "Allow:", r->allow, sizeof r->allow);
+    header_value(p, len, "WWW-Authenticate:", r->www, sizeof r->www);
     return len;
 }
 
-/* method NULL: GET; "HEAD": no body; others with a small body. */
-static reply fetch(unsigned port, const char *method, const char *path)
+/* method NULL: GET; "HEAD": no body; others with a small body. auth: an
+ * Authorization header value or NULL. Returns the reply; a transport error
+ * fails the test when must_connect, else gives status 0. */
+static reply fetch_with(unsigned port, const char *method, const char *path, const char *auth,
+                        int must_connect)
 {
     reply r = { 0 };
     char url[256];
@@ -183,15 +204,34 @@ static reply fetch(unsigned port, const char *method, const char *path)
     } else if (method) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     }
+    struct curl_slist *hdrs = NULL;
+    char line[512];
+    if (auth) {
+        snprintf(line, sizeof line, "Authorization: %s", auth);
+        hdrs = curl_slist_append(NULL, line);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    }
     CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK && must_connect)
         fail_msg("%s %s: %s", method ? method : "GET", path, curl_easy_strerror(rc));
+    if (rc != CURLE_OK) {
+        curl_easy_cleanup(c);
+        free(r.body);
+        memset(&r, 0, sizeof r);
+        return r;
+    }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     char *type = NULL;
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
     snprintf(r.type, sizeof r.type, "%s", type ? type : "");
     curl_easy_cleanup(c);
     return r;
+}
+
+static reply fetch(unsigned port, const char *method, const char *path)
+{
+    return fetch_with(port, method, path, NULL, 1);
 }
 
 static cJSON *json_body(const reply *r)
@@ -378,7 +418,8 @@ static void *hammer(void *arg)
 {
     fixture *f = arg;
     for (int i = 0; i < 10; i++) {
-        reply r = fetch(admin_port(f->srv), NULL, i % 2 ? "/metrics" : "/api/v1/metrics");
+        reply r =
+            fetch_with(admin_port(f->srv), NULL, i % 2 ? "/metrics" : "/api/v1/metrics", NULL, 0);
         if (r.status != 200 || !r.body || r.len < 100) {
             free(r.body);
             return (void *)1;
@@ -397,7 +438,8 @@ static void concurrent_requests(void **state)
     for (int i = 0; i < 4; i++) {
         void *res = (void *)1;
         assert_int_equal(pthread_join(t[i], &res), 0);
-        assert_null(res);
+        if (res)
+            fail_msg("a request failed; log:\n%s", f->log);
     }
 }
 
@@ -460,6 +502,313 @@ static void busy_port_fails_with_a_log_line(void **state)
     free(f);
 }
 
+/* ---------------------------------------------------------------- hostile clients */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A TCP connection to 127.0.0.1:port from the loopback address src; -1 when
+ * refused. */
+static int connect_from(const char *src, unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    inet_pton(AF_INET, src, &a.sin_addr);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether the server has closed fd (without waiting). */
+static int closed_by_server(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    char b[256];
+    ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static int send_text(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    return send(fd, text, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+typedef struct slowloris {
+    fixture *f;
+    unsigned port;
+    atomic_int stop;
+    atomic_int connections; /* opened in all */
+} slowloris;
+
+/* 70 connections from 127.0.0.2, each sending one header line every
+ * 100 ms and never finishing its headers; a connection that the server
+ * closes is opened again at once. */
+static void *slowloris_run(void *arg)
+{
+    slowloris *sl = arg;
+    enum { N = 70 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = -1;
+    while (!atomic_load(&sl->stop)) {
+        for (int i = 0; i < N; i++) {
+            if (fds[i] >= 0 && closed_by_server(fds[i])) {
+                close(fds[i]);
+                fds[i] = -1;
+            }
+            if (fds[i] < 0) {
+                fds[i] = connect_from("127.0.0.2", sl->port);
+                if (fds[i] < 0)
+                    continue;
+                atomic_fetch_add(&sl->connections, 1);
+                if (send_text(fds[i], "GET /healthz HTTP/1.1\r\nHost: x\r\n") != 0) {
+                    close(fds[i]);
+                    fds[i] = -1;
+                }
+                continue;
+            }
+            if (send_text(fds[i], "X-Slow: y\r\n") != 0) {
+                close(fds[i]);
+                fds[i] = -1;
+            }
+        }
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return NULL;
+}
+
+static admin_server *start_with(fixture *f, unsigned header_timeout_ms, const char *token)
+{
+    admin_options o = options(f);
+    o.header_timeout_ms = header_timeout_ms;
+    o.token = token;
+    admin_server *s = NULL;
+    if (admin_start(&s, &o) != 0)
+        fail_msg("admin_start failed: %s", f->log);
+    return s;
+}
+
+static fixture *new_fixture(void)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    pthread_mutex_init(&f->log_lock, NULL);
+    atomic_store(&f->ready, 1);
+    return f;
+}
+
+static void free_fixture(fixture *f)
+{
+    pthread_mutex_destroy(&f->log_lock);
+    free(f);
+}
+
+/* 70 slow clients on one address: /healthz from another keeps answering,
+ * at once, for the whole attack (3 s: three header deadlines). */
+static void healthz_answers_while_70_slow_clients_hold_connections(void **state)
+{
+    (void)state;
+    fixture *f = new_fixture();
+    admin_server *s = start_with(f, 1000, NULL);
+    slowloris sl = { .f = f, .port = admin_port(s) };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, slowloris_run, &sl), 0);
+    struct timespec ts = { 0, 300 * 1000000L };
+    nanosleep(&ts, NULL); /* let the connections pile up */
+    int asked = 0, answered = 0;
+    int64_t end = now_ms() + 3000;
+    while (now_ms() < end) {
+        reply r = fetch_with(admin_port(s), NULL, "/healthz", NULL, 0);
+        asked++;
+        answered += r.status == 200;
+        free(r.body);
+        nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
+    }
+    atomic_store(&sl.stop, 1);
+    pthread_join(t, NULL);
+    admin_stop(s);
+    print_message("healthz: %d of %d answered; %d slow connections opened\n", answered, asked,
+                  atomic_load(&sl.connections));
+    assert_true(atomic_load(&sl.connections) >= 70);
+    assert_int_equal(answered, asked);
+    /* Refusals and cuts were many; the warnings about them are few. */
+    assert_true(f->warnings >= 1);
+    assert_true(f->warnings <= 10 + 3);
+    free_fixture(f);
+}
+
+/* Header lines trickling in every 100 ms do not extend the 800 ms
+ * deadline: the connection is cut close to it. */
+static void trickled_headers_are_cut_at_the_deadline(void **state)
+{
+    (void)state;
+    fixture *f = new_fixture();
+    admin_server *s = start_with(f, 800, NULL);
+    int fd = connect_from("127.0.0.1", admin_port(s));
+    assert_true(fd >= 0);
+    int64_t start = now_ms();
+    assert_int_equal(send_text(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n"), 0);
+    int64_t cut = -1;
+    while (now_ms() - start < 5000) {
+        if (closed_by_server(fd)) {
+            cut = now_ms() - start;
+            break;
+        }
+        if (send_text(fd, "X-Slow: y\r\n") != 0) {
+            cut = now_ms() - start;
+            break;
+        }
+        nanosleep(&(struct timespec){ 0, 100 * 1000000L }, NULL);
+    }
+    close(fd);
+    print_message("cut after %lld ms (deadline 800 ms)\n", (long long)cut);
+    assert_true(cut >= 700);
+    assert_true(cut <= 800 + 1000);
+
+    /* A prompt request on the same server is answered as before, twice on
+     * one connection more than a deadline apart. */
+    fd = connect_from("127.0.0.1", admin_port(s));
+    assert_true(fd >= 0);
+    char buf[4096];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(send_text(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 2000), 1);
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        assert_true(n > 12);
+        buf[n] = '\0';
+        assert_memory_equal(buf, "HTTP/1.1 200", 12);
+        if (i == 0)
+            nanosleep(&(struct timespec){ 0, 300 * 1000000L }, NULL);
+    }
+    close(fd);
+    admin_stop(s);
+    free_fixture(f);
+}
+
+/* 200 malformed requests: each is refused, and the log gets a handful of
+ * warnings, the last of them counting the ones it left out. */
+static void malformed_request_flood_gives_rate_limited_warnings(void **state)
+{
+    (void)state;
+    fixture *f = new_fixture();
+    admin_server *s = start_with(f, 1000, NULL);
+    for (int i = 0; i < 200; i++) {
+        int fd = connect_from("127.0.0.1", admin_port(s));
+        assert_true(fd >= 0);
+        (void)send_text(fd, "GET /healthz HTTP/1.1\r\nno colon in this line\r\n\r\n");
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        (void)poll(&p, 1, 2000);
+        char buf[512];
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            assert_null(strstr(buf, " 200 "));
+        }
+        close(fd);
+    }
+    /* and once more after the flood, one request that is fine */
+    reply r = fetch(admin_port(s), NULL, "/healthz");
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    admin_stop(s);
+    print_message("warnings: %d\n", f->warnings);
+    assert_true(f->warnings >= 1);
+    assert_true(f->warnings <= 10 + 2);
+    free_fixture(f);
+}
+
+static void api_needs_the_bearer_token_when_one_is_set(void **state)
+{
+    (void)state;
+    fixture *f = new_fixture();
+    const char *token = "tok-3f9a1c\"x";
+    admin_server *s = start_with(f, 0, token);
+    unsigned port = admin_port(s);
+    const char *api[] = { "/api/v1/jobs", "/api/v1/metrics" };
+    const char *wrong[] = { NULL,
+                            "Bearer",
+                            "Bearer ",
+                            "Bearer tok-3f9a1c",
+                            "Bearer tok-3f9a1c\"xy",
+                            "Basic tok-3f9a1c\"x",
+                            "tok-3f9a1c\"x" };
+    for (int a = 0; a < 2; a++) {
+        for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+            reply r = fetch_with(port, NULL, api[a], wrong[w], 1);
+            if (r.status != 401)
+                fail_msg("%s with %s: %ld", api[a], wrong[w] ? wrong[w] : "(none)", r.status);
+            assert_string_equal(r.www, "Bearer");
+            cJSON *o = json_body(&r);
+            assert_string_equal(jstr(o, "error"), "unauthorized");
+            cJSON_Delete(o);
+            free(r.body);
+        }
+        reply r = fetch_with(port, NULL, api[a], "Bearer tok-3f9a1c\"x", 1);
+        assert_int_equal(r.status, 200);
+        free(r.body);
+        r = fetch_with(port, NULL, api[a], "bearer   tok-3f9a1c\"x", 1);
+        assert_int_equal(r.status, 200);
+        free(r.body);
+    }
+    /* health, readiness and the Prometheus endpoint stay open */
+    const char *open_paths[] = { "/healthz", "/readyz", "/metrics" };
+    for (int i = 0; i < 3; i++) {
+        reply r = fetch(port, NULL, open_paths[i]);
+        assert_int_equal(r.status, 200);
+        free(r.body);
+    }
+    admin_stop(s);
+    assert_null(strstr(f->log, "tok-3f9a1c"));
+    free_fixture(f);
+}
+
+static void wildcard_bind_addresses_are_refused(void **state)
+{
+    (void)state;
+    const char *wild[] = { "0", "0.0.0.0", "::", "0::0", "000.0.0.0" };
+    for (size_t i = 0; i < sizeof wild / sizeof wild[0]; i++) {
+        fixture *f = new_fixture();
+        admin_options o = options(f);
+        o.bind_address = wild[i];
+        admin_server *s = NULL;
+        int rc = admin_start(&s, &o);
+        if (rc != -1) {
+            admin_stop(s);
+            fail_msg("%s: admin_start gave %d", wild[i], rc);
+        }
+        assert_null(s);
+        assert_non_null(strstr(f->log, "every interface"));
+        free_fixture(f);
+    }
+    /* an explicit address is fine (here a loopback one other than 127.0.0.1) */
+    fixture *f = new_fixture();
+    admin_options o = options(f);
+    o.bind_address = "127.0.0.2";
+    admin_server *s = NULL;
+    assert_int_equal(admin_start(&s, &o), 0);
+    admin_stop(s);
+    free_fixture(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -476,6 +825,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(requests_are_logged, setup, teardown),
         cmocka_unit_test(null_callbacks_are_503_and_ready),
         cmocka_unit_test(busy_port_fails_with_a_log_line),
+        cmocka_unit_test(healthz_answers_while_70_slow_clients_hold_connections),
+        cmocka_unit_test(trickled_headers_are_cut_at_the_deadline),
+        cmocka_unit_test(malformed_request_flood_gives_rate_limited_warnings),
+        cmocka_unit_test(api_needs_the_bearer_token_when_one_is_set),
+        cmocka_unit_test(wildcard_bind_addresses_are_refused),
     };
     int rc = cmocka_run_group_tests_name("ingestor_admin", tests, NULL, NULL);
     curl_global_cleanup();

@@ -84,16 +84,27 @@ static void text_becomes_valid_utf8_and_is_cut_on_characters(void **state)
     assert_string_equal(eur, "");
 }
 
+#define ESCAPE(out, size, lit) text_escape(out, size, lit, sizeof lit - 1)
+
 static void controls_are_escaped(void **state)
 {
     (void)state;
     char out[128];
-    text_escape_controls(out, sizeof out, "a\nb\r\tc\x1b[31m\x7f\\ \xff \xe2\x82\xac");
-    assert_string_equal(out, "a\\nb\\r\\tc\\x1b[31m\\x7f\\\\ \\xff \xe2\x82\xac");
+    ESCAPE(out, sizeof out, "a\nb\r\tc\x1b[31m\x7f\\ \xff \xe2\x82\xac");
+    assert_string_equal(out, "a\\nb\\r\\tc\\e[31m\\x7f\\\\ \\xff \xe2\x82\xac");
+    for (const char *p = out; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    /* a forged log line stays on its line */
+    ESCAPE(out, sizeof out, "ok\nFORGED 2024 ERROR\x01");
+    assert_string_equal(out, "ok\\nFORGED 2024 ERROR\\x01");
+    /* a NUL inside is shown, not an end */
+    assert_int_equal(ESCAPE(out, sizeof out, "a\0b"), 6);
+    assert_string_equal(out, "a\\x00b");
+    /* cut on a whole escape, and on a whole character */
     char small[6];
-    text_escape_controls(small, sizeof small, "abcd\n");
+    assert_int_equal(ESCAPE(small, sizeof small, "abcd\n"), 4);
     assert_string_equal(small, "abcd");
-    text_escape_controls(small, sizeof small, "abc\xe2\x82\xac");
+    ESCAPE(small, sizeof small, "abc\xe2\x82\xac");
     assert_string_equal(small, "abc");
 }
 

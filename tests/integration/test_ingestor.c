@@ -375,6 +375,64 @@ static void bad_configuration_exits_78_listing_every_problem(void **state)
     free(out);
 }
 
+/* Stored texts (an upstream's error message, a symbol) with a newline and
+ * escape sequences: `ingestor status` shows them escaped, on their row. */
+static void status_escapes_control_characters(void **state)
+{
+    (void)state;
+    static itenv e;
+    env_start(&e, "status", it_data_dir, NULL);
+    migrate(&e);
+    exec_on(e.url, "INSERT INTO backfill_jobs (symbol, timespan, multiplier, adjusted, from_date,"
+                   " to_date, source, state, last_error) VALUES ('EVIL' || chr(27) || '[2J',"
+                   " 'day', 1, true, '2020-01-01', '2020-01-31', 'polygon', 'failed',"
+                   " 'boom' || chr(10) || '2024-01-01T00:00:00Z ERROR forged'"
+                   " || chr(13) || chr(27) || ']0;title' || chr(7))");
+    const char *args[] = { "status", NULL };
+    char *out = run_ingestor_ok(&e, args);
+    if (strchr(out, '\x1b') || strchr(out, '\r') || strchr(out, '\x07'))
+        fail_msg("raw control characters in the output:\n%s", out);
+    if (strstr(out, "\n2024-01-01T00:00:00Z ERROR forged"))
+        fail_msg("a forged line in the output:\n%s", out);
+    assert_non_null(strstr(out, "EVIL\\e[2J"));
+    assert_non_null(strstr(out, "boom\\n2024-01-01T00:00:00Z ERROR forged\\r\\e]0;title\\x07"));
+    free(out);
+    itenv_stop(&e);
+}
+
+/* The admin server's address: the wildcard in any spelling is refused
+ * (it would bind every interface); an explicit address of another
+ * interface is fine; the admin token is never shown. */
+static void admin_wildcard_address_is_a_configuration_error(void **state)
+{
+    (void)state;
+    static const char *const wild[] = { "0", "0.0.0.0", "00.0.0.0", "0.0" };
+    const char *args[] = { "check-config", NULL };
+    for (size_t i = 0; i < sizeof wild / sizeof wild[0]; i++) {
+        static itenv e;
+        memset(&e, 0, sizeof e);
+        setenv_var(&e, "DATABASE_URL", "postgresql://u@h/db");
+        setenv_var(&e, "ADMIN_ADDR", wild[i]);
+        char *out;
+        int rc = run_ingestor(&e, &out, args);
+        if (rc != 78 || !strstr(out, "ADMIN_ADDR") || !strstr(out, "every interface"))
+            fail_msg("ADMIN_ADDR=%s: exit %d\n%s", wild[i], rc, out);
+        free(out);
+    }
+    static itenv e;
+    memset(&e, 0, sizeof e);
+    setenv_var(&e, "DATABASE_URL", "postgresql://u@h/db");
+    setenv_var(&e, "ADMIN_ADDR", "192.0.2.10");
+    setenv_var(&e, "ADMIN_TOKEN", "adm1n-T0ken-4f7c2e9b");
+    char *out;
+    int rc = run_ingestor(&e, &out, args);
+    if (rc != 0)
+        fail_msg("ADMIN_ADDR=192.0.2.10: exit %d\n%s", rc, out);
+    assert_non_null(strstr(out, "192.0.2.10"));
+    assert_no_secret("check-config", out, "adm1n-T0ken-4f7c2e9b");
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     /* The ingestor under test must not inherit settings from this shell. */
@@ -395,6 +453,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(kill_9_then_rerun_gives_the_full_data, itenv_teardown),
         cmocka_unit_test_teardown(postgres_restart_mid_run_loses_nothing, itenv_teardown),
         cmocka_unit_test(bad_configuration_exits_78_listing_every_problem),
+        cmocka_unit_test(admin_wildcard_address_is_a_configuration_error),
+        cmocka_unit_test_teardown(status_escapes_control_characters, itenv_teardown),
     };
     return cmocka_run_group_tests_name("ingestor", tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -296,6 +297,100 @@ static void bad_requests_get_polygon_errors(void **state)
     replay_stop(&rp);
 }
 
+/* A ticker with a quote, a backslash and a newline: the page is still one
+ * valid JSON object with one "status", and the ticker comes back as sent. */
+static void ticker_is_escaped_in_the_json(void **state)
+{
+    (void)state;
+    replay_proc rp;
+    start(&rp, NULL);
+    char url[256];
+    snprintf(url, sizeof url,
+             "%s/v2/aggs/ticker/A%%22%%2C%%22status%%22%%3A%%22X%%5C%%0A/range/1/day/2012-01-01/"
+             "2012-01-31",
+             rp.base);
+    fetch_result r;
+    assert_int_equal(fetch(&r, url, KEY), 0);
+    assert_int_equal(r.status, 200);
+    cJSON *root = cJSON_Parse(r.body);
+    if (!root)
+        fail_msg("not JSON: %s", r.body);
+    int statuses = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, root) statuses += strcmp(m->string, "status") == 0;
+    assert_int_equal(statuses, 1);
+    assert_string_equal(cJSON_GetObjectItem(root, "status")->valuestring, "OK");
+    assert_string_equal(cJSON_GetObjectItem(root, "ticker")->valuestring, "A\",\"status\":\"X\\\n");
+    cJSON_Delete(root);
+    fetch_free(&r);
+    replay_stop(&rp);
+}
+
+/* A cursor whose limit is 0 (or negative) would give a next_url to the
+ * same empty page: refused with 400, as a bad limit is. */
+static void cursor_with_limit_0_is_refused(void **state)
+{
+    (void)state;
+    replay_proc rp;
+    start(&rp, NULL);
+    const char *cursors[] = { "bGltaXQ9MCZzb3J0PWFzYyZhZGp1c3RlZD10cnVl", /* limit=0 */
+                              "bGltaXQ9LTUmc29ydD1hc2MmYWRqdXN0ZWQ9dHJ1ZQ%3D%3D" /* limit=-5 */ };
+    for (int i = 0; i < 2; i++) {
+        char url[256];
+        snprintf(url, sizeof url,
+                 "%s/v2/aggs/ticker/AAPL/range/1/day/2012-01-01/2012-12-31?cursor=%s", rp.base,
+                 cursors[i]);
+        fetch_result r;
+        assert_int_equal(fetch(&r, url, KEY), 0);
+        if (r.status != 400)
+            fail_msg("cursor %d: %ld %s", i, r.status, r.body);
+        assert_null(strstr(r.body, "next_url"));
+        fetch_free(&r);
+    }
+    replay_stop(&rp);
+}
+
+/* --api-key-file: the key from a file (one trailing newline removed), so
+ * that it is not in the process list. */
+static void api_key_from_a_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/replay-key-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/key", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("file-key-7c1e\n", f);
+    fclose(f);
+    const char *args[] = { "--api-key-file", path, NULL };
+    replay_proc rp;
+    assert_int_equal(replay_start(&rp, replay_exe, data_dir, args), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v2/aggs/ticker/AAPL/range/1/day/2012-01-01/2012-01-31", rp.base);
+    fetch_result r;
+    assert_int_equal(fetch(&r, url, "file-key-7c1e"), 0);
+    assert_int_equal(r.status, 200);
+    fetch_free(&r);
+    assert_int_equal(fetch(&r, url, KEY), 0);
+    assert_int_equal(r.status, 401);
+    fetch_free(&r);
+    replay_stop(&rp);
+
+    /* both, or a file that is missing: a usage error */
+    const char *both[] = { replay_exe, "--data",         data_dir, "--api-key",
+                           KEY,        "--api-key-file", path,     NULL };
+    char *out = NULL;
+    assert_int_equal(run_capture(both, NULL, &out), 64);
+    free(out);
+    unlink(path);
+    const char *missing[] = { replay_exe, "--data", data_dir, "--api-key-file", path, NULL };
+    assert_int_equal(run_capture(missing, NULL, &out), 64);
+    assert_non_null(strstr(out, path));
+    free(out);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -313,6 +408,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(faults_come_in_the_configured_order),
         cmocka_unit_test(seeded_faults_repeat_exactly),
         cmocka_unit_test(bad_requests_get_polygon_errors),
+        cmocka_unit_test(ticker_is_escaped_in_the_json),
+        cmocka_unit_test(cursor_with_limit_0_is_refused),
+        cmocka_unit_test(api_key_from_a_file),
     };
     int rc = cmocka_run_group_tests_name("polygon_replay", tests, NULL, NULL);
     curl_global_cleanup();

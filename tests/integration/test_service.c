@@ -506,6 +506,36 @@ static void a_job_refused_by_the_api_ends_dead(void **state)
     itenv_stop(&e);
 }
 
+/* Symbols that are not tickers, in job rows written by anyone: a path that
+ * climbs out of the API's, one that replaces the query string (and its
+ * key), one of 3,000 characters that a copy would cut into another ticker.
+ * Their jobs end dead with a clear error and no request is ever made. */
+static void symbols_that_are_not_tickers_are_never_requested(void **state)
+{
+    (void)state;
+    static itenv e;
+    env_start(&e, "symbols", NULL);
+    setenv_var(&e, "JOB_MAX_ATTEMPTS", "1");
+    migrate(&e);
+    enqueue(&e, "IBM,KO,MSFT", "2012-01-01", "2012-01-31", 3);
+    exec_on(e.url, "UPDATE backfill_jobs SET symbol = CASE symbol"
+                   " WHEN 'IBM' THEN 'OK/../../../v9/steal?x='"
+                   " WHEN 'KO' THEN 'OK?apiKey=zzz#'"
+                   " ELSE 'MSFT' || repeat('X', 2996) END");
+    itenv_proc *s = service_start(&e, NULL);
+    wait_for(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'dead'", 3, 20000);
+    assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs"
+                                   " WHERE last_error LIKE '%invalid symbol: not a ticker%'"),
+                     3);
+    size_t n;
+    request_entry *rq = read_requests(&e, &n);
+    free(rq);
+    if (n != 0)
+        fail_msg("%zu requests reached the API for symbols that are not tickers", n);
+    service_stop(s, 5000);
+    itenv_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     /* The ingestors under test must not inherit settings from this shell. */
@@ -529,6 +559,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(schedule_fires_and_catches_up_missed_days, itenv_teardown),
         cmocka_unit_test_teardown(sigterm_during_a_page_leaves_no_partial_page, itenv_teardown),
         cmocka_unit_test_teardown(a_job_refused_by_the_api_ends_dead, itenv_teardown),
+        cmocka_unit_test_teardown(symbols_that_are_not_tickers_are_never_requested, itenv_teardown),
     };
     return cmocka_run_group_tests_name("service", tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 #include "receivers.h"
 
 /* The key the replay accepts (ITENV_KEY), and secrets that must never be seen. */
+#define ADMIN_TOKEN "adm-tok-9f3b1c7e5d2a4b60"
 #define KEY         ITENV_KEY
 #define SECRET_API  "pk_OPSTEST_Zq81vXw3Lk0dPr"
 #define SECRET_DB   "dbPW-opstest-5c1e8f0a"
@@ -123,12 +124,16 @@ static char *service_output(const itenv *e)
     return proc_output(&e->procs[0]);
 }
 
+/* ADMIN_TOKEN of the service under test, sent to /api/v1/... (NULL: none). */
+static const char *admin_token;
+
 static void get(const itenv *e, const char *path, fetch_result *r)
 {
     (void)e;
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%u%s", admin_port, path);
-    assert_int_equal(fetch(r, url, NULL), 0);
+    const char *token = strncmp(path, "/api/v1/", 8) == 0 ? admin_token : NULL;
+    assert_int_equal(fetch(r, url, token), 0);
     if (r->curl_code != 0)
         fail_msg("GET %s: curl error %d", path, r->curl_code);
 }
@@ -420,6 +425,8 @@ static void metrics_parse_and_match_the_run(void **state)
     setenv_var(&e, "POLYGON_PAGE_LIMIT", "100");
     setenv_var(&e, "LOG_LEVEL", "INFO");
     setenv_var(&e, "API_WORKERS", "2");
+    setenv_var(&e, "ADMIN_TOKEN", ADMIN_TOKEN);
+    admin_token = ADMIN_TOKEN;
     migrate(&e);
     enqueue(&e, "AAPL,IBM", "2012-01-01", "2014-12-31");
     service_start(&e);
@@ -469,6 +476,16 @@ static void metrics_parse_and_match_the_run(void **state)
     assert_int_equal(prom_count(&d, "pgpool_connection_usage_seconds_count"), 1);
     prom_free(&d);
 
+    /* /api/v1/... needs ADMIN_TOKEN: 401 without it or with another */
+    static const char *const api[] = { "/api/v1/metrics", "/api/v1/jobs" };
+    for (int i = 0; i < 2; i++) {
+        admin_token = i ? "adm-wrong-token-0000000000" : NULL;
+        get(&e, api[i], &r);
+        assert_int_equal(r.status, 401);
+        assert_null(strstr(r.body, "\"jobs\""));
+        fetch_free(&r);
+    }
+    admin_token = ADMIN_TOKEN;
     get(&e, "/api/v1/metrics", &r);
     assert_int_equal(r.status, 200);
     cJSON *j = cJSON_Parse(r.body);
@@ -533,6 +550,8 @@ static void metrics_parse_and_match_the_run(void **state)
     pg_do("resume");
     WAIT_FOR(readyz_is(&e, 200), 30000);
     assert_int_equal(service_stop(&e), 0);
+    assert_no_secret_anywhere(&e, ADMIN_TOKEN); /* nor in any log line */
+    admin_token = NULL;
     itenv_stop(&e);
 }
 
@@ -545,6 +564,7 @@ int main(int argc, char **argv)
         "ALERT_SMTP_PASSWORD", "ALERT_DEDUP_WINDOW",   "BACKFILL_SYMBOLS",
         "POLYGON_PAGE_LIMIT",  "JOB_MAX_ATTEMPTS",     "JOB_RETRY_DELAY",
         "API_WORKERS",         "ADMIN_ADDR",           "DB_POOL_MAX",
+        "ADMIN_TOKEN",         "ADMIN_HEADER_TIMEOUT", "ADMIN_CLIENT_CONNECTIONS",
         "DB_POOL_MIN",         "POLYGON_MAX_ATTEMPTS", NULL,
     };
     int rc = itenv_init(argc, argv, inherited);

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         char *esc = malloc(sizes[k]);
         if (esc) {
-            text_escape_controls(esc, sizes[k], out);
+            text_escape(esc, sizes[k], out, strlen(out));
             for (const unsigned char *p = (unsigned char *)esc; *p; p++)
                 if (*p < 0x20 || *p == 0x7f)
                     __builtin_trap();

@@ -1,0 +1,118 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nytime.h"
+#include "symbol.h"
+#include "textsafe.h"
+
+int cli_parse_backfill(int argc, char **argv, backfill_args *a)
+{
+    static const struct option opts[] = {
+        { "symbols", required_argument, NULL, 's' },
+        { "from", required_argument, NULL, 'f' },
+        { "to", required_argument, NULL, 't' },
+        { "timespan", required_argument, NULL, 'T' },
+        { "multiplier", required_argument, NULL, 'm' },
+        { "adjusted", required_argument, NULL, 'a' },
+        { "source", required_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(a, 0, sizeof *a);
+    a->timespan = "day";
+    a->multiplier = 1;
+    a->adjusted = true;
+    a->source = "polygon";
+    int c;
+    optind = 0; /* a full reset of getopt's state (glibc, musl): callable again */
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            char *copy = strdup(optarg), *save = NULL;
+            if (!copy) {
+                fprintf(stderr, "ingestor: out of memory\n");
+                return CLI_USAGE;
+            }
+            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (!symbol_valid(t, strlen(t)) || a->nsymbols == MAX_SYMBOLS) {
+                    char shown[64];
+                    text_escape(shown, sizeof shown, t, strlen(t));
+                    fprintf(stderr, "ingestor: bad symbol '%s' (or more than 64): a symbol is %s\n",
+                            shown, SYMBOL_RULE);
+                    free(copy);
+                    return CLI_USAGE;
+                }
+                snprintf(a->symbols[a->nsymbols++], 32, "%s", t);
+            }
+            free(copy);
+            break;
+        }
+        case 'f':
+            a->from = optarg;
+            break;
+        case 't':
+            a->to = optarg;
+            break;
+        case 'T':
+            a->timespan = optarg;
+            break;
+        case 'm': {
+            char *end;
+            long m = strtol(optarg, &end, 10);
+            if (*end || m < 1 || m > 100000) {
+                fprintf(stderr, "ingestor: bad --multiplier '%s'\n", optarg);
+                return CLI_USAGE;
+            }
+            a->multiplier = (int)m;
+            break;
+        }
+        case 'a':
+            if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
+                fprintf(stderr, "ingestor: --adjusted takes true or false\n");
+                return CLI_USAGE;
+            }
+            a->adjusted = optarg[0] == 't';
+            break;
+        case 'S':
+            a->source = optarg;
+            break;
+        case 'h':
+            return CLI_HELP;
+        default:
+            return CLI_USAGE;
+        }
+    }
+    int y;
+    unsigned m, d;
+    if (a->nsymbols == 0 || !a->from || !a->to) {
+        fprintf(stderr, "ingestor: backfill needs --symbols, --from and --to\n");
+        return CLI_USAGE;
+    }
+    if (!ny_parse_date(a->from, strlen(a->from), &y, &m, &d) ||
+        !ny_parse_date(a->to, strlen(a->to), &y, &m, &d) || strcmp(a->from, a->to) > 0) {
+        fprintf(stderr, "ingestor: --from and --to are dates YYYY-MM-DD, from <= to\n");
+        return CLI_USAGE;
+    }
+    static const char *const spans[] = {
+        "minute", "hour", "day", "week", "month", "quarter", "year"
+    };
+    bool ok = false;
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        ok |= strcmp(a->timespan, spans[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "ingestor: bad --timespan '%s'\n", a->timespan);
+        return CLI_USAGE;
+    }
+    if (strcmp(a->source, "polygon") != 0 && strncmp(a->source, "files:", 6) != 0) {
+        fprintf(stderr, "ingestor: --source is polygon or files:DIR\n");
+        return CLI_USAGE;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ingestor: unexpected argument '%s'\n", argv[optind]);
+        return CLI_USAGE;
+    }
+    return 0;
+}
