@@ -1243,6 +1243,7 @@ static void scratch_free(alerter *a)
     for (size_t k = 0; k < a->nsecrets; k++)
         wipe_free(a->secrets[k]);
     free(a->secrets);
+    text_masker_free(a->masker);
     free(a);
 }
 
