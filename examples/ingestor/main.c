@@ -474,7 +474,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(&cfg);
     else if (strcmp(cmd, "run") == 0)
-        rc = service_run(&cfg, &stop_requested);
+        rc = service_run(&cfg, &stop_requested, stop_token);
     else if (strcmp(cmd, "enqueue") == 0)
         rc = cmd_enqueue(&cfg, &bargs);
     else

@@ -654,7 +654,7 @@ static bool zone_exists(const char *tz)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int service_run(const ingest_config *cfg, atomic_int *stop)
+int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel)
 {
     if (!cfg->api_key) {
         fprintf(stderr, "ingestor: invalid configuration\n"
@@ -691,6 +691,7 @@ int service_run(const ingest_config *cfg, atomic_int *stop)
         return EX_SOFTWARE;
     }
     s.sh.stop = stop;
+    s.sh.cancel = cancel;
     if (cfg->rate_limit_per_min > 0) {
         if (shared_limit_new(&s.limit, s.pool, "polygon", cfg->rate_limit_per_min,
                              cfg->rate_window_ms) != 0) {

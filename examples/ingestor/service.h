@@ -12,10 +12,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include <retry/retry.h>
+
 #include "config.h"
 
-/* Run until *stop is set; then stop within SHUTDOWN_TIMEOUT. Exit status. */
-int service_run(const ingest_config *cfg, atomic_int *stop);
+/* Run until *stop is set; then stop within SHUTDOWN_TIMEOUT. cancel (may be
+ * NULL) is set together with *stop: it ends the API requests' retries and
+ * wakes their sleeps at once. Exit status. */
+int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel);
 
 /* `ingestor enqueue`: add (or re-arm) one job per symbol. Exit status. */
 int service_enqueue(const ingest_config *cfg, const char *const *symbols, int nsymbols,

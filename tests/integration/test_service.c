@@ -418,6 +418,40 @@ static void schedule_fires_and_catches_up_missed_days(void **state)
     itenv_stop(&e);
 }
 
+/* A SIGTERM while a request waits out a Retry-After: the wait ends at once and
+ * no further request is made. */
+static void sigterm_during_retry_after_makes_no_further_request(void **state)
+{
+    (void)state;
+    static itenv e;
+    /* one request a minute: the second page gets a 429 with Retry-After 30 */
+    const char *throttled[] = { "--rate-limit-per-min", "1", "--retry-after", "30", NULL };
+    env_start(&e, "term_retry", throttled);
+    setenv_var(&e, "POLYGON_MAX_RETRY_DELAY", "60s");
+    setenv_var(&e, "POLYGON_MAX_ATTEMPTS", "5");
+    migrate(&e);
+    enqueue(&e, "KO", "2012-01-01", "2012-12-31", 1);
+    itenv_proc *s = service_start(&e, NULL);
+    size_t n = 0;
+    for (int i = 0; i < 200 && n < 2; i++) {
+        sleep_ms(100);
+        free(read_requests(&e, &n));
+    }
+    assert_int_equal(n, 2); /* the second request got its 429: the worker now waits 30 s */
+    sleep_ms(300);
+    int64_t took = service_stop(s, 5000 + 1000);
+    if (took > 2000)
+        fail_msg("the process took %lld ms to stop in a 30 s Retry-After wait", (long long)took);
+    sleep_ms(200);
+    free(read_requests(&e, &n));
+    if (n != 2) {
+        char *text = proc_output(s);
+        fail_msg("%zu requests, expected 2 (none after SIGTERM):\n%s", n, text);
+    }
+    assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'pending'"),
+                     1);
+}
+
 static void sigterm_during_a_page_leaves_no_partial_page(void **state)
 {
     (void)state;
@@ -557,6 +591,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(stolen_lease_commits_nothing, itenv_teardown),
         cmocka_unit_test_teardown(postgres_restart_during_run_completes, itenv_teardown),
         cmocka_unit_test_teardown(schedule_fires_and_catches_up_missed_days, itenv_teardown),
+        cmocka_unit_test_teardown(sigterm_during_retry_after_makes_no_further_request,
+                                  itenv_teardown),
         cmocka_unit_test_teardown(sigterm_during_a_page_leaves_no_partial_page, itenv_teardown),
         cmocka_unit_test_teardown(a_job_refused_by_the_api_ends_dead, itenv_teardown),
         cmocka_unit_test_teardown(symbols_that_are_not_tickers_are_never_requested, itenv_teardown),
