@@ -27,10 +27,12 @@ int shared_limit_new(shared_limit **out, pgpool *pool, const char *name, int lim
     l->pool = pool;
     snprintf(l->name, sizeof l->name, "%s", name);
     snprintf(l->limit, sizeof l->limit, "%d", limit);
-    /* A request reaches the server a little after its reservation, by a
-     * varying delay: a window 2 % + 100 ms longer than the server's keeps
-     * any of its windows within the limit. */
-    snprintf(l->window, sizeof l->window, "%lld", (long long)(window_ms + window_ms / 50 + 100));
+    /* A request reaches the server some time after its reservation (a
+     * process's first request also opens its connection), and by a varying
+     * delay: a window 5 % + 250 ms longer than the server's keeps any of its
+     * windows within the limit unless one request is that much later than
+     * another. */
+    snprintf(l->window, sizeof l->window, "%lld", (long long)(window_ms + window_ms / 20 + 250));
     *out = l;
     return 0;
 }
