@@ -31,7 +31,10 @@ static void usage(FILE *out)
           "files in DIR, as the Polygon aggregates API does.\n"
           "\n"
           "  --data DIR              CSV files to serve (symbol from a symbol column or\n"
-          "                          the file name up to its first '-', '_' or '.')\n"
+          "                          the file name up to its first '-', '_' or '.'; each\n"
+          "                          name says 'raw' or 'adjusted', e.g. AAPL-raw-daily.csv)\n"
+          "  --splits FILE           the splits (CSV: ticker,execution_date,split_from,\n"
+          "                          split_to; default DIR/reference/splits.csv if present)\n"
           "  --bind ADDR             address to listen on (default 127.0.0.1)\n"
           "  --port N                port (default 0: any free port)\n"
           "  --port-file FILE        write the chosen port to FILE once listening\n"
@@ -118,7 +121,8 @@ int main(int argc, char **argv)
         O_SEED,
         O_DELAY,
         O_LOG,
-        O_VERSION
+        O_VERSION,
+        O_SPLITS
     };
     static const struct option opts[] = {
         { "data", required_argument, NULL, O_DATA },
@@ -139,13 +143,14 @@ int main(int argc, char **argv)
         { "request-log", required_argument, NULL, O_LOG },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, O_VERSION },
+        { "splits", required_argument, NULL, O_SPLITS },
         { NULL, 0, NULL, 0 },
     };
     replay_config cfg = {
         .rate_window_ms = 60000, .retry_after_s = -1, .seed = 1, .delay_ms = 2000
     };
     const char *data = NULL, *bind_addr = "127.0.0.1", *port_file = NULL, *log_path = NULL;
-    const char *public_url = NULL;
+    const char *public_url = NULL, *splits_path = NULL;
     long port = 0, v;
     cfg.api_key = getenv("POLYGON_REPLAY_API_KEY");
     if (cfg.api_key && !*cfg.api_key)
@@ -225,6 +230,9 @@ int main(int argc, char **argv)
         case O_LOG:
             log_path = optarg;
             break;
+        case O_SPLITS:
+            splits_path = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -247,7 +255,11 @@ int main(int argc, char **argv)
 
     store st;
     char err[512];
-    if (store_load_dir(&st, data, err, sizeof err) != 0) {
+    char default_splits[4096];
+    snprintf(default_splits, sizeof default_splits, "%s/reference/splits.csv", data);
+    if (!splits_path && access(default_splits, F_OK) == 0)
+        splits_path = default_splits;
+    if (store_load_dir(&st, data, splits_path, err, sizeof err) != 0) {
         fprintf(stderr, "polygon-replay: %s\n", err);
         return EX_DATAERR;
     }

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "agg.h"
 #include "nytime.h"
 #include "server.h"
 
@@ -289,22 +290,13 @@ typedef struct query {
     char ticker[32];
     int64_t multiplier;
     char timespan[16];
+    enum span span;
     int64_t from, to;
     char from_text[32], to_text[32]; /* as the request wrote them */
     int64_t limit;
     bool desc;
     bool adjusted;
 } query;
-
-static bool valid_timespan(const char *t)
-{
-    static const char *const spans[] = { "second", "minute", "hour",    "day",
-                                         "week",   "month",  "quarter", "year" };
-    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
-        if (strcmp(t, spans[i]) == 0)
-            return true;
-    return false;
-}
 
 /* Parse a cursor ("limit=N&sort=asc&adjusted=true") into q. */
 static bool apply_cursor(const char *cursor, query *q)
@@ -351,7 +343,7 @@ static const char *parse_query(struct MHD_Connection *conn, const char *url, que
     strcpy(q->ticker, parts[3]);
     if (!parse_i64(parts[5], &q->multiplier) || q->multiplier < 1)
         return "Could not parse the multiplier: it must be a positive integer";
-    if (strlen(parts[6]) >= sizeof q->timespan || !valid_timespan(parts[6]))
+    if (strlen(parts[6]) >= sizeof q->timespan || !span_parse(parts[6], &q->span))
         return "Could not parse the timespan";
     strcpy(q->timespan, parts[6]);
     if (strlen(parts[7]) >= sizeof q->from_text || strlen(parts[8]) >= sizeof q->to_text)
@@ -388,25 +380,53 @@ static const char *parse_query(struct MHD_Connection *conn, const char *url, que
     return NULL;
 }
 
+/* The bars of q: the view's own run [*lo, *lo + *n) when the request asks
+ * for the data's own bars, else *agg (malloc'ed, *n windows; NULL with *n 0
+ * when there is nothing). Returns false when out of memory. */
+static bool select_bars(const series *se, const query *q, const view *v, size_t *lo, size_t *n,
+                        bar **agg)
+{
+    *lo = *n = 0;
+    *agg = NULL;
+    if (!se || q->from > q->to || q->span < se->base)
+        return true; /* finer than the data: nothing, as Polygon answers */
+    size_t begin = series_lower_bound(se, q->from);
+    size_t end = q->to == INT64_MAX ? se->count : series_lower_bound(se, q->to + 1);
+    if (end <= begin)
+        return true;
+    if (q->span == se->base && q->multiplier == 1) {
+        *lo = begin;
+        *n = end - begin;
+        return true;
+    }
+    *agg = malloc((end - begin) * sizeof **agg);
+    if (!*agg)
+        return false;
+    *n = agg_bars(v->bars + begin, end - begin, q->span, q->multiplier, q->from, *agg);
+    return true;
+}
+
 /* The page body for q; *nbars receives the number of bars in it. */
 static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
 {
     const series *se = store_find(s->store, q->ticker);
-    size_t begin = 0, end = 0; /* the bars in [from, to] are [begin, end) */
-    if (se && q->from <= q->to) {
-        begin = series_lower_bound(se, q->from);
-        end = q->to == INT64_MAX ? se->count : series_lower_bound(se, q->to + 1);
+    const view *v = se ? &se->views[q->adjusted ? 1 : 0] : NULL;
+    size_t first = 0, total = 0;
+    bar *agg = NULL;
+    if (!select_bars(se, q, v, &first, &total, &agg)) {
+        b->oom = true;
+        return;
     }
-    size_t total = end > begin ? end - begin : 0;
     size_t take = total < (size_t)q->limit ? total : (size_t)q->limit;
     char id[33];
     request_id(s, id);
 
-    /* The bars' texts are one run of the store's text (the last `take` of
-     * [begin, end) when descending): reserve the whole page at once; the
-     * rest of it is under 1 KiB besides public_base. */
-    size_t lo = q->desc ? end - take : begin;
-    size_t run = take > 0 ? se->text_off[lo + take] - se->text_off[lo] : 0;
+    /* The page's bars are the last `take` of the selection when descending.
+     * The data's own bars are one run of the view's text: reserve the whole
+     * page at once; the rest of it is under 1 KiB besides public_base. */
+    size_t lo = q->desc ? total - take : 0;
+    size_t run = agg ? take * BAR_TEXT_MAX
+                     : (take > 0 ? v->text_off[first + lo + take] - v->text_off[first + lo] : 0);
     buf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
 
     buf_printf(b, "{\"ticker\":\"%s\",\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
@@ -416,23 +436,31 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         buf_reserve(b, run);
         if (!b->oom) {
             char *out = b->p + b->len;
-            if (!q->desc) {
-                memcpy(out, se->text + se->text_off[lo], run);
+            if (agg) {
+                for (size_t i = 0; i < take; i++)
+                    out = bar_render(out, &agg[q->desc ? total - 1 - i : i]);
+                b->len = (size_t)(out - b->p) - 1; /* without the last bar's ',' */
+            } else if (!q->desc) {
+                memcpy(out, v->text + v->text_off[first + lo], run);
+                b->len += run - 1;
             } else {
-                for (size_t k = end; k-- > lo;) {
-                    size_t n = se->text_off[k + 1] - se->text_off[k];
-                    memcpy(out, se->text + se->text_off[k], n);
+                for (size_t k = first + total; k-- > first + lo;) {
+                    size_t n = v->text_off[k + 1] - v->text_off[k];
+                    memcpy(out, v->text + v->text_off[k], n);
                     out += n;
                 }
+                b->len += run - 1;
             }
-            b->len += run - 1; /* without the last bar's ',' */
         }
         buf_printf(b, "]");
     }
     buf_printf(b, ",\"status\":\"OK\",\"request_id\":\"%s\",\"count\":%zu", id, take);
     if (take < total) {
         /* As Polygon: the next page's path moves the bound past this page,
-         * the cursor carries the other parameters, and the key is absent. */
+         * the cursor carries the other parameters, and the key is absent.
+         * A window's start is where the next page begins (ascending) or
+         * just past where it ends (descending). */
+        const bar *bars = agg ? agg : v->bars + first;
         char state[128], cursor[256];
         snprintf(state, sizeof state, "limit=%lld&sort=%s&adjusted=%s", (long long)q->limit,
                  q->desc ? "desc" : "asc", q->adjusted ? "true" : "false");
@@ -440,15 +468,18 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         char from[32], to[32];
         snprintf(from, sizeof from, "%s", q->from_text);
         snprintf(to, sizeof to, "%s", q->to_text);
-        if (q->desc)
-            snprintf(to, sizeof to, "%lld", (long long)se->bars[end - 1 - take].t);
+        if (q->desc && agg)
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - take].t - 1);
+        else if (q->desc)
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - 1 - take].t);
         else
-            snprintf(from, sizeof from, "%lld", (long long)se->bars[begin + take].t);
+            snprintf(from, sizeof from, "%lld", (long long)bars[take].t);
         buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
                    s->cfg.public_base, q->ticker, (long long)q->multiplier, q->timespan, from, to,
                    cursor);
     }
     buf_printf(b, "}");
+    free(agg);
     *nbars = take;
 }
 
