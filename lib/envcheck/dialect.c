@@ -38,9 +38,11 @@
 
 typedef struct kv {
     char *key, *value;
+    unsigned line; /* of the last assignment */
 } kv;
 
-/* The values assigned so far, for ${NAME}. */
+/* The values assigned so far (for ${NAME}, and the comparison of the
+ * dialects), each key once: a later assignment replaces the value. */
 typedef struct seen {
     kv *v;
     size_t n, cap;
@@ -55,17 +57,33 @@ static void seen_free(seen *s)
     free(s->v);
 }
 
-static int seen_set(seen *s, const char *key, const char *value)
+/* The index of key in s, or s->n. */
+static size_t seen_index(const seen *s, const char *key)
 {
-    for (size_t i = s->n; i-- > 0;) {
-        if (strcmp(s->v[i].key, key) == 0) {
-            char *v = ec_strdup(value);
-            if (!v)
-                return ENVCHECK_ENOMEM;
-            ec_wipe_free(s->v[i].value);
-            s->v[i].value = v;
-            return 0;
-        }
+    size_t i = 0;
+    while (i < s->n && strcmp(s->v[i].key, key) != 0)
+        i++;
+    return i;
+}
+
+static const kv *seen_find(const seen *s, const char *key)
+{
+    size_t i = seen_index(s, key);
+    return i < s->n ? &s->v[i] : NULL;
+}
+
+static int seen_set(seen *s, const char *key, const char *value, unsigned line)
+{
+    size_t i = seen_index(s, key);
+    if (i < s->n) {
+        kv *old = &s->v[i];
+        char *v = ec_strdup(value);
+        if (!v)
+            return ENVCHECK_ENOMEM;
+        ec_wipe_free(old->value);
+        old->value = v;
+        old->line = line;
+        return 0;
     }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
@@ -77,6 +95,7 @@ static int seen_set(seen *s, const char *key, const char *value)
     }
     s->v[s->n].key = ec_strdup(key);
     s->v[s->n].value = ec_strdup(value);
+    s->v[s->n].line = line;
     if (!s->v[s->n].key || !s->v[s->n].value) {
         free(s->v[s->n].key);
         ec_wipe_free(s->v[s->n].value);
@@ -94,10 +113,8 @@ static const char *lookup(const seen *s, const char *name, size_t n)
         return NULL;
     memcpy(key, name, n);
     key[n] = '\0';
-    for (size_t i = s->n; i-- > 0;)
-        if (strcmp(s->v[i].key, key) == 0)
-            return s->v[i].value;
-    return getenv(key);
+    const kv *v = seen_find(s, key);
+    return v ? v->value : getenv(key);
 }
 
 static int is_blank(char c)
@@ -262,7 +279,7 @@ static int emit(dparser *d, const char *key, unsigned line)
     const char *value = d->value.data ? d->value.data : "";
     int rc = d->assign(d->ctx, key, value, d->value.len, line);
     if (rc == 0)
-        rc = seen_set(&d->vars, key, value);
+        rc = seen_set(&d->vars, key, value, line);
     if (d->value.data)
         ec_wipe(d->value.data, d->value.len);
     d->value.len = 0;
@@ -594,49 +611,10 @@ int ec_envfile_parse_dialect(const char *data, size_t len, envcheck_dialect dial
 
 /* ---- the lint that compares the dialects */
 
-typedef struct result {
-    kv *v;
-    unsigned *line;
-    size_t n, cap;
-    int failed;
-} result;
-
 static int collect(void *ctx, const char *name, const char *value, size_t len, unsigned line)
 {
     (void)len;
-    result *r = ctx;
-    for (size_t i = 0; i < r->n; i++) {
-        if (strcmp(r->v[i].key, name) == 0) {
-            char *v = ec_strdup(value);
-            if (!v)
-                return ENVCHECK_ENOMEM;
-            ec_wipe_free(r->v[i].value);
-            r->v[i].value = v;
-            r->line[i] = line;
-            return 0;
-        }
-    }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        kv *more = realloc(r->v, cap * sizeof *more);
-        if (!more)
-            return ENVCHECK_ENOMEM;
-        r->v = more;
-        unsigned *lines = realloc(r->line, cap * sizeof *lines);
-        if (!lines)
-            return ENVCHECK_ENOMEM;
-        r->line = lines;
-        r->cap = cap;
-    }
-    r->v[r->n].key = ec_strdup(name);
-    r->v[r->n].value = ec_strdup(value);
-    if (!r->v[r->n].key || !r->v[r->n].value) {
-        free(r->v[r->n].key);
-        ec_wipe_free(r->v[r->n].value);
-        return ENVCHECK_ENOMEM;
-    }
-    r->line[r->n++] = line;
-    return 0;
+    return seen_set(ctx, name, value, line);
 }
 
 static int ignore_lint(void *ctx, envcheck_code code, const char *name, const char *message,
@@ -650,67 +628,44 @@ static int ignore_lint(void *ctx, envcheck_code code, const char *name, const ch
     return 0;
 }
 
-static void result_free(result *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->v[i].key);
-        ec_wipe_free(r->v[i].value);
-    }
-    free(r->v);
-    free(r->line);
-}
-
-static const kv *result_find(const result *r, const char *key, unsigned *line)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        if (strcmp(r->v[i].key, key) == 0) {
-            *line = r->line[i];
-            return &r->v[i];
-        }
-    }
-    return NULL;
-}
-
 static const char *const dialect_names[] = { "systemd", "dotenv", "compose" };
 
 int ec_envfile_lint_dialects(const char *data, size_t len, envcheck_dialect dialect,
                              ec_lint_fn lint, void *ctx)
 {
-    result r[3];
+    seen r[3];
     memset(r, 0, sizeof r);
     int rc = 0;
     for (int k = 0; k < 3 && rc == 0; k++)
         rc = ec_envfile_parse_dialect(data, len, (envcheck_dialect)k, collect, ignore_lint, &r[k]);
-    const result *mine = &r[dialect];
+    const seen *mine = &r[dialect];
     for (int k = 0; k < 3 && rc == 0; k++) {
         if (k == (int)dialect)
             continue;
-        const result *other = &r[k];
+        const seen *other = &r[k];
         for (size_t i = 0; i < mine->n && rc == 0; i++) {
-            unsigned oline;
-            const kv *o = result_find(other, mine->v[i].key, &oline);
+            const kv *o = seen_find(other, mine->v[i].key);
             char msg[160];
             if (!o)
                 snprintf(msg, sizeof msg, "the %s dialect does not set this variable",
                          dialect_names[k]);
             else if (strcmp(o->value, mine->v[i].value) != 0)
                 snprintf(msg, sizeof msg, "the %s dialect reads another value (line %u)",
-                         dialect_names[k], oline);
+                         dialect_names[k], o->line);
             else
                 continue;
-            rc = lint(ctx, ENVCHECK_CODE_DIALECT, mine->v[i].key, msg, mine->line[i]);
+            rc = lint(ctx, ENVCHECK_CODE_DIALECT, mine->v[i].key, msg, mine->v[i].line);
         }
         for (size_t i = 0; i < other->n && rc == 0; i++) {
-            unsigned mline;
-            if (result_find(mine, other->v[i].key, &mline))
+            if (seen_find(mine, other->v[i].key))
                 continue;
             char msg[160];
             snprintf(msg, sizeof msg, "the %s dialect sets this variable, the %s dialect does not",
                      dialect_names[k], dialect_names[dialect]);
-            rc = lint(ctx, ENVCHECK_CODE_DIALECT, other->v[i].key, msg, other->line[i]);
+            rc = lint(ctx, ENVCHECK_CODE_DIALECT, other->v[i].key, msg, other->v[i].line);
         }
     }
     for (int k = 0; k < 3; k++)
-        result_free(&r[k]);
+        seen_free(&r[k]);
     return rc;
 }
