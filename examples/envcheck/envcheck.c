@@ -28,13 +28,16 @@ static int write_file(const char *data, size_t len, void *userdata)
 static void usage(FILE *f)
 {
     fputs("usage: envcheck --schema SCHEMA.json [--env-file FILE]... [--format text|json]\n"
-          "                [--usage] [--dump] [--quiet]\n"
+          "                [--dialect systemd|dotenv|compose] [--usage] [--dump] [--quiet]\n"
           "\n"
           "Validate the environment (and env files; the real environment wins) against\n"
           "SCHEMA.json. Every problem is reported at once; secrets are never shown.\n"
           "\n"
           "  -s, --schema FILE    the schema (format: docs/envcheck.md)\n"
-          "  -e, --env-file FILE  read FILE by systemd EnvironmentFile= rules (repeatable)\n"
+          "  -e, --env-file FILE  an env file (repeatable), read by the --dialect rules\n"
+          "  -D, --dialect NAME   systemd (EnvironmentFile=, the default), dotenv\n"
+          "                       (python-dotenv) or compose (Docker Compose); every\n"
+          "                       variable another dialect reads differently gets a warning\n"
           "  -f, --format FMT     text (default) or json\n"
           "  -u, --usage          print the variables the schema knows, then exit\n"
           "  -d, --dump           also print the effective configuration (secrets masked)\n"
@@ -49,30 +52,34 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "schema", required_argument, NULL, 's' },
-        { "env-file", required_argument, NULL, 'e' },
-        { "format", required_argument, NULL, 'f' },
-        { "usage", no_argument, NULL, 'u' },
-        { "dump", no_argument, NULL, 'd' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
+        { "schema", required_argument, NULL, 's' },  { "env-file", required_argument, NULL, 'e' },
+        { "dialect", required_argument, NULL, 'D' }, { "format", required_argument, NULL, 'f' },
+        { "usage", no_argument, NULL, 'u' },         { "dump", no_argument, NULL, 'd' },
+        { "quiet", no_argument, NULL, 'q' },         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 },
     };
     const char *schema_path = NULL;
     const char **env_files = calloc((size_t)argc + 1, sizeof *env_files);
     size_t n_env_files = 0;
     envcheck_format format = ENVCHECK_FORMAT_TEXT;
     int want_usage = 0, want_dump = 0, quiet = 0, c;
+    envcheck_dialect dialect = ENVCHECK_DIALECT_SYSTEMD;
     if (!env_files)
         return 1;
-    while ((c = getopt_long(argc, argv, "s:e:f:udqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:e:D:f:udqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             schema_path = optarg;
             break;
         case 'e':
             env_files[n_env_files++] = optarg;
+            break;
+        case 'D':
+            if (envcheck_dialect_parse(optarg, &dialect) != ENVCHECK_OK) {
+                fprintf(stderr, "envcheck: --dialect is systemd, dotenv or compose\n");
+                free(env_files);
+                return EXIT_BAD;
+            }
             break;
         case 'f':
             if (strcmp(optarg, "text") == 0) {
@@ -143,7 +150,7 @@ int main(int argc, char **argv)
         goto done;
     }
     for (size_t i = 0; i < n_env_files; i++) {
-        rc = envcheck_source_add_file(source, env_files[i]);
+        rc = envcheck_source_add_file_dialect(source, env_files[i], dialect);
         if (rc != 0) {
             fprintf(stderr, "envcheck: cannot read env file %s\n", envcheck_source_errmsg(source));
             status = rc == ENVCHECK_ENOMEM ? 1 : EXIT_BAD;

@@ -31,7 +31,10 @@ static void usage(FILE *out)
           "files in DIR, as the Polygon aggregates API does.\n"
           "\n"
           "  --data DIR              CSV files to serve (symbol from a symbol column or\n"
-          "                          the file name up to its first '-', '_' or '.')\n"
+          "                          the file name up to its first '-', '_' or '.'; each\n"
+          "                          name says 'raw' or 'adjusted', e.g. AAPL-raw-daily.csv)\n"
+          "  --splits FILE           the splits (CSV: ticker,execution_date,split_from,\n"
+          "                          split_to; default DIR/reference/splits.csv if present)\n"
           "  --bind ADDR             address to listen on (default 127.0.0.1)\n"
           "  --port N                port (default 0: any free port)\n"
           "  --port-file FILE        write the chosen port to FILE once listening\n"
@@ -157,7 +160,8 @@ int main(int argc, char **argv)
         O_DELAY,
         O_LOG,
         O_VERSION,
-        O_KEY_FILE
+        O_KEY_FILE,
+        O_SPLITS
     };
     static const struct option opts[] = {
         { "data", required_argument, NULL, O_DATA },
@@ -179,13 +183,14 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, O_VERSION },
         { "api-key-file", required_argument, NULL, O_KEY_FILE },
+        { "splits", required_argument, NULL, O_SPLITS },
         { NULL, 0, NULL, 0 },
     };
     replay_config cfg = {
         .rate_window_ms = 60000, .retry_after_s = -1, .seed = 1, .delay_ms = 2000
     };
     const char *data = NULL, *bind_addr = "127.0.0.1", *port_file = NULL, *log_path = NULL;
-    const char *public_url = NULL;
+    const char *public_url = NULL, *splits_path = NULL;
     long port = 0, v;
     char key_buf[1024];
     int key_given = 0;
@@ -274,6 +279,9 @@ int main(int argc, char **argv)
         case O_LOG:
             log_path = optarg;
             break;
+        case O_SPLITS:
+            splits_path = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -300,7 +308,11 @@ int main(int argc, char **argv)
 
     store st;
     char err[512];
-    if (store_load_dir(&st, data, err, sizeof err) != 0) {
+    char default_splits[4096];
+    snprintf(default_splits, sizeof default_splits, "%s/reference/splits.csv", data);
+    if (!splits_path && access(default_splits, F_OK) == 0)
+        splits_path = default_splits;
+    if (store_load_dir(&st, data, splits_path, err, sizeof err) != 0) {
         fprintf(stderr, "polygon-replay: %s\n", err);
         return EX_DATAERR;
     }

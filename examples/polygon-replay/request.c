@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "nytime.h"
 #include "request.h"
 
@@ -89,16 +90,6 @@ bool replay_b64_decode(const char *in, char *out, size_t outsz)
     return true;
 }
 
-static bool valid_timespan(const char *t)
-{
-    static const char *const spans[] = { "second", "minute", "hour",    "day",
-                                         "week",   "month",  "quarter", "year" };
-    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
-        if (strcmp(t, spans[i]) == 0)
-            return true;
-    return false;
-}
-
 /* Parse a cursor ("limit=N&sort=asc&adjusted=true") into q. */
 static bool apply_cursor(const char *cursor, query *q)
 {
@@ -144,7 +135,7 @@ const char *replay_parse_query(const char *url, const replay_args *args, query *
     strcpy(q->ticker, parts[3]);
     if (!parse_i64(parts[5], &q->multiplier) || q->multiplier < 1)
         return "Could not parse the multiplier: it must be a positive integer";
-    if (strlen(parts[6]) >= sizeof q->timespan || !valid_timespan(parts[6]))
+    if (strlen(parts[6]) >= sizeof q->timespan || !span_parse(parts[6], &q->span))
         return "Could not parse the timespan";
     strcpy(q->timespan, parts[6]);
     if (strlen(parts[7]) >= sizeof q->from_text || strlen(parts[8]) >= sizeof q->to_text)

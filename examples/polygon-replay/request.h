@@ -15,10 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store.h" /* enum span */
+
 typedef struct query {
     char ticker[32];
     int64_t multiplier;
     char timespan[16];
+    enum span span;
     int64_t from, to;
     char from_text[32], to_text[32]; /* as the request wrote them */
     int64_t limit;

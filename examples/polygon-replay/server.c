@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agg.h"
 #include "nytime.h"
 #include "request.h"
 #include "server.h"
@@ -207,6 +208,32 @@ static void partial_free(void *cls)
     free(p);
 }
 
+/* The bars of q: the view's own run [*lo, *lo + *n) when the request asks
+ * for the data's own bars, else *agg (malloc'ed, *n windows; NULL with *n 0
+ * when there is nothing). Returns false when out of memory. */
+static bool select_bars(const series *se, const query *q, const view *v, size_t *lo, size_t *n,
+                        bar **agg)
+{
+    *lo = *n = 0;
+    *agg = NULL;
+    if (!se || q->from > q->to || q->span < se->base)
+        return true; /* finer than the data: nothing, as Polygon answers */
+    size_t begin = series_lower_bound(se, q->from);
+    size_t end = q->to == INT64_MAX ? se->count : series_lower_bound(se, q->to + 1);
+    if (end <= begin)
+        return true;
+    if (q->span == se->base && q->multiplier == 1) {
+        *lo = begin;
+        *n = end - begin;
+        return true;
+    }
+    *agg = malloc((end - begin) * sizeof **agg);
+    if (!*agg)
+        return false;
+    *n = agg_bars(v->bars + begin, end - begin, q->span, q->multiplier, q->from, *agg);
+    return true;
+}
+
 /* The page body for q; *nbars receives the number of bars in it. The
  * ticker comes from the request: escaped in the JSON (cJSON), one
  * percent-encoded segment in next_url. */
@@ -221,21 +248,23 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         return;
     }
     const series *se = store_find(s->store, q->ticker);
-    size_t begin = 0, end = 0; /* the bars in [from, to] are [begin, end) */
-    if (se && q->from <= q->to) {
-        begin = series_lower_bound(se, q->from);
-        end = q->to == INT64_MAX ? se->count : series_lower_bound(se, q->to + 1);
+    const view *v = se ? &se->views[q->adjusted ? 1 : 0] : NULL;
+    size_t first = 0, total = 0;
+    bar *agg = NULL;
+    if (!select_bars(se, q, v, &first, &total, &agg)) {
+        b->oom = true;
+        return;
     }
-    size_t total = end > begin ? end - begin : 0;
     size_t take = total < (size_t)q->limit ? total : (size_t)q->limit;
     char id[33];
     request_id(s, id);
 
-    /* The bars' texts are one run of the store's text (the last `take` of
-     * [begin, end) when descending): reserve the whole page at once; the
-     * rest of it is under 1 KiB besides public_base. */
-    size_t lo = q->desc ? end - take : begin;
-    size_t run = take > 0 ? se->text_off[lo + take] - se->text_off[lo] : 0;
+    /* The page's bars are the last `take` of the selection when descending.
+     * The data's own bars are one run of the view's text: reserve the whole
+     * page at once; the rest of it is under 1 KiB besides public_base. */
+    size_t lo = q->desc ? total - take : 0;
+    size_t run = agg ? take * BAR_TEXT_MAX
+                     : (take > 0 ? v->text_off[first + lo + take] - v->text_off[first + lo] : 0);
     buf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
 
     buf_printf(b, "{\"ticker\":%s,\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
@@ -246,16 +275,21 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         buf_reserve(b, run);
         if (!b->oom) {
             char *out = b->p + b->len;
-            if (!q->desc) {
-                memcpy(out, se->text + se->text_off[lo], run);
+            if (agg) {
+                for (size_t i = 0; i < take; i++)
+                    out = bar_render(out, &agg[q->desc ? total - 1 - i : i]);
+                b->len = (size_t)(out - b->p) - 1; /* without the last bar's ',' */
+            } else if (!q->desc) {
+                memcpy(out, v->text + v->text_off[first + lo], run);
+                b->len += run - 1;
             } else {
-                for (size_t k = end; k-- > lo;) {
-                    size_t n = se->text_off[k + 1] - se->text_off[k];
-                    memcpy(out, se->text + se->text_off[k], n);
+                for (size_t k = first + total; k-- > first + lo;) {
+                    size_t n = v->text_off[k + 1] - v->text_off[k];
+                    memcpy(out, v->text + v->text_off[k], n);
                     out += n;
                 }
+                b->len += run - 1;
             }
-            b->len += run - 1; /* without the last bar's ',' */
         }
         buf_printf(b, "]");
     }
@@ -264,7 +298,10 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
     if (take > 0 && take < total &&
         url_path_segment(ticker_path, sizeof ticker_path, q->ticker, strlen(q->ticker)) >= 0) {
         /* As Polygon: the next page's path moves the bound past this page,
-         * the cursor carries the other parameters, and the key is absent. */
+         * the cursor carries the other parameters, and the key is absent.
+         * A window's start is where the next page begins (ascending) or
+         * just past where it ends (descending). */
+        const bar *bars = agg ? agg : v->bars + first;
         char state[128], cursor[256];
         snprintf(state, sizeof state, "limit=%lld&sort=%s&adjusted=%s", (long long)q->limit,
                  q->desc ? "desc" : "asc", q->adjusted ? "true" : "false");
@@ -272,15 +309,18 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         char from[32], to[32];
         snprintf(from, sizeof from, "%s", q->from_text);
         snprintf(to, sizeof to, "%s", q->to_text);
-        if (q->desc)
-            snprintf(to, sizeof to, "%lld", (long long)se->bars[end - 1 - take].t);
+        if (q->desc && agg)
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - take].t - 1);
+        else if (q->desc)
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - 1 - take].t);
         else
-            snprintf(from, sizeof from, "%lld", (long long)se->bars[begin + take].t);
+            snprintf(from, sizeof from, "%lld", (long long)bars[take].t);
         buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
                    s->cfg.public_base, ticker_path, (long long)q->multiplier, q->timespan, from, to,
                    cursor);
     }
     buf_printf(b, "}");
+    free(agg);
     *nbars = take;
 }
 

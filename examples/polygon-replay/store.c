@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "candle_csv.h"
+#include "nytime.h"
 #include "store.h"
 
 static series *find_or_add(store *s, const char *symbol)
@@ -32,20 +33,20 @@ static int push(series *se, const csv_candle *c)
 {
     if (se->count == se->cap) {
         size_t cap = se->cap ? se->cap * 2 : 1024;
-        bar *p = realloc(se->bars, cap * sizeof *p);
+        bar *p = realloc(se->views[0].bars, cap * sizeof *p);
         if (!p)
             return -1;
-        se->bars = p;
+        se->views[0].bars = p;
         se->cap = cap;
     }
-    se->bars[se->count++] = (bar){ .t = c->ts_ms,
-                                   .o = c->open,
-                                   .h = c->high,
-                                   .l = c->low,
-                                   .c = c->close,
-                                   .v = c->volume,
-                                   .vw = c->vwap,
-                                   .n = c->trades };
+    se->views[0].bars[se->count++] = (bar){ .t = c->ts_ms,
+                                            .o = c->open,
+                                            .h = c->high,
+                                            .l = c->low,
+                                            .c = c->close,
+                                            .v = c->volume,
+                                            .vw = c->vwap,
+                                            .n = c->trades };
     return 0;
 }
 
@@ -57,11 +58,34 @@ static void symbol_from_file(const char *name, char *out, size_t size)
     out[i] = '\0';
 }
 
+/* Whether the word w appears in name between '-', '_', '.' or the ends. */
+static bool name_has_word(const char *name, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = name; (p = strstr(p, w)) != NULL; p++) {
+        bool start = p == name || strchr("-_.", p[-1]);
+        bool end = p[n] == '\0' || strchr("-_.", p[n]);
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
 /* The rows of r (taken over: freed here), from the file name (its symbol
- * when the rows have none) shown as path. */
+ * when the rows have none, and whether its prices are raw or adjusted)
+ * shown as path. */
 static int load_reader(store *s, csv_reader *r, const char *name, const char *path, char *err,
                        size_t errlen)
 {
+    bool raw = name_has_word(name, "raw"), adjusted = name_has_word(name, "adjusted");
+    if (raw == adjusted) {
+        snprintf(err, errlen,
+                 "%s: the file name must say whether its prices are 'raw' (unadjusted) or "
+                 "'adjusted' (split-adjusted), e.g. AAPL-raw-daily.csv",
+                 path);
+        csv_reader_free(r);
+        return -1;
+    }
     char file_symbol[32];
     symbol_from_file(name, file_symbol, sizeof file_symbol);
     series *last = NULL;
@@ -74,8 +98,17 @@ static int load_reader(store *s, csv_reader *r, const char *name, const char *pa
             return -1;
         }
         const char *sym = c.symbol[0] ? c.symbol : file_symbol;
-        if (!last || strcmp(last->symbol, sym) != 0)
+        if (!last || strcmp(last->symbol, sym) != 0) {
+            size_t before = s->count;
             last = find_or_add(s, sym);
+            if (last && s->count > before)
+                last->adjusted_file = adjusted;
+            else if (last && last->adjusted_file != adjusted) {
+                snprintf(err, errlen, "%s: %s has both raw and adjusted files", path, sym);
+                csv_reader_free(r);
+                return -1;
+            }
+        }
         if (!last || push(last, &c) != 0) {
             snprintf(err, errlen, "%s: out of memory", path);
             csv_reader_free(r);
@@ -240,13 +273,10 @@ static char *put_i64(char *p, int64_t v)
 
 #define PUT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
-/* Room one bar's text can take: 6 doubles of at most 24 characters (plus
- * the NUL snprintf writes), 2 integers of at most 20, the keys and "},". */
-enum { BAR_TEXT_MAX = 256 };
-
-/* Write x's JSON object and a ',' at p; returns the end. Key order, and the
+/* BAR_TEXT_MAX: 6 doubles of at most 24 characters (plus the NUL snprintf
+ * writes), 2 integers of at most 20, the keys and "},". Key order, and the
  * absent vw (NaN) and n (negative), as Polygon writes them. */
-static char *render_bar(char *p, const bar *x)
+char *bar_render(char *p, const bar *x)
 {
     p = PUT(p, "{\"v\":");
     p = put_double(p, x->v);
@@ -271,31 +301,205 @@ static char *render_bar(char *p, const bar *x)
     return PUT(p, "},");
 }
 
-static int render_series(series *se)
+static int render_view(view *vw, size_t count)
 {
-    se->text_off = malloc((se->count + 1) * sizeof *se->text_off);
-    if (!se->text_off)
+    vw->text_off = malloc((count + 1) * sizeof *vw->text_off);
+    if (!vw->text_off)
         return -1;
-    size_t len = 0, cap = se->count * 128 + BAR_TEXT_MAX;
-    se->text = malloc(cap);
-    if (!se->text)
+    size_t len = 0, cap = count * 128 + BAR_TEXT_MAX;
+    vw->text = malloc(cap);
+    if (!vw->text)
         return -1;
-    for (size_t k = 0; k < se->count; k++) {
+    for (size_t k = 0; k < count; k++) {
         if (cap - len < BAR_TEXT_MAX) {
             size_t ncap = cap * 2;
-            char *p = realloc(se->text, ncap);
+            char *p = realloc(vw->text, ncap);
             if (!p)
                 return -1;
-            se->text = p;
+            vw->text = p;
             cap = ncap;
         }
-        se->text_off[k] = len;
-        len = (size_t)(render_bar(se->text + len, &se->bars[k]) - se->text);
+        vw->text_off[k] = len;
+        len = (size_t)(bar_render(vw->text + len, &vw->bars[k]) - vw->text);
     }
-    se->text_off[se->count] = len;
-    char *p = realloc(se->text, len ? len : 1); /* give back the slack */
+    vw->text_off[count] = len;
+    char *p = realloc(vw->text, len ? len : 1); /* give back the slack */
     if (p)
-        se->text = p;
+        vw->text = p;
+    return 0;
+}
+
+/* The index of name in the header fields, or -1. */
+static int column(char *const *fields, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(fields[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Split line (without its newline) at ',' into at most max fields. */
+static int fields_of(char *line, char **fields, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r")] = '\0';
+    for (char *p = line; n < max;) {
+        fields[n++] = p;
+        char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        *comma = '\0';
+        p = comma + 1;
+    }
+    return n;
+}
+
+int splits_parse(splits *out, const char *name, const char *text, size_t len, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    char *save = NULL, *fields[16];
+    int lineno = 1, tick = -1, date = -1, from = -1, to = -1, rc = 0;
+    char *line = strtok_r(copy, "\n", &save);
+    int n = line ? fields_of(line, fields, 16) : 0;
+    if (n > 0) {
+        tick = column(fields, n, "ticker");
+        date = column(fields, n, "execution_date");
+        from = column(fields, n, "split_from");
+        to = column(fields, n, "split_to");
+    }
+    if (tick < 0 || date < 0 || from < 0 || to < 0) {
+        snprintf(err, errlen, "%s: the header must name ticker,execution_date,split_from,split_to",
+                 name);
+        rc = -1;
+    }
+    while (rc == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL) {
+        lineno++;
+        n = fields_of(line, fields, 16);
+        if (n == 1 && !*fields[0])
+            continue;
+        int y;
+        unsigned m, d;
+        char *e1 = NULL, *e2 = NULL;
+        double f = tick < n && from < n ? strtod(fields[from], &e1) : 0;
+        double t = to < n && date < n ? strtod(fields[to], &e2) : 0;
+        if (tick >= n || date >= n || from >= n || to >= n || !*fields[tick] ||
+            strlen(fields[tick]) >= sizeof out->v->ticker ||
+            !ny_parse_date(fields[date], strlen(fields[date]), &y, &m, &d) || e1 == fields[from] ||
+            *e1 || e2 == fields[to] || *e2 || !(f > 0 && f < 1e9) || !(t > 0 && t < 1e9)) {
+            snprintf(err, errlen,
+                     "%s:%d: want TICKER,YYYY-MM-DD,FROM,TO with positive share counts", name,
+                     lineno);
+            rc = -1;
+            break;
+        }
+        split *p = realloc(out->v, (out->count + 1) * sizeof *p);
+        if (!p) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+        out->v = p;
+        p = &out->v[out->count++];
+        snprintf(p->ticker, sizeof p->ticker, "%s", fields[tick]);
+        p->when = ny_midnight_ms(y, m, d);
+        p->ratio = t / f;
+    }
+    free(copy);
+    if (rc != 0) {
+        free(out->v);
+        memset(out, 0, sizeof *out);
+    }
+    return rc;
+}
+
+static int splits_load(splits *out, const char *path, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open", path);
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0, got;
+    char chunk[4096];
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + got > cap) {
+            cap = (len + got) * 2;
+            char *p = realloc(text, cap);
+            if (!p) {
+                free(text);
+                fclose(f);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            text = p;
+        }
+        memcpy(text + len, chunk, got);
+        len += got;
+    }
+    fclose(f);
+    int rc = splits_parse(out, path, text ? text : "", len, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* The product of the ratios of symbol's splits executed after t. */
+static double split_factor(const splits *sp, const char *symbol, int64_t t)
+{
+    double f = 1.0;
+    for (size_t i = 0; i < sp->count; i++)
+        if (t < sp->v[i].when && strcmp(sp->v[i].ticker, symbol) == 0)
+            f *= sp->v[i].ratio;
+    return f;
+}
+
+/* x rounded to 12 significant digits: a price scaled by a split ratio reads
+ * as the decimal it stands for, not as its binary product. */
+static double round12(double x)
+{
+    char t[40];
+    snprintf(t, sizeof t, "%.12g", x);
+    return strtod(t, NULL);
+}
+
+/* Build the view the series' files do not hold (see the header). */
+static int derive_view(series *se, const splits *sp)
+{
+    int have = se->adjusted_file ? 1 : 0;
+    const bar *in = se->views[have].bars;
+    bool any = false;
+    for (size_t k = 0; k < se->count && !any; k++)
+        any = split_factor(sp, se->symbol, in[k].t) != 1.0;
+    if (!any) {
+        se->views[!have].bars = se->views[have].bars;
+        return 0;
+    }
+    bar *out = malloc((se->count ? se->count : 1) * sizeof *out);
+    if (!out)
+        return -1;
+    for (size_t k = 0; k < se->count; k++) {
+        double f = split_factor(sp, se->symbol, in[k].t);
+        double price = have ? f : 1.0 / f; /* adjusted -> raw multiplies */
+        bar b = in[k];
+        b.o = round12(b.o * price);
+        b.h = round12(b.h * price);
+        b.l = round12(b.l * price);
+        b.c = round12(b.c * price);
+        if (!isnan(b.vw))
+            b.vw = round12(b.vw * price);
+        b.v = round12(b.v / price);
+        out[k] = b;
+    }
+    se->views[!have].bars = out;
     return 0;
 }
 
@@ -310,14 +514,18 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int finish(store *s, const char *what, char *err, size_t errlen);
+static int finish(store *s, const char *what, splits *sp, char *err, size_t errlen);
 
-int store_load_dir(store *s, const char *dir, char *err, size_t errlen)
+int store_load_dir(store *s, const char *dir, const char *splits_path, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    splits sp = { 0 };
+    if (splits_path && splits_load(&sp, splits_path, err, errlen) != 0)
+        return -1;
     DIR *d = opendir(dir);
     if (!d) {
         snprintf(err, errlen, "%s: cannot open directory", dir);
+        free(sp.v);
         return -1;
     }
     char **names = NULL;
@@ -347,10 +555,11 @@ int store_load_dir(store *s, const char *dir, char *err, size_t errlen)
         free(names[i]);
     free(names);
     if (rc != 0) {
+        free(sp.v);
         store_free(s);
         return -1;
     }
-    return finish(s, dir, err, errlen);
+    return finish(s, dir, &sp, err, errlen);
 }
 
 int store_load_buffer(store *s, const char *name, const char *data, size_t len, char *err,
@@ -364,34 +573,51 @@ int store_load_buffer(store *s, const char *name, const char *data, size_t len, 
         store_free(s);
         return -1;
     }
-    return finish(s, name, err, errlen);
+    splits none = { 0 };
+    return finish(s, name, &none, err, errlen);
 }
 
-/* Sort each series, drop repeated times, render the bars' texts. */
-static int finish(store *s, const char *what, char *err, size_t errlen)
+/* Sort each series, drop repeated times, derive the other view with the
+ * splits sp (freed here), render the bars' texts. */
+static int finish(store *s, const char *what, splits *sp, char *err, size_t errlen)
 {
     for (size_t i = 0; i < s->count; i++) {
         series *se = &s->series[i];
-        qsort(se->bars, se->count, sizeof *se->bars, cmp_bar);
+        bar *bars = se->views[0].bars; /* as loaded */
+        se->views[0].bars = NULL;
+        qsort(bars, se->count, sizeof *bars, cmp_bar);
         size_t out = 0;
-        for (size_t k = 0; k < se->count; k++) /* keep the first of equal times */
-            if (out == 0 || se->bars[k].t != se->bars[out - 1].t)
-                se->bars[out++] = se->bars[k];
+        bool daily = true;
+        for (size_t k = 0; k < se->count; k++) { /* keep the first of equal times */
+            if (out == 0 || bars[k].t != bars[out - 1].t)
+                bars[out++] = bars[k];
+        }
+        for (size_t k = 0; k < out && daily; k++) {
+            int y;
+            unsigned mo, dd;
+            ny_date_of_ms(bars[k].t, &y, &mo, &dd);
+            daily = ny_midnight_ms(y, mo, dd) == bars[k].t;
+        }
+        se->base = daily ? SPAN_DAY : SPAN_MINUTE;
         se->count = out;
         s->total_bars += out;
         if (out > 0 && out < se->cap) { /* give back the growth slack */
-            bar *p = realloc(se->bars, out * sizeof *p);
+            bar *p = realloc(bars, out * sizeof *p);
             if (p) {
-                se->bars = p;
+                bars = p;
                 se->cap = out;
             }
         }
-        if (render_series(se) != 0) {
+        se->views[se->adjusted_file ? 1 : 0].bars = bars;
+        if (derive_view(se, sp) != 0 || render_view(&se->views[0], se->count) != 0 ||
+            render_view(&se->views[1], se->count) != 0) {
             snprintf(err, errlen, "%s: out of memory", what);
+            free(sp->v);
             store_free(s);
             return -1;
         }
     }
+    free(sp->v);
     return 0;
 }
 
@@ -406,9 +632,10 @@ const series *store_find(const store *s, const char *symbol)
 size_t series_lower_bound(const series *se, int64_t ms)
 {
     size_t lo = 0, hi = se->count;
+    const bar *bars = se->views[0].bars;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (se->bars[mid].t < ms)
+        if (bars[mid].t < ms)
             lo = mid + 1;
         else
             hi = mid;
@@ -419,9 +646,13 @@ size_t series_lower_bound(const series *se, int64_t ms)
 void store_free(store *s)
 {
     for (size_t i = 0; i < s->count; i++) {
-        free(s->series[i].bars);
-        free(s->series[i].text);
-        free(s->series[i].text_off);
+        series *se = &s->series[i];
+        for (int k = 0; k < 2; k++) {
+            if (k == 0 || se->views[1].bars != se->views[0].bars)
+                free(se->views[k].bars);
+            free(se->views[k].text);
+            free(se->views[k].text_off);
+        }
     }
     free(s->series);
     memset(s, 0, sizeof *s);

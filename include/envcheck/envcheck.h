@@ -290,10 +290,11 @@ ENVCHECK_API ENVCHECK_NODISCARD ENVCHECK_NONNULL(1) int envcheck_source_add_arra
 /*
  * Parse an env file by systemd's EnvironmentFile= rules (docs/envcheck.md)
  * and add it as a layer. Lint findings (duplicate key, key without '=',
- * lowercase key, invalid name, invalid value, unterminated quote) carry
- * path:line and appear in every result validated against this source.
- * Returns ENVCHECK_OK, ENVCHECK_EIO (unreadable; see errmsg) or
- * ENVCHECK_ENOMEM.
+ * lowercase key, invalid name, invalid value) and errors (a quote left open,
+ * which ends at the end of its line) carry path:line and appear in every
+ * result validated against this source. Returns ENVCHECK_OK, ENVCHECK_EIO
+ * (unreadable; see errmsg) or ENVCHECK_ENOMEM. The same as
+ * envcheck_source_add_file_dialect(src, path, ENVCHECK_DIALECT_SYSTEMD).
  */
 ENVCHECK_API ENVCHECK_NODISCARD
     ENVCHECK_NONNULL(1, 2) int envcheck_source_add_file(envcheck_source *src, const char *path);
@@ -302,6 +303,40 @@ ENVCHECK_API ENVCHECK_NODISCARD
  * it in findings (copied). Returns ENVCHECK_OK or ENVCHECK_ENOMEM. */
 ENVCHECK_API ENVCHECK_NODISCARD ENVCHECK_NONNULL(1, 2) int envcheck_source_add_buffer(
     envcheck_source *src, const char *label, const char *data, size_t len);
+
+/* The env-file dialects (docs/envcheck.md, "Dialects"). */
+typedef enum envcheck_dialect {
+    ENVCHECK_DIALECT_SYSTEMD = 0, /* systemd EnvironmentFile= */
+    ENVCHECK_DIALECT_DOTENV,      /* python-dotenv (dotenv_values, with interpolation) */
+    ENVCHECK_DIALECT_COMPOSE,     /* Docker Compose env_file and .env (compose-go) */
+} envcheck_dialect;
+
+/* The static name of a dialect ("systemd", "dotenv", "compose"), or
+ * "unknown". */
+ENVCHECK_API const char *envcheck_dialect_name(envcheck_dialect dialect);
+
+/* The dialect named name into *out. Returns ENVCHECK_OK or ENVCHECK_EINVAL
+ * (another name; *out unchanged). */
+ENVCHECK_API ENVCHECK_NODISCARD
+    ENVCHECK_NONNULL(1, 2) int envcheck_dialect_parse(const char *name, envcheck_dialect *out);
+
+/*
+ * As envcheck_source_add_file(), read by the rules of dialect. Besides that
+ * dialect's findings, a lint finding (ENVCHECK_CODE_DIALECT) marks every
+ * variable that another dialect would set to another value or not at all.
+ * ${NAME} in the dotenv and compose dialects expands from the file's earlier
+ * values, then the process environment (getenv()). Returns ENVCHECK_OK,
+ * ENVCHECK_EINVAL (unknown dialect), ENVCHECK_EIO or ENVCHECK_ENOMEM.
+ */
+ENVCHECK_API ENVCHECK_NODISCARD ENVCHECK_NONNULL(1, 2) int envcheck_source_add_file_dialect(
+    envcheck_source *src, const char *path, envcheck_dialect dialect);
+
+/* As envcheck_source_add_buffer(), read by the rules of dialect, with the
+ * lint of envcheck_source_add_file_dialect(). Returns ENVCHECK_OK,
+ * ENVCHECK_EINVAL or ENVCHECK_ENOMEM. */
+ENVCHECK_API ENVCHECK_NODISCARD ENVCHECK_NONNULL(1, 2) int envcheck_source_add_buffer_dialect(
+    envcheck_source *src, const char *label, const char *data, size_t len,
+    envcheck_dialect dialect);
 
 /* Look a name up: *value is borrowed, valid until the source is freed.
  * Returns ENVCHECK_OK or ENVCHECK_ENOENT. */
@@ -338,7 +373,9 @@ typedef enum envcheck_code {
     ENVCHECK_CODE_LOWERCASE_KEY, /* lint: a key with lowercase letters */
     ENVCHECK_CODE_INVALID_NAME,  /* lint: not [A-Za-z_][A-Za-z0-9_]* (ignored) */
     ENVCHECK_CODE_INVALID_VALUE, /* lint: control characters or bad UTF-8 (ignored) */
-    ENVCHECK_CODE_UNTERMINATED,  /* lint: a quote left open at the end of the file */
+    ENVCHECK_CODE_UNTERMINATED,  /* error: a quote left open; the value ends with its line */
+    ENVCHECK_CODE_DIALECT,       /* lint: another dialect reads the assignment differently */
+    ENVCHECK_CODE_SYNTAX,        /* error: a statement the dialect cannot parse (ignored) */
 } envcheck_code;
 
 /* Static names of groups ("missing", "invalid", "rules", "lint") and codes

@@ -9,7 +9,10 @@
  *    and unquoted parts concatenate; newlines inside quotes are kept;
  *  - no $ expansion, no inline comments, no "export";
  *  - a line with a key but no '=' is ignored; so is an invalid name or a
- *    value with control characters or invalid UTF-8.
+ *    value with control characters or invalid UTF-8;
+ *  - a quote still open at the end of the file ends at the end of the line
+ *    it opened on, with an error, and the lines after it are read again
+ *    (systemd would swallow the rest of the file).
  * Lint findings report each case; they never quote a value. */
 #include "internal.h"
 
@@ -90,7 +93,8 @@ static int push(parser *ps, int unterminated)
     } else {
         if (unterminated)
             rc = ps->lint(ps->ctx, ENVCHECK_CODE_UNTERMINATED, key,
-                          "a quoted value is not closed before the end of the file", ps->key_line);
+                          "a quoted value is not closed: it ends at the end of its line",
+                          ps->key_line);
         if (rc == 0 && has_lower(key))
             rc = ps->lint(ps->ctx, ENVCHECK_CODE_LOWERCASE_KEY, key,
                           "the key has lowercase letters", ps->key_line);
@@ -116,6 +120,11 @@ int ec_envfile_parse(const char *data, size_t len, ec_assign_fn assign, ec_lint_
     unsigned line = 1;
     int rc = 0;
     size_t i = 0;
+    /* The first newline inside the open quote: where the value's text, its
+     * length then and the line. */
+    size_t q_nl = SIZE_MAX, q_len = 0;
+    unsigned q_line = 0;
+again:
     for (; i < len && rc == 0; i++) {
         char c = data[i];
         if (c == '\0') {
@@ -163,8 +172,10 @@ int ec_envfile_parse(const char *data, size_t len, ec_assign_fn assign, ec_lint_
                 rc = push(&ps, 0);
             } else if (c == '\'') {
                 st = SINGLE_QUOTE;
+                q_nl = SIZE_MAX;
             } else if (c == '"') {
                 st = DOUBLE_QUOTE;
+                q_nl = SIZE_MAX;
             } else if (c == '\\') {
                 st = VALUE_ESCAPE;
             } else if (!is_ws(c)) {
@@ -224,8 +235,33 @@ int ec_envfile_parse(const char *data, size_t len, ec_assign_fn assign, ec_lint_
                 st = PRE_KEY;
             break;
         }
+        if (c == '\n' && q_nl == SIZE_MAX &&
+            (st == SINGLE_QUOTE || st == DOUBLE_QUOTE || st == DOUBLE_QUOTE_ESCAPE)) {
+            q_nl = i;
+            q_len = ps.value.len > 0 && ps.value.data[ps.value.len - 1] == '\n' ? ps.value.len - 1
+                                                                                : ps.value.len;
+            if (q_len > 0 && ps.value.data[q_len - 1] == '\r')
+                q_len--;
+            q_line = line;
+        }
         if (c == '\n')
             line++;
+    }
+    if (rc == 0 && q_nl != SIZE_MAX &&
+        (st == SINGLE_QUOTE || st == DOUBLE_QUOTE || st == DOUBLE_QUOTE_ESCAPE)) {
+        /* The quote never closes: the value ends with its first line, and
+         * the lines after it are read as they are. */
+        if (!ps.value.failed) {
+            ps.value.len = q_len;
+            if (ps.value.data)
+                ps.value.data[q_len] = '\0';
+        }
+        rc = push(&ps, 1);
+        i = q_nl + 1;
+        line = q_line + 1;
+        q_nl = SIZE_MAX;
+        st = PRE_KEY;
+        goto again;
     }
     if (rc == 0) {
         switch (st) {

@@ -179,6 +179,16 @@ typedef int (*ec_lint_fn)(void *ctx, envcheck_code code, const char *name, const
                           unsigned line);
 int ec_envfile_parse(const char *data, size_t len, ec_assign_fn assign, ec_lint_fn lint, void *ctx);
 
+/* ---- dialect.c */
+
+/* Parse by dialect's rules (systemd: ec_envfile_parse). */
+int ec_envfile_parse_dialect(const char *data, size_t len, envcheck_dialect dialect,
+                             ec_assign_fn assign, ec_lint_fn lint, void *ctx);
+/* Report (ENVCHECK_CODE_DIALECT) every variable another dialect reads
+ * differently from dialect. */
+int ec_envfile_lint_dialects(const char *data, size_t len, envcheck_dialect dialect,
+                             ec_lint_fn lint, void *ctx);
+
 /* ---- source.c */
 
 typedef struct ec_entry {

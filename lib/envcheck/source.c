@@ -231,23 +231,56 @@ static int on_assign(void *ctx, const char *name, const char *value, size_t len,
     return add_lint(fc->src, fc->layer, ENVCHECK_CODE_DUPLICATE_KEY, name, msg, line);
 }
 
-int envcheck_source_add_buffer(envcheck_source *src, const char *label, const char *data,
-                               size_t len)
+static const char *const dialect_names[] = { "systemd", "dotenv", "compose" };
+
+const char *envcheck_dialect_name(envcheck_dialect dialect)
 {
-    if (len && !data)
+    return (unsigned)dialect < 3 ? dialect_names[dialect] : "unknown";
+}
+
+int envcheck_dialect_parse(const char *name, envcheck_dialect *out)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        if (strcmp(name, dialect_names[i]) == 0) {
+            *out = (envcheck_dialect)i;
+            return ENVCHECK_OK;
+        }
+    }
+    return ENVCHECK_EINVAL;
+}
+
+int envcheck_source_add_buffer_dialect(envcheck_source *src, const char *label, const char *data,
+                                       size_t len, envcheck_dialect dialect)
+{
+    if ((len && !data) || (unsigned)dialect > ENVCHECK_DIALECT_COMPOSE) {
+        seterr(src, "%s: %s", label, (unsigned)dialect > 2 ? "unknown dialect" : "no data");
         return ENVCHECK_EINVAL;
+    }
     long layer = add_label(src, label);
     if (layer < 0)
         return (int)layer;
     file_ctx fc = { src, (size_t)layer };
-    int rc = ec_envfile_parse(data ? data : "", len, on_assign, on_lint, &fc);
+    int rc = ec_envfile_parse_dialect(data ? data : "", len, dialect, on_assign, on_lint, &fc);
+    if (rc == 0)
+        rc = ec_envfile_lint_dialects(data ? data : "", len, dialect, on_lint, &fc);
     if (rc != 0)
         seterr(src, "%s: %s", label, envcheck_strerror(rc));
     return rc;
 }
 
-int envcheck_source_add_file(envcheck_source *src, const char *path)
+int envcheck_source_add_buffer(envcheck_source *src, const char *label, const char *data,
+                               size_t len)
 {
+    return envcheck_source_add_buffer_dialect(src, label, data, len, ENVCHECK_DIALECT_SYSTEMD);
+}
+
+int envcheck_source_add_file_dialect(envcheck_source *src, const char *path,
+                                     envcheck_dialect dialect)
+{
+    if ((unsigned)dialect > ENVCHECK_DIALECT_COMPOSE) {
+        seterr(src, "%s: unknown dialect", path);
+        return ENVCHECK_EINVAL;
+    }
     char *data = NULL;
     size_t len = 0;
     int e = ec_read_file(path, &data, &len);
@@ -258,8 +291,13 @@ int envcheck_source_add_file(envcheck_source *src, const char *path)
         seterr(src, "%s: %s", path, why);
         return e == ENOMEM ? ENVCHECK_ENOMEM : ENVCHECK_EIO;
     }
-    int rc = envcheck_source_add_buffer(src, path, data, len);
+    int rc = envcheck_source_add_buffer_dialect(src, path, data, len, dialect);
     ec_wipe(data, len);
     free(data);
     return rc;
+}
+
+int envcheck_source_add_file(envcheck_source *src, const char *path)
+{
+    return envcheck_source_add_file_dialect(src, path, ENVCHECK_DIALECT_SYSTEMD);
 }

@@ -29,6 +29,7 @@ const char *envcheck_code_name(envcheck_code code)
         "charset",   "prefix",        "enum",         "url",           "scheme",
         "path",      "file",          "conflict",     "rule",          "duplicate_key",
         "no_equals", "lowercase_key", "invalid_name", "invalid_value", "unterminated_quote",
+        "dialect",   "syntax",
     };
     if ((unsigned)code < sizeof names / sizeof *names)
         return names[code];
@@ -683,8 +684,12 @@ int envcheck_validate(envcheck_result **out, const envcheck_schema *s, const env
     }
     for (size_t i = 0; src && i < src->n_lints && rc == 0; i++) {
         const ec_lint *l = &src->lints[i];
-        rc = add_finding(r, ENVCHECK_GROUP_LINT, l->code, l->name, l->file, l->line, "%s",
-                         l->message);
+        /* A quote left open or a statement that cannot be parsed loses what
+         * the file meant: an error, not a warning. */
+        envcheck_group g = l->code == ENVCHECK_CODE_UNTERMINATED || l->code == ENVCHECK_CODE_SYNTAX
+                               ? ENVCHECK_GROUP_INVALID
+                               : ENVCHECK_GROUP_LINT;
+        rc = add_finding(r, g, l->code, l->name, l->file, l->line, "%s", l->message);
     }
     /* Defence in depth: no message quotes a sensitive value, whatever
      * produced it (another variable that holds the same text, say). */

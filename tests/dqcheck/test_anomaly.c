@@ -172,7 +172,7 @@ static void adjusted_aapl_is_clean(void **state)
 {
     (void)state;
     dqr_data d;
-    dq_report *r = check_file("AAPL-2012_2014-adjusted-daily.csv", &d);
+    dq_report *r = check_file("adjusted/AAPL-2012_2014-adjusted-daily.csv", &d);
     assert_int_equal(d.n, 754);
     assert_int_equal(total_failed(r), 0); /* incl. no GAP over Hurricane Sandy */
     assert_int_equal(evaluated(r, DQ_GAP), 753);

@@ -32,7 +32,7 @@ def path(name):
 
 
 GME = path("GME-2020-01-21_2021-01-26-raw-daily.csv")
-AAPL = path("AAPL-2012_2014-adjusted-daily.csv")
+AAPL = path("adjusted/AAPL-2012_2014-adjusted-daily.csv")
 PAGE = path("polygon/v2_aggs_ticker_AAPL_range_1_day_2005-04-01_2005-04-04.json")
 GROUPED = path("polygon/v2_aggs_grouped_locale_us_market_stocks_2005-04-04.json")
 NEXT = path("polygon/v2_aggs_ticker_AAPL_range_with_next_url.openapi_example.json")

@@ -107,11 +107,23 @@ static void lint_findings_carry_file_and_line(void **state)
         { 27, ENVCHECK_CODE_INVALID_VALUE, "S" }, { 28, ENVCHECK_CODE_INVALID_NAME, "" },
     };
     size_t n = sizeof want / sizeof *want;
-    assert_int_equal(envcheck_result_count(r), n);
-    assert_int_equal(envcheck_result_count_group(r, ENVCHECK_GROUP_LINT), n);
+    /* Besides these, the variables other dialects read differently get
+     * their own lint (tests/envcheck/test_dialects.c); leave them aside. */
+    const envcheck_finding *own[16];
+    size_t n_own = 0, n_dialect = 0;
+    for (size_t i = 0; i < envcheck_result_count(r); i++) {
+        const envcheck_finding *f = envcheck_result_finding(r, i);
+        if (f->code == ENVCHECK_CODE_DIALECT)
+            n_dialect++;
+        else if (n_own < 16)
+            own[n_own++] = f;
+    }
+    assert_int_equal(n_own, n);
+    assert_true(n_dialect > 0);
+    assert_int_equal(envcheck_result_count_group(r, ENVCHECK_GROUP_LINT), n + n_dialect);
     assert_true(envcheck_result_valid(r)); /* lint is a warning */
     for (size_t i = 0; i < n; i++) {
-        const envcheck_finding *f = envcheck_result_finding(r, i);
+        const envcheck_finding *f = own[i];
         assert_int_equal(f->group, ENVCHECK_GROUP_LINT);
         assert_string_equal(f->file, ".env");
         assert_int_equal(f->line, want[i].line);
@@ -119,10 +131,10 @@ static void lint_findings_carry_file_and_line(void **state)
         assert_string_equal(f->name, want[i].name);
         assert_null(strstr(f->message, "hidden"));
     }
-    assert_string_equal(envcheck_result_finding(r, 0)->message,
+    assert_string_equal(own[0]->message,
                         "invalid variable name: \"export\" is not supported, the assignment is "
                         "ignored");
-    assert_string_equal(envcheck_result_finding(r, 3)->message,
+    assert_string_equal(own[3]->message,
                         "the key is also assigned on line 3; the last assignment wins");
     envcheck_result_free(r);
     envcheck_schema_free(s);
@@ -136,9 +148,14 @@ static size_t lint_count(const char *data, envcheck_code *first)
     envcheck_result *r = NULL;
     assert_int_equal(envcheck_schema_new(&s), ENVCHECK_OK);
     assert_int_equal(envcheck_validate(&r, s, src), ENVCHECK_OK);
-    size_t n = envcheck_result_count(r);
-    if (n && first)
-        *first = envcheck_result_finding(r, 0)->code;
+    size_t n = 0; /* the findings of this dialect, not the comparison's */
+    for (size_t i = 0; i < envcheck_result_count(r); i++) {
+        const envcheck_finding *f = envcheck_result_finding(r, i);
+        if (f->code == ENVCHECK_CODE_DIALECT)
+            continue;
+        if (n++ == 0 && first)
+            *first = f->code;
+    }
     envcheck_result_free(r);
     envcheck_schema_free(s);
     envcheck_source_free(src);

@@ -24,7 +24,7 @@
 #define ITENV_KEY "it-key-7c3e9a1f5b"
 
 /* The CSV files of examples/data, by symbol. */
-#define AAPL_CSV "AAPL-2012_2014-adjusted-daily.csv"
+#define AAPL_CSV "AAPL-2012_2014-raw-daily.csv"
 #define IBM_CSV  "IBM-2012_2014-adjusted-daily.csv"
 #define KO_CSV   "KO-2012_2014-adjusted-daily.csv"
 #define MSFT_CSV "MSFT-2012_2014-adjusted-daily.csv"

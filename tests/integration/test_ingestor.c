@@ -104,7 +104,7 @@ static void bad_bars_are_quarantined_with_their_codes_and_restated_bars_update(v
     char dir[] = "/tmp/it-bad.XXXXXX";
     assert_non_null(mkdtemp(dir));
     char path[256];
-    snprintf(path, sizeof path, "%s/ZZZ-daily.csv", dir);
+    snprintf(path, sizeof path, "%s/ZZZ-raw-daily.csv", dir);
     write_file(path, "date,open,high,low,close,volume\n"
                      "2024-01-02,10,11,9,10.5,1000\n"
                      "2024-01-03,10.5,10,11,10.2,1000\n" /* high < low */

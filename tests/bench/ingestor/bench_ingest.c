@@ -61,7 +61,7 @@ static void generate(const char *dir)
     for (int s = 0; s < SYMBOLS; s++) {
         char sym[16];
         snprintf(sym, sizeof sym, "SYM%02d", s);
-        snprintf(path, sizeof path, "%s/data/%s-minute.csv", dir, sym);
+        snprintf(path, sizeof path, "%s/data/%s-raw-minute.csv", dir, sym);
         FILE *f = fopen(path, "w");
         if (!f || !copy || !plain) {
             perror(path);

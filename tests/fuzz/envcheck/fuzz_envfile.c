@@ -1,5 +1,5 @@
-/* libFuzzer target: the env-file parser, then a validation against a small
- * schema and every output. */
+/* libFuzzer target: the env-file parser of each dialect (the first byte
+ * picks it), then a validation against a small schema and every output. */
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -20,8 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (envcheck_schema_load_json(s, schema_json, strlen(schema_json)) != ENVCHECK_OK)
         abort();
+    envcheck_dialect dialect =
+        size > 0 ? (envcheck_dialect)(data[0] % 3) : ENVCHECK_DIALECT_SYSTEMD;
+    if (size > 0) {
+        data++;
+        size--;
+    }
     if (envcheck_source_new(&src) == ENVCHECK_OK &&
-        envcheck_source_add_buffer(src, "fuzz.env", (const char *)data, size) == ENVCHECK_OK &&
+        envcheck_source_add_buffer_dialect(src, "fuzz.env", (const char *)data, size, dialect) ==
+            ENVCHECK_OK &&
         envcheck_validate(&r, s, src) == ENVCHECK_OK) {
         const char *v;
         if (envcheck_source_get(src, "A", &v) == ENVCHECK_OK && !v)
