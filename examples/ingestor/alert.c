@@ -37,9 +37,21 @@ typedef struct alert_item {
     alert_severity sev;
     struct timespec when; /* CLOCK_REALTIME at alert_raise() */
     char key[ALERT_KEY_MAX + 1];
-    char *title; /* scrubbed */
-    char *body;  /* scrubbed, "" when none */
+    char symbol[32]; /* scrubbed, "" when none */
+    char *title;     /* scrubbed */
+    char *body;      /* scrubbed, "" when none */
 } alert_item;
+
+/* An alert firing in Alertmanager: re-sent until resolved. */
+typedef struct am_alert {
+    char key[ALERT_KEY_MAX + 1];
+    char symbol[32];
+    alert_severity sev;
+    struct timespec starts;
+    char *summary, *description;
+} am_alert;
+
+#define AM_MAX_FIRING 256
 
 typedef struct dedup_slot {
     char key[ALERT_KEY_MAX + 1];
@@ -78,6 +90,12 @@ struct alerter {
     void *log_ud;
     char host[256];
     char msgid_host[256];
+    int webhook_am;
+    char *am_instance, *am_job, *am_generator;
+    int64_t am_resend_ms;
+    am_alert *firing; /* delivery thread only */
+    size_t nfiring;
+    int64_t am_next_ns; /* CLOCK_MONOTONIC of the next re-send; delivery thread only */
 
     /* state */
     pthread_mutex_t lock;
@@ -901,11 +919,196 @@ static char *email_message(alerter *a, const alert_item *it)
     return sb_take(&b);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Alertmanager (API v2)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* "job-dead:42" -> "IngestorJobDead": the key's part before ':', in
+ * CamelCase, letters and digits only (a valid Prometheus label value is any
+ * text, but alert names are conventionally identifiers). */
+static void am_alertname(const char *key, char *out, size_t n)
+{
+    size_t j = (size_t)snprintf(out, n, "Ingestor");
+    int up = 1;
+    for (const char *p = key; *p && *p != ':' && j + 1 < n; p++) {
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            out[j++] = (char)(up && c >= 'a' && c <= 'z' ? c - 32 : c);
+            up = 0;
+        } else {
+            up = 1;
+        }
+    }
+    out[j] = '\0';
+}
+
+static void rfc3339_ns(int64_t ns, char *out, size_t n)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    format_rfc3339(&ts, out, n);
+}
+
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One element of the POST /api/v2/alerts array; ends_ns is CLOCK_REALTIME. */
+static int am_add(const alerter *a, cJSON *arr, const am_alert *f, int64_t ends_ns)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o))
+        return cJSON_Delete(o), 0;
+    char name[96], starts[64], ends[64];
+    am_alertname(f->key, name, sizeof name);
+    format_rfc3339(&f->starts, starts, sizeof starts);
+    rfc3339_ns(ends_ns, ends, sizeof ends);
+    cJSON *l = cJSON_AddObjectToObject(o, "labels");
+    cJSON *an = cJSON_AddObjectToObject(o, "annotations");
+    int ok = l && an && cJSON_AddStringToObject(l, "alertname", name) &&
+             cJSON_AddStringToObject(l, "key", f->key) &&
+             cJSON_AddStringToObject(l, "severity", alert_severity_name(f->sev)) &&
+             cJSON_AddStringToObject(l, "instance", a->am_instance) &&
+             cJSON_AddStringToObject(l, "job", a->am_job) &&
+             (!f->symbol[0] || cJSON_AddStringToObject(l, "symbol", f->symbol)) &&
+             cJSON_AddStringToObject(an, "summary", f->summary) &&
+             (!f->description[0] || cJSON_AddStringToObject(an, "description", f->description)) &&
+             cJSON_AddStringToObject(o, "startsAt", starts) &&
+             cJSON_AddStringToObject(o, "endsAt", ends) &&
+             (!a->am_generator || cJSON_AddStringToObject(o, "generatorURL", a->am_generator));
+    return ok;
+}
+
+/* The JSON array for f[0..n), every one ending at ends_ns. */
+static char *am_payload(const alerter *a, const am_alert *f, size_t n, int64_t ends_ns)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int ok = arr != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = am_add(a, arr, &f[i], ends_ns);
+    char *out = ok ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    return out;
+}
+
+static void am_alert_clear(am_alert *f)
+{
+    free(f->summary);
+    free(f->description);
+    memset(f, 0, sizeof *f);
+}
+
+static am_alert *am_find(alerter *a, const char *key)
+{
+    for (size_t i = 0; i < a->nfiring; i++)
+        if (strcmp(a->firing[i].key, key) == 0)
+            return &a->firing[i];
+    return NULL;
+}
+
+/*
+ * Post one alert to Alertmanager: a firing one joins (or refreshes) the set
+ * that is re-sent; a resolved one posts the firing alert's labels with
+ * endsAt = now and leaves the set. Returns 0 when delivered, 1 when there
+ * was nothing to post (a resolution of an alert not firing here), -1 when
+ * the delivery failed.
+ */
+static int am_deliver(alerter *a, const alert_item *it)
+{
+    int64_t ahead_ns = 4 * a->am_resend_ms * 1000000;
+    am_alert *f = am_find(a, it->key);
+    am_alert one = { 0 };
+    int64_t ends_ns;
+    if (it->sev == ALERT_RESOLVED) {
+        if (!f) {
+            alog(a, ALERT_LOG_DEBUG, "alert %s resolved: not firing in Alertmanager", it->key);
+            return 1;
+        }
+        one = *f;
+        *f = a->firing[--a->nfiring];
+        ends_ns = (int64_t)it->when.tv_sec * 1000000000 + it->when.tv_nsec;
+    } else {
+        char *s = xstrdup(it->title), *d = xstrdup(it->body);
+        if (!s || !d) {
+            free(s), free(d);
+            alog(a, ALERT_LOG_ERROR, "alert %s: out of memory", it->key);
+            return -1;
+        }
+        if (!f && a->nfiring == AM_MAX_FIRING) {
+            alog(a, ALERT_LOG_WARNING,
+                 "alerts: %d alerts firing; the oldest is no longer re-sent to Alertmanager",
+                 AM_MAX_FIRING);
+            am_alert_clear(&a->firing[0]);
+            memmove(&a->firing[0], &a->firing[1], (a->nfiring - 1) * sizeof *a->firing);
+            a->nfiring--;
+        }
+        if (!f) {
+            f = &a->firing[a->nfiring++];
+            memset(f, 0, sizeof *f);
+            memcpy(f->key, it->key, sizeof f->key);
+            f->starts = it->when;
+            if (a->nfiring == 1)
+                a->am_next_ns = mono_ns() + a->am_resend_ms * 1000000;
+        }
+        free(f->summary);
+        free(f->description);
+        f->summary = s;
+        f->description = d;
+        f->sev = it->sev;
+        memcpy(f->symbol, it->symbol, sizeof f->symbol);
+        ends_ns = real_ns() + ahead_ns;
+    }
+    const am_alert *post = it->sev == ALERT_RESOLVED ? &one : f;
+    char *json = am_payload(a, post, 1, ends_ns);
+    int rc = -1;
+    if (!json) {
+        alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the Alertmanager payload",
+             it->key);
+    } else {
+        attempt_ctx c = {
+            .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin
+        };
+        rc = run_with_retry(a, webhook_attempt, &c, "Alertmanager", it);
+        free(json);
+    }
+    if (it->sev == ALERT_RESOLVED)
+        am_alert_clear(&one);
+    return rc;
+}
+
+/* Re-send every firing alert (one attempt: the next interval retries). */
+static void am_resend(alerter *a)
+{
+    a->am_next_ns = mono_ns() + a->am_resend_ms * 1000000;
+    char *json = am_payload(a, a->firing, a->nfiring, real_ns() + 4 * a->am_resend_ms * 1000000);
+    if (!json) {
+        alog(a, ALERT_LOG_ERROR, "alerts: out of memory re-sending to Alertmanager");
+        return;
+    }
+    attempt_ctx c = { .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin };
+    retry_call call = { .attempt = 1 };
+    int rc = webhook_attempt(&call, &c);
+    free(json);
+    if (rc == 0)
+        alog(a, ALERT_LOG_DEBUG, "alerts: %zu firing alert(s) re-sent to Alertmanager", a->nfiring);
+    else if (rc != RC_ABORTED)
+        alog(a, ALERT_LOG_WARNING, "alerts: re-sending %zu firing alert(s) to %s failed: %s",
+             a->nfiring, a->webhook_origin, call.errmsg);
+}
+
 /* Returns the number of channels that delivered and failed. */
 static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *bad)
 {
     *ok = *bad = 0;
-    if (a->webhook_url) {
+    if (a->webhook_url && a->webhook_am) {
+        int rc = am_deliver(a, it);
+        if (rc == 0)
+            ++*ok;
+        else if (rc < 0)
+            ++*bad;
+    } else if (a->webhook_url) {
         char *json = webhook_payload(a, it);
         if (!json) {
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the webhook payload",
@@ -954,8 +1157,28 @@ static void *delivery_main(void *arg)
     alerter *a = arg;
     pthread_mutex_lock(&a->lock);
     for (;;) {
-        while (!a->head && !a->stopping)
-            pthread_cond_wait(&a->wake, &a->lock);
+        int resend = 0;
+        while (!a->head && !a->stopping) {
+            if (a->nfiring == 0) {
+                pthread_cond_wait(&a->wake, &a->lock);
+                continue;
+            }
+            if (mono_ns() >= a->am_next_ns) {
+                resend = 1;
+                break;
+            }
+            struct timespec ts = { (time_t)(a->am_next_ns / 1000000000),
+                                   (long)(a->am_next_ns % 1000000000) };
+            pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+        }
+        if (resend) {
+            a->busy = 1;
+            pthread_mutex_unlock(&a->lock);
+            am_resend(a);
+            pthread_mutex_lock(&a->lock);
+            a->busy = 0;
+            continue;
+        }
         if (!a->head)
             break;
         if (atomic_load(&a->abort_flag)) {
@@ -1018,8 +1241,33 @@ static void release(alerter *a)
         wipe_free(a->secrets[i]);
     free(a->secrets);
     text_masker_free(a->masker);
+    for (size_t i = 0; i < a->nfiring; i++)
+        am_alert_clear(&a->firing[i]);
+    free(a->firing);
+    free(a->am_instance);
+    free(a->am_job);
+    free(a->am_generator);
     free(a->slots);
     free(a);
+}
+
+/* The URL to POST to: for Alertmanager, a base URL gets /api/v2/alerts. */
+static char *am_url(const alert_options *o)
+{
+    const char *u = o->webhook_url;
+    if (!o->webhook_alertmanager)
+        return xstrdup(u);
+    const char *path = strstr(u, "://") + 3;
+    path += strcspn(path, "/?#");
+    if (*path && strcmp(path, "/") != 0)
+        return xstrdup(u);
+    size_t n = (size_t)(path - u);
+    char *out = malloc(n + sizeof "/api/v2/alerts");
+    if (out) {
+        memcpy(out, u, n);
+        memcpy(out + n, "/api/v2/alerts", sizeof "/api/v2/alerts");
+    }
+    return out;
 }
 
 int alerter_new(alerter **out, const alert_options *o)
@@ -1059,10 +1307,16 @@ int alerter_new(alerter **out, const alert_options *o)
         rc = parse_webhook(a, o->webhook_url);
         if (rc == ALERT_EINVAL)
             alog(a, ALERT_LOG_ERROR, "alerts: ALERT_WEBHOOK_URL is not an http(s) URL");
-        else if (rc == ALERT_OK && !(a->webhook_url = xstrdup(o->webhook_url)))
+        else if (rc == ALERT_OK && !(a->webhook_url = am_url(o)))
             rc = ALERT_ENOMEM;
         a->webhook_slack = o->webhook_slack;
+        a->webhook_am = o->webhook_alertmanager != 0;
     }
+    if (rc == ALERT_OK && o->am_resend_ms < 0) {
+        alog(a, ALERT_LOG_ERROR, "alerts: negative Alertmanager re-send interval");
+        rc = ALERT_EINVAL;
+    }
+    a->am_resend_ms = o->am_resend_ms > 0 ? o->am_resend_ms : 60000;
     if (rc == ALERT_OK && o->email_enabled)
         rc = parse_email(a, o);
     if (rc == ALERT_OK && !(a->slots = calloc(DEDUP_SLOTS, sizeof *a->slots)))
@@ -1082,6 +1336,18 @@ int alerter_new(alerter **out, const alert_options *o)
             a->msgid_host[j++] = *p;
     if (j == 0)
         snprintf(a->msgid_host, sizeof a->msgid_host, "localhost");
+    if (a->webhook_am) {
+        a->am_instance = xstrdup(o->am_instance && *o->am_instance ? o->am_instance : a->host);
+        a->am_job = xstrdup(o->am_job && *o->am_job ? o->am_job : "ingestor");
+        a->am_generator =
+            o->am_generator_url && *o->am_generator_url ? xstrdup(o->am_generator_url) : NULL;
+        a->firing = calloc(AM_MAX_FIRING, sizeof *a->firing);
+        if (!a->am_instance || !a->am_job || !a->firing ||
+            (o->am_generator_url && *o->am_generator_url && !a->am_generator)) {
+            release(a);
+            return ALERT_ENOMEM;
+        }
+    }
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1136,6 +1402,12 @@ void alerter_free(alerter *a)
 int alert_raise(alerter *a, const char *key, alert_severity sev, const char *title,
                 const char *body)
 {
+    return alert_raise_symbol(a, key, sev, NULL, title, body);
+}
+
+int alert_raise_symbol(alerter *a, const char *key, alert_severity sev, const char *symbol,
+                       const char *title, const char *body)
+{
     if (!*key || strlen(key) > ALERT_KEY_MAX ||
         (sev != ALERT_CRITICAL && sev != ALERT_WARNING && sev != ALERT_RESOLVED))
         return ALERT_EINVAL;
@@ -1152,6 +1424,15 @@ int alert_raise(alerter *a, const char *key, alert_severity sev, const char *tit
     }
     snprintf(it->key, sizeof it->key, "%s", k);
     free(k);
+    if (symbol && *symbol) {
+        char *sym = scrub_dup(a, symbol, sizeof it->symbol - 1);
+        if (!sym) {
+            item_free(it);
+            return ALERT_ENOMEM;
+        }
+        snprintf(it->symbol, sizeof it->symbol, "%s", sym);
+        free(sym);
+    }
     it->sev = sev;
     clock_gettime(CLOCK_REALTIME, &it->when);
 
