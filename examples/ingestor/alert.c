@@ -14,6 +14,7 @@
 #include <retry/retry.h>
 
 #include "alert.h"
+#include "hostname.h"
 #include "http_header.h"
 #include "textsafe.h"
 
@@ -90,6 +91,7 @@ struct alerter {
     void *log_ud;
     char host[256];
     char msgid_host[256];
+    char from_domain[256];
     int webhook_am;
     char *am_instance, *am_job, *am_generator;
     int64_t am_resend_ms;
@@ -326,6 +328,44 @@ static int address_ok(const char *s)
     return strpbrk(s, " <>,;\"") == NULL;
 }
 
+/*
+ * "addr" or "Display Name <addr>" (the name optionally in double quotes,
+ * printable ASCII without quotes or backslashes inside). Returns 0 with the
+ * parts (name "" when none), -1 when malformed or too long.
+ */
+static int split_mailbox(const char *s, char *name, size_t nn, char *addr, size_t na)
+{
+    while (*s == ' ')
+        s++;
+    size_t len = strlen(s);
+    while (len > 0 && s[len - 1] == ' ')
+        len--;
+    name[0] = '\0';
+    const char *lt = memchr(s, '<', len);
+    if (!lt || len == 0 || s[len - 1] != '>') {
+        if (len >= na || memchr(s, '<', len) || memchr(s, '>', len))
+            return -1;
+        snprintf(addr, na, "%.*s", (int)len, s);
+        return 0;
+    }
+    size_t alen = (size_t)(s + len - 1 - (lt + 1));
+    if (alen >= na)
+        return -1;
+    snprintf(addr, na, "%.*s", (int)alen, lt + 1);
+    const char *ns = s, *ne = lt;
+    while (ne > ns && ne[-1] == ' ')
+        ne--;
+    if (ne - ns >= 2 && *ns == '"' && ne[-1] == '"')
+        ns++, ne--;
+    if ((size_t)(ne - ns) >= nn)
+        return -1;
+    for (const char *p = ns; p < ne; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+            return -1;
+    snprintf(name, nn, "%.*s", (int)(ne - ns), ns);
+    return 0;
+}
+
 static int add_secret(alerter *a, const char *s, size_t n)
 {
     if (n == 0)
@@ -408,8 +448,13 @@ static int parse_email(alerter *a, const alert_options *o)
              "ALERT_SMTP_HOST");
         return ALERT_EINVAL;
     }
-    if (!address_ok(o->email_from)) {
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_FROM is not a valid address");
+    char from_addr[320], from_name[128];
+    if (split_mailbox(o->email_from, from_name, sizeof from_name, from_addr, sizeof from_addr) !=
+            0 ||
+        !address_ok(from_addr)) {
+        alog(a, ALERT_LOG_ERROR,
+             "alerts: ALERT_EMAIL_FROM is neither an address nor 'Name <address>' "
+             "(printable ASCII)");
         return ALERT_EINVAL;
     }
     const char *h = o->smtp_host;
@@ -479,9 +524,19 @@ static int parse_email(alerter *a, const alert_options *o)
     }
     a->to_header = sb_take(&to);
     char from[324];
-    snprintf(from, sizeof from, "<%s>", o->email_from);
+    snprintf(from, sizeof from, "<%s>", from_addr);
     a->mail_from = xstrdup(from);
-    a->from_header = xstrdup(o->email_from);
+    if (from_name[0]) {
+        /* a quoted string unless the name is atoms and spaces only */
+        int quote = strpbrk(from_name, "()<>[]:;@\\,.\"") != NULL;
+        sbuf fh = { 0 };
+        sb_fmt(&fh, "%s%s%s <%s>", quote ? "\"" : "", from_name, quote ? "\"" : "", from_addr);
+        a->from_header = sb_take(&fh);
+    } else {
+        a->from_header = xstrdup(from_addr);
+    }
+    const char *dom = strrchr(from_addr, '@') + 1;
+    snprintf(a->from_domain, sizeof a->from_domain, "%s", dom);
     if (o->smtp_user && *o->smtp_user) {
         a->smtp_user = xstrdup(o->smtp_user);
         a->smtp_password = xstrdup(o->smtp_password ? o->smtp_password : "");
@@ -530,9 +585,9 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ud)
 
 typedef struct attempt_ctx {
     alerter *a;
-    const char *payload; /* webhook: JSON; email: the whole message */
+    const char *payload; /* webhook: JSON; email: the text */
     size_t len;
-    size_t off; /* email: read position */
+    struct curl_slist *mail_headers; /* email: the header fields */
     char retry_after[64];
     const char *origin; /* for messages */
 } attempt_ctx;
@@ -633,17 +688,6 @@ static int webhook_attempt(retry_call *call, void *ud)
     return status > 0 && status < 1000 ? (int)status : RC_TRANSPORT;
 }
 
-static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
-{
-    attempt_ctx *c = ud;
-    size_t n = size * nitems;
-    if (n > c->len - c->off)
-        n = c->len - c->off;
-    memcpy(buf, c->payload + c->off, n);
-    c->off += n;
-    return n;
-}
-
 static int email_attempt(retry_call *call, void *ud)
 {
     attempt_ctx *c = ud;
@@ -664,7 +708,6 @@ static int email_attempt(retry_call *call, void *ud)
         rcpt = tmp;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    c->off = 0;
     common_opts(h, a, errbuf);
     curl_easy_setopt(h, CURLOPT_URL, a->smtp_url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -676,14 +719,24 @@ static int email_attempt(retry_call *call, void *ud)
         curl_easy_setopt(h, CURLOPT_USERNAME, a->smtp_user);
         curl_easy_setopt(h, CURLOPT_PASSWORD, a->smtp_password);
     }
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, c);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
+    curl_mime *mime = curl_mime_init(h);
+    curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+    if (!part || curl_mime_data(part, c->payload, c->len) != CURLE_OK ||
+        curl_mime_type(part, "text/plain; charset=utf-8") != CURLE_OK ||
+        curl_mime_encoder(part, "quoted-printable") != CURLE_OK) {
+        curl_mime_free(mime);
+        curl_slist_free_all(rcpt);
+        curl_easy_cleanup(h);
+        snprintf(call->errmsg, sizeof call->errmsg, "out of memory");
+        return RC_TRANSPORT;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->mail_headers);
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
+    curl_mime_free(mime);
     curl_slist_free_all(rcpt);
     if (rc == CURLE_OK)
         return 0;
@@ -820,8 +873,9 @@ static void b64(sbuf *b, const unsigned char *s, size_t n)
     }
 }
 
-/* The Subject field value: plain when printable ASCII and short, else
- * RFC 2047 encoded words (UTF-8, base64) folded between words. */
+/* The Subject field value, folded so that no line passes 78 bytes
+ * ("Subject: " included): plain when printable ASCII, else RFC 2047
+ * encoded words (UTF-8, base64) of at most 39 bytes each. */
 static void subject_value(sbuf *b, const char *subj)
 {
     int plain = strlen(subj) <= 900;
@@ -829,12 +883,24 @@ static void subject_value(sbuf *b, const char *subj)
         if ((unsigned char)*p >= 0x7f)
             plain = 0;
     if (plain) {
-        sb_str(b, subj);
+        /* fold before a space that would carry the line past 78 */
+        size_t col = strlen("Subject: ");
+        const char *p = subj;
+        while (*p) {
+            size_t word = strcspn(p + 1, " ") + 1;
+            if (col + word > 78 && *p == ' ' && col > 1) {
+                sb_str(b, "\r\n");
+                col = 0;
+            }
+            sb_add(b, p, word);
+            col += word;
+            p += word;
+        }
         return;
     }
     size_t len = strlen(subj), i = 0;
     while (i < len) {
-        size_t n = utf8_cut(subj + i, len - i, 45);
+        size_t n = utf8_cut(subj + i, len - i, 39);
         if (n == 0)
             n = 1;
         if (i)
@@ -867,7 +933,36 @@ static void crlf_text(sbuf *b, const char *s)
     }
 }
 
-static char *email_message(alerter *a, const alert_item *it)
+/* An email: its header fields (one per entry, the Subject folded) and its
+ * text, which libcurl's MIME API sends as a quoted-printable text/plain
+ * part (8BITMIME is never assumed). */
+typedef struct mail {
+    struct curl_slist *headers;
+    char *text;
+} mail;
+
+static void mail_free(mail *m)
+{
+    curl_slist_free_all(m->headers);
+    free(m->text);
+    m->headers = NULL;
+    m->text = NULL;
+}
+
+/* Append one header field; the sbuf is emptied. Returns -1 when out of memory. */
+static int add_field(mail *m, sbuf *f)
+{
+    char *s = sb_take(f);
+    memset(f, 0, sizeof *f);
+    struct curl_slist *tmp = s ? curl_slist_append(m->headers, s) : NULL;
+    free(s);
+    if (!tmp)
+        return -1;
+    m->headers = tmp;
+    return 0;
+}
+
+static int email_message(alerter *a, const alert_item *it, mail *m)
 {
     char date[64], when[64];
     format_rfc5322_date(&it->when, date, sizeof date);
@@ -882,41 +977,51 @@ static char *email_message(alerter *a, const alert_item *it)
     for (char *p = subj; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
-
-    sbuf b = { 0 };
-    sb_fmt(&b, "Date: %s\r\n", date);
-    sb_str(&b, "From: ");
-    sb_str(&b, a->from_header);
-    sb_str(&b, "\r\nTo: ");
-    sb_str(&b, a->to_header);
-    sb_str(&b, "\r\nSubject: ");
-    subject_value(&b, subj);
-    sb_fmt(&b, "\r\nMessage-ID: <%lld.%09ld.%llu.%ld@%s>\r\n", (long long)it->when.tv_sec,
-           it->when.tv_nsec, (unsigned long long)++a->msgid_seq, (long)getpid(), a->msgid_host);
-    sb_str(&b, "MIME-Version: 1.0\r\n"
-               "Content-Type: text/plain; charset=utf-8\r\n"
-               "Content-Transfer-Encoding: 8bit\r\n"
-               "Auto-Submitted: auto-generated\r\n"
-               "X-Ingestor-Alert-Key: ");
     char key[ALERT_KEY_MAX + 1];
     snprintf(key, sizeof key, "%s", it->key);
     for (char *p = key; *p; p++)
         if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
             *p = '_';
-    sb_str(&b, key);
+
+    memset(m, 0, sizeof *m);
+    sbuf f = { 0 };
+    int rc = 0;
+    sb_fmt(&f, "Date: %s", date);
+    rc |= add_field(m, &f);
+    sb_str(&f, "From: ");
+    sb_str(&f, a->from_header);
+    rc |= add_field(m, &f);
+    sb_str(&f, "To: ");
+    sb_str(&f, a->to_header);
+    rc |= add_field(m, &f);
+    sb_str(&f, "Subject: ");
+    subject_value(&f, subj);
+    rc |= add_field(m, &f);
+    sb_fmt(&f, "Message-ID: <%lld.%09ld.%llu.%ld@%s>", (long long)it->when.tv_sec, it->when.tv_nsec,
+           (unsigned long long)++a->msgid_seq, (long)getpid(), a->msgid_host);
+    rc |= add_field(m, &f);
+    sb_str(&f, "Auto-Submitted: auto-generated");
+    rc |= add_field(m, &f);
+    sb_str(&f, "X-Ingestor-Alert-Key: ");
+    sb_str(&f, key);
+    rc |= add_field(m, &f);
+
+    /* The title is the Subject: the text starts with the body (the title
+     * only when there is no body), then the alert's particulars. */
+    sbuf b = { 0 };
+    crlf_text(&b, *it->body ? it->body : it->title);
     sb_str(&b, "\r\n\r\n");
-    crlf_text(&b, it->title);
-    sb_str(&b, "\r\n\r\n");
-    if (*it->body) {
-        crlf_text(&b, it->body);
-        sb_str(&b, "\r\n\r\n");
-    }
     sb_fmt(&b, "Severity: %s\r\nKey: ", alert_severity_name(it->sev));
     crlf_text(&b, it->key);
     sb_str(&b, "\r\nHost: ");
     sb_str(&b, a->host);
     sb_fmt(&b, "\r\nTime: %s\r\nSource: ingestor\r\n", when);
-    return sb_take(&b);
+    m->text = sb_take(&b);
+    if (rc != 0 || !m->text) {
+        mail_free(m);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1126,19 +1231,21 @@ static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *ba
         }
     }
     if (a->email_enabled) {
-        char *msg = email_message(a, it);
-        if (!msg) {
+        mail msg;
+        if (email_message(a, it, &msg) != 0) {
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the email", it->key);
             ++*bad;
         } else {
-            attempt_ctx c = {
-                .a = a, .payload = msg, .len = strlen(msg), .origin = a->smtp_origin
-            };
+            attempt_ctx c = { .a = a,
+                              .payload = msg.text,
+                              .len = strlen(msg.text),
+                              .mail_headers = msg.headers,
+                              .origin = a->smtp_origin };
             if (run_with_retry(a, email_attempt, &c, "email", it) == 0)
                 ++*ok;
             else
                 ++*bad;
-            free(msg);
+            mail_free(&msg);
         }
     }
 }
@@ -1329,8 +1436,17 @@ int alerter_new(alerter **out, const alert_options *o)
     if (gethostname(a->host, sizeof a->host - 1) != 0 || !a->host[0])
         snprintf(a->host, sizeof a->host, "localhost");
     a->host[sizeof a->host - 1] = '\0';
+    /* Message-ID's domain: the host's fully qualified name, else the
+     * sender's domain, else the host name under .localdomain. */
+    char fqdn[256];
+    if (!host_fqdn(fqdn, sizeof fqdn)) {
+        if (strchr(a->from_domain, '.'))
+            snprintf(fqdn, sizeof fqdn, "%s", a->from_domain);
+        else
+            snprintf(fqdn, sizeof fqdn, "%.200s.localdomain", a->host);
+    }
     size_t j = 0;
-    for (const char *p = a->host; *p && j < sizeof a->msgid_host - 1; p++)
+    for (const char *p = fqdn; *p && j < sizeof a->msgid_host - 1; p++)
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             *p == '.' || *p == '-')
             a->msgid_host[j++] = *p;

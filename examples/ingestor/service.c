@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "alert.h"
 #include "db.h"
+#include "hostname.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
@@ -114,9 +115,9 @@ static int start_alerts(service *s)
     if (cfg->alert_email_from) {
         snprintf(from, sizeof from, "%s", cfg->alert_email_from);
     } else {
-        char host[128] = "localhost";
-        gethostname(host, sizeof host - 1);
-        snprintf(from, sizeof from, "ingestor@%s", host);
+        char host[128];
+        bool fq = host_fqdn(host, sizeof host);
+        snprintf(from, sizeof from, "ingestor@%s%s", host, fq ? "" : ".localdomain");
     }
     alert_options o = ALERT_OPTIONS_INIT;
     o.webhook_url = webhook ? cfg->alert_webhook_url : NULL;
