@@ -111,7 +111,8 @@ struct alerter {
     atomic_int abort_flag;
     dedup_slot *slots;
     uint64_t sent, failed, suppressed, dropped;
-    uint64_t msgid_seq; /* delivery thread only */
+    uint64_t ch_sent[2], ch_failed[2]; /* by alert_channel */
+    uint64_t msgid_seq;                /* delivery thread only */
     pthread_t thread;
 };
 
@@ -444,7 +445,7 @@ static int parse_email(alerter *a, const alert_options *o)
 {
     if (!o->email_to || !o->email_from || !o->smtp_host || !*o->smtp_host) {
         alog(a, ALERT_LOG_ERROR,
-             "alerts: email needs ALERT_EMAIL_TO, ALERT_EMAIL_FROM and "
+             "email needs ALERT_EMAIL_TO, ALERT_EMAIL_FROM and "
              "ALERT_SMTP_HOST");
         return ALERT_EINVAL;
     }
@@ -453,17 +454,17 @@ static int parse_email(alerter *a, const alert_options *o)
             0 ||
         !address_ok(from_addr)) {
         alog(a, ALERT_LOG_ERROR,
-             "alerts: ALERT_EMAIL_FROM is neither an address nor 'Name <address>' "
+             "ALERT_EMAIL_FROM is neither an address nor 'Name <address>' "
              "(printable ASCII)");
         return ALERT_EINVAL;
     }
     const char *h = o->smtp_host;
     if (has_ctl(h) || strpbrk(h, " /?#@\\")) {
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_SMTP_HOST is not a valid host name");
+        alog(a, ALERT_LOG_ERROR, "ALERT_SMTP_HOST is not a valid host name");
         return ALERT_EINVAL;
     }
     if (o->smtp_port < 0 || o->smtp_port > 65535) {
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_SMTP_PORT is out of range");
+        alog(a, ALERT_LOG_ERROR, "ALERT_SMTP_PORT is out of range");
         return ALERT_EINVAL;
     }
     int port = o->smtp_port ? o->smtp_port : (o->smtp_tls_off ? 25 : 587);
@@ -487,13 +488,13 @@ static int parse_email(alerter *a, const alert_options *o)
             char addr[320];
             if ((size_t)(e - s) >= sizeof addr - 2) {
                 free(to.p);
-                alog(a, ALERT_LOG_ERROR, "alerts: an ALERT_EMAIL_TO address is too long");
+                alog(a, ALERT_LOG_ERROR, "an ALERT_EMAIL_TO address is too long");
                 return ALERT_EINVAL;
             }
             snprintf(addr, sizeof addr, "%.*s", (int)(e - s), s);
             if (!address_ok(addr)) {
                 free(to.p);
-                alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_TO holds an invalid address");
+                alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO holds an invalid address");
                 return ALERT_EINVAL;
             }
             char **v = realloc(a->rcpt, (a->nrcpt + 1) * sizeof *v);
@@ -519,7 +520,7 @@ static int parse_email(alerter *a, const alert_options *o)
     }
     if (a->nrcpt == 0) {
         free(to.p);
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_TO names no recipient");
+        alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO names no recipient");
         return ALERT_EINVAL;
     }
     a->to_header = sb_take(&to);
@@ -1143,7 +1144,7 @@ static int am_deliver(alerter *a, const alert_item *it)
         }
         if (!f && a->nfiring == AM_MAX_FIRING) {
             alog(a, ALERT_LOG_WARNING,
-                 "alerts: %d alerts firing; the oldest is no longer re-sent to Alertmanager",
+                 "%d alerts firing; the oldest is no longer re-sent to Alertmanager",
                  AM_MAX_FIRING);
             am_alert_clear(&a->firing[0]);
             memmove(&a->firing[0], &a->firing[1], (a->nfiring - 1) * sizeof *a->firing);
@@ -1189,7 +1190,7 @@ static void am_resend(alerter *a)
     a->am_next_ns = mono_ns() + a->am_resend_ms * 1000000;
     char *json = am_payload(a, a->firing, a->nfiring, real_ns() + 4 * a->am_resend_ms * 1000000);
     if (!json) {
-        alog(a, ALERT_LOG_ERROR, "alerts: out of memory re-sending to Alertmanager");
+        alog(a, ALERT_LOG_ERROR, "out of memory re-sending to Alertmanager");
         return;
     }
     attempt_ctx c = { .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin };
@@ -1197,36 +1198,36 @@ static void am_resend(alerter *a)
     int rc = webhook_attempt(&call, &c);
     free(json);
     if (rc == 0)
-        alog(a, ALERT_LOG_DEBUG, "alerts: %zu firing alert(s) re-sent to Alertmanager", a->nfiring);
+        alog(a, ALERT_LOG_DEBUG, "%zu firing alert(s) re-sent to Alertmanager", a->nfiring);
     else if (rc != RC_ABORTED)
-        alog(a, ALERT_LOG_WARNING, "alerts: re-sending %zu firing alert(s) to %s failed: %s",
-             a->nfiring, a->webhook_origin, call.errmsg);
+        alog(a, ALERT_LOG_WARNING, "re-sending %zu firing alert(s) to %s failed: %s", a->nfiring,
+             a->webhook_origin, call.errmsg);
 }
 
-/* Returns the number of channels that delivered and failed. */
-static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *bad)
+/* The number of channels that delivered and failed, as ok[ch] and bad[ch]. */
+static void deliver(alerter *a, const alert_item *it, unsigned ok[2], unsigned bad[2])
 {
-    *ok = *bad = 0;
+    ok[0] = ok[1] = bad[0] = bad[1] = 0;
     if (a->webhook_url && a->webhook_am) {
         int rc = am_deliver(a, it);
         if (rc == 0)
-            ++*ok;
+            ok[ALERT_CHANNEL_WEBHOOK]++;
         else if (rc < 0)
-            ++*bad;
+            bad[ALERT_CHANNEL_WEBHOOK]++;
     } else if (a->webhook_url) {
         char *json = webhook_payload(a, it);
         if (!json) {
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the webhook payload",
                  it->key);
-            ++*bad;
+            bad[ALERT_CHANNEL_WEBHOOK]++;
         } else {
             attempt_ctx c = {
                 .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin
             };
             if (run_with_retry(a, webhook_attempt, &c, "webhook", it) == 0)
-                ++*ok;
+                ok[ALERT_CHANNEL_WEBHOOK]++;
             else
-                ++*bad;
+                bad[ALERT_CHANNEL_WEBHOOK]++;
             free(json);
         }
     }
@@ -1234,7 +1235,7 @@ static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *ba
         mail msg;
         if (email_message(a, it, &msg) != 0) {
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the email", it->key);
-            ++*bad;
+            bad[ALERT_CHANNEL_EMAIL]++;
         } else {
             attempt_ctx c = { .a = a,
                               .payload = msg.text,
@@ -1242,9 +1243,9 @@ static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *ba
                               .mail_headers = msg.headers,
                               .origin = a->smtp_origin };
             if (run_with_retry(a, email_attempt, &c, "email", it) == 0)
-                ++*ok;
+                ok[ALERT_CHANNEL_EMAIL]++;
             else
-                ++*bad;
+                bad[ALERT_CHANNEL_EMAIL]++;
             mail_free(&msg);
         }
     }
@@ -1300,8 +1301,7 @@ static void *delivery_main(void *arg)
             a->queued = 0;
             a->dropped += n;
             pthread_mutex_unlock(&a->lock);
-            alog(a, ALERT_LOG_WARNING, "alerts: %llu alert(s) dropped at shutdown",
-                 (unsigned long long)n);
+            alog(a, ALERT_LOG_WARNING, "%llu alert(s) dropped at shutdown", (unsigned long long)n);
             pthread_mutex_lock(&a->lock);
             break;
         }
@@ -1313,13 +1313,17 @@ static void *delivery_main(void *arg)
         a->busy = 1;
         pthread_mutex_unlock(&a->lock);
 
-        unsigned ok, bad;
-        deliver(a, it, &ok, &bad);
+        unsigned ok[2], bad[2];
+        deliver(a, it, ok, bad);
         item_free(it);
 
         pthread_mutex_lock(&a->lock);
-        a->sent += ok;
-        a->failed += bad;
+        for (int ch = 0; ch < 2; ch++) {
+            a->sent += ok[ch];
+            a->failed += bad[ch];
+            a->ch_sent[ch] += ok[ch];
+            a->ch_failed[ch] += bad[ch];
+        }
         a->busy = 0;
     }
     a->done = 1;
@@ -1401,7 +1405,7 @@ int alerter_new(alerter **out, const alert_options *o)
     int rc = ALERT_OK;
     if (o->timeout_ms < 0 || o->max_attempts < 0 || o->queue_capacity < 0 || o->retry_base_ms < 0 ||
         o->retry_cap_ms < 0 || o->drain_timeout_ms < 0) {
-        alog(a, ALERT_LOG_ERROR, "alerts: negative option value");
+        alog(a, ALERT_LOG_ERROR, "negative option value");
         rc = ALERT_EINVAL;
     }
     for (const char *const *s = o->secrets; rc == ALERT_OK && s && *s; s++)
@@ -1413,14 +1417,14 @@ int alerter_new(alerter **out, const alert_options *o)
     if (rc == ALERT_OK && o->webhook_url && *o->webhook_url) {
         rc = parse_webhook(a, o->webhook_url);
         if (rc == ALERT_EINVAL)
-            alog(a, ALERT_LOG_ERROR, "alerts: ALERT_WEBHOOK_URL is not an http(s) URL");
+            alog(a, ALERT_LOG_ERROR, "ALERT_WEBHOOK_URL is not an http(s) URL");
         else if (rc == ALERT_OK && !(a->webhook_url = am_url(o)))
             rc = ALERT_ENOMEM;
         a->webhook_slack = o->webhook_slack;
         a->webhook_am = o->webhook_alertmanager != 0;
     }
     if (rc == ALERT_OK && o->am_resend_ms < 0) {
-        alog(a, ALERT_LOG_ERROR, "alerts: negative Alertmanager re-send interval");
+        alog(a, ALERT_LOG_ERROR, "negative Alertmanager re-send interval");
         rc = ALERT_EINVAL;
     }
     a->am_resend_ms = o->am_resend_ms > 0 ? o->am_resend_ms : 60000;
@@ -1480,9 +1484,9 @@ int alerter_new(alerter **out, const alert_options *o)
         return ALERT_ETHREAD;
     }
     if (!a->webhook_url && !a->email_enabled)
-        alog(a, ALERT_LOG_INFO, "alerts: no channel configured; alerts are discarded");
+        alog(a, ALERT_LOG_INFO, "no channel configured; alerts are discarded");
     else
-        alog(a, ALERT_LOG_INFO, "alerts: webhook %s%s, email %s%s", a->webhook_url ? "to " : "off",
+        alog(a, ALERT_LOG_INFO, "webhook %s%s, email %s%s", a->webhook_url ? "to " : "off",
              a->webhook_url ? a->webhook_origin : "", a->email_enabled ? "via " : "off",
              a->email_enabled ? a->smtp_origin : "");
     *out = a;
@@ -1619,6 +1623,17 @@ void alerter_counts(alerter *a, uint64_t *sent, uint64_t *failed, uint64_t *supp
         *suppressed = a->suppressed;
     if (dropped)
         *dropped = a->dropped;
+    pthread_mutex_unlock(&a->lock);
+}
+
+void alerter_channel_counts(alerter *a, alert_channel ch, uint64_t *sent, uint64_t *failed)
+{
+    unsigned i = ch == ALERT_CHANNEL_EMAIL ? 1 : 0;
+    pthread_mutex_lock(&a->lock);
+    if (sent)
+        *sent = a->ch_sent[i];
+    if (failed)
+        *failed = a->ch_failed[i];
     pthread_mutex_unlock(&a->lock);
 }
 

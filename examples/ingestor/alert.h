@@ -167,6 +167,13 @@ __attribute__((nonnull(1, 2, 5))) int alert_raise_symbol(alerter *a, const char 
 void alerter_counts(alerter *a, uint64_t *sent, uint64_t *failed, uint64_t *suppressed,
                     uint64_t *dropped);
 
+/* Delivery channels, for alerter_channel_counts(). Alertmanager is the webhook. */
+typedef enum alert_channel { ALERT_CHANNEL_WEBHOOK = 0, ALERT_CHANNEL_EMAIL = 1 } alert_channel;
+
+/* Deliveries of one channel since creation (their sums are alerter_counts()'s
+ * sent and failed); any pointer may be NULL. */
+void alerter_channel_counts(alerter *a, alert_channel ch, uint64_t *sent, uint64_t *failed);
+
 /* Alerts queued or being delivered now. */
 size_t alerter_pending(alerter *a);
 

@@ -528,10 +528,12 @@ static int admin_snapshot(metrics_snapshot *out, void *ud)
     out->lease_losses = atomic_load(&s->lease_losses);
     out->last_success_unix = atomic_load(&s->last_success_s);
     if (s->alerts) {
-        uint64_t sent, failed, suppressed, dropped;
-        alerter_counts(s->alerts, &sent, &failed, &suppressed, &dropped);
-        out->alerts_sent = (int64_t)sent;
-        out->alerts_failed = (int64_t)failed;
+        for (int ch = 0; ch < METRICS_ALERT_CHANNELS; ch++) {
+            uint64_t sent, failed;
+            alerter_channel_counts(s->alerts, (alert_channel)ch, &sent, &failed);
+            out->alerts_sent[ch] = (int64_t)sent;
+            out->alerts_failed[ch] = (int64_t)failed;
+        }
     }
     retry_breaker_snapshot_get(s->sh.breaker, &out->breaker);
     out->have_breaker = 1;
@@ -614,10 +616,11 @@ static int admin_jobs(char **out, void *ud)
     return rc;
 }
 
+/* The admin module's messages carry their own "admin http" prefix. */
 static void admin_log(log_level level, const char *msg, void *ud)
 {
     (void)ud;
-    log_msg(level, "admin: %s", msg);
+    log_msg(level, "%s", msg);
 }
 
 static int start_admin(service *s)
@@ -635,11 +638,7 @@ static int start_admin(service *s)
                 s->cfg->admin_port);
         return -1;
     }
-    log_msg(LOG_INFO,
-            "admin HTTP on http://%s:%u (/healthz /readyz /metrics /api/v1/metrics "
-            "/api/v1/jobs)",
-            s->cfg->admin_addr, admin_port(s->admin));
-    return 0;
+    return 0; /* the admin module announces its address */
 }
 
 /* ------------------------------------------------------------ lifecycle */

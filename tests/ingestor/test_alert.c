@@ -299,6 +299,11 @@ static void email_headers_body_and_no_secrets(void **state)
                      ALERT_OK);
     WAIT_FOR(count_sent(a) == 1, 10000);
     assert_int_equal(count_failed(a), 0);
+    uint64_t ch_sent = 9, ch_failed = 9;
+    alerter_channel_counts(a, ALERT_CHANNEL_EMAIL, &ch_sent, &ch_failed);
+    assert_true(ch_sent == 1 && ch_failed == 0);
+    alerter_channel_counts(a, ALERT_CHANNEL_WEBHOOK, &ch_sent, &ch_failed);
+    assert_true(ch_sent == 0 && ch_failed == 0);
 
     assert_int_equal(sink_messages(s), 1);
     /* AUTH PLAIN: authzid \0 user \0 password — the one place the password goes */

@@ -330,6 +330,12 @@ static void alerts_reach_webhook_and_smtp_without_secrets_and_are_deduplicated(v
     char *text = service_output(&e);
     assert_non_null(strstr(text, "HTTP 401"));
     assert_no_secrets("the output of ingestor run", text);
+    /* Each module's prefix once, and the admin address announced once. */
+    assert_int_equal(count_lines_with(text, "alerts: alerts:"), 0);
+    assert_int_equal(count_lines_with(text, "admin: admin"), 0);
+    assert_true(count_lines_with(text, "alerts: alert job-dead:") > 0);
+    assert_int_equal(count_lines_with(text, "admin HTTP on") + count_lines_with(text, "listening"),
+                     1);
     free(text);
     text = read_file(e.rp.log_path, NULL);
     assert_non_null(text);
