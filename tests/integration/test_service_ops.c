@@ -420,6 +420,26 @@ static bool readyz_is(const itenv *e, long status)
     return get_status(e, "/readyz") == status;
 }
 
+/* Every metric name of the Grafana dashboard in docs/ is in this /metrics
+ * text (tests/integration/check_dashboard.py reads the PromQL). */
+static void check_dashboard(const char *text, size_t len)
+{
+    char path[] = "/tmp/service-ops-metrics-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    const char *argv[] = { CHECK_DASHBOARD, DASHBOARD_JSON, path, NULL };
+    char *out = NULL;
+    int rc = run_capture(argv, NULL, &out);
+    unlink(path);
+    if (rc != 0)
+        fail_msg("the dashboard names metrics /metrics does not export (exit %d):\n%s", rc,
+                 out ? out : "");
+    print_message("dashboard: %s", out);
+    free(out);
+}
+
 static void metrics_parse_and_match_the_run(void **state)
 {
     (void)state;
@@ -451,6 +471,7 @@ static void metrics_parse_and_match_the_run(void **state)
     prom_doc d;
     if (prom_parse(&d, r.body, r.len) != 0)
         fail_msg("/metrics is not valid exposition text: %s", d.err);
+    check_dashboard(r.body, r.len);
     fetch_free(&r);
     assert_int_equal((long long)prom_value(&d, "ingestor_bars_total", "outcome=inserted"), rows);
     static const char *const classes[] = { "2xx",      "4xx", "429", "5xx", "transport_error",
