@@ -16,6 +16,7 @@
 
 #include <dqcheck/dqcheck.h>
 
+#include "html.h"
 #include "reader.h"
 #include "textsafe.h"
 
@@ -26,7 +27,8 @@ static void usage(FILE *to)
           "\n"
           "  --interval N/UNIT     bar interval: 1/day (default), 5/minute, 1/hour, ...\n"
           "  --calendar CAL        nyse (default), weekdays or 24x7\n"
-          "  --format FMT          text (default) or json (one report per symbol per line)\n"
+          "  --format FMT          text (default), json (one report per symbol per line) or\n"
+          "                        html (one self-contained page: chart, score, findings)\n"
           "  --fail-on LEVEL       error (default), warning, info or never\n"
           "  --max-issues N        issue records kept per report (default 1000)\n"
           "  --symbol SYM          symbol for files without a symbol column or ticker\n"
@@ -130,6 +132,7 @@ typedef struct tool {
     dq_options opts;
     dq_report_options ropts;
     int json;
+    int html; /* one HTML page for all files (--format html) */
     const char *symbol;
     int worst; /* exit status so far */
 } tool;
@@ -170,6 +173,48 @@ static void print_text(const char *path, const dq_report *r, int daily)
     }
     if (dq_report_truncated(r))
         printf("  (truncated: %zu of the findings shown; raise --max-issues)\n", ni);
+}
+
+/* Check b in about 200 parts, noting the score after each, then write the
+ * symbol's HTML section. */
+static int check_in_parts(tool *t, const char *path, dq_checker *c, dq_report *r,
+                          const dq_batch *whole)
+{
+    size_t n = whole->count, step = n / 200 + 1, parts = n / step + 1;
+    double *score = malloc(parts * sizeof *score);
+    size_t *end = malloc(parts * sizeof *end);
+    size_t k = 0;
+    if (!score || !end) {
+        free(score);
+        free(end);
+        fprintf(stderr, "dqcheck: out of memory\n");
+        return -1;
+    }
+    for (size_t at = 0; at < n; at += step) {
+        dq_batch b = *whole;
+        b.candles = whole->candles + at;
+        b.rows = whole->rows + at;
+        b.count = n - at < step ? n - at : step;
+        if (dq_check(r, c, &b) != DQ_OK) {
+            fprintf(stderr, "dqcheck: %s: %s\n", path, dq_checker_errmsg(c));
+            free(score);
+            free(end);
+            return -1;
+        }
+        score[k] = dq_report_score(r);
+        end[k++] = at + b.count;
+    }
+    html_series s = { .source = path,
+                      .candles = whole->candles,
+                      .n = n,
+                      .score_at = score,
+                      .score_end = end,
+                      .nscores = k,
+                      .daily = t->opts.interval.unit == DQ_UNIT_DAY };
+    html_section(stdout, &s, r);
+    free(score);
+    free(end);
+    return 0;
 }
 
 static int check_file(tool *t, const char *path)
@@ -247,12 +292,21 @@ static int check_file(tool *t, const char *path)
         b.candles = cs;
         b.count = m;
         b.rows = rows;
-        if (dq_check(r, c, &b) != DQ_OK) {
+        if (t->html) {
+            /* in parts, for the score over the series: the findings are
+             * those of one call over the whole series */
+            if (check_in_parts(t, path, c, r, &b) != 0) {
+                status = 2;
+                continue;
+            }
+        } else if (dq_check(r, c, &b) != DQ_OK) {
             fprintf(stderr, "dqcheck: %s: %s\n", spath, dq_checker_errmsg(c));
             status = 2;
             continue;
         }
-        if (t->json) {
+        if (t->html) {
+            /* printed by check_in_parts */
+        } else if (t->json) {
             char *js = NULL;
             if (dq_report_to_json(&js, r) != DQ_OK) {
                 fprintf(stderr, "dqcheck: out of memory\n");
@@ -283,6 +337,7 @@ int main(int argc, char **argv)
     t.opts = o;
     t.ropts = ro;
     t.json = 0;
+    t.html = 0;
     t.symbol = NULL;
     enum {
         O_INTERVAL = 256,
@@ -345,12 +400,10 @@ int main(int argc, char **argv)
             }
             break;
         case O_FORMAT:
-            if (strcmp(optarg, "json") == 0)
-                t.json = 1;
-            else if (strcmp(optarg, "text") == 0)
-                t.json = 0;
-            else {
-                fprintf(stderr, "dqcheck: --format: text or json: %s\n", optarg);
+            t.json = strcmp(optarg, "json") == 0;
+            t.html = strcmp(optarg, "html") == 0;
+            if (!t.json && !t.html && strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "dqcheck: --format: text, json or html: %s\n", optarg);
                 return 2;
             }
             break;
@@ -453,11 +506,15 @@ int main(int argc, char **argv)
     }
     dq_checker_free(probe);
     int status = 0;
+    if (t.html)
+        html_begin(stdout, "dqcheck report");
     for (int i = optind; i < argc; i++) {
         int s = check_file(&t, argv[i]);
         if (s > status)
             status = s;
     }
+    if (t.html)
+        html_end(stdout);
     fflush(stdout);
     return status;
 }

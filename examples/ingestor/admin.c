@@ -598,7 +598,11 @@ int admin_start(admin_server **out, const admin_options *o)
     s->have_watchdog = 1;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info && info->port ? info->port : o->port;
-    say(s, LOG_INFO, "admin http: listening on %s port %u", host, s->port);
+    int bracket = strchr(host, ':') != NULL;
+    say(s, LOG_INFO,
+        "admin HTTP on http://%s%s%s:%u (/healthz /readyz /metrics /api/v1/metrics "
+        "/api/v1/jobs)",
+        bracket ? "[" : "", host, bracket ? "]" : "", s->port);
     *out = s;
     return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "alert.h"
 #include "alert_internal.h"
+#include "hostname.h"
 #include "http_header.h"
 #include "textsafe.h"
 
@@ -38,9 +39,21 @@ typedef struct alert_item {
     alert_severity sev;
     struct timespec when; /* CLOCK_REALTIME at alert_raise() */
     char key[ALERT_KEY_MAX + 1];
-    char *title; /* scrubbed */
-    char *body;  /* scrubbed, "" when none */
+    char symbol[32]; /* scrubbed, "" when none */
+    char *title;     /* scrubbed */
+    char *body;      /* scrubbed, "" when none */
 } alert_item;
+
+/* An alert firing in Alertmanager: re-sent until resolved. */
+typedef struct am_alert {
+    char key[ALERT_KEY_MAX + 1];
+    char symbol[32];
+    alert_severity sev;
+    struct timespec starts;
+    char *summary, *description;
+} am_alert;
+
+#define AM_MAX_FIRING 256
 
 typedef struct dedup_slot {
     char key[ALERT_KEY_MAX + 1];
@@ -79,6 +92,13 @@ struct alerter {
     void *log_ud;
     char host[256];
     char msgid_host[256];
+    char from_domain[256];
+    int webhook_am;
+    char *am_instance, *am_job, *am_generator;
+    int64_t am_resend_ms;
+    am_alert *firing; /* delivery thread only */
+    size_t nfiring;
+    int64_t am_next_ns; /* CLOCK_MONOTONIC of the next re-send; delivery thread only */
 
     /* state */
     pthread_mutex_t lock;
@@ -92,7 +112,8 @@ struct alerter {
     atomic_int abort_flag;
     dedup_slot *slots;
     uint64_t sent, failed, suppressed, dropped;
-    uint64_t msgid_seq; /* delivery thread only */
+    uint64_t ch_sent[2], ch_failed[2]; /* by alert_channel */
+    uint64_t msgid_seq;                /* delivery thread only */
     pthread_t thread;
 };
 
@@ -309,6 +330,44 @@ static int address_ok(const char *s)
     return strpbrk(s, " <>,;\"") == NULL;
 }
 
+/*
+ * "addr" or "Display Name <addr>" (the name optionally in double quotes,
+ * printable ASCII without quotes or backslashes inside). Returns 0 with the
+ * parts (name "" when none), -1 when malformed or too long.
+ */
+static int split_mailbox(const char *s, char *name, size_t nn, char *addr, size_t na)
+{
+    while (*s == ' ')
+        s++;
+    size_t len = strlen(s);
+    while (len > 0 && s[len - 1] == ' ')
+        len--;
+    name[0] = '\0';
+    const char *lt = memchr(s, '<', len);
+    if (!lt || len == 0 || s[len - 1] != '>') {
+        if (len >= na || memchr(s, '<', len) || memchr(s, '>', len))
+            return -1;
+        snprintf(addr, na, "%.*s", (int)len, s);
+        return 0;
+    }
+    size_t alen = (size_t)(s + len - 1 - (lt + 1));
+    if (alen >= na)
+        return -1;
+    snprintf(addr, na, "%.*s", (int)alen, lt + 1);
+    const char *ns = s, *ne = lt;
+    while (ne > ns && ne[-1] == ' ')
+        ne--;
+    if (ne - ns >= 2 && *ns == '"' && ne[-1] == '"')
+        ns++, ne--;
+    if ((size_t)(ne - ns) >= nn)
+        return -1;
+    for (const char *p = ns; p < ne; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+            return -1;
+    snprintf(name, nn, "%.*s", (int)(ne - ns), ns);
+    return 0;
+}
+
 static int add_secret(alerter *a, const char *s, size_t n)
 {
     if (n == 0)
@@ -387,21 +446,26 @@ static int parse_email(alerter *a, const alert_options *o)
 {
     if (!o->email_to || !o->email_from || !o->smtp_host || !*o->smtp_host) {
         alog(a, ALERT_LOG_ERROR,
-             "alerts: email needs ALERT_EMAIL_TO, ALERT_EMAIL_FROM and "
+             "email needs ALERT_EMAIL_TO, ALERT_EMAIL_FROM and "
              "ALERT_SMTP_HOST");
         return ALERT_EINVAL;
     }
-    if (!address_ok(o->email_from)) {
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_FROM is not a valid address");
+    char from_addr[320], from_name[128];
+    if (split_mailbox(o->email_from, from_name, sizeof from_name, from_addr, sizeof from_addr) !=
+            0 ||
+        !address_ok(from_addr)) {
+        alog(a, ALERT_LOG_ERROR,
+             "ALERT_EMAIL_FROM is neither an address nor 'Name <address>' "
+             "(printable ASCII)");
         return ALERT_EINVAL;
     }
     const char *h = o->smtp_host;
     if (has_ctl(h) || strpbrk(h, " /?#@\\")) {
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_SMTP_HOST is not a valid host name");
+        alog(a, ALERT_LOG_ERROR, "ALERT_SMTP_HOST is not a valid host name");
         return ALERT_EINVAL;
     }
     if (o->smtp_port < 0 || o->smtp_port > 65535) {
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_SMTP_PORT is out of range");
+        alog(a, ALERT_LOG_ERROR, "ALERT_SMTP_PORT is out of range");
         return ALERT_EINVAL;
     }
     int port = o->smtp_port ? o->smtp_port : (o->smtp_tls_off ? 25 : 587);
@@ -425,13 +489,13 @@ static int parse_email(alerter *a, const alert_options *o)
             char addr[320];
             if ((size_t)(e - s) >= sizeof addr - 2) {
                 free(to.p);
-                alog(a, ALERT_LOG_ERROR, "alerts: an ALERT_EMAIL_TO address is too long");
+                alog(a, ALERT_LOG_ERROR, "an ALERT_EMAIL_TO address is too long");
                 return ALERT_EINVAL;
             }
             snprintf(addr, sizeof addr, "%.*s", (int)(e - s), s);
             if (!address_ok(addr)) {
                 free(to.p);
-                alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_TO holds an invalid address");
+                alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO holds an invalid address");
                 return ALERT_EINVAL;
             }
             char **v = realloc(a->rcpt, (a->nrcpt + 1) * sizeof *v);
@@ -457,14 +521,24 @@ static int parse_email(alerter *a, const alert_options *o)
     }
     if (a->nrcpt == 0) {
         free(to.p);
-        alog(a, ALERT_LOG_ERROR, "alerts: ALERT_EMAIL_TO names no recipient");
+        alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO names no recipient");
         return ALERT_EINVAL;
     }
     a->to_header = sb_take(&to);
     char from[324];
-    snprintf(from, sizeof from, "<%s>", o->email_from);
+    snprintf(from, sizeof from, "<%s>", from_addr);
     a->mail_from = xstrdup(from);
-    a->from_header = xstrdup(o->email_from);
+    if (from_name[0]) {
+        /* a quoted string unless the name is atoms and spaces only */
+        int quote = strpbrk(from_name, "()<>[]:;@\\,.\"") != NULL;
+        sbuf fh = { 0 };
+        sb_fmt(&fh, "%s%s%s <%s>", quote ? "\"" : "", from_name, quote ? "\"" : "", from_addr);
+        a->from_header = sb_take(&fh);
+    } else {
+        a->from_header = xstrdup(from_addr);
+    }
+    const char *dom = strrchr(from_addr, '@') + 1;
+    snprintf(a->from_domain, sizeof a->from_domain, "%s", dom);
     if (o->smtp_user && *o->smtp_user) {
         a->smtp_user = xstrdup(o->smtp_user);
         a->smtp_password = xstrdup(o->smtp_password ? o->smtp_password : "");
@@ -513,9 +587,9 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *ud)
 
 typedef struct attempt_ctx {
     alerter *a;
-    const char *payload; /* webhook: JSON; email: the whole message */
+    const char *payload; /* webhook: JSON; email: the text */
     size_t len;
-    size_t off; /* email: read position */
+    struct curl_slist *mail_headers; /* email: the header fields */
     char retry_after[64];
     const char *origin; /* for messages */
 } attempt_ctx;
@@ -616,17 +690,6 @@ static int webhook_attempt(retry_call *call, void *ud)
     return status > 0 && status < 1000 ? (int)status : RC_TRANSPORT;
 }
 
-static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
-{
-    attempt_ctx *c = ud;
-    size_t n = size * nitems;
-    if (n > c->len - c->off)
-        n = c->len - c->off;
-    memcpy(buf, c->payload + c->off, n);
-    c->off += n;
-    return n;
-}
-
 static int email_attempt(retry_call *call, void *ud)
 {
     attempt_ctx *c = ud;
@@ -647,7 +710,6 @@ static int email_attempt(retry_call *call, void *ud)
         rcpt = tmp;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    c->off = 0;
     common_opts(h, a, errbuf);
     curl_easy_setopt(h, CURLOPT_URL, a->smtp_url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -659,14 +721,24 @@ static int email_attempt(retry_call *call, void *ud)
         curl_easy_setopt(h, CURLOPT_USERNAME, a->smtp_user);
         curl_easy_setopt(h, CURLOPT_PASSWORD, a->smtp_password);
     }
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, c);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
+    curl_mime *mime = curl_mime_init(h);
+    curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+    if (!part || curl_mime_data(part, c->payload, c->len) != CURLE_OK ||
+        curl_mime_type(part, "text/plain; charset=utf-8") != CURLE_OK ||
+        curl_mime_encoder(part, "quoted-printable") != CURLE_OK) {
+        curl_mime_free(mime);
+        curl_slist_free_all(rcpt);
+        curl_easy_cleanup(h);
+        snprintf(call->errmsg, sizeof call->errmsg, "out of memory");
+        return RC_TRANSPORT;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->mail_headers);
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
+    curl_mime_free(mime);
     curl_slist_free_all(rcpt);
     if (rc == CURLE_OK)
         return 0;
@@ -803,8 +875,9 @@ static void b64(sbuf *b, const unsigned char *s, size_t n)
     }
 }
 
-/* The Subject field value: plain when printable ASCII and short, else
- * RFC 2047 encoded words (UTF-8, base64) folded between words. */
+/* The Subject field value, folded so that no line passes 78 bytes
+ * ("Subject: " included): plain when printable ASCII, else RFC 2047
+ * encoded words (UTF-8, base64) of at most 39 bytes each. */
 static void subject_value(sbuf *b, const char *subj)
 {
     int plain = strlen(subj) <= 900;
@@ -812,12 +885,24 @@ static void subject_value(sbuf *b, const char *subj)
         if ((unsigned char)*p >= 0x7f)
             plain = 0;
     if (plain) {
-        sb_str(b, subj);
+        /* fold before a space that would carry the line past 78 */
+        size_t col = strlen("Subject: ");
+        const char *p = subj;
+        while (*p) {
+            size_t word = strcspn(p + 1, " ") + 1;
+            if (col + word > 78 && *p == ' ' && col > 1) {
+                sb_str(b, "\r\n");
+                col = 0;
+            }
+            sb_add(b, p, word);
+            col += word;
+            p += word;
+        }
         return;
     }
     size_t len = strlen(subj), i = 0;
     while (i < len) {
-        size_t n = utf8_cut(subj + i, len - i, 45);
+        size_t n = utf8_cut(subj + i, len - i, 39);
         if (n == 0)
             n = 1;
         if (i)
@@ -850,7 +935,36 @@ static void crlf_text(sbuf *b, const char *s)
     }
 }
 
-static char *email_message(alerter *a, const alert_item *it)
+/* An email: its header fields (one per entry, the Subject folded) and its
+ * text, which libcurl's MIME API sends as a quoted-printable text/plain
+ * part (8BITMIME is never assumed). */
+typedef struct mail {
+    struct curl_slist *headers;
+    char *text;
+} mail;
+
+static void mail_free(mail *m)
+{
+    curl_slist_free_all(m->headers);
+    free(m->text);
+    m->headers = NULL;
+    m->text = NULL;
+}
+
+/* Append one header field; the sbuf is emptied. Returns -1 when out of memory. */
+static int add_field(mail *m, sbuf *f)
+{
+    char *s = sb_take(f);
+    memset(f, 0, sizeof *f);
+    struct curl_slist *tmp = s ? curl_slist_append(m->headers, s) : NULL;
+    free(s);
+    if (!tmp)
+        return -1;
+    m->headers = tmp;
+    return 0;
+}
+
+static int email_message(alerter *a, const alert_item *it, mail *m)
 {
     char date[64], when[64];
     format_rfc5322_date(&it->when, date, sizeof date);
@@ -865,78 +979,275 @@ static char *email_message(alerter *a, const alert_item *it)
     for (char *p = subj; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
-
-    sbuf b = { 0 };
-    sb_fmt(&b, "Date: %s\r\n", date);
-    sb_str(&b, "From: ");
-    sb_str(&b, a->from_header);
-    sb_str(&b, "\r\nTo: ");
-    sb_str(&b, a->to_header);
-    sb_str(&b, "\r\nSubject: ");
-    subject_value(&b, subj);
-    sb_fmt(&b, "\r\nMessage-ID: <%lld.%09ld.%llu.%ld@%s>\r\n", (long long)it->when.tv_sec,
-           it->when.tv_nsec, (unsigned long long)++a->msgid_seq, (long)getpid(), a->msgid_host);
-    sb_str(&b, "MIME-Version: 1.0\r\n"
-               "Content-Type: text/plain; charset=utf-8\r\n"
-               "Content-Transfer-Encoding: 8bit\r\n"
-               "Auto-Submitted: auto-generated\r\n"
-               "X-Ingestor-Alert-Key: ");
     char key[ALERT_KEY_MAX + 1];
     snprintf(key, sizeof key, "%s", it->key);
     for (char *p = key; *p; p++)
         if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
             *p = '_';
-    sb_str(&b, key);
+
+    memset(m, 0, sizeof *m);
+    sbuf f = { 0 };
+    int rc = 0;
+    sb_fmt(&f, "Date: %s", date);
+    rc |= add_field(m, &f);
+    sb_str(&f, "From: ");
+    sb_str(&f, a->from_header);
+    rc |= add_field(m, &f);
+    sb_str(&f, "To: ");
+    sb_str(&f, a->to_header);
+    rc |= add_field(m, &f);
+    sb_str(&f, "Subject: ");
+    subject_value(&f, subj);
+    rc |= add_field(m, &f);
+    sb_fmt(&f, "Message-ID: <%lld.%09ld.%llu.%ld@%s>", (long long)it->when.tv_sec, it->when.tv_nsec,
+           (unsigned long long)++a->msgid_seq, (long)getpid(), a->msgid_host);
+    rc |= add_field(m, &f);
+    sb_str(&f, "Auto-Submitted: auto-generated");
+    rc |= add_field(m, &f);
+    sb_str(&f, "X-Ingestor-Alert-Key: ");
+    sb_str(&f, key);
+    rc |= add_field(m, &f);
+
+    /* The title is the Subject: the text starts with the body (the title
+     * only when there is no body), then the alert's particulars. */
+    sbuf b = { 0 };
+    crlf_text(&b, *it->body ? it->body : it->title);
     sb_str(&b, "\r\n\r\n");
-    crlf_text(&b, it->title);
-    sb_str(&b, "\r\n\r\n");
-    if (*it->body) {
-        crlf_text(&b, it->body);
-        sb_str(&b, "\r\n\r\n");
-    }
     sb_fmt(&b, "Severity: %s\r\nKey: ", alert_severity_name(it->sev));
     crlf_text(&b, it->key);
     sb_str(&b, "\r\nHost: ");
     sb_str(&b, a->host);
     sb_fmt(&b, "\r\nTime: %s\r\nSource: ingestor\r\n", when);
-    return sb_take(&b);
+    m->text = sb_take(&b);
+    if (rc != 0 || !m->text) {
+        mail_free(m);
+        return -1;
+    }
+    return 0;
 }
 
-/* Returns the number of channels that delivered and failed. */
-static void deliver(alerter *a, const alert_item *it, unsigned *ok, unsigned *bad)
+/* ------------------------------------------------------------------------ */
+/* Alertmanager (API v2)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* "job-dead:42" -> "IngestorJobDead": the key's part before ':', in
+ * CamelCase, letters and digits only (a valid Prometheus label value is any
+ * text, but alert names are conventionally identifiers). */
+static void am_alertname(const char *key, char *out, size_t n)
 {
-    *ok = *bad = 0;
-    if (a->webhook_url) {
+    size_t j = (size_t)snprintf(out, n, "Ingestor");
+    int up = 1;
+    for (const char *p = key; *p && *p != ':' && j + 1 < n; p++) {
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            out[j++] = (char)(up && c >= 'a' && c <= 'z' ? c - 32 : c);
+            up = 0;
+        } else {
+            up = 1;
+        }
+    }
+    out[j] = '\0';
+}
+
+static void rfc3339_ns(int64_t ns, char *out, size_t n)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+    format_rfc3339(&ts, out, n);
+}
+
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One element of the POST /api/v2/alerts array; ends_ns is CLOCK_REALTIME. */
+static int am_add(const alerter *a, cJSON *arr, const am_alert *f, int64_t ends_ns)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o))
+        return cJSON_Delete(o), 0;
+    char name[96], starts[64], ends[64];
+    am_alertname(f->key, name, sizeof name);
+    format_rfc3339(&f->starts, starts, sizeof starts);
+    rfc3339_ns(ends_ns, ends, sizeof ends);
+    cJSON *l = cJSON_AddObjectToObject(o, "labels");
+    cJSON *an = cJSON_AddObjectToObject(o, "annotations");
+    int ok = l && an && cJSON_AddStringToObject(l, "alertname", name) &&
+             cJSON_AddStringToObject(l, "key", f->key) &&
+             cJSON_AddStringToObject(l, "severity", alert_severity_name(f->sev)) &&
+             cJSON_AddStringToObject(l, "instance", a->am_instance) &&
+             cJSON_AddStringToObject(l, "job", a->am_job) &&
+             (!f->symbol[0] || cJSON_AddStringToObject(l, "symbol", f->symbol)) &&
+             cJSON_AddStringToObject(an, "summary", f->summary) &&
+             (!f->description[0] || cJSON_AddStringToObject(an, "description", f->description)) &&
+             cJSON_AddStringToObject(o, "startsAt", starts) &&
+             cJSON_AddStringToObject(o, "endsAt", ends) &&
+             (!a->am_generator || cJSON_AddStringToObject(o, "generatorURL", a->am_generator));
+    return ok;
+}
+
+/* The JSON array for f[0..n), every one ending at ends_ns. */
+static char *am_payload(const alerter *a, const am_alert *f, size_t n, int64_t ends_ns)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int ok = arr != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = am_add(a, arr, &f[i], ends_ns);
+    char *out = ok ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    return out;
+}
+
+static void am_alert_clear(am_alert *f)
+{
+    free(f->summary);
+    free(f->description);
+    memset(f, 0, sizeof *f);
+}
+
+static am_alert *am_find(alerter *a, const char *key)
+{
+    for (size_t i = 0; i < a->nfiring; i++)
+        if (strcmp(a->firing[i].key, key) == 0)
+            return &a->firing[i];
+    return NULL;
+}
+
+/*
+ * Post one alert to Alertmanager: a firing one joins (or refreshes) the set
+ * that is re-sent; a resolved one posts the firing alert's labels with
+ * endsAt = now and leaves the set. Returns 0 when delivered, 1 when there
+ * was nothing to post (a resolution of an alert not firing here), -1 when
+ * the delivery failed.
+ */
+static int am_deliver(alerter *a, const alert_item *it)
+{
+    int64_t ahead_ns = 4 * a->am_resend_ms * 1000000;
+    am_alert *f = am_find(a, it->key);
+    am_alert one = { 0 };
+    int64_t ends_ns;
+    if (it->sev == ALERT_RESOLVED) {
+        if (!f) {
+            alog(a, ALERT_LOG_DEBUG, "alert %s resolved: not firing in Alertmanager", it->key);
+            return 1;
+        }
+        one = *f;
+        *f = a->firing[--a->nfiring];
+        ends_ns = (int64_t)it->when.tv_sec * 1000000000 + it->when.tv_nsec;
+    } else {
+        char *s = xstrdup(it->title), *d = xstrdup(it->body);
+        if (!s || !d) {
+            free(s), free(d);
+            alog(a, ALERT_LOG_ERROR, "alert %s: out of memory", it->key);
+            return -1;
+        }
+        if (!f && a->nfiring == AM_MAX_FIRING) {
+            alog(a, ALERT_LOG_WARNING,
+                 "%d alerts firing; the oldest is no longer re-sent to Alertmanager",
+                 AM_MAX_FIRING);
+            am_alert_clear(&a->firing[0]);
+            memmove(&a->firing[0], &a->firing[1], (a->nfiring - 1) * sizeof *a->firing);
+            a->nfiring--;
+        }
+        if (!f) {
+            f = &a->firing[a->nfiring++];
+            memset(f, 0, sizeof *f);
+            memcpy(f->key, it->key, sizeof f->key);
+            f->starts = it->when;
+            if (a->nfiring == 1)
+                a->am_next_ns = mono_ns() + a->am_resend_ms * 1000000;
+        }
+        free(f->summary);
+        free(f->description);
+        f->summary = s;
+        f->description = d;
+        f->sev = it->sev;
+        memcpy(f->symbol, it->symbol, sizeof f->symbol);
+        ends_ns = real_ns() + ahead_ns;
+    }
+    const am_alert *post = it->sev == ALERT_RESOLVED ? &one : f;
+    char *json = am_payload(a, post, 1, ends_ns);
+    int rc = -1;
+    if (!json) {
+        alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the Alertmanager payload",
+             it->key);
+    } else {
+        attempt_ctx c = {
+            .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin
+        };
+        rc = run_with_retry(a, webhook_attempt, &c, "Alertmanager", it);
+        free(json);
+    }
+    if (it->sev == ALERT_RESOLVED)
+        am_alert_clear(&one);
+    return rc;
+}
+
+/* Re-send every firing alert (one attempt: the next interval retries). */
+static void am_resend(alerter *a)
+{
+    a->am_next_ns = mono_ns() + a->am_resend_ms * 1000000;
+    char *json = am_payload(a, a->firing, a->nfiring, real_ns() + 4 * a->am_resend_ms * 1000000);
+    if (!json) {
+        alog(a, ALERT_LOG_ERROR, "out of memory re-sending to Alertmanager");
+        return;
+    }
+    attempt_ctx c = { .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin };
+    retry_call call = { .attempt = 1 };
+    int rc = webhook_attempt(&call, &c);
+    free(json);
+    if (rc == 0)
+        alog(a, ALERT_LOG_DEBUG, "%zu firing alert(s) re-sent to Alertmanager", a->nfiring);
+    else if (rc != RC_ABORTED)
+        alog(a, ALERT_LOG_WARNING, "re-sending %zu firing alert(s) to %s failed: %s", a->nfiring,
+             a->webhook_origin, call.errmsg);
+}
+
+/* The number of channels that delivered and failed, as ok[ch] and bad[ch]. */
+static void deliver(alerter *a, const alert_item *it, unsigned ok[2], unsigned bad[2])
+{
+    ok[0] = ok[1] = bad[0] = bad[1] = 0;
+    if (a->webhook_url && a->webhook_am) {
+        int rc = am_deliver(a, it);
+        if (rc == 0)
+            ok[ALERT_CHANNEL_WEBHOOK]++;
+        else if (rc < 0)
+            bad[ALERT_CHANNEL_WEBHOOK]++;
+    } else if (a->webhook_url) {
         char *json = webhook_payload(a, it);
         if (!json) {
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the webhook payload",
                  it->key);
-            ++*bad;
+            bad[ALERT_CHANNEL_WEBHOOK]++;
         } else {
             attempt_ctx c = {
                 .a = a, .payload = json, .len = strlen(json), .origin = a->webhook_origin
             };
             if (run_with_retry(a, webhook_attempt, &c, "webhook", it) == 0)
-                ++*ok;
+                ok[ALERT_CHANNEL_WEBHOOK]++;
             else
-                ++*bad;
+                bad[ALERT_CHANNEL_WEBHOOK]++;
             free(json);
         }
     }
     if (a->email_enabled) {
-        char *msg = email_message(a, it);
-        if (!msg) {
+        mail msg;
+        if (email_message(a, it, &msg) != 0) {
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory building the email", it->key);
-            ++*bad;
+            bad[ALERT_CHANNEL_EMAIL]++;
         } else {
-            attempt_ctx c = {
-                .a = a, .payload = msg, .len = strlen(msg), .origin = a->smtp_origin
-            };
+            attempt_ctx c = { .a = a,
+                              .payload = msg.text,
+                              .len = strlen(msg.text),
+                              .mail_headers = msg.headers,
+                              .origin = a->smtp_origin };
             if (run_with_retry(a, email_attempt, &c, "email", it) == 0)
-                ++*ok;
+                ok[ALERT_CHANNEL_EMAIL]++;
             else
-                ++*bad;
-            free(msg);
+                bad[ALERT_CHANNEL_EMAIL]++;
+            mail_free(&msg);
         }
     }
 }
@@ -955,8 +1266,28 @@ static void *delivery_main(void *arg)
     alerter *a = arg;
     pthread_mutex_lock(&a->lock);
     for (;;) {
-        while (!a->head && !a->stopping)
-            pthread_cond_wait(&a->wake, &a->lock);
+        int resend = 0;
+        while (!a->head && !a->stopping) {
+            if (a->nfiring == 0) {
+                pthread_cond_wait(&a->wake, &a->lock);
+                continue;
+            }
+            if (mono_ns() >= a->am_next_ns) {
+                resend = 1;
+                break;
+            }
+            struct timespec ts = { (time_t)(a->am_next_ns / 1000000000),
+                                   (long)(a->am_next_ns % 1000000000) };
+            pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+        }
+        if (resend) {
+            a->busy = 1;
+            pthread_mutex_unlock(&a->lock);
+            am_resend(a);
+            pthread_mutex_lock(&a->lock);
+            a->busy = 0;
+            continue;
+        }
         if (!a->head)
             break;
         if (atomic_load(&a->abort_flag)) {
@@ -971,8 +1302,7 @@ static void *delivery_main(void *arg)
             a->queued = 0;
             a->dropped += n;
             pthread_mutex_unlock(&a->lock);
-            alog(a, ALERT_LOG_WARNING, "alerts: %llu alert(s) dropped at shutdown",
-                 (unsigned long long)n);
+            alog(a, ALERT_LOG_WARNING, "%llu alert(s) dropped at shutdown", (unsigned long long)n);
             pthread_mutex_lock(&a->lock);
             break;
         }
@@ -984,13 +1314,17 @@ static void *delivery_main(void *arg)
         a->busy = 1;
         pthread_mutex_unlock(&a->lock);
 
-        unsigned ok, bad;
-        deliver(a, it, &ok, &bad);
+        unsigned ok[2], bad[2];
+        deliver(a, it, ok, bad);
         item_free(it);
 
         pthread_mutex_lock(&a->lock);
-        a->sent += ok;
-        a->failed += bad;
+        for (int ch = 0; ch < 2; ch++) {
+            a->sent += ok[ch];
+            a->failed += bad[ch];
+            a->ch_sent[ch] += ok[ch];
+            a->ch_failed[ch] += bad[ch];
+        }
         a->busy = 0;
     }
     a->done = 1;
@@ -1019,8 +1353,33 @@ static void release(alerter *a)
         wipe_free(a->secrets[i]);
     free(a->secrets);
     text_masker_free(a->masker);
+    for (size_t i = 0; i < a->nfiring; i++)
+        am_alert_clear(&a->firing[i]);
+    free(a->firing);
+    free(a->am_instance);
+    free(a->am_job);
+    free(a->am_generator);
     free(a->slots);
     free(a);
+}
+
+/* The URL to POST to: for Alertmanager, a base URL gets /api/v2/alerts. */
+static char *am_url(const alert_options *o)
+{
+    const char *u = o->webhook_url;
+    if (!o->webhook_alertmanager)
+        return xstrdup(u);
+    const char *path = strstr(u, "://") + 3;
+    path += strcspn(path, "/?#");
+    if (*path && strcmp(path, "/") != 0)
+        return xstrdup(u);
+    size_t n = (size_t)(path - u);
+    char *out = malloc(n + sizeof "/api/v2/alerts");
+    if (out) {
+        memcpy(out, u, n);
+        memcpy(out + n, "/api/v2/alerts", sizeof "/api/v2/alerts");
+    }
+    return out;
 }
 
 int alerter_new(alerter **out, const alert_options *o)
@@ -1047,7 +1406,7 @@ int alerter_new(alerter **out, const alert_options *o)
     int rc = ALERT_OK;
     if (o->timeout_ms < 0 || o->max_attempts < 0 || o->queue_capacity < 0 || o->retry_base_ms < 0 ||
         o->retry_cap_ms < 0 || o->drain_timeout_ms < 0) {
-        alog(a, ALERT_LOG_ERROR, "alerts: negative option value");
+        alog(a, ALERT_LOG_ERROR, "negative option value");
         rc = ALERT_EINVAL;
     }
     for (const char *const *s = o->secrets; rc == ALERT_OK && s && *s; s++)
@@ -1059,11 +1418,17 @@ int alerter_new(alerter **out, const alert_options *o)
     if (rc == ALERT_OK && o->webhook_url && *o->webhook_url) {
         rc = parse_webhook(a, o->webhook_url);
         if (rc == ALERT_EINVAL)
-            alog(a, ALERT_LOG_ERROR, "alerts: ALERT_WEBHOOK_URL is not an http(s) URL");
-        else if (rc == ALERT_OK && !(a->webhook_url = xstrdup(o->webhook_url)))
+            alog(a, ALERT_LOG_ERROR, "ALERT_WEBHOOK_URL is not an http(s) URL");
+        else if (rc == ALERT_OK && !(a->webhook_url = am_url(o)))
             rc = ALERT_ENOMEM;
         a->webhook_slack = o->webhook_slack;
+        a->webhook_am = o->webhook_alertmanager != 0;
     }
+    if (rc == ALERT_OK && o->am_resend_ms < 0) {
+        alog(a, ALERT_LOG_ERROR, "negative Alertmanager re-send interval");
+        rc = ALERT_EINVAL;
+    }
+    a->am_resend_ms = o->am_resend_ms > 0 ? o->am_resend_ms : 60000;
     if (rc == ALERT_OK && o->email_enabled)
         rc = parse_email(a, o);
     if (rc == ALERT_OK && !(a->slots = calloc(DEDUP_SLOTS, sizeof *a->slots)))
@@ -1076,13 +1441,34 @@ int alerter_new(alerter **out, const alert_options *o)
     if (gethostname(a->host, sizeof a->host - 1) != 0 || !a->host[0])
         snprintf(a->host, sizeof a->host, "localhost");
     a->host[sizeof a->host - 1] = '\0';
+    /* Message-ID's domain: the host's fully qualified name, else the
+     * sender's domain, else the host name under .localdomain. */
+    char fqdn[256];
+    if (!host_fqdn(fqdn, sizeof fqdn)) {
+        if (strchr(a->from_domain, '.'))
+            snprintf(fqdn, sizeof fqdn, "%s", a->from_domain);
+        else
+            snprintf(fqdn, sizeof fqdn, "%.200s.localdomain", a->host);
+    }
     size_t j = 0;
-    for (const char *p = a->host; *p && j < sizeof a->msgid_host - 1; p++)
+    for (const char *p = fqdn; *p && j < sizeof a->msgid_host - 1; p++)
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             *p == '.' || *p == '-')
             a->msgid_host[j++] = *p;
     if (j == 0)
         snprintf(a->msgid_host, sizeof a->msgid_host, "localhost");
+    if (a->webhook_am) {
+        a->am_instance = xstrdup(o->am_instance && *o->am_instance ? o->am_instance : a->host);
+        a->am_job = xstrdup(o->am_job && *o->am_job ? o->am_job : "ingestor");
+        a->am_generator =
+            o->am_generator_url && *o->am_generator_url ? xstrdup(o->am_generator_url) : NULL;
+        a->firing = calloc(AM_MAX_FIRING, sizeof *a->firing);
+        if (!a->am_instance || !a->am_job || !a->firing ||
+            (o->am_generator_url && *o->am_generator_url && !a->am_generator)) {
+            release(a);
+            return ALERT_ENOMEM;
+        }
+    }
 
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1099,9 +1485,9 @@ int alerter_new(alerter **out, const alert_options *o)
         return ALERT_ETHREAD;
     }
     if (!a->webhook_url && !a->email_enabled)
-        alog(a, ALERT_LOG_INFO, "alerts: no channel configured; alerts are discarded");
+        alog(a, ALERT_LOG_INFO, "no channel configured; alerts are discarded");
     else
-        alog(a, ALERT_LOG_INFO, "alerts: webhook %s%s, email %s%s", a->webhook_url ? "to " : "off",
+        alog(a, ALERT_LOG_INFO, "webhook %s%s, email %s%s", a->webhook_url ? "to " : "off",
              a->webhook_url ? a->webhook_origin : "", a->email_enabled ? "via " : "off",
              a->email_enabled ? a->smtp_origin : "");
     *out = a;
@@ -1137,6 +1523,12 @@ void alerter_free(alerter *a)
 int alert_raise(alerter *a, const char *key, alert_severity sev, const char *title,
                 const char *body)
 {
+    return alert_raise_symbol(a, key, sev, NULL, title, body);
+}
+
+int alert_raise_symbol(alerter *a, const char *key, alert_severity sev, const char *symbol,
+                       const char *title, const char *body)
+{
     if (!*key || strlen(key) > ALERT_KEY_MAX ||
         (sev != ALERT_CRITICAL && sev != ALERT_WARNING && sev != ALERT_RESOLVED))
         return ALERT_EINVAL;
@@ -1153,6 +1545,15 @@ int alert_raise(alerter *a, const char *key, alert_severity sev, const char *tit
     }
     snprintf(it->key, sizeof it->key, "%s", k);
     free(k);
+    if (symbol && *symbol) {
+        char *sym = scrub_dup(a, symbol, sizeof it->symbol - 1);
+        if (!sym) {
+            item_free(it);
+            return ALERT_ENOMEM;
+        }
+        snprintf(it->symbol, sizeof it->symbol, "%s", sym);
+        free(sym);
+    }
     it->sev = sev;
     clock_gettime(CLOCK_REALTIME, &it->when);
 
@@ -1223,6 +1624,17 @@ void alerter_counts(alerter *a, uint64_t *sent, uint64_t *failed, uint64_t *supp
         *suppressed = a->suppressed;
     if (dropped)
         *dropped = a->dropped;
+    pthread_mutex_unlock(&a->lock);
+}
+
+void alerter_channel_counts(alerter *a, alert_channel ch, uint64_t *sent, uint64_t *failed)
+{
+    unsigned i = ch == ALERT_CHANNEL_EMAIL ? 1 : 0;
+    pthread_mutex_lock(&a->lock);
+    if (sent)
+        *sent = a->ch_sent[i];
+    if (failed)
+        *failed = a->ch_failed[i];
     pthread_mutex_unlock(&a->lock);
 }
 

@@ -1,8 +1,8 @@
 /*
- * Alerts: a webhook (generic JSON or Slack-compatible) and email over SMTP
- * (libcurl, STARTTLS required unless switched off explicitly), delivered by
- * one background thread with retries (libretry), so that raising an alert
- * never waits on the network. Repeated alerts with the same key are
+ * Alerts: a webhook (generic JSON, Slack-compatible or Alertmanager's API)
+ * and email over SMTP (libcurl, STARTTLS required unless switched off
+ * explicitly), delivered by one background thread with retries (libretry),
+ * so that raising an alert never waits on the network. Repeated alerts with the same key are
  * suppressed for a window; a "resolved" always goes through and resets the
  * key's window. Every registered secret is replaced by ******** in every
  * alert and every log message before it leaves the module; the webhook URL
@@ -92,6 +92,24 @@ typedef struct alert_options {
     /* Diagnostics (never containing secrets); optional. level is ALERT_LOG_*. */
     void (*log)(int level, const char *msg, void *ud);
     void *log_ud;
+
+    /* Alertmanager (API v2): when webhook_alertmanager is non-zero the
+     * webhook is an Alertmanager and webhook_slack is ignored. webhook_url is
+     * its base URL (http://host:9093) or the full POST /api/v2/alerts URL.
+     * Each alert carries the labels alertname (from the key's part before
+     * ':': "job-dead:42" -> IngestorJobDead), key, severity, symbol (when
+     * given to alert_raise_symbol), instance and job, the annotations summary
+     * (the title) and description (the body), startsAt and generatorURL. A
+     * firing alert is re-sent every am_resend_ms with endsAt four intervals
+     * ahead (as Prometheus does) until a resolved alert for the same key
+     * posts endsAt = now; after the process stops, Alertmanager resolves it
+     * within four intervals. Re-sends are not counted in alerterdelivery
+     * counters. */
+    int webhook_alertmanager;
+    const char *am_instance;      /* label instance; default: the host name */
+    const char *am_job;           /* label job; default "ingestor" */
+    const char *am_generator_url; /* NULL: none */
+    int64_t am_resend_ms;         /* default 60 s */
 } alert_options;
 
 #define ALERT_OPTIONS_INIT                                                                         \
@@ -134,12 +152,27 @@ __attribute__((nonnull(1, 2, 4))) int alert_raise(alerter *a, const char *key, a
                                                   const char *title, const char *body);
 
 /*
+ * alert_raise() for an alert about one symbol: symbol (NULL or "" for none)
+ * becomes the Alertmanager label symbol.
+ */
+__attribute__((nonnull(1, 2, 5))) int alert_raise_symbol(alerter *a, const char *key,
+                                                         alert_severity sev, const char *symbol,
+                                                         const char *title, const char *body);
+
+/*
  * Counters since creation; any pointer may be NULL. sent and failed count
  * channel deliveries (an alert sent to the webhook and by email counts two),
  * suppressed and dropped count alerts.
  */
 void alerter_counts(alerter *a, uint64_t *sent, uint64_t *failed, uint64_t *suppressed,
                     uint64_t *dropped);
+
+/* Delivery channels, for alerter_channel_counts(). Alertmanager is the webhook. */
+typedef enum alert_channel { ALERT_CHANNEL_WEBHOOK = 0, ALERT_CHANNEL_EMAIL = 1 } alert_channel;
+
+/* Deliveries of one channel since creation (their sums are alerter_counts()'s
+ * sent and failed); any pointer may be NULL. */
+void alerter_channel_counts(alerter *a, alert_channel ch, uint64_t *sent, uint64_t *failed);
 
 /* Alerts queued or being delivered now. */
 size_t alerter_pending(alerter *a);

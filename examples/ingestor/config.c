@@ -97,13 +97,15 @@ static const char schema_alerts[] =
     "{\"name\":\"ALERT_WEBHOOK_URL\",\"type\":\"url\",\"schemes\":[\"https\",\"http\"],"
     " \"sensitive\":true,\"description\":\"alerts are POSTed here\"},"
     "{\"name\":\"ALERT_WEBHOOK_FORMAT\",\"type\":\"enum\",\"values\":[\"generic\","
-    "\"slack\"],\"default\":\"generic\",\"description\":\"JSON shape of the webhook\"},"
+    "\"slack\",\"alertmanager\"],\"default\":\"generic\","
+    "\"description\":\"JSON shape of the webhook\"},"
     "{\"name\":\"ALERT_EMAIL_ENABLED\",\"type\":\"bool\",\"default\":\"false\","
     " \"description\":\"send alerts by email\"},"
     "{\"name\":\"ALERT_EMAIL_TO\",\"type\":\"list\",\"element\":\"email\","
     " \"description\":\"recipients\"},"
-    "{\"name\":\"ALERT_EMAIL_FROM\",\"type\":\"email\","
-    " \"description\":\"sender (default: ingestor@ and the host name)\"},"
+    "{\"name\":\"ALERT_EMAIL_FROM\",\"type\":\"string\","
+    " \"description\":\"sender: an address or 'Name <address>' (default: ingestor@ and the "
+    "host's fully qualified name)\"},"
     "{\"name\":\"ALERT_SMTP_HOST\",\"type\":\"host\",\"description\":\"SMTP server\"},"
     "{\"name\":\"ALERT_SMTP_PORT\",\"type\":\"port\",\"default\":\"587\","
     " \"description\":\"SMTP port\"},"
@@ -275,8 +277,10 @@ int config_load(ingest_config *cfg, FILE *err)
     if (envcheck_get_float(r, "DQ_ALERT_SCORE", &cfg->dq_alert_score) != ENVCHECK_OK)
         cfg->dq_alert_score = 0.9;
     cfg->alert_webhook_url = get_str(r, "ALERT_WEBHOOK_URL");
-    if (envcheck_get_enum(r, "ALERT_WEBHOOK_FORMAT", &idx) == ENVCHECK_OK)
+    if (envcheck_get_enum(r, "ALERT_WEBHOOK_FORMAT", &idx) == ENVCHECK_OK) {
         cfg->alert_webhook_slack = idx == 1;
+        cfg->alert_webhook_alertmanager = idx == 2;
+    }
     int on = 0;
     cfg->alert_email_enabled =
         envcheck_get_bool(r, "ALERT_EMAIL_ENABLED", &on) == ENVCHECK_OK && on;

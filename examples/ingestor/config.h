@@ -54,6 +54,7 @@ typedef struct ingest_config {
     double dq_alert_score;
     const char *alert_webhook_url; /* sensitive */
     bool alert_webhook_slack;
+    bool alert_webhook_alertmanager;
     bool alert_email_enabled;
     char alert_email_to[1024]; /* comma-separated; empty: none */
     const char *alert_email_from;

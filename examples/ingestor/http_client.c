@@ -69,6 +69,17 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
+/* Called by libcurl right before each request goes out: on a connection
+ * found dead, libcurl connects again and sends the request once more. */
+static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    http_response *r = userdata;
+    r->sends++;
+    return CURL_PREREQFUNC_OK;
+}
+
 int http_get(http_client *c, const char *url, const char *token, http_response *resp)
 {
     resp->status = 0;
@@ -80,6 +91,7 @@ int http_get(http_client *c, const char *url, const char *token, http_response *
     resp->error[0] = '\0';
     resp->too_large = false;
     resp->max_body = c->max_body;
+    resp->sends = 0;
 
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
@@ -112,6 +124,8 @@ int http_get(http_client *c, const char *url, const char *token, http_response *
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, resp);
 
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);

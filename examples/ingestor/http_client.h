@@ -22,6 +22,8 @@ typedef struct http_response {
     char error[256];      /* transport failure text (never holds the token) */
     bool too_large;       /* the body passed the client's max_body: the transfer stopped */
     size_t max_body;      /* the limit of the last call */
+    int sends; /* requests libcurl sent in the last call: 2 or more when it reconnected after a
+                  dropped connection and sent the request again */
 } http_response;
 
 /*

@@ -36,6 +36,7 @@
 #include "service.h"
 #include "source.h"
 #include "symbol.h"
+#include "summary.h"
 #include "textsafe.h"
 #include "urlcheck.h"
 
@@ -123,7 +124,8 @@ static int cmd_migrate(const ingest_config *cfg)
     return 0;
 }
 
-static void print_summary(const job_outcome *o, int n, const ingest_stats *st, double secs)
+static void print_summary(const job_outcome *o, int n, const ingest_stats *st, double secs,
+                          int workers)
 {
     printf("\n%-8s %8s %8s %8s %9s %11s %8s %7s  %s\n", "symbol", "fetched", "inserted", "updated",
            "unchanged", "quarantined", "warnings", "score", "result");
@@ -144,11 +146,18 @@ static void print_summary(const job_outcome *o, int n, const ingest_stats *st, d
                : o[i].ok    ? ok
                             : error);
     }
-    printf("\n%lld requests, %lld retries, %lld rate-limited (429), %lld transport errors, "
-           "%lld bars refused, %.1f s waited by the workers together, %.1f s in all\n",
-           (long long)st->requests, (long long)st->retries, (long long)st->responses_429,
-           (long long)st->transport_errors, (long long)st->bars_refused,
-           (double)st->waited_ms / 1000.0, secs);
+    summary_totals t = { .requests = st->requests,
+                         .retries = st->retries,
+                         .rate_limited = st->responses_429,
+                         .transport_errors = st->transport_errors,
+                         .reconnects = st->reconnects,
+                         .bars_refused = st->bars_refused,
+                         .waited_s = (double)st->waited_ms / 1000.0,
+                         .elapsed_s = secs,
+                         .workers = workers };
+    char text[512];
+    summary_format(text, sizeof text, &t);
+    printf("\n%s", text);
 }
 
 /* What the workers of one backfill share. */
@@ -298,7 +307,8 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     print_summary(outcomes, a->nsymbols, &stats,
-                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                  nthreads);
     if (polygon)
         polygon_shared_destroy(&sh);
     pgpool_free(pool);

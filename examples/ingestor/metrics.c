@@ -304,11 +304,14 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
     one(&b, "ingestor_last_success_timestamp_seconds", "gauge",
         "Unix time of the last job that finished done (0: never).",
         (long long)nonneg(s->last_success_unix));
-    family(&b, "ingestor_alerts_total", "counter", "Alerts by delivery result.");
-    sb_printf(&b,
-              "ingestor_alerts_total{result=\"sent\"} %lld\n"
-              "ingestor_alerts_total{result=\"failed\"} %lld\n",
-              (long long)nonneg(s->alerts_sent), (long long)nonneg(s->alerts_failed));
+    family(&b, "ingestor_alerts_total", "counter", "Alert deliveries by channel and result.");
+    static const char *const channel[METRICS_ALERT_CHANNELS] = { "webhook", "email" };
+    for (int ch = 0; ch < METRICS_ALERT_CHANNELS; ch++)
+        sb_printf(&b,
+                  "ingestor_alerts_total{channel=\"%s\",result=\"sent\"} %lld\n"
+                  "ingestor_alerts_total{channel=\"%s\",result=\"failed\"} %lld\n",
+                  channel[ch], (long long)nonneg(s->alerts_sent[ch]), channel[ch],
+                  (long long)nonneg(s->alerts_failed[ch]));
 
     if (s->have_breaker) {
         family(&b, "ingestor_api_breaker_state", "gauge",
@@ -481,8 +484,16 @@ static int build_json(cJSON *o, const metrics_snapshot *s)
         !num(o, "last_success_timestamp_seconds", (double)nonneg(s->last_success_unix)))
         return 0;
     cJSON *alerts = cJSON_AddObjectToObject(o, "alerts");
-    if (!alerts || !num(alerts, "sent", (double)nonneg(s->alerts_sent)) ||
-        !num(alerts, "failed", (double)nonneg(s->alerts_failed)))
+    cJSON *web = alerts ? cJSON_AddObjectToObject(alerts, "webhook") : NULL;
+    cJSON *mail = alerts ? cJSON_AddObjectToObject(alerts, "email") : NULL;
+    int64_t sent = nonneg(s->alerts_sent[0]) + nonneg(s->alerts_sent[1]);
+    int64_t failed = nonneg(s->alerts_failed[0]) + nonneg(s->alerts_failed[1]);
+    if (!web || !mail || !num(alerts, "sent", (double)sent) ||
+        !num(alerts, "failed", (double)failed) ||
+        !num(web, "sent", (double)nonneg(s->alerts_sent[METRICS_ALERT_WEBHOOK])) ||
+        !num(web, "failed", (double)nonneg(s->alerts_failed[METRICS_ALERT_WEBHOOK])) ||
+        !num(mail, "sent", (double)nonneg(s->alerts_sent[METRICS_ALERT_EMAIL])) ||
+        !num(mail, "failed", (double)nonneg(s->alerts_failed[METRICS_ALERT_EMAIL])))
         return 0;
     if (s->have_breaker) {
         cJSON *br = cJSON_AddObjectToObject(o, "api_breaker");

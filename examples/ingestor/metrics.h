@@ -42,6 +42,10 @@ typedef struct latency_hist {
 } latency_hist;
 
 /* A plain copy of a latency_hist (latency_hist_read()). */
+/* Alert channels, the indexes of alerts_sent[] and alerts_failed[]: the
+ * same values as alert_channel in alert.h. */
+enum { METRICS_ALERT_WEBHOOK = 0, METRICS_ALERT_EMAIL = 1, METRICS_ALERT_CHANNELS = 2 };
+
 typedef struct latency_hist_snapshot {
     uint64_t buckets[LATENCY_HIST_BUCKETS]; /* per bucket, not cumulative */
     uint64_t count;                         /* the sum of buckets[] */
@@ -96,15 +100,15 @@ typedef struct metrics_snapshot {
     latency_hist_snapshot page_fetch; /* one Polygon page: request to parsed page */
     latency_hist_snapshot db_write;   /* one page's database transaction */
     metrics_job_state jobs[METRICS_MAX_JOB_STATES];
-    size_t njobs;                   /* entries of jobs[] in use, <= METRICS_MAX_JOB_STATES */
-    int64_t lease_losses;           /* jobs whose lease another worker took over */
-    int64_t last_success_unix;      /* last job that finished done, unix seconds; 0 = never */
-    int64_t alerts_sent;            /* alerts delivered (webhook, email) */
-    int64_t alerts_failed;          /* alerts that could not be delivered */
-    int have_breaker;               /* breaker below is filled */
-    retry_breaker_snapshot breaker; /* the Polygon API's circuit breaker */
-    int have_pool;                  /* pool below is filled */
-    pgpool_stats pool;              /* pgpool_stats_get() of the database pool */
+    size_t njobs;              /* entries of jobs[] in use, <= METRICS_MAX_JOB_STATES */
+    int64_t lease_losses;      /* jobs whose lease another worker took over */
+    int64_t last_success_unix; /* last job that finished done, unix seconds; 0 = never */
+    int64_t alerts_sent[METRICS_ALERT_CHANNELS];   /* deliveries, by channel */
+    int64_t alerts_failed[METRICS_ALERT_CHANNELS]; /* deliveries that failed, by channel */
+    int have_breaker;                              /* breaker below is filled */
+    retry_breaker_snapshot breaker;                /* the Polygon API's circuit breaker */
+    int have_pool;                                 /* pool below is filled */
+    pgpool_stats pool;                             /* pgpool_stats_get() of the database pool */
 } metrics_snapshot;
 
 /* Append a jobs-by-state entry (state is copied, cut to 31 bytes). Returns 0,
@@ -131,7 +135,7 @@ int metrics_snapshot_add_jobs(metrics_snapshot *s, const char *state, int64_t co
  *   ingestor_jobs{state}                   gauge, one sample per jobs[] entry
  *   ingestor_lease_losses_total
  *   ingestor_last_success_timestamp_seconds  gauge, 0 = never
- *   ingestor_alerts_total{result="sent"|"failed"}
+ *   ingestor_alerts_total{channel="webhook"|"email",result="sent"|"failed"}
  *   with have_breaker:
  *   ingestor_api_breaker_state{state="closed"|"open"|"half_open"|"forced_open"|"disabled"}
  *       gauge, 1 for the current state and 0 for the others (one sample per

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "alert.h"
 #include "db.h"
+#include "hostname.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
@@ -77,9 +78,10 @@ static int heartbeat(service *s, PGconn *c, char *err, size_t errlen)
     return jobs_heartbeat(c, s->cfg->job_lease_s, tokens, n, err, errlen);
 }
 
-/* Raise an alert when a channel is configured; never waits. */
-__attribute__((format(printf, 4, 5))) static void alert(service *s, const char *key,
-                                                        alert_severity sev, const char *fmt, ...)
+/* Raise an alert (about symbol, NULL for none) when a channel is configured;
+ * never waits. */
+__attribute__((format(printf, 5, 6))) static void
+alert(service *s, const char *key, const char *symbol, alert_severity sev, const char *fmt, ...)
 {
     if (!s->alerts)
         return;
@@ -91,8 +93,8 @@ __attribute__((format(printf, 4, 5))) static void alert(service *s, const char *
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     char body[768];
-    snprintf(body, sizeof body, "%s\n\nhost %s, process %s", title, host, jobs_owner());
-    int rc = alert_raise(s->alerts, key, sev, title, body);
+    snprintf(body, sizeof body, "host %s, process %s", host, jobs_owner());
+    int rc = alert_raise_symbol(s->alerts, key, sev, symbol, title, body);
     if (rc < 0)
         log_msg(LOG_WARNING, "alert %s not queued: %s", key, alert_strerror(rc));
 }
@@ -115,9 +117,9 @@ static int start_alerts(service *s)
     if (cfg->alert_email_from) {
         snprintf(from, sizeof from, "%s", cfg->alert_email_from);
     } else {
-        char host[128] = "localhost";
-        gethostname(host, sizeof host - 1);
-        snprintf(from, sizeof from, "ingestor@%s", host);
+        char host[128];
+        bool fq = host_fqdn(host, sizeof host);
+        snprintf(from, sizeof from, "ingestor@%s%s", host, fq ? "" : ".localdomain");
     }
     alert_options o = ALERT_OPTIONS_INIT;
     o.webhook_url = webhook ? cfg->alert_webhook_url : NULL;
@@ -131,6 +133,19 @@ static int start_alerts(service *s)
     o.smtp_password = cfg->alert_smtp_password;
     o.smtp_tls_off = cfg->alert_smtp_tls_off;
     o.dedup_window_ms = cfg->alert_dedup_window_ms;
+    o.webhook_alertmanager = cfg->alert_webhook_alertmanager;
+    char instance[192] = "", generator[256] = "";
+    if (cfg->admin_port > 0) {
+        char host[128] = "localhost";
+        gethostname(host, sizeof host - 1);
+        bool any = !cfg->admin_addr || !*cfg->admin_addr || strcmp(cfg->admin_addr, "0.0.0.0") == 0;
+        snprintf(instance, sizeof instance, "%s:%d", host, cfg->admin_port);
+        bool v6 = !any && strchr(cfg->admin_addr, ':') != NULL;
+        snprintf(generator, sizeof generator, "http://%s%s%s:%d/api/v1/jobs", v6 ? "[" : "",
+                 any ? host : cfg->admin_addr, v6 ? "]" : "", cfg->admin_port);
+        o.am_instance = instance;
+        o.am_generator_url = generator;
+    }
     o.secrets = secrets;
     o.log = alert_log;
     int rc = alerter_new(&s->alerts, &o);
@@ -214,7 +229,7 @@ static void run_claimed(service *s, worker *w, job_row *row)
         if (out.fetched > 0 && score < s->cfg->dq_alert_score) {
             char key[64];
             snprintf(key, sizeof key, "dq-score:%s", row->symbol);
-            alert(s, key, ALERT_WARNING,
+            alert(s, key, row->symbol, ALERT_WARNING,
                   "%s: data-quality score %.4f below %.4f (job %lld, %s..%s: %lld bars, "
                   "%lld quarantined, %lld warnings)",
                   row->symbol, score, s->cfg->dq_alert_score, (long long)row->id, row->from_date,
@@ -234,8 +249,9 @@ static void run_claimed(service *s, worker *w, job_row *row)
     if (strcmp(state, "dead") == 0) {
         char key[64];
         snprintf(key, sizeof key, "job-dead:%lld", (long long)row->id);
-        alert(s, key, ALERT_CRITICAL, "%s: job %lld (%s..%s) is dead after %d attempt%s: %s",
-              row->symbol, (long long)row->id, row->from_date, row->to_date, row->attempts,
+        alert(s, key, row->symbol, ALERT_CRITICAL,
+              "%s: job %lld (%s..%s) is dead after %d attempt%s: %s", row->symbol,
+              (long long)row->id, row->from_date, row->to_date, row->attempts,
               row->attempts == 1 ? "" : "s", out.error);
     }
     log_msg(strcmp(state, "dead") == 0 ? LOG_ERROR : LOG_WARNING, "%s: job %lld %s: %s",
@@ -453,8 +469,9 @@ static void close_runs(service *s, PGconn *c)
                         PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
                 char key[64];
                 snprintf(key, sizeof key, "run:%s", PQgetvalue(r, i, 0));
-                alert(s, key, ALERT_CRITICAL, "scheduled run %s did not complete: %ld dead job%s",
-                      PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
+                alert(s, key, NULL, ALERT_CRITICAL,
+                      "scheduled run %s did not complete: %ld dead job%s", PQgetvalue(r, i, 0),
+                      dead, dead == 1 ? "" : "s");
             }
         }
     }
@@ -471,11 +488,11 @@ static void watch_breaker(service *s)
     bool was_open = was == RETRY_BREAKER_OPEN || was == RETRY_BREAKER_FORCED_OPEN;
     if (open && !was_open && was != RETRY_BREAKER_HALF_OPEN) {
         log_msg(LOG_ERROR, "the API circuit breaker opened: the API is failing");
-        alert(s, "api-breaker", ALERT_CRITICAL,
+        alert(s, "api-breaker", NULL, ALERT_CRITICAL,
               "the Polygon API circuit breaker opened: requests are failing");
     } else if (now == RETRY_BREAKER_CLOSED && was != RETRY_BREAKER_CLOSED) {
         log_msg(LOG_INFO, "the API circuit breaker closed again");
-        alert(s, "api-breaker", ALERT_RESOLVED,
+        alert(s, "api-breaker", NULL, ALERT_RESOLVED,
               "the Polygon API circuit breaker closed: requests succeed again");
     }
 }
@@ -522,10 +539,12 @@ static int admin_snapshot(metrics_snapshot *out, void *ud)
     out->lease_losses = atomic_load(&s->lease_losses);
     out->last_success_unix = atomic_load(&s->last_success_s);
     if (s->alerts) {
-        uint64_t sent, failed, suppressed, dropped;
-        alerter_counts(s->alerts, &sent, &failed, &suppressed, &dropped);
-        out->alerts_sent = (int64_t)sent;
-        out->alerts_failed = (int64_t)failed;
+        for (int ch = 0; ch < METRICS_ALERT_CHANNELS; ch++) {
+            uint64_t sent, failed;
+            alerter_channel_counts(s->alerts, (alert_channel)ch, &sent, &failed);
+            out->alerts_sent[ch] = (int64_t)sent;
+            out->alerts_failed[ch] = (int64_t)failed;
+        }
     }
     retry_breaker_snapshot_get(s->sh.breaker, &out->breaker);
     out->have_breaker = 1;
@@ -609,10 +628,11 @@ static int admin_jobs(char **out, void *ud)
     return rc;
 }
 
+/* The admin module's messages carry their own "admin http" prefix. */
 static void admin_log(log_level level, const char *msg, void *ud)
 {
     (void)ud;
-    log_msg(level, "admin: %s", msg);
+    log_msg(level, "%s", msg);
 }
 
 static int start_admin(service *s)
@@ -633,11 +653,7 @@ static int start_admin(service *s)
                 s->cfg->admin_port);
         return -1;
     }
-    log_msg(LOG_INFO,
-            "admin HTTP on http://%s:%u (/healthz /readyz /metrics /api/v1/metrics "
-            "/api/v1/jobs)",
-            s->cfg->admin_addr, admin_port(s->admin));
-    return 0;
+    return 0; /* the admin module announces its address */
 }
 
 /* ------------------------------------------------------------ lifecycle */

@@ -32,6 +32,7 @@ typedef struct polygon_source {
     polygon_page page;
     char url[2048];
     bool done;
+    bool failed_last; /* the last request for this page failed: the next one is a retry */
     char origin[512];
     /* The job's cursor: hashes of the URLs fetched, and the page cap. */
     uint64_t *seen;
@@ -168,11 +169,12 @@ __attribute__((format(printf, 2, 3))) static void set_errmsg(retry_call *call, c
     log_scrub(full, call->errmsg, sizeof call->errmsg);
 }
 
-static int fetch_once(retry_call *call, void *userdata)
+static int fetch_attempt(retry_call *call, void *userdata)
 {
     polygon_source *ps = userdata;
     polygon_shared *sh = ps->sh;
-    if (call->attempt > 1)
+    /* a retry, also when it comes after a wait for the breaker */
+    if (call->attempt > 1 || ps->failed_last)
         atomic_fetch_add(&sh->stats->retries, 1);
     atomic_fetch_add(&sh->stats->requests, 1);
     char path[512];
@@ -189,7 +191,12 @@ static int fetch_once(retry_call *call, void *userdata)
             return FETCH_TRANSPORT;
         }
     }
-    if (http_get(ps->http, ps->url, sh->api_key, &ps->resp) != 0) {
+    int got = http_get(ps->http, ps->url, sh->api_key, &ps->resp);
+    if (ps->resp.sends > 1) {
+        atomic_fetch_add(&sh->stats->requests, ps->resp.sends - 1);
+        atomic_fetch_add(&sh->stats->reconnects, ps->resp.sends - 1);
+    }
+    if (got != 0) {
         if (ps->resp.too_large) {
             set_errmsg(call, "GET %s: %s (POLYGON_MAX_BODY_BYTES); the transfer was stopped", path,
                        ps->resp.error);
@@ -333,6 +340,14 @@ static int polygon_begin(source *s, const job_spec *job, char *err, size_t errle
     ps->nseen = 0;
     ps->max_pages = page_cap(job, ps->sh->page_limit);
     return 0;
+}
+
+static int fetch_once(retry_call *call, void *userdata)
+{
+    polygon_source *ps = userdata;
+    int rc = fetch_attempt(call, userdata);
+    ps->failed_last = rc != FETCH_OK;
+    return rc;
 }
 
 static int polygon_next(source *s, const polygon_page **page, char *err, size_t errlen)

@@ -29,7 +29,9 @@ typedef struct ingest_stats {
     atomic_llong db_retries;
     atomic_llong jobs_done;
     atomic_llong jobs_failed;
-    atomic_llong waited_ms; /* slept for backoff and the rate limit */
+    atomic_llong waited_ms;  /* slept for backoff and the rate limit */
+    atomic_llong reconnects; /* requests libcurl sent again on a fresh connection after the
+                                server dropped one (also counted in requests) */
 } ingest_stats;
 
 #endif

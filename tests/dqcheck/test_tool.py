@@ -181,7 +181,19 @@ with tempfile.TemporaryDirectory() as tmp:
     check(rep["interval"] == "1/minute" and len(g) == 1 and g[0]["values"][0] == 2,
           "intraday 24x7 gap of 2 minutes")
 
+    # The HTML report escapes what the input says: a hostile symbol and a
+    # ticker column quoted back in a finding's message stay text.
+    evil = write("evil.csv", "date,symbol,open,high,low,close,volume\n"
+                 "2024-01-02,<img onerror=x>,1,1.1,0.9,1,10\n"
+                 "2024-01-03,X\"'&,1,1.1,0.9,1,10\n")
+    rc, out, err = run("--format", "html", evil)
+    check(rc == 0 and out.startswith("<!DOCTYPE html>") and "<img" not in out
+          and "&lt;img onerror=x&gt;" in out and "X&quot;&#39;&amp;" in out,
+          "html: input text escaped")
+
 # Usage errors.
+rc, out, err = run("--format", "pdf", AAPL)
+check(rc == 2 and "text, json or html" in err, "bad --format exits 2")
 rc, out, err = run("--interval", "fortnight", AAPL)
 check(rc == 2, "bad --interval exits 2")
 rc, out, err = run("--help")

@@ -418,7 +418,18 @@ void mail_header(const char *msg, const char *name, char *out, size_t n)
             const char *v = p + nl + 1;
             while (*v == ' ')
                 v++;
-            snprintf(out, n, "%.*s", (int)(e - v), v);
+            /* unfolded: a CR LF before a space or a tab goes */
+            size_t k = 0;
+            for (;;) {
+                for (; v < e && k + 1 < n; v++)
+                    out[k++] = *v;
+                if (e[2] != ' ' && e[2] != '\t')
+                    break;
+                v = e + 2;
+                e = strstr(v, "\r\n");
+                assert_non_null(e);
+            }
+            out[k] = '\0';
             return;
         }
         p = e + 2;

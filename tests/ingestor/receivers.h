@@ -91,7 +91,7 @@ void sink_expect_envelope(smtp_sink *s, const char *user, const char *password, 
 /* Decode base64 (stops at '=', skips other characters); the byte count. */
 size_t b64_decode(const char *in, char *out, size_t cap);
 
-/* The value of header name in a CRLF message ("" when absent; first line only). */
+/* The value of header name in a CRLF message, unfolded ("" when absent). */
 void mail_header(const char *msg, const char *name, char *out, size_t n);
 
 #endif

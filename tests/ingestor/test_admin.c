@@ -449,7 +449,7 @@ static void requests_are_logged(void **state)
     reply r = fetch(admin_port(f->srv), NULL, "/healthz");
     free(r.body);
     pthread_mutex_lock(&f->log_lock);
-    int seen = strstr(f->log, "listening on 127.0.0.1") != NULL &&
+    int seen = strstr(f->log, "admin HTTP on http://127.0.0.1:") != NULL &&
                strstr(f->log, "GET /healthz 200") != NULL;
     pthread_mutex_unlock(&f->log_lock);
     assert_true(seen);

@@ -299,6 +299,11 @@ static void email_headers_body_and_no_secrets(void **state)
                      ALERT_OK);
     WAIT_FOR(count_sent(a) == 1, 10000);
     assert_int_equal(count_failed(a), 0);
+    uint64_t ch_sent = 9, ch_failed = 9;
+    alerter_channel_counts(a, ALERT_CHANNEL_EMAIL, &ch_sent, &ch_failed);
+    assert_true(ch_sent == 1 && ch_failed == 0);
+    alerter_channel_counts(a, ALERT_CHANNEL_WEBHOOK, &ch_sent, &ch_failed);
+    assert_true(ch_sent == 0 && ch_failed == 0);
 
     assert_int_equal(sink_messages(s), 1);
     /* AUTH PLAIN: authzid \0 user \0 password — the one place the password goes */
@@ -316,8 +321,11 @@ static void email_headers_body_and_no_secrets(void **state)
     assert_string_equal(v, "[ingestor CRITICAL] scheduled run did not complete");
     mail_header(msg, "MIME-Version", v, sizeof v);
     assert_string_equal(v, "1.0");
+    /* libcurl's MIME API: one quoted-printable text part */
     mail_header(msg, "Content-Type", v, sizeof v);
-    assert_string_equal(v, "text/plain; charset=utf-8");
+    assert_memory_equal(v, "multipart/mixed; boundary=", 26);
+    assert_non_null(strstr(msg, "\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+    assert_non_null(strstr(msg, "\r\nContent-Transfer-Encoding: quoted-printable\r\n"));
     mail_header(msg, "Message-ID", v, sizeof v);
     assert_true(v[0] == '<' && v[strlen(v) - 1] == '>' && strchr(v, '@'));
     mail_header(msg, "Date", v, sizeof v);
@@ -328,7 +336,7 @@ static void email_headers_body_and_no_secrets(void **state)
     assert_string_equal(end, " +0000");
     const char *body = strstr(msg, "\r\n\r\n");
     assert_non_null(body);
-    assert_non_null(strstr(body, "scheduled run did not complete"));
+    assert_null(strstr(body, "scheduled run did not complete")); /* the Subject only */
     assert_non_null(strstr(body, "\r\nthe 06:00 run stopped at AAPL\r\n.dot line stays\r\n"));
     assert_non_null(strstr(body, "password ******** api ********"));
     assert_non_null(strstr(body, "Key: run-missed:2024-06-03\r\n"));
@@ -362,7 +370,7 @@ static void email_non_ascii_subject_is_encoded(void **state)
     /* the title's CR LF did not start a header of its own */
     mail_header(msg, "Bcc", v, sizeof v);
     assert_string_equal(v, "");
-    assert_non_null(strstr(msg, "\r\nGröße\r\n"));
+    assert_non_null(strstr(msg, "\r\nGr=C3=B6=C3=9Fe\r\n")); /* "Größe", quoted-printable */
     /* the encoded words decode to the subject, CR LF turned into spaces */
     const char *p = strstr(msg, "\r\nSubject: ");
     assert_non_null(p);
@@ -380,6 +388,82 @@ static void email_non_ascii_subject_is_encoded(void **state)
     }
     dec[n] = '\0';
     assert_string_equal(dec, "[ingestor WARNING] Qualität niedrig  Bcc: x@y.z");
+    free(msg);
+    alerter_free(a);
+    sink_stop(s);
+}
+
+/* A strict parser's view (Python's email package, policy.default) of a
+ * message with a long title, a non-ASCII body and a display-name sender:
+ * no defects, every header line under 78 bytes (but libcurl's own
+ * multipart Content-Type, 80 with its boundary), a 7-bit message (the body
+ * encoded, as 8BITMIME is not negotiated), a fully qualified domain in
+ * Message-ID, and a body that does not start with the title again. */
+static const char strict_check_py[] =
+    "import sys, email, email.policy\n"
+    "raw = open(sys.argv[1], 'rb').read()\n"
+    "title = sys.argv[2]\n"
+    "m = email.message_from_bytes(raw, policy=email.policy.default)\n"
+    "errs = []\n"
+    "for p in m.walk():\n"
+    "    errs += [repr(d) for d in p.defects]\n"
+    "head = raw.split(b'\\r\\n\\r\\n', 1)[0]\n"
+    "errs += ['long header line: %r' % l for l in head.split(b'\\r\\n')\n"
+    "         if len(l) > 78 and not l.startswith(b'Content-Type: multipart/mixed; boundary=')]\n"
+    "if any(b > 127 for b in raw): errs.append('8-bit bytes without 8BITMIME')\n"
+    "f = m['From'].addresses[0]\n"
+    "if (f.display_name, f.addr_spec) != ('Ingestor Alerts', 'alerts@example.com'):\n"
+    "    errs.append('From: %r' % str(m['From']))\n"
+    "mid = m['Message-ID'].strip('<>').rsplit('@', 1)[1]\n"
+    "if '.' not in mid: errs.append('Message-ID domain not qualified: ' + mid)\n"
+    "if str(m['Subject']) != '[ingestor WARNING] ' + title:\n"
+    "    errs.append('Subject: %r' % str(m['Subject']))\n"
+    "body = m.get_body(('plain',)).get_content()\n"
+    "if body.startswith(title): errs.append('body repeats the title')\n"
+    "if 'Größe 5 %' not in body: errs.append('body: %r' % body)\n"
+    "print('; '.join(errs) if errs else 'clean')\n";
+
+static void email_strict_parse(void **state)
+{
+    (void)state;
+    smtp_sink *s = sink_start(0);
+    alert_options o;
+    email_options(&o, s, "ops@example.com", NULL, NULL);
+    o.email_from = "Ingestor Alerts <alerts@example.com>";
+    o.smtp_tls_off = 1;
+    alerter *a = new_alerter(&o);
+    const char *title = "AAPL: data-quality score 0.4200 below 0.9000 (job 1234567, "
+                        "2024-01-02..2024-06-28: 48000 bars, 120 quarantined, 35 warnings)";
+    assert_int_equal(alert_raise(a, "dq-score:AAPL", ALERT_WARNING, title, "Größe 5 %\nhost h"),
+                     ALERT_OK);
+    WAIT_FOR(count_sent(a) + count_failed(a) == 1, 10000);
+    assert_int_equal(count_sent(a), 1);
+    char *msg = sink_last_message(s);
+    char path[] = "/tmp/alert-mail-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
+    close(fd);
+    char script[] = "/tmp/alert-check-XXXXXX";
+    fd = mkstemp(script);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, strict_check_py, strlen(strict_check_py)),
+                     (ssize_t)strlen(strict_check_py));
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "python3 %s %s '%s'", script, path, title);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char verdict[2048] = "";
+    if (!fgets(verdict, sizeof verdict, p))
+        verdict[0] = '\0';
+    pclose(p);
+    unlink(path);
+    unlink(script);
+    verdict[strcspn(verdict, "\n")] = '\0';
+    if (strcmp(verdict, "clean") != 0)
+        print_message("%s\n", msg);
+    assert_string_equal(verdict, "clean");
     free(msg);
     alerter_free(a);
     sink_stop(s);
@@ -667,6 +751,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(webhook_slack_format, setup, teardown),
         cmocka_unit_test_setup_teardown(email_headers_body_and_no_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(email_non_ascii_subject_is_encoded, setup, teardown),
+        cmocka_unit_test_setup_teardown(email_strict_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(email_requires_starttls_unless_switched_off, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(dedup_window_with_fake_clock, setup, teardown),

@@ -97,8 +97,9 @@ static void fill(metrics_snapshot *s)
     assert_int_equal(metrics_snapshot_add_jobs(s, "dead", 3), 0);
     s->lease_losses = 6;
     s->last_success_unix = 1718000000;
-    s->alerts_sent = 8;
-    s->alerts_failed = 1;
+    s->alerts_sent[METRICS_ALERT_WEBHOOK] = 8;
+    s->alerts_failed[METRICS_ALERT_WEBHOOK] = 1;
+    s->alerts_sent[METRICS_ALERT_EMAIL] = 3;
 
     s->have_breaker = 1;
     s->breaker.state = RETRY_BREAKER_OPEN;
@@ -401,8 +402,10 @@ static void prometheus_valid_and_exact(void **state)
     assert_sample(&d, "ingestor_jobs", "state=dead", 3);
     assert_sample(&d, "ingestor_lease_losses_total", "", 6);
     assert_sample(&d, "ingestor_last_success_timestamp_seconds", "", 1718000000);
-    assert_sample(&d, "ingestor_alerts_total", "result=sent", 8);
-    assert_sample(&d, "ingestor_alerts_total", "result=failed", 1);
+    assert_sample(&d, "ingestor_alerts_total", "channel=webhook,result=sent", 8);
+    assert_sample(&d, "ingestor_alerts_total", "channel=webhook,result=failed", 1);
+    assert_sample(&d, "ingestor_alerts_total", "channel=email,result=sent", 3);
+    assert_sample(&d, "ingestor_alerts_total", "channel=email,result=failed", 0);
 
     assert_sample(&d, "ingestor_api_breaker_state", "state=open", 1);
     assert_sample(&d, "ingestor_api_breaker_state", "state=closed", 0);
@@ -588,8 +591,10 @@ static void json_has_the_same_figures(void **state)
     assert_float_equal(jnum(o, "jobs.dead"), 3, 0);
     assert_float_equal(jnum(o, "lease_losses"), 6, 0);
     assert_float_equal(jnum(o, "last_success_timestamp_seconds"), 1718000000, 0);
-    assert_float_equal(jnum(o, "alerts.sent"), 8, 0);
+    assert_float_equal(jnum(o, "alerts.sent"), 11, 0);
     assert_float_equal(jnum(o, "alerts.failed"), 1, 0);
+    assert_float_equal(jnum(o, "alerts.webhook.sent"), 8, 0);
+    assert_float_equal(jnum(o, "alerts.email.sent"), 3, 0);
 
     double le[LATENCY_HIST_BUCKETS];
     for (int i = 0; i < LATENCY_HIST_BUCKETS; i++)

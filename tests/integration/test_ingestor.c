@@ -147,6 +147,19 @@ static void bad_bars_are_quarantined_with_their_codes_and_restated_bars_update(v
     rmdir(dir);
 }
 
+/* The number just before word in the summary ("41 requests"); 0 when absent. */
+static long long tally(const char *out, const char *word)
+{
+    const char *p = strstr(out, word);
+    if (!p)
+        return 0;
+    while (p > out && p[-1] == ' ')
+        p--;
+    while (p > out && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    return atoll(p);
+}
+
 static void transient_faults_are_retried_to_the_full_data(void **state)
 {
     (void)state;
@@ -158,11 +171,22 @@ static void transient_faults_are_retried_to_the_full_data(void **state)
     migrate(&e);
     char *out = run_ingestor_ok(&e, backfill_all);
     assert_no_key("the output of backfill", out);
-    free(out);
     expect_full_data(&e);
     char *log = read_file(e.rp.log_path, NULL);
     assert_true(count_lines_with(log, "\"fault\":\"truncate\"") >= 1);
     assert_true(count_lines_with(log, "\"fault\":\"drop\"") >= 1);
+    /* The replay's tallies and the ingestor's agree: a request libcurl sent
+     * again on a fresh connection (after a dropped one) counts as a
+     * reconnect, and every fault was answered by a retry or a reconnect. */
+    long long requests = tally(out, " requests"), retries = tally(out, " retries"),
+              reconnects = tally(out, " reconnect");
+    long long logged = (long long)count_lines_with(log, "\"path\":");
+    long long nfaults = logged - (long long)count_lines_with(log, "\"fault\":\"none\"");
+    if (requests != logged || retries + reconnects != nfaults)
+        fail_msg("the ingestor counts %lld requests, %lld retries and %lld reconnects; the replay "
+                 "logged %lld requests and %lld faults",
+                 requests, retries, reconnects, logged, nfaults);
+    free(out);
     assert_no_key("the replay's request log", log);
     free(log);
     itenv_stop(&e);
