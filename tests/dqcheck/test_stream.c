@@ -281,7 +281,8 @@ static void ts_edges(dq_candle *cs, size_t n, uint64_t seed)
 }
 
 /* The fast screen gives exactly the generic step's findings: per-candle
- * symbols force the generic step on every candle. */
+ * symbols force the generic step on every candle. The report's count of
+ * candles the fast path accepted shows that each side took its path. */
 static void fast_path_equals_generic(void **state)
 {
     (void)state;
@@ -343,6 +344,13 @@ static void fast_path_equals_generic(void **state)
         for (size_t i = 0; i < dq_report_issue_count(fast); i++)
             same_issue(dq_report_issue(fast, i), dq_report_issue(slow, i), 0);
         assert_true(dq_report_score(fast) == dq_report_score(slow));
+        print_message("seed %llu: %llu of %d candles on the fast path\n", (unsigned long long)seed,
+                      (unsigned long long)dq_report_fast_candles(fast), N_SERIES);
+        assert_true(dq_report_fast_candles(fast) > 0);
+        assert_true(dq_report_fast_candles(fast) <= dq_report_accepted(fast));
+        assert_int_equal(dq_report_fast_candles(slow), 0);
+        dq_report_reset(fast);
+        assert_int_equal(dq_report_fast_candles(fast), 0);
         dq_report_free(fast);
         dq_report_free(slow);
         dq_checker_free(c1);
