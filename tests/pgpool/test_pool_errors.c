@@ -68,7 +68,7 @@ static void exhausted_pool_is_etimedout(void **state)
     assert_int_equal(pgpool_acquire_ex(&b, &info, p, 200), PGPOOL_ETIMEDOUT);
     int64_t took = mono_ms() - t0;
     assert_null(b);
-    assert_true(took >= 200 && took <= 250);
+    assert_true(took >= 200 && took < 200 + LATE_MS);
     assert_int_equal(info.code, PGPOOL_ETIMEDOUT);
     assert_int_equal(info.cause, PGPOOL_CAUSE_EXHAUSTED);
     assert_string_equal(info.sqlstate, "");
@@ -99,7 +99,7 @@ static void refused_connect_is_econnect(void **state)
     pgpool_error_info info = PGPOOL_ERROR_INFO_INIT;
     int64_t t0 = mono_ms();
     assert_int_equal(pgpool_acquire_ex(&c, &info, p, 500), PGPOOL_ECONNECT);
-    assert_true(mono_ms() - t0 <= 550);
+    assert_true(mono_ms() - t0 < 500 + LATE_MS);
     assert_int_equal(info.cause, PGPOOL_CAUSE_CONNECT_FAILED);
     assert_one_line(info.message);
     print_message("refused: %s\n", info.message);
@@ -132,7 +132,7 @@ static void hanging_connect_is_econnect(void **state)
                       (long long)took, info.message);
         assert_int_equal(rc, PGPOOL_ECONNECT);
         assert_int_equal(info.cause, PGPOOL_CAUSE_CONNECTING);
-        assert_true(took <= timeouts[t] + 50);
+        assert_true(took < timeouts[t] + LATE_MS);
         assert_one_line(info.message);
     }
     assert_int_equal(pgpool_wait_ready(p, 100), PGPOOL_OK); /* min_idle 0: ready at once */

@@ -119,7 +119,7 @@ static void exhaustion_times_out_and_overflow_closes_on_release(void **state)
     int64_t t0 = mono_ms();
     assert_int_equal(pgpool_acquire(&c, p, 200), PGPOOL_ETIMEDOUT);
     int64_t took = mono_ms() - t0;
-    assert_true(took >= 200 && took <= 300);
+    assert_true(took >= 200 && took < 200 + LATE_MS);
     assert_null(c);
     assert_int_equal(stats_of(p).timeouts, 1);
     pgpool_release(a);
@@ -255,7 +255,7 @@ static void *wait_for_acquire(void *arg)
     int64_t t0 = mono_ms();
     int rc = pgpool_acquire(&c, p, 10000);
     int64_t took = mono_ms() - t0;
-    return (void *)(intptr_t)(rc == PGPOOL_ECLOSED && took < 1000 ? 1 : 0);
+    return (void *)(intptr_t)(rc == PGPOOL_ECLOSED && took < 200 + LATE_MS ? 1 : 0);
 }
 
 static void close_with_a_connection_out_and_a_waiter(void **state)
@@ -273,7 +273,7 @@ static void close_with_a_connection_out_and_a_waiter(void **state)
     int64_t t0 = mono_ms();
     assert_int_equal(pgpool_close(p, 200), PGPOOL_ETIMEDOUT);
     int64_t took = mono_ms() - t0;
-    assert_true(took >= 190 && took < 1000);
+    assert_true(took >= 190 && took < 200 + LATE_MS);
     void *ok;
     pthread_join(t, &ok);
     assert_int_equal((intptr_t)ok, 1);
@@ -476,7 +476,7 @@ static void too_many_connections_for_role(void **state)
     assert_int_equal(pgpool_acquire(&b, p, 5000), PGPOOL_OK);
     int64_t t0 = mono_ms();
     assert_int_equal(pgpool_acquire(&c, p, 500), PGPOOL_ECONNECT);
-    assert_true(mono_ms() - t0 <= 700);
+    assert_true(mono_ms() - t0 < 500 + LATE_MS);
     char err[256];
     pgpool_last_error(p, err, sizeof err);
     assert_non_null(strstr(err, "too many connections"));
@@ -533,7 +533,7 @@ static void passwords_never_reach_logs_or_events(void **state)
     pgpool_conn *c;
     int64_t t0 = mono_ms();
     assert_int_equal(pgpool_acquire(&c, p, 300), PGPOOL_ECONNECT);
-    assert_true(mono_ms() - t0 < 500);
+    assert_true(mono_ms() - t0 < 300 + LATE_MS);
     char err[256];
     assert_true(pgpool_last_error(p, err, sizeof err) > 0);
     assert_null(strstr(err, "Sup3rSecretPw"));
@@ -577,8 +577,8 @@ static void fail_fast_answers_at_once(void **state)
     WAIT_FOR(pgpool_health(&h, p) == PGPOOL_OK && h.consecutive_failures > 0, 3000);
     pgpool_conn *c;
     int64_t t0 = mono_ms();
-    assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_ECONNECT);
-    assert_true(mono_ms() - t0 < 100);
+    assert_int_equal(pgpool_acquire(&c, p, 10000), PGPOOL_ECONNECT);
+    assert_true(mono_ms() - t0 < LATE_MS); /* not the 10 s timeout */
     pgpool_free(p);
 }
 
