@@ -195,6 +195,43 @@ static void default_prng_stays_in_bounds(void **state)
     assert_int_equal(r.waited_ns, first);
 }
 
+/* The default PRNG under full jitter: each delay divided by its schedule's
+ * base delay is uniform on [0, 1), so over 40 seeds of 15 delays the mean is
+ * near 1/2 and the variance near 1/12; and different seeds give different
+ * runs. A generator stuck at one value fails all three. */
+static void default_prng_is_uniform_and_follows_its_seed(void **state)
+{
+    (void)state;
+    enum { SEEDS = 40, DELAYS = 15 };
+    double sum = 0, sum2 = 0;
+    int64_t waited[SEEDS];
+    for (int k = 0; k < SEEDS; k++) {
+        retry_policy p = policy();
+        p.backoff.jitter = RETRY_JITTER_FULL;
+        p.env.random = NULL;
+        p.env.seed = (uint64_t)k + 1;
+        p.max_attempts = DELAYS + 1;
+        script s = { 1, { 1 }, { 0 }, 0, { 0 } };
+        retry_result r;
+        assert_int_equal(retry_run(&r, &p, NULL, NULL, NULL, scripted, &s), RETRY_EGAVEUP);
+        for (int i = 1; i <= DELAYS; i++) {
+            double u = (double)(s.at[i] - s.at[i - 1]) /
+                       (double)retry_backoff_base_delay(&p.backoff, (uint32_t)i);
+            assert_true(u >= 0 && u <= 1);
+            sum += u;
+            sum2 += u * u;
+        }
+        waited[k] = r.waited_ns;
+    }
+    const double n = SEEDS * DELAYS, mean = sum / n, var = sum2 / n - mean * mean;
+    print_message("full jitter: mean %.4f (1/2), variance %.4f (1/12 = 0.0833)\n", mean, var);
+    /* standard errors: 0.012 for the mean, 0.003 for the variance */
+    assert_true(mean > 0.44 && mean < 0.56);
+    assert_true(var > 0.065 && var < 0.10);
+    for (int k = 1; k < SEEDS; k++)
+        assert_true(waited[k] != waited[k - 1]);
+}
+
 static retry_breaker *breaker(uint32_t consecutive)
 {
     retry_breaker_options o = RETRY_BREAKER_OPTIONS_INIT;
@@ -442,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup(max_delay_caps_hint, setup),
         cmocka_unit_test_setup(jitter_uses_env_random, setup),
         cmocka_unit_test_setup(default_prng_stays_in_bounds, setup),
+        cmocka_unit_test_setup(default_prng_is_uniform_and_follows_its_seed, setup),
         cmocka_unit_test_setup(breaker_open_stops, setup),
         cmocka_unit_test_setup(fatal_is_ignored_by_breaker, setup),
         cmocka_unit_test_setup(budget_exhausted_stops, setup),
