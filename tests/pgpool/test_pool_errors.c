@@ -143,6 +143,45 @@ static void hanging_connect_is_econnect(void **state)
     close(fd);
 }
 
+/* A server that accepts the TCP connection and never answers: the pool's
+ * own connect_timeout_ms ends the attempt (libpq would wait for ever), the
+ * waiter gets ECONNECT with the reason, and the attempt counts as failed. */
+static void connect_timeout_ends_a_connect_that_never_answers(void **state)
+{
+    (void)state;
+    int port;
+    int fd = loopback_socket(&port, true); /* accepts in the kernel, never answers */
+    char ci[256];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=u", port);
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.min_idle = 1; /* the maintenance thread connects at once */
+    o.max_size = 1;
+    o.connect_timeout_ms = 300;
+    o.backoff_initial_ms = 10000; /* one attempt in this test's time */
+    o.backoff_max_ms = 10000;
+    int64_t t0 = mono_ms();
+    pgpool *p = make_pool(&o, ci);
+    WAIT_FOR(stats_of(p).connect_failures == 1, 10000);
+    int64_t took = mono_ms() - t0;
+    print_message("never answers: the connect failed after %lld ms\n", (long long)took);
+    assert_int_equal(stats_of(p).connect_failures, 1);
+    assert_true(took >= 300 && took < 300 + LATE_MS);
+    /* a waiter meanwhile learns why, once its own time is up */
+    pgpool_conn *c = NULL;
+    pgpool_error_info info = PGPOOL_ERROR_INFO_INIT;
+    assert_int_equal(pgpool_acquire_ex(&c, &info, p, 200), PGPOOL_ECONNECT);
+    assert_null(c);
+    assert_int_equal(info.cause, PGPOOL_CAUSE_CONNECT_FAILED);
+    assert_string_equal(info.message, "connect timed out after 300 ms (connect_timeout)");
+    pgpool_stats st = stats_of(p);
+    assert_int_equal(st.connect_attempts, 1);
+    assert_int_equal(st.connect_failures, 1);
+    assert_int_equal(st.created, 0);
+    assert_int_equal(st.connecting, 0);
+    pgpool_free(p);
+    close(fd);
+}
+
 static void server_error_has_its_sqlstate(void **state)
 {
     (void)state;
@@ -305,6 +344,7 @@ int main(void)
         cmocka_unit_test(exhausted_pool_is_etimedout),
         cmocka_unit_test(refused_connect_is_econnect),
         cmocka_unit_test(hanging_connect_is_econnect),
+        cmocka_unit_test(connect_timeout_ends_a_connect_that_never_answers),
         cmocka_unit_test(server_error_has_its_sqlstate),
         cmocka_unit_test(malformed_conninfo_is_einval_with_libpq_message),
         cmocka_unit_test(ping_invalidate_and_metrics),
