@@ -174,6 +174,32 @@ static void jitter_uses_env_random(void **state)
     assert_int_equal(r.waited_ns, MS(50 + 100 + 200));
 }
 
+/* retry_run feeds decorrelated jitter the delay it slept last: with u = 1/2
+ * each delay is base + (3 * previous - base) / 2 (the first one's previous
+ * being base): 200, 350, 575 ms. A run that fed it 0 or base each time
+ * would sleep 200 ms every time. */
+static void decorrelated_jitter_is_fed_the_previous_delay(void **state)
+{
+    (void)state;
+    retry_policy p = policy();
+    p.backoff.jitter = RETRY_JITTER_DECORRELATED;
+    p.max_attempts = 4;
+    clk.rnd = 0.5;
+    script s = { 1, { 1 }, { 0 }, 0, { 0 } };
+    retry_result r;
+    assert_int_equal(retry_run(&r, &p, NULL, NULL, NULL, scripted, &s), RETRY_EGAVEUP);
+    assert_int_equal(s.calls, 4);
+    int64_t prev = p.backoff.base_ns, total = 0;
+    for (int i = 1; i < 4; i++) {
+        int64_t want = p.backoff.base_ns + (3 * prev - p.backoff.base_ns) / 2;
+        assert_int_equal(s.at[i] - s.at[i - 1], want);
+        prev = want;
+        total += want;
+    }
+    assert_int_equal(total, MS(200 + 350 + 575));
+    assert_int_equal(r.waited_ns, total);
+}
+
 static void default_prng_stays_in_bounds(void **state)
 {
     (void)state;
@@ -478,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup(hint_past_deadline_stops_at_once, setup),
         cmocka_unit_test_setup(max_delay_caps_hint, setup),
         cmocka_unit_test_setup(jitter_uses_env_random, setup),
+        cmocka_unit_test_setup(decorrelated_jitter_is_fed_the_previous_delay, setup),
         cmocka_unit_test_setup(default_prng_stays_in_bounds, setup),
         cmocka_unit_test_setup(default_prng_is_uniform_and_follows_its_seed, setup),
         cmocka_unit_test_setup(breaker_open_stops, setup),
