@@ -322,6 +322,70 @@ static void budget_exhausted_stops(void **state)
     retry_budget_free(bud);
 }
 
+/* The step API with a limiter (1/s, burst 1) and a token budget (3): the
+ * first call takes the token; its failure leaves the budget room for one
+ * retry, 100 ms of backoff, then a WAIT for the next token 900 ms later;
+ * the second failure exhausts the budget. retry_run on fresh handles makes
+ * the same decisions. */
+static void step_api_with_limiter_and_budget(void **state)
+{
+    (void)state;
+    for (int use_run = 0; use_run < 2; use_run++) {
+        retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
+        lo.rate = 1.0;
+        lo.burst = 1;
+        lo.env = fake_env(&clk);
+        retry_limiter *l = NULL;
+        assert_int_equal(retry_limiter_new(&l, &lo), RETRY_OK);
+        retry_budget_options bo = RETRY_BUDGET_OPTIONS_INIT;
+        bo.kind = RETRY_BUDGET_TOKENS;
+        bo.max_tokens = 3;
+        bo.env = fake_env(&clk);
+        retry_budget *bud = NULL;
+        assert_int_equal(retry_budget_new(&bud, &bo), RETRY_OK);
+        retry_policy p = policy();
+        retry_result r;
+        int64_t t0 = clk.now;
+        if (use_run) {
+            script s = { 1, { 1 }, { 0 }, 0, { 0 } };
+            assert_int_equal(retry_run(&r, &p, l, NULL, bud, scripted, &s), RETRY_EBUDGET);
+            assert_int_equal(s.calls, 2);
+            assert_int_equal(s.at[1] - s.at[0], SEC(1));
+            assert_int_equal(r.waited_ns, SEC(1));
+        } else {
+            retry_state *st = NULL;
+            assert_int_equal(retry_state_new(&st, &p, l, NULL, bud), RETRY_OK);
+            int64_t wait = -1, at[4] = { 0 };
+            int calls = 0, waits = 0;
+            assert_int_equal(retry_state_admit(st, &wait), RETRY_STEP_CALL);
+            assert_int_equal(wait, 0);
+            at[calls++] = clk.now;
+            assert_int_equal(retry_state_report(st, &wait, 1, 0, "failed"), RETRY_STEP_CALL);
+            assert_int_equal(wait, MS(100)); /* the backoff */
+            clk.now += wait;
+            retry_step k;
+            while ((k = retry_state_admit(st, &wait)) == RETRY_STEP_WAIT) {
+                assert_int_equal(wait, MS(900)); /* the limiter's next token */
+                clk.now += wait;
+                waits++;
+            }
+            assert_int_equal(waits, 1);
+            assert_int_equal(k, RETRY_STEP_CALL);
+            at[calls++] = clk.now;
+            assert_int_equal(retry_state_report(st, &wait, 1, 0, "failed"), RETRY_STEP_DONE);
+            assert_int_equal(at[1] - at[0], SEC(1));
+            retry_state_result(st, &r);
+            retry_state_free(st);
+        }
+        assert_int_equal(r.stop, RETRY_STOP_BUDGET);
+        assert_int_equal(r.attempts, 2);
+        assert_int_equal(clk.now - t0, SEC(1));
+        retry_limiter_free(l);
+        retry_budget_free(bud);
+        clk.now += SEC(10);
+    }
+}
+
 static void percent_budget_stops_storm(void **state)
 {
     (void)state;
@@ -510,6 +574,7 @@ int main(void)
         cmocka_unit_test_setup(breaker_open_stops, setup),
         cmocka_unit_test_setup(fatal_is_ignored_by_breaker, setup),
         cmocka_unit_test_setup(budget_exhausted_stops, setup),
+        cmocka_unit_test_setup(step_api_with_limiter_and_budget, setup),
         cmocka_unit_test_setup(percent_budget_stops_storm, setup),
         cmocka_unit_test_setup(real_clock_and_sleep, setup),
         cmocka_unit_test_setup(limiter_wait_and_timeout, setup),
