@@ -345,6 +345,12 @@ DQ_API DQ_NONNULL(1) uint64_t dq_report_candles(const dq_report *r);
 DQ_API DQ_NONNULL(1) uint64_t dq_report_accepted(const dq_report *r);
 DQ_API DQ_NONNULL(1) uint64_t dq_report_rejected(const dq_report *r);
 
+/* Of the candles checked, those that the fast path accepted without the
+ * generic per-candle step (see "Performance" in the guide). The findings are
+ * the same either way; this only shows which path ran, for tests and
+ * profiling. */
+DQ_API DQ_NONNULL(1) uint64_t dq_report_fast_candles(const dq_report *r);
+
 /* Findings raised with severity sev (DQ_SEVERITY_INFO .. _ERROR); 0 for
  * any other value. Every finding is counted, stored or not. */
 DQ_API DQ_NONNULL(1) uint64_t dq_report_count(const dq_report *r, dq_severity sev);

@@ -444,7 +444,7 @@ PGPOOL_API PGPOOL_NONNULL(1) size_t pgpool_last_error(pgpool *pool, char *buf, s
  * at the end, together with a new PGPOOL_STATS_VERSION; the caller sets
  * version before the call (PGPOOL_STATS_INIT), and the library fills the
  * fields of that version. */
-#define PGPOOL_STATS_VERSION 2
+#define PGPOOL_STATS_VERSION 3
 typedef struct pgpool_stats {
     unsigned version; /* in: PGPOOL_STATS_VERSION of the caller; out: what was filled */
     /* gauges */
@@ -486,6 +486,9 @@ typedef struct pgpool_stats {
     uint64_t validations_ok;      /* validation queries (and pings) answered */
     uint64_t validations_failed;  /* ... that failed: error, session gone */
     uint64_t validation_timeouts; /* ... that did not answer in time */
+    /* version 3 */
+    uint64_t maintenance_runs; /* housekeeping passes of the maintenance thread (idle and
+                                  lifetime retirement, leak detection, min_idle refill) */
 } pgpool_stats;
 
 #define PGPOOL_STATS_INIT                                                                          \

@@ -867,6 +867,7 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
     st->pos += n;
 
     report->candles += n;
+    report->fast += nfast;
     report->rejected += L.rejected;
     report->warned += L.warned;
     const uint32_t en = L.en;

@@ -68,6 +68,7 @@ struct dq_report {
     uint64_t evaluated[DQ_CODE_COUNT];
     uint64_t failed[DQ_CODE_COUNT];
     uint64_t findings;
+    uint64_t fast; /* candles accepted by the fast path */
     size_t nissues;
     dq_issue *issues;
 };

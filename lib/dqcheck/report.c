@@ -70,6 +70,11 @@ uint64_t dq_report_rejected(const dq_report *r)
     return r->rejected;
 }
 
+uint64_t dq_report_fast_candles(const dq_report *r)
+{
+    return r->fast;
+}
+
 uint64_t dq_report_count(const dq_report *r, dq_severity sev)
 {
     if (sev < DQ_SEVERITY_INFO || sev > DQ_SEVERITY_ERROR)

@@ -275,6 +275,7 @@ void *pool_maint_main(void *arg)
             check_idle_sockets(p);
             now = pool_now(p);
             p->next_housekeeping_ns = now + period;
+            p->st.maintenance_runs++;
         }
 
         /* Connect attempts past the pool's connect_timeout fail. */

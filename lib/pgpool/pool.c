@@ -1303,6 +1303,9 @@ int pgpool_stats_get(pgpool_stats *out, pgpool *p)
     if (want == PGPOOL_STATS_VERSION) {
         st.version = PGPOOL_STATS_VERSION;
         *out = st;
+    } else if (want == 2) { /* a caller built against version 2: its struct ends there */
+        st.version = 2;
+        memcpy(out, &st, offsetof(pgpool_stats, maintenance_runs));
     } else { /* a caller built against version 1: its struct ends there */
         st.version = 1;
         memcpy(out, &st, offsetof(pgpool_stats, warmup_waits));

@@ -614,10 +614,155 @@ static void names_and_intervals(void **state)
     assert_int_equal(iv.multiplier, 2); /* unchanged on failure */
 }
 
+/* 40 clean sessions with candle 20 onwards scaled by f (open against the
+ * previous close: about f). */
+static dq_report *scaled_from_20(const dq_options *o, double f)
+{
+    dq_candle cs[40];
+    clean_series(cs, 40, 100.0);
+    for (size_t i = 20; i < 40; i++) {
+        cs[i].open *= f;
+        cs[i].high *= f;
+        cs[i].low *= f;
+        cs[i].close *= f;
+    }
+    return check_with(o, cs, 40, NULL);
+}
+
+/* split_tolerance: a 2:1 split 3.6 % off its exact ratio is a split within
+ * the default 5 %, not within 3 % (then it is only an opening gap). */
+static void split_tolerance_decides_a_split(void **state)
+{
+    (void)state;
+    dq_options o = DQ_OPTIONS_INIT;
+    dq_report *r = scaled_from_20(&o, 0.52);
+    assert_int_equal(failed(r, DQ_POSSIBLE_SPLIT), 1);
+    assert_int_equal(failed(r, DQ_OPEN_GAP), 0);
+    dq_report_free(r);
+    o.split_tolerance = 0.03;
+    r = scaled_from_20(&o, 0.52);
+    assert_int_equal(failed(r, DQ_POSSIBLE_SPLIT), 0);
+    assert_int_equal(failed(r, DQ_OPEN_GAP), 1);
+    dq_report_free(r);
+}
+
+/* unit_tolerance: prices 100x down, 5.3 % off, are a unit error within the
+ * default 10 %, not within 4 %. */
+static void unit_tolerance_decides_a_unit_error(void **state)
+{
+    (void)state;
+    dq_options o = DQ_OPTIONS_INIT;
+    dq_report *r = scaled_from_20(&o, 1.06 / 100.0);
+    assert_int_equal(failed(r, DQ_UNIT_100X), 20); /* every candle off by 100x */
+    dq_report_free(r);
+    o.unit_tolerance = 0.04;
+    r = scaled_from_20(&o, 1.06 / 100.0);
+    assert_int_equal(failed(r, DQ_UNIT_100X), 0);
+    assert_true(total_failed(r) > 0); /* still an opening gap */
+    dq_report_free(r);
+}
+
+/* 2/day bars on NYSE: one every second session is complete; skipping one
+ * slot is a gap of one bar. */
+static void multi_day_interval(void **state)
+{
+    (void)state;
+    dq_options o = DQ_OPTIONS_INIT;
+    o.interval.multiplier = 2;
+    dq_candle cs[20];
+    clean_series(cs, 20, 50.0);
+    for (int i = 0; i < 20; i++)
+        cs[i].ts = session_ts(2 * i);
+    dq_report *r = check_with(&o, cs, 20, NULL);
+    assert_int_equal(total_failed(r), 0);
+    dq_report_free(r);
+    for (int i = 10; i < 20; i++)
+        cs[i].ts = session_ts(2 * i + 2); /* slot 10 missing */
+    r = check_with(&o, cs, 20, NULL);
+    assert_int_equal(failed(r, DQ_GAP), 1);
+    assert_int_equal(find_issue(r, DQ_GAP, 0)->index, 10);
+    dq_report_free(r);
+}
+
+/* 1/second bars on 24x7: consecutive seconds are complete; three missing
+ * seconds are one gap. */
+static void per_second_interval(void **state)
+{
+    (void)state;
+    dq_options o = DQ_OPTIONS_INIT;
+    o.interval.unit = DQ_UNIT_SECOND;
+    o.calendar = DQ_CAL_24X7;
+    dq_candle cs[50];
+    clean_series(cs, 50, 50.0);
+    const int64_t t0 = date_ts(2024, 3, 9); /* a Saturday: 24x7 trades */
+    for (int i = 0; i < 50; i++)
+        cs[i].ts = t0 + (int64_t)i * 1000;
+    dq_report *r = check_with(&o, cs, 50, NULL);
+    assert_int_equal(total_failed(r), 0);
+    dq_report_free(r);
+    for (int i = 30; i < 50; i++)
+        cs[i].ts += 3000;
+    r = check_with(&o, cs, 50, NULL);
+    assert_int_equal(failed(r, DQ_GAP), 1);
+    const dq_issue *g = find_issue(r, DQ_GAP, 0);
+    assert_int_equal(g->index, 30);
+    print_message("per-second gap: %s\n", g->message);
+    assert_non_null(strstr(g->message, "3"));
+    dq_report_free(r);
+}
+
+/* dq_interval_parse leaves *out alone on failure. */
+static void interval_parse_failure_leaves_out_unchanged(void **state)
+{
+    (void)state;
+    static const char *bad[] = { "", "5", "0/day", "5/fortnight", "x/day", "5/minute/2", "-1/day" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dq_interval iv = { 7, DQ_UNIT_HOUR };
+        assert_int_equal(dq_interval_parse(&iv, bad[i]), DQ_EINVAL);
+        assert_int_equal(iv.multiplier, 7);
+        assert_int_equal(iv.unit, DQ_UNIT_HOUR);
+    }
+    dq_interval iv = { 7, DQ_UNIT_HOUR };
+    assert_int_equal(dq_interval_parse(&iv, "5/minutes"), DQ_OK);
+    assert_int_equal(iv.multiplier, 5);
+    assert_int_equal(iv.unit, DQ_UNIT_MINUTE);
+}
+
+/* The report keeps at most 63 bytes of the symbol. */
+static void report_symbol_is_truncated_to_63_bytes(void **state)
+{
+    (void)state;
+    char sym[101];
+    for (int i = 0; i < 100; i++)
+        sym[i] = (char)('A' + i % 26);
+    sym[100] = '\0';
+    dq_candle cs[3];
+    clean_series(cs, 3, 10.0);
+    dq_checker *c;
+    dq_report *r;
+    assert_int_equal(dq_checker_new(&c, NULL), DQ_OK);
+    assert_int_equal(dq_report_new(&r, NULL), DQ_OK);
+    dq_batch b = DQ_BATCH_INIT;
+    b.symbol = sym;
+    b.candles = cs;
+    b.count = 3;
+    assert_int_equal(dq_check(r, c, &b), DQ_OK);
+    assert_int_equal(strlen(dq_report_symbol(r)), 63);
+    assert_memory_equal(dq_report_symbol(r), sym, 63);
+    dq_report_free(r);
+    dq_checker_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clean_series_has_no_findings),
+        cmocka_unit_test(split_tolerance_decides_a_split),
+        cmocka_unit_test(unit_tolerance_decides_a_unit_error),
+        cmocka_unit_test(multi_day_interval),
+        cmocka_unit_test(per_second_interval),
+        cmocka_unit_test(interval_parse_failure_leaves_out_unchanged),
+        cmocka_unit_test(report_symbol_is_truncated_to_63_bytes),
         cmocka_unit_test(mixed_symbol_per_candle_and_per_batch),
         cmocka_unit_test(unsorted_and_duplicate),
         cmocka_unit_test(nonfinite_anywhere),

@@ -281,7 +281,8 @@ static void ts_edges(dq_candle *cs, size_t n, uint64_t seed)
 }
 
 /* The fast screen gives exactly the generic step's findings: per-candle
- * symbols force the generic step on every candle. */
+ * symbols force the generic step on every candle. The report's count of
+ * candles the fast path accepted shows that each side took its path. */
 static void fast_path_equals_generic(void **state)
 {
     (void)state;
@@ -292,6 +293,7 @@ static void fast_path_equals_generic(void **state)
         syms[i] = "X";
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
     ro.max_issues = 5000;
+    uint64_t fast_by_mode[4] = { 0 };
     for (uint64_t seed = 0; seed < 60; seed++) {
         dq_options o = DQ_OPTIONS_INIT;
         if (seed % 4 == 2) {
@@ -343,11 +345,24 @@ static void fast_path_equals_generic(void **state)
         for (size_t i = 0; i < dq_report_issue_count(fast); i++)
             same_issue(dq_report_issue(fast, i), dq_report_issue(slow, i), 0);
         assert_true(dq_report_score(fast) == dq_report_score(slow));
+        /* by interval and calendar: daily NYSE, daily 24x7, intraday NYSE, 24x7 */
+        fast_by_mode[(sessions == intraday_grid) * 2 + (o.calendar == DQ_CAL_24X7)] +=
+            dq_report_fast_candles(fast);
+        assert_true(dq_report_fast_candles(fast) <= dq_report_accepted(fast));
+        assert_int_equal(dq_report_fast_candles(slow), 0);
+        dq_report_reset(fast);
+        assert_int_equal(dq_report_fast_candles(fast), 0);
         dq_report_free(fast);
         dq_report_free(slow);
         dq_checker_free(c1);
         dq_checker_free(c2);
     }
+    print_message("candles on the fast path: daily NYSE %llu, daily 24x7 %llu, intraday NYSE "
+                  "%llu, intraday 24x7 %llu\n",
+                  (unsigned long long)fast_by_mode[0], (unsigned long long)fast_by_mode[1],
+                  (unsigned long long)fast_by_mode[2], (unsigned long long)fast_by_mode[3]);
+    for (int k = 0; k < 4; k++)
+        assert_true(fast_by_mode[k] > 0);
     sessions = daily_grid;
 }
 

@@ -111,6 +111,43 @@ static void require_if_set_false_and_equals(void **state)
     assert_int_equal(envcheck_result_count(f->r), 0);
 }
 
+/* IF_EQUALS on a bool compares the values as bools: every spelling of true
+ * meets "true" (and "yes"), every spelling of false does not; the default
+ * counts when the variable is unset. */
+static void require_if_equals_on_a_bool(void **state)
+{
+    fixture *f = *state;
+    add(f->s, "FLAG", ENVCHECK_TYPE_BOOL, "false");
+    add(f->s, "ON", ENVCHECK_TYPE_BOOL, "yes");
+    const char *need[] = { "NEEDED" }, *need2[] = { "NEEDED2" };
+    assert_int_equal(envcheck_schema_require_if(f->s, "FLAG", ENVCHECK_IF_EQUALS, "true", need, 1),
+                     0);
+    assert_int_equal(envcheck_schema_require_if(f->s, "ON", ENVCHECK_IF_EQUALS, "1", need2, 1), 0);
+    static const char *const truths[] = { "1", "yes", "y", "true", "t", "on", "TRUE", "On" };
+    static const char *const lies[] = { "0", "no", "n", "false", "f", "off", "FALSE" };
+    for (size_t i = 0; i < sizeof truths / sizeof truths[0]; i++) {
+        char kv[32];
+        snprintf(kv, sizeof kv, "FLAG=%s", truths[i]);
+        const char *p[] = { kv, "ON=off" };
+        run(f, p, 2);
+        if (envcheck_result_count(f->r) != 1)
+            fail_msg("FLAG=%s: %zu findings", truths[i], envcheck_result_count(f->r));
+        expect(f->r, 0, ENVCHECK_GROUP_RULES, "NEEDED", "required because FLAG is \"true\"");
+    }
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        char kv[32];
+        snprintf(kv, sizeof kv, "FLAG=%s", lies[i]);
+        const char *p[] = { kv, "ON=0" };
+        run(f, p, 2);
+        if (envcheck_result_count(f->r) != 0)
+            fail_msg("FLAG=%s: %zu findings", lies[i], envcheck_result_count(f->r));
+    }
+    /* unset: the defaults, FLAG false and ON yes (equal to "1") */
+    run(f, NULL, 0);
+    assert_int_equal(envcheck_result_count(f->r), 1);
+    expect(f->r, 0, ENVCHECK_GROUP_RULES, "NEEDED2", "required because ON is \"1\"");
+}
+
 static void group_rules(void **state)
 {
     fixture *f = *state;
@@ -274,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(require_if_true, setup, teardown),
         cmocka_unit_test_setup_teardown(require_if_set_false_and_equals, setup, teardown),
+        cmocka_unit_test_setup_teardown(require_if_equals_on_a_bool, setup, teardown),
         cmocka_unit_test_setup_teardown(group_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(less_than_numbers_and_durations, setup, teardown),
         cmocka_unit_test_setup_teardown(custom_rule, setup, teardown),

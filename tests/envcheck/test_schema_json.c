@@ -93,6 +93,66 @@ static void every_field(void **state)
     assert_string_equal(str, "");
     envcheck_result_free(r);
     envcheck_source_free(src);
+
+    /* Every variable's loaded constraints and every rule, each broken once:
+     * the finding names the variable the JSON gave the constraint. */
+    const char *bad[] = {
+        "A=0s",                         /* min 1s */
+        "B=2",                          /* max 1.5 */
+        "C=80;70000",                   /* element port, separator ; */
+        "D=pk_abcdefgh",                /* prefix sk_ */
+        "E=/nonexistent/envcheck/path", /* must_exist */
+        "F=c",                          /* values a, b */
+        "H=maybe",                      /* bool */
+        "I=-9223372036854775809",       /* below min */
+        "J=not-an-email",               /* email; J and K both set */
+        "K=bad host!",                  /* host; set, so L is required */
+    };
+    assert_int_equal(envcheck_source_new(&src), ENVCHECK_OK);
+    assert_int_equal(envcheck_source_add_array(src, bad, sizeof bad / sizeof bad[0]), ENVCHECK_OK);
+    assert_int_equal(envcheck_validate(&r, s, src), ENVCHECK_OK);
+    static const struct {
+        const char *name, *message;
+    } want[] = {
+        { "A", "\"0s\" is out of range: must be between 1s and 1h" },
+        { "B", "\"2\" is out of range: must be between 0 and 1.5" },
+        { "C", "\"80;70000\" (element 2) is not a port number (1-65535)" },
+        { "D", "********** does not start with the prefix \"sk_\"" },
+        { "E", "\"/nonexistent/envcheck/path\" does not exist" },
+        { "F", "\"c\" is not one of: a, b (any case)" },
+        { "H", "\"maybe\" is not a boolean (1 yes y true t on / 0 no n false f off)" },
+        { "I", "\"-9223372036854775809\" is out of range for a 64-bit integer" },
+        { "J", "\"not-an-email\" is not an e-mail address" },
+        { "K", "\"bad host!\" is not a host name or IP address" },
+        { "J", "conflicts: at most one of J, K may be set" },
+        { "K", "conflicts: at most one of J, K may be set" },
+        { "L", "required because K is set" },
+    };
+    for (size_t k = 0; k < envcheck_result_count(r); k++) {
+        const envcheck_finding *f = envcheck_result_finding(r, k);
+        print_message("%s: %s\n", f->name, f->message);
+    }
+    assert_int_equal(envcheck_result_count(r), sizeof want / sizeof want[0]);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        assert_string_equal(envcheck_result_finding(r, k)->name, want[k].name);
+        assert_string_equal(envcheck_result_finding(r, k)->message, want[k].message);
+    }
+    envcheck_result_free(r);
+    envcheck_source_free(src);
+
+    /* the conditional rule: F equal to b (in any case) requires J */
+    const char *cond[] = { "F=B", "B=0", "I=0" };
+    assert_int_equal(envcheck_source_new(&src), ENVCHECK_OK);
+    assert_int_equal(envcheck_source_add_array(src, cond, 3), ENVCHECK_OK);
+    assert_int_equal(envcheck_validate(&r, s, src), ENVCHECK_OK);
+    for (size_t k = 0; k < envcheck_result_count(r); k++) {
+        const envcheck_finding *f = envcheck_result_finding(r, k);
+        print_message("%s: %s\n", f->name, f->message);
+    }
+    assert_int_equal(envcheck_result_count(r), 1);
+    assert_string_equal(envcheck_result_finding(r, 0)->name, "J");
+    envcheck_result_free(r);
+    envcheck_source_free(src);
     envcheck_schema_free(s);
 }
 

@@ -30,6 +30,12 @@ static inline int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* How late a bounded wait may return on a loaded machine (sanitizers, a few
+ * shared cores): upper bounds on wall-clock time are this far from the
+ * figure they bound, so that only a wait that did not end on its deadline
+ * crosses them. Lower bounds stay exact. */
+#define LATE_MS 3000
+
 static inline void sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

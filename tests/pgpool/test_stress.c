@@ -13,6 +13,7 @@ typedef struct arg {
     pgpool *p;
     int id;
     int ok, closed, other;
+    int in_txn, discarded, busy; /* checkouts given back each way */
 } arg;
 
 static atomic_int stop_flag;
@@ -40,13 +41,16 @@ static void *worker(void *v)
             PQclear(PQexec(pg, "BEGIN"));
             PQclear(PQexec(pg, "SELECT 1"));
             pgpool_release(c); /* rolled back by the pool */
+            a->in_txn++;
             break;
         case 1:
             pgpool_discard(c);
+            a->discarded++;
             break;
         case 2:
             (void)PQsendQuery(pg, "SELECT 1");
             pgpool_release(c); /* busy: discarded */
+            a->busy++;
             break;
         default:
             PQclear(PQexec(pg, "SELECT 1"));
@@ -102,7 +106,7 @@ static void many_threads_small_pool(void **state)
     pthread_t t[N], obs;
     arg a[N];
     for (int i = 0; i < N; i++) {
-        a[i] = (arg){ p, i, 0, 0, 0 };
+        a[i] = (arg){ p, i, 0, 0, 0, 0, 0, 0 };
         pthread_create(&t[i], NULL, worker, &a[i]);
     }
     pthread_create(&obs, NULL, observer, p);
@@ -112,10 +116,13 @@ static void many_threads_small_pool(void **state)
     /* close while the workers are still going */
     (void)pgpool_close(p, 2000);
     atomic_store(&stop_flag, 1);
-    int ok = 0;
+    int ok = 0, in_txn = 0, discarded = 0, busy = 0;
     for (int i = 0; i < N; i++) {
         pthread_join(t[i], NULL);
         ok += a[i].ok;
+        in_txn += a[i].in_txn;
+        discarded += a[i].discarded;
+        busy += a[i].busy;
     }
     pthread_join(obs, NULL);
     pgpool_stats st = stats_of(p);
@@ -126,6 +133,17 @@ static void many_threads_small_pool(void **state)
     assert_int_equal(st.idle, 0);
     assert_int_equal(st.total, 0);
     assert_int_equal((uint64_t)atomic_load(&events), st.acquires);
+    /* the workers' own tallies against the pool's counters */
+    print_message("stress: %d in a transaction, %d discarded, %d busy; pool: %llu rollbacks, "
+                  "%llu discarded, %llu busy\n",
+                  in_txn, discarded, busy, (unsigned long long)st.rollbacks,
+                  (unsigned long long)st.closed[PGPOOL_CLOSE_DISCARDED],
+                  (unsigned long long)st.closed[PGPOOL_CLOSE_BUSY]);
+    assert_int_equal(st.acquires, (uint64_t)ok);
+    assert_int_equal(st.returned_in_txn, (uint64_t)in_txn);
+    assert_int_equal(st.rollbacks, (uint64_t)in_txn);
+    assert_int_equal(st.closed[PGPOOL_CLOSE_DISCARDED], (uint64_t)discarded);
+    assert_int_equal(st.closed[PGPOOL_CLOSE_BUSY], (uint64_t)busy);
     pgpool_free(p);
 }
 

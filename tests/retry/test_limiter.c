@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -218,6 +219,38 @@ static void fifteen_threads_burst_five(void **state)
     }
 }
 
+static int64_t precise_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A limiter on the default clock reads the precise one, never the coarse
+ * clock (ticks of several ms): its wait shrinks by every 100 us that pass.
+ * Five times, so that a coarse tick falling in between cannot pass it. */
+static void default_clock_of_limiters_is_precise(void **state)
+{
+    (void)state;
+    retry_limiter_options o = RETRY_LIMITER_OPTIONS_INIT;
+    o.rate = 0.1; /* one token in 10 s: waits far longer than the test */
+    o.burst = 1;
+    retry_limiter *l = NULL;
+    assert_int_equal(retry_limiter_new(&l, &o), RETRY_OK);
+    assert_int_equal(retry_limiter_try_acquire(l, 1), RETRY_OK);
+    for (int k = 0; k < 5; k++) {
+        int64_t w1 = retry_limiter_time_until(l, 1);
+        int64_t t0 = precise_ns();
+        while (precise_ns() - t0 < 100000)
+            ;
+        int64_t w2 = retry_limiter_time_until(l, 1);
+        print_message("wait %lld ns, then %lld ns\n", (long long)w1, (long long)w2);
+        assert_true(w1 > 0 && w2 > 0);
+        assert_true(w1 - w2 >= 100000);
+    }
+    retry_limiter_free(l);
+}
+
 static void invalid_options(void **state)
 {
     (void)state;
@@ -254,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup(fixed_window, setup),
         cmocka_unit_test_setup(backwards_clock_mints_nothing, setup),
         cmocka_unit_test_setup(fifteen_threads_burst_five, setup),
+        cmocka_unit_test_setup(default_clock_of_limiters_is_precise, setup),
         cmocka_unit_test_setup(invalid_options, setup),
     };
     return cmocka_run_group_tests_name("retry_limiter", tests, NULL, NULL);

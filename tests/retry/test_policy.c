@@ -174,6 +174,32 @@ static void jitter_uses_env_random(void **state)
     assert_int_equal(r.waited_ns, MS(50 + 100 + 200));
 }
 
+/* retry_run feeds decorrelated jitter the delay it slept last: with u = 1/2
+ * each delay is base + (3 * previous - base) / 2 (the first one's previous
+ * being base): 200, 350, 575 ms. A run that fed it 0 or base each time
+ * would sleep 200 ms every time. */
+static void decorrelated_jitter_is_fed_the_previous_delay(void **state)
+{
+    (void)state;
+    retry_policy p = policy();
+    p.backoff.jitter = RETRY_JITTER_DECORRELATED;
+    p.max_attempts = 4;
+    clk.rnd = 0.5;
+    script s = { 1, { 1 }, { 0 }, 0, { 0 } };
+    retry_result r;
+    assert_int_equal(retry_run(&r, &p, NULL, NULL, NULL, scripted, &s), RETRY_EGAVEUP);
+    assert_int_equal(s.calls, 4);
+    int64_t prev = p.backoff.base_ns, total = 0;
+    for (int i = 1; i < 4; i++) {
+        int64_t want = p.backoff.base_ns + (3 * prev - p.backoff.base_ns) / 2;
+        assert_int_equal(s.at[i] - s.at[i - 1], want);
+        prev = want;
+        total += want;
+    }
+    assert_int_equal(total, MS(200 + 350 + 575));
+    assert_int_equal(r.waited_ns, total);
+}
+
 static void default_prng_stays_in_bounds(void **state)
 {
     (void)state;
@@ -193,6 +219,43 @@ static void default_prng_stays_in_bounds(void **state)
     s.calls = 0; /* the same seed gives the same run */
     assert_int_equal(retry_run(&r, &p, NULL, NULL, NULL, scripted, &s), RETRY_EGAVEUP);
     assert_int_equal(r.waited_ns, first);
+}
+
+/* The default PRNG under full jitter: each delay divided by its schedule's
+ * base delay is uniform on [0, 1), so over 40 seeds of 15 delays the mean is
+ * near 1/2 and the variance near 1/12; and different seeds give different
+ * runs. A generator stuck at one value fails all three. */
+static void default_prng_is_uniform_and_follows_its_seed(void **state)
+{
+    (void)state;
+    enum { SEEDS = 40, DELAYS = 15 };
+    double sum = 0, sum2 = 0;
+    int64_t waited[SEEDS];
+    for (int k = 0; k < SEEDS; k++) {
+        retry_policy p = policy();
+        p.backoff.jitter = RETRY_JITTER_FULL;
+        p.env.random = NULL;
+        p.env.seed = (uint64_t)k + 1;
+        p.max_attempts = DELAYS + 1;
+        script s = { 1, { 1 }, { 0 }, 0, { 0 } };
+        retry_result r;
+        assert_int_equal(retry_run(&r, &p, NULL, NULL, NULL, scripted, &s), RETRY_EGAVEUP);
+        for (int i = 1; i <= DELAYS; i++) {
+            double u = (double)(s.at[i] - s.at[i - 1]) /
+                       (double)retry_backoff_base_delay(&p.backoff, (uint32_t)i);
+            assert_true(u >= 0 && u <= 1);
+            sum += u;
+            sum2 += u * u;
+        }
+        waited[k] = r.waited_ns;
+    }
+    const double n = SEEDS * DELAYS, mean = sum / n, var = sum2 / n - mean * mean;
+    print_message("full jitter: mean %.4f (1/2), variance %.4f (1/12 = 0.0833)\n", mean, var);
+    /* standard errors: 0.012 for the mean, 0.003 for the variance */
+    assert_true(mean > 0.44 && mean < 0.56);
+    assert_true(var > 0.065 && var < 0.10);
+    for (int k = 1; k < SEEDS; k++)
+        assert_true(waited[k] != waited[k - 1]);
 }
 
 static retry_breaker *breaker(uint32_t consecutive)
@@ -257,6 +320,70 @@ static void budget_exhausted_stops(void **state)
     assert_int_equal(r.attempts, 2);
     assert_int_equal(r.waited_ns, MS(100));
     retry_budget_free(bud);
+}
+
+/* The step API with a limiter (1/s, burst 1) and a token budget (3): the
+ * first call takes the token; its failure leaves the budget room for one
+ * retry, 100 ms of backoff, then a WAIT for the next token 900 ms later;
+ * the second failure exhausts the budget. retry_run on fresh handles makes
+ * the same decisions. */
+static void step_api_with_limiter_and_budget(void **state)
+{
+    (void)state;
+    for (int use_run = 0; use_run < 2; use_run++) {
+        retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
+        lo.rate = 1.0;
+        lo.burst = 1;
+        lo.env = fake_env(&clk);
+        retry_limiter *l = NULL;
+        assert_int_equal(retry_limiter_new(&l, &lo), RETRY_OK);
+        retry_budget_options bo = RETRY_BUDGET_OPTIONS_INIT;
+        bo.kind = RETRY_BUDGET_TOKENS;
+        bo.max_tokens = 3;
+        bo.env = fake_env(&clk);
+        retry_budget *bud = NULL;
+        assert_int_equal(retry_budget_new(&bud, &bo), RETRY_OK);
+        retry_policy p = policy();
+        retry_result r;
+        int64_t t0 = clk.now;
+        if (use_run) {
+            script s = { 1, { 1 }, { 0 }, 0, { 0 } };
+            assert_int_equal(retry_run(&r, &p, l, NULL, bud, scripted, &s), RETRY_EBUDGET);
+            assert_int_equal(s.calls, 2);
+            assert_int_equal(s.at[1] - s.at[0], SEC(1));
+            assert_int_equal(r.waited_ns, SEC(1));
+        } else {
+            retry_state *st = NULL;
+            assert_int_equal(retry_state_new(&st, &p, l, NULL, bud), RETRY_OK);
+            int64_t wait = -1, at[4] = { 0 };
+            int calls = 0, waits = 0;
+            assert_int_equal(retry_state_admit(st, &wait), RETRY_STEP_CALL);
+            assert_int_equal(wait, 0);
+            at[calls++] = clk.now;
+            assert_int_equal(retry_state_report(st, &wait, 1, 0, "failed"), RETRY_STEP_CALL);
+            assert_int_equal(wait, MS(100)); /* the backoff */
+            clk.now += wait;
+            retry_step k;
+            while ((k = retry_state_admit(st, &wait)) == RETRY_STEP_WAIT) {
+                assert_int_equal(wait, MS(900)); /* the limiter's next token */
+                clk.now += wait;
+                waits++;
+            }
+            assert_int_equal(waits, 1);
+            assert_int_equal(k, RETRY_STEP_CALL);
+            at[calls++] = clk.now;
+            assert_int_equal(retry_state_report(st, &wait, 1, 0, "failed"), RETRY_STEP_DONE);
+            assert_int_equal(at[1] - at[0], SEC(1));
+            retry_state_result(st, &r);
+            retry_state_free(st);
+        }
+        assert_int_equal(r.stop, RETRY_STOP_BUDGET);
+        assert_int_equal(r.attempts, 2);
+        assert_int_equal(clk.now - t0, SEC(1));
+        retry_limiter_free(l);
+        retry_budget_free(bud);
+        clk.now += SEC(10);
+    }
 }
 
 static void percent_budget_stops_storm(void **state)
@@ -441,10 +568,13 @@ int main(void)
         cmocka_unit_test_setup(hint_past_deadline_stops_at_once, setup),
         cmocka_unit_test_setup(max_delay_caps_hint, setup),
         cmocka_unit_test_setup(jitter_uses_env_random, setup),
+        cmocka_unit_test_setup(decorrelated_jitter_is_fed_the_previous_delay, setup),
         cmocka_unit_test_setup(default_prng_stays_in_bounds, setup),
+        cmocka_unit_test_setup(default_prng_is_uniform_and_follows_its_seed, setup),
         cmocka_unit_test_setup(breaker_open_stops, setup),
         cmocka_unit_test_setup(fatal_is_ignored_by_breaker, setup),
         cmocka_unit_test_setup(budget_exhausted_stops, setup),
+        cmocka_unit_test_setup(step_api_with_limiter_and_budget, setup),
         cmocka_unit_test_setup(percent_budget_stops_storm, setup),
         cmocka_unit_test_setup(real_clock_and_sleep, setup),
         cmocka_unit_test_setup(limiter_wait_and_timeout, setup),

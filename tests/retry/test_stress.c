@@ -1,6 +1,7 @@
 /* 8 threads hammer one breaker, one limiter and one budget (directly and
  * through retry_run) on the real clock; run under TSan too. The checks are
- * the invariants that a race would break. */
+ * the invariants that a race would break: the library's own counts against
+ * what the threads did, checked in the main thread once they are joined. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,15 +24,23 @@ static pthread_barrier_t go;
 
 typedef struct worker {
     int id;
-    uint64_t admitted, recorded, lim_ok, runs_ok, withdrawn;
+    uint64_t admitted, lim_ok, runs_ok, withdrawn;
+    uint64_t called;   /* calls retry_run made of flaky */
+    uint64_t bad_snap; /* snapshots with impossible window counts */
 } worker;
+
+typedef struct flaky_state {
+    uint64_t x;
+    uint64_t *called;
+} flaky_state;
 
 static int flaky(retry_call *call, void *ud)
 {
-    uint64_t *x = ud;
-    *x = *x * 6364136223846793005u + 1442695040888963407u;
+    flaky_state *f = ud;
+    f->x = f->x * 6364136223846793005u + 1442695040888963407u;
+    (*f->called)++;
     (void)call;
-    return ((*x >> 33) % 4) == 0; /* a quarter fail */
+    return ((f->x >> 33) % 4) == 0; /* a quarter fail */
 }
 
 static void no_sleep(int64_t ns, void *ctx)
@@ -59,7 +68,6 @@ static void *hammer(void *arg)
                                  r < 5   ? RETRY_OUTCOME_FAILURE
                                  : r < 6 ? RETRY_OUTCOME_IGNORE
                                          : RETRY_OUTCOME_SUCCESS);
-            w->recorded++;
         }
         if (retry_limiter_try_acquire(lim, 1) == RETRY_OK)
             w->lim_ok++;
@@ -73,8 +81,10 @@ static void *hammer(void *arg)
             w->withdrawn++;
         if (i % 16 == 0) {
             retry_result result;
-            if (retry_run(&result, &p, NULL, brk, bud, flaky, &x) == RETRY_OK)
+            flaky_state f = { x, &w->called };
+            if (retry_run(&result, &p, NULL, brk, bud, flaky, &f) == RETRY_OK)
                 w->runs_ok++;
+            x = f.x;
             retry_breaker_snapshot s;
             retry_breaker_snapshot_get(brk, &s);
             (void)retry_budget_balance(bud);
@@ -115,11 +125,11 @@ static void eight_threads(void **state)
         w[i].id = i;
         assert_int_equal(pthread_create(&t[i], NULL, hammer, &w[i]), 0);
     }
-    uint64_t admitted = 0, recorded = 0, lim_ok = 0;
+    uint64_t admitted = 0, called = 0, lim_ok = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         admitted += w[i].admitted;
-        recorded += w[i].recorded;
+        called += w[i].called;
         lim_ok += w[i].lim_ok;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -128,9 +138,12 @@ static void eight_threads(void **state)
 
     retry_breaker_snapshot s;
     retry_breaker_snapshot_get(brk, &s);
-    /* every admitted call was recorded exactly once: counted or ignored */
-    assert_int_equal(admitted, recorded);
-    assert_true(s.calls >= admitted);
+    /* every admission, direct or by retry_run before a call, was counted
+     * once, and its outcome once: counted or ignored */
+    print_message("breaker: %llu admitted directly, %llu calls by retry_run, %llu counted\n",
+                  (unsigned long long)admitted, (unsigned long long)called,
+                  (unsigned long long)s.calls);
+    assert_int_equal(s.calls, admitted + called);
     assert_int_equal(s.calls, s.successes + s.failures + s.ignored);
     assert_true(s.transitions > 0);
     assert_true(s.rejections > 0);
@@ -162,16 +175,14 @@ static void *closed_racer(void *arg)
             retry_breaker_record(race_brk, &permit,
                                  (i + w->id) % 8 < 2 ? RETRY_OUTCOME_FAILURE /* F,F: a trip */
                                                      : RETRY_OUTCOME_SUCCESS);
-            w->recorded++;
         }
         if (w->id == 0 && i % 64 == 63)
             retry_breaker_reset(race_brk);
         if (w->id == 1 && i % 256 == 255) {
             retry_breaker_snapshot s;
             retry_breaker_snapshot_get(race_brk, &s);
-            assert_true(s.window_calls <= 20);
-            assert_true(s.window_failures <= s.window_calls);
-            assert_true(s.window_slow <= s.window_calls);
+            w->bad_snap += s.window_calls > 20 || s.window_failures > s.window_calls ||
+                           s.window_slow > s.window_calls;
         }
     }
     return NULL;
@@ -200,7 +211,7 @@ static void closed_acquire_races_trips(void **state)
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
         admitted += w[i].admitted;
-        assert_int_equal(w[i].admitted, w[i].recorded);
+        assert_int_equal(w[i].bad_snap, 0);
     }
     pthread_barrier_destroy(&go);
     retry_breaker_snapshot s;

@@ -6,7 +6,15 @@
  * \copy, on the same server in the same run. Also the ingestor's peak memory
  * at the full size and at a quarter of it: pages are streamed, so it must
  * not grow with the number of bars.
+ *
+ * The three loads run RUNS times each, interleaved: every run loads with
+ * the ingestor and both psql ways, the ingestor first in even runs and last
+ * in odd ones, each after a CHECKPOINT, so that the WAL and checkpoint work
+ * one load leaves behind does not always land on the same side. Figures are
+ * medians; "runs" gives the number of runs of each side. A reference load
+ * that fails ends the benchmark with exit status 1.
  *   bench-ingest INGESTOR REPLAY        (DATABASE_URL from scripts/bench)
+ * BENCH_QUICK=1 in the environment loads 4 symbols of 5000 bars (a smoke run).
  */
 #include <math.h>
 #include <stdint.h>
@@ -23,10 +31,11 @@
 
 #include "harness.h"
 
-#define SYMBOLS         20
-#define BARS_PER_SYMBOL 60000
-#define RUNS            3
-#define KEY             "bench-key-1234"
+#define MAX_SYMBOLS 20
+#define RUNS        5
+#define KEY         "bench-key-1234"
+
+static int SYMBOLS = MAX_SYMBOLS, BARS_PER_SYMBOL = 60000;
 
 static double now_s(void)
 {
@@ -194,9 +203,14 @@ int main(int argc, char **argv)
         return 77;
     }
     const char *psql = find_psql();
-    if (!psql) {
-        fprintf(stderr, "psql not found\n");
-        return 77;
+    if (!psql) { /* the references cannot be measured */
+        fprintf(stderr, "psql not found: no reference\n");
+        return 1;
+    }
+    const char *quick = getenv("BENCH_QUICK");
+    if (quick && *quick && strcmp(quick, "0") != 0) {
+        SYMBOLS = 4;
+        BARS_PER_SYMBOL = 5000;
     }
     char dir[] = "/tmp/bench-ingest.XXXXXX";
     if (!mkdtemp(dir))
@@ -240,9 +254,9 @@ int main(int argc, char **argv)
     if (run_timed(mig, env, &secs, NULL) != 0)
         return 1;
 
-    char symbols[SYMBOLS * 8] = "", quarter[SYMBOLS * 8] = "";
+    char symbols[MAX_SYMBOLS * 8] = "", quarter[MAX_SYMBOLS * 8] = "";
     for (int s = 0; s < SYMBOLS; s++) {
-        char one[8];
+        char one[16];
         snprintf(one, sizeof one, "%sSYM%02d", s ? "," : "", s);
         strcat(symbols, one);
         if (s < SYMBOLS / 4)
@@ -293,27 +307,34 @@ int main(int argc, char **argv)
     double ing[RUNS], ups[RUNS], plain[RUNS], rss_full[RUNS], rss_q = 0;
     char e_url2[600];
     snprintf(e_url2, sizeof e_url2, "%s", url);
+    const char *up[] = { psql, "-X",   "-q", "-v",     "ON_ERROR_STOP=1",
+                         "-d", e_url2, "-f", sql_path, NULL };
+    const char *pl[] = {
+        psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", e_url2, "-f", path, NULL
+    };
     for (int run = 0; run < RUNS; run++) {
-        exec(c, "TRUNCATE ohlcv, ohlcv_quarantine, dq_runs, backfill_jobs, ohlcv_ref");
-        if (run_timed(bf, env, &secs, &rss) != 0 || count(c, "ohlcv") != (long long)total) {
-            fprintf(stderr, "ingestor run failed (%lld bars stored)\n", count(c, "ohlcv"));
-            return 1;
+        for (int step = 0; step < 3; step++) {
+            /* even runs: ingestor, upsert, plain; odd runs: upsert, plain, ingestor */
+            int which = run % 2 == 0 ? step : (step + 1) % 3;
+            exec(c, "TRUNCATE ohlcv, ohlcv_quarantine, dq_runs, backfill_jobs, ohlcv_ref");
+            exec(c, "CHECKPOINT");
+            if (which == 0) {
+                if (run_timed(bf, env, &secs, &rss) != 0 || count(c, "ohlcv") != (long long)total) {
+                    fprintf(stderr, "ingestor run failed (%lld bars stored)\n", count(c, "ohlcv"));
+                    return 1;
+                }
+                ing[run] = total / secs;
+                rss_full[run] = rss;
+            } else {
+                if (run_timed(which == 1 ? up : pl, NULL, &secs, NULL) != 0 ||
+                    count(c, "ohlcv_ref") != (long long)total) {
+                    fprintf(stderr, "the psql reference load (%s) failed: no reference\n",
+                            which == 1 ? "copy then upsert" : "plain copy");
+                    return 1;
+                }
+                (which == 1 ? ups : plain)[run] = total / secs;
+            }
         }
-        ing[run] = total / secs;
-        rss_full[run] = rss;
-
-        const char *up[] = { psql, "-X",   "-q", "-v",     "ON_ERROR_STOP=1",
-                             "-d", e_url2, "-f", sql_path, NULL };
-        if (run_timed(up, NULL, &secs, NULL) != 0 || count(c, "ohlcv_ref") != (long long)total)
-            return 1;
-        ups[run] = total / secs;
-
-        exec(c, "TRUNCATE ohlcv_ref");
-        const char *pl[] = { psql, "-X",   "-q", "-v", "ON_ERROR_STOP=1",
-                             "-d", e_url2, "-f", path, NULL };
-        if (run_timed(pl, NULL, &secs, NULL) != 0 || count(c, "ohlcv_ref") != (long long)total)
-            return 1;
-        plain[run] = total / secs;
     }
     exec(c, "TRUNCATE ohlcv, ohlcv_quarantine, dq_runs, backfill_jobs");
     if (run_timed(bfq, env, &secs, &rss_q) != 0)
@@ -323,15 +344,15 @@ int main(int argc, char **argv)
     double r_full = median(rss_full, RUNS);
     printf("{\"bench\":\"ingest\",\"case\":\"%d minute bars, %d symbols, pages of 50000, "
            "validation on, 2 workers\",\"metric\":\"bars_per_s\",\"value\":%.0f,\"reference\":"
-           "\"psql_copy_then_upsert\",\"reference_value\":%.0f,\"ratio\":%.3f}\n",
-           (int)total, SYMBOLS, v, u, v / u);
+           "\"psql_copy_then_upsert\",\"reference_value\":%.0f,\"ratio\":%.3f,\"runs\":%d}\n",
+           (int)total, SYMBOLS, v, u, v / u, RUNS);
     printf("{\"bench\":\"ingest\",\"case\":\"%d minute bars, %d symbols, pages of 50000, "
            "validation on, 2 workers\",\"metric\":\"bars_per_s\",\"value\":%.0f,\"reference\":"
-           "\"psql_plain_copy\",\"reference_value\":%.0f,\"ratio\":%.3f}\n",
-           (int)total, SYMBOLS, v, p, v / p);
+           "\"psql_plain_copy\",\"reference_value\":%.0f,\"ratio\":%.3f,\"runs\":%d}\n",
+           (int)total, SYMBOLS, v, p, v / p, RUNS);
     printf("{\"bench\":\"ingest\",\"case\":\"peak memory, %d bars vs %d bars\",\"metric\":"
            "\"peak_rss_mb\",\"value\":%.1f,\"reference\":\"peak_rss_mb_quarter_size\","
-           "\"reference_value\":%.1f,\"ratio\":%.3f}\n",
+           "\"reference_value\":%.1f,\"ratio\":%.3f,\"runs\":1}\n",
            (int)total, (int)total / 4, r_full, rss_q, rss_q / r_full);
     fflush(stdout);
 

@@ -1,18 +1,26 @@
 /*
  * libpgpool benchmarks (docs/design.md section 6): one JSON line per figure on
- * stdout, with a same-run reference. Needs DATABASE_URL (scripts/bench
- * starts a server); without it prints nothing and exits 77.
+ * stdout. Needs DATABASE_URL (scripts/bench starts a server); without it
+ * prints nothing and exits 77. A reference that cannot be measured (pgbench
+ * missing or failing) ends the benchmark with exit status 1.
  *
+ * Figures with a reference are medians of RUNS runs interleaved with RUNS
+ * runs of the reference, in alternating order ("runs" gives the pairs):
  *  - acquire+release of an idle connection, uncontended, vs a pthread mutex
  *    lock+unlock pair (ratio = reference ns / pool ns);
- *  - SELECT 1 (prepared) through the pool with N connections at N, 2N, 4N
- *    threads vs pgbench -n -c N -j 2 -M prepared (ratio = pool tps / pgbench);
- *  - connect-per-request at N threads vs the pool at N threads;
+ *  - SELECT 1 (prepared) through the pool with N connections at T = N, 2N,
+ *    4N threads vs pgbench -n -c T -j 2 -M prepared, the same number of
+ *    clients each with a connection of its own (ratio = pool tps / pgbench);
+ *  - connect-per-request at N threads vs the pool with N connections at N
+ *    threads, both running the same unprepared SELECT 1.
+ * Figures with a published or configured figure beside them print it as a
+ * "target" without a ratio ("runs" is then the number of runs of the value):
  *  - HikariCP's spike test: min_idle 5, max 50, on_connect +150 ms, 50
  *    threads at once each running a 2 ms query;
  *  - recovery: from the server accepting connections again after a restart
  *    to the first successful acquire under load (needs PGPOOL_PG_SCRIPT and
- *    INGEST_PG_DIR).
+ *    INGEST_PG_DIR); no recovery within 10 s is a failure.
+ * BENCH_QUICK=1 in the environment shortens every run (a smoke run).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -60,12 +68,30 @@ static void emit(const char *cse, const char *metric, double value, const char *
                  double ratio)
 {
     printf("{\"bench\":\"pgpool\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
-           "\"reference\":\"%s\",\"reference_value\":%.6g,\"ratio\":%.3f}\n",
-           cse, metric, value, ref, refv, ratio);
+           "\"reference\":\"%s\",\"reference_value\":%.6g,\"ratio\":%.3f,\"runs\":%d}\n",
+           cse, metric, value, ref, refv, ratio, RUNS);
+    fflush(stdout);
+}
+
+/* A published or configured figure is a target, not a measured reference:
+ * printed beside the value, without a ratio. */
+static void emit_target(const char *cse, const char *metric, double value, const char *target,
+                        double targetv, int runs)
+{
+    printf("{\"bench\":\"pgpool\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.6g,"
+           "\"target\":\"%s\",\"target_value\":%.6g,\"runs\":%d}\n",
+           cse, metric, value, target, targetv, runs);
     fflush(stdout);
 }
 
 static const char *url;
+static int quick;
+
+/* Run r measures the reference first when r is even, the value first when odd. */
+static int ref_first(int r)
+{
+    return r % 2 == 0;
+}
 
 /* ------------------------------------------------------------ acquire/release */
 
@@ -82,24 +108,28 @@ static void bench_acquire_release(void)
     if (pgpool_acquire(&c, p, 10000) != PGPOOL_OK)
         exit(1);
     pgpool_release(c);
-    const int iters = 1000000;
+    const int iters = quick ? 100000 : 1000000;
     double pool_ns[RUNS], mutex_ns[RUNS];
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     for (int r = 0; r < RUNS; r++) {
-        int64_t t0 = now_ns();
-        for (int i = 0; i < iters; i++) {
-            pthread_mutex_lock(&m);
-            __asm__ volatile("" ::: "memory");
-            pthread_mutex_unlock(&m);
+        for (int side = 0; side < 2; side++) {
+            int64_t t0 = now_ns();
+            if ((side == 0) == ref_first(r)) {
+                for (int i = 0; i < iters; i++) {
+                    pthread_mutex_lock(&m);
+                    __asm__ volatile("" ::: "memory");
+                    pthread_mutex_unlock(&m);
+                }
+                mutex_ns[r] = (double)(now_ns() - t0) / iters;
+            } else {
+                for (int i = 0; i < iters; i++) {
+                    if (pgpool_acquire(&c, p, 1000) != PGPOOL_OK)
+                        exit(1);
+                    pgpool_release(c);
+                }
+                pool_ns[r] = (double)(now_ns() - t0) / iters;
+            }
         }
-        mutex_ns[r] = (double)(now_ns() - t0) / iters;
-        t0 = now_ns();
-        for (int i = 0; i < iters; i++) {
-            if (pgpool_acquire(&c, p, 1000) != PGPOOL_OK)
-                exit(1);
-            pgpool_release(c);
-        }
-        pool_ns[r] = (double)(now_ns() - t0) / iters;
     }
     double pv = median(pool_ns, RUNS), mv = median(mutex_ns, RUNS);
     emit("acquire+release, idle, uncontended", "ns_per_op", pv, "pthread_mutex_lock+unlock", mv,
@@ -118,18 +148,25 @@ static int prepare_hook(PGconn *pg, void *ud)
     return ok ? 0 : -1;
 }
 
+/* How a load thread runs its SELECT 1. */
+typedef enum load_mode {
+    LOAD_POOL_PREPARED, /* through the pool, the statement prepared by on_connect */
+    LOAD_POOL_SIMPLE,   /* through the pool, PQexec */
+    LOAD_CONNECT_EACH,  /* a new connection per query, PQexec */
+} load_mode;
+
 typedef struct load {
     pgpool *p;
     int64_t end;
     long n;
-    int connect_per_request;
+    load_mode mode;
 } load;
 
 static void *select_worker(void *arg)
 {
     load *l = arg;
     while (now_ns() < l->end) {
-        if (l->connect_per_request) {
+        if (l->mode == LOAD_CONNECT_EACH) {
             PGconn *pg = PQconnectdb(url);
             PGresult *r = PQexec(pg, "SELECT 1");
             if (PQresultStatus(r) == PGRES_TUPLES_OK)
@@ -141,7 +178,9 @@ static void *select_worker(void *arg)
         pgpool_conn *c;
         if (pgpool_acquire(&c, l->p, 10000) != PGPOOL_OK)
             continue;
-        PGresult *r = PQexecPrepared(pgpool_conn_pg(c), "s1", 0, NULL, NULL, NULL, 0);
+        PGresult *r = l->mode == LOAD_POOL_PREPARED
+                          ? PQexecPrepared(pgpool_conn_pg(c), "s1", 0, NULL, NULL, NULL, 0)
+                          : PQexec(pgpool_conn_pg(c), "SELECT 1");
         if (PQresultStatus(r) == PGRES_TUPLES_OK)
             l->n++;
         PQclear(r);
@@ -150,14 +189,14 @@ static void *select_worker(void *arg)
     return NULL;
 }
 
-static double run_load(pgpool *p, int threads, double secs, int cpr)
+static double run_load(pgpool *p, int threads, double secs, load_mode mode)
 {
     pthread_t t[64];
     load l[64];
     int64_t end = now_ns() + (int64_t)(secs * 1e9);
     int64_t t0 = now_ns();
     for (int i = 0; i < threads; i++) {
-        l[i] = (load){ p, end, 0, cpr };
+        l[i] = (load){ p, end, 0, mode };
         pthread_create(&t[i], NULL, select_worker, &l[i]);
     }
     long total = 0;
@@ -168,21 +207,38 @@ static double run_load(pgpool *p, int threads, double secs, int cpr)
     return (double)total / ((double)(now_ns() - t0) / 1e9);
 }
 
-static double pgbench_tps(int n, const char *script)
+/* pgbench's throughput without the time spent connecting: "tps = X (without
+ * initial connection time)" since PostgreSQL 14, "tps = X (excluding
+ * connections establishing)" before. Anything else (pgbench missing, failing
+ * or printing neither) ends the benchmark: the reference cannot be measured. */
+static double pgbench_tps(int clients, int secs, const char *script)
 {
     const char *bin = getenv("PGBENCH");
     char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s -n -c %d -j 2 -T 3 -M prepared -f '%s' '%s' 2>/dev/null | "
-             "sed -n 's/^tps = \\([0-9.]*\\).*/\\1/p' | head -1",
-             bin && *bin ? bin : "pgbench", n, script, url);
+    snprintf(cmd, sizeof cmd, "%s -n -c %d -j 2 -T %d -M prepared -f '%s' '%s' 2>&1",
+             bin && *bin ? bin : "pgbench", clients, secs, script, url);
     FILE *f = popen(cmd, "r");
-    if (!f)
-        return 0;
-    double tps = 0;
-    if (fscanf(f, "%lf", &tps) != 1)
-        tps = 0;
-    pclose(f);
+    if (!f) {
+        fprintf(stderr, "bench-pgpool: cannot run pgbench\n");
+        exit(1);
+    }
+    double tps = -1;
+    char line[512], out[8192] = "";
+    while (fgets(line, sizeof line, f)) {
+        double x;
+        if (sscanf(line, "tps = %lf", &x) == 1 &&
+            (strstr(line, "without initial connection time") ||
+             strstr(line, "excluding connections establishing")))
+            tps = x;
+        else if (strlen(out) + strlen(line) < sizeof out)
+            strcat(out, line);
+    }
+    int st = pclose(f);
+    if (st != 0 || !(tps > 0)) {
+        fprintf(stderr, "%sbench-pgpool: pgbench -c %d gave no throughput (status %d)\n", out,
+                clients, st);
+        exit(1);
+    }
     return tps;
 }
 
@@ -202,21 +258,52 @@ static void bench_select(void)
     pgpool_release(c);
     sleep_ms(300);
     const char *script = getenv("PGPOOL_SELECT1_SQL");
-    double ref = pgbench_tps(N_CONN, script ? script : "select1.sql");
-    char cse[128];
-    double at_n = 0;
+    const int secs = quick ? 1 : 3;
+    char cse[128], refname[128];
     for (int k = 1; k <= 4; k *= 2) {
-        double tps = run_load(p, N_CONN * k, 3.0, 0);
-        if (k == 1)
-            at_n = tps;
-        snprintf(cse, sizeof cse, "SELECT 1 prepared, %d connections, %d threads", N_CONN,
-                 N_CONN * k);
-        emit(cse, "queries_per_s", tps, "pgbench -c N -j 2 -M prepared", ref,
-             ref > 0 ? tps / ref : 0);
+        int threads = N_CONN * k;
+        double tps[RUNS], ref[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            for (int side = 0; side < 2; side++) {
+                if ((side == 0) == ref_first(r))
+                    ref[r] = pgbench_tps(threads, secs, script ? script : "select1.sql");
+                else
+                    tps[r] = run_load(p, threads, secs, LOAD_POOL_PREPARED);
+            }
+        }
+        double v = median(tps, RUNS), rv = median(ref, RUNS);
+        snprintf(cse, sizeof cse, "SELECT 1 prepared, %d connections, %d threads", N_CONN, threads);
+        snprintf(refname, sizeof refname, "pgbench -c %d -j 2 -M prepared", threads);
+        emit(cse, "queries_per_s", v, refname, rv, v / rv);
     }
-    double cpr = run_load(NULL, N_CONN, 2.0, 1);
-    snprintf(cse, sizeof cse, "connect-per-request, %d threads", N_CONN);
-    emit(cse, "queries_per_s", cpr, "pool at N threads", at_n, at_n > 0 ? cpr / at_n : 0);
+    pgpool_free(p);
+
+    /* Connect-per-request against the pool, both with the same unprepared
+     * statement at the same number of threads. */
+    o.on_connect = NULL;
+    if (pgpool_new(&p, &o) != PGPOOL_OK)
+        exit(1);
+    if (pgpool_acquire(&c, p, 10000) != PGPOOL_OK)
+        exit(1);
+    pgpool_release(c);
+    sleep_ms(300);
+    double cpr[RUNS], pool[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        for (int side = 0; side < 2; side++) {
+            if ((side == 0) == ref_first(r))
+                pool[r] = run_load(p, N_CONN, secs, LOAD_POOL_SIMPLE);
+            else
+                cpr[r] = run_load(NULL, N_CONN, secs, LOAD_CONNECT_EACH);
+        }
+    }
+    double v = median(cpr, RUNS), rv = median(pool, RUNS);
+    if (!(rv > 0)) {
+        fprintf(stderr, "bench-pgpool: the pool ran no query\n");
+        exit(1);
+    }
+    snprintf(cse, sizeof cse, "connect-per-request SELECT 1, %d threads", N_CONN);
+    snprintf(refname, sizeof refname, "pool SELECT 1, %d connections, %d threads", N_CONN, N_CONN);
+    emit(cse, "queries_per_s", v, refname, rv, v / rv);
     pgpool_free(p);
 }
 
@@ -241,7 +328,8 @@ static void *spike_worker(void *arg)
     return NULL;
 }
 
-static void bench_spike(void)
+/* One spike run: connections open at the end of the burst, burst ms. */
+static void spike_once(double *conns, double *ms)
 {
     pgpool_options o = PGPOOL_OPTIONS_INIT;
     o.conninfo = url;
@@ -263,15 +351,22 @@ static void bench_spike(void)
         pthread_create(&t[i], NULL, spike_worker, p);
     for (int i = 0; i < 50; i++)
         pthread_join(t[i], NULL);
-    double ms = (double)(now_ns() - t0) / 1e6;
+    *ms = (double)(now_ns() - t0) / 1e6;
     if (pgpool_stats_get(&st, p) != PGPOOL_OK)
         exit(1);
-    double conns = st.total;
-    emit("HikariCP spike: min_idle 5, max 50, connect +150 ms, 50 threads x 2 ms",
-         "connections_at_burst_end", conns, "HikariCP (published)", 5, conns > 0 ? 5 / conns : 0);
-    emit("HikariCP spike: min_idle 5, max 50, connect +150 ms, 50 threads x 2 ms", "burst_ms", ms,
-         "one connect (150 ms hook)", 150, 150 / ms);
+    *conns = st.total;
     pgpool_free(p);
+}
+
+static void bench_spike(void)
+{
+    double conns[RUNS], ms[RUNS];
+    for (int r = 0; r < RUNS; r++)
+        spike_once(&conns[r], &ms[r]);
+    const char *cse = "HikariCP spike: min_idle 5, max 50, connect +150 ms, 50 threads x 2 ms";
+    emit_target(cse, "connections_at_burst_end", median(conns, RUNS), "HikariCP (published)", 5,
+                RUNS);
+    emit_target(cse, "burst_ms", median(ms, RUNS), "one connect (150 ms hook)", 150, RUNS);
 }
 
 /* ------------------------------------------------------------ recovery */
@@ -302,8 +397,11 @@ static void *recovery_worker(void *arg)
 static void bench_recovery(void)
 {
     const char *script = getenv("PGPOOL_PG_SCRIPT"), *dir = getenv("INGEST_PG_DIR");
-    if (!script || !dir)
+    if (!script || !dir) {
+        fprintf(stderr, "bench-pgpool: recovery not measured (PGPOOL_PG_SCRIPT or INGEST_PG_DIR "
+                        "unset)\n");
         return;
+    }
     pgpool_options o = PGPOOL_OPTIONS_INIT;
     o.conninfo = url;
     o.min_idle = 2;
@@ -326,17 +424,21 @@ static void bench_recovery(void)
         fprintf(stderr, "resume failed\n");
     /* pg_ctl -w returns once the server accepts connections */
     int64_t ready = now_ns();
-    for (int i = 0; i < 1000 && atomic_load(&first_ok_ns) == 0; i++)
+    for (int i = 0; i < 2000 && atomic_load(&first_ok_ns) == 0; i++)
         sleep_ms(5);
     int64_t first = atomic_load(&first_ok_ns);
     atomic_store(&recovery_stop, 1);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
-    double ms = first ? (double)(first - ready) / 1e6 : -1;
-    if (ms < 0 && first)
+    if (!first) {
+        fprintf(stderr, "bench-pgpool: no acquire succeeded within 10 s of the restart\n");
+        exit(1);
+    }
+    double ms = (double)(first - ready) / 1e6;
+    if (ms < 0)
         ms = 0; /* served before pg_ctl even returned */
-    emit("recovery after restart, 4 threads under load", "ms_to_first_acquire", ms,
-         "backoff_max_ms", (double)o.backoff_max_ms, ms > 0 ? (double)o.backoff_max_ms / ms : 0);
+    emit_target("recovery after restart, 4 threads under load", "ms_to_first_acquire", ms,
+                "at most backoff_max_ms", (double)o.backoff_max_ms, 1);
     pgpool_free(p);
 }
 
@@ -345,6 +447,8 @@ int main(void)
     url = getenv("DATABASE_URL");
     if (!url || !*url)
         return 77;
+    const char *q = getenv("BENCH_QUICK");
+    quick = q && *q && strcmp(q, "0") != 0;
     signal(SIGPIPE, SIG_IGN);
     bench_acquire_release();
     bench_select();

@@ -1,11 +1,16 @@
 /*
  * libretry hot paths against the same-run cost of an uncontended
  * pthread_mutex_lock + unlock pair (docs/design.md section 6). One JSON object per
- * line on stdout; medians of several runs.
+ * line on stdout. Every figure is the median of RUNS runs interleaved with
+ * RUNS runs of its reference (reference and value alternate, in alternating
+ * order, so that a slow phase of the machine lands on both); "runs" gives
+ * the number of pairs.
  *   1 thread:  ns per call, ratio = reference / value (1.0 = as cheap as the pair)
  *   2, 8 threads on one shared handle: ops/s, ratio = value / reference, where
  *   the reference is the same threads taking one shared mutex.
+ * BENCH_QUICK=1 in the environment runs a tenth of the calls (a smoke run).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,48 +101,65 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* ns per call on one thread */
-static double single(op_kind k, long n)
+/* ns per call on one thread, one run */
+static double single_once(op_kind k, long n)
 {
-    double v[RUNS];
-    do_ops(k, n / 10); /* warm up */
-    for (int r = 0; r < RUNS; r++) {
-        double t0 = now_s();
-        do_ops(k, n);
-        v[r] = (now_s() - t0) * 1e9 / (double)n;
-    }
-    return median(v, RUNS);
+    double t0 = now_s();
+    do_ops(k, n);
+    return (now_s() - t0) * 1e9 / (double)n;
 }
 
-/* ops/s with `threads` threads sharing the handles */
-static double multi(op_kind k, int threads, long n_per_thread)
+/* ops/s with `threads` threads sharing the handles, one run */
+static double multi_once(op_kind k, int threads, long n_per_thread)
 {
-    double v[RUNS];
-    for (int r = 0; r < RUNS; r++) {
-        pthread_barrier_t go;
-        pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
-        pthread_t th[8];
-        targ a[8];
-        for (int i = 0; i < threads; i++) {
-            a[i] = (targ){ k, n_per_thread, &go };
-            pthread_create(&th[i], NULL, thread_main, &a[i]);
-        }
-        pthread_barrier_wait(&go);
-        double t0 = now_s();
-        for (int i = 0; i < threads; i++)
-            pthread_join(th[i], NULL);
-        v[r] = (double)n_per_thread * threads / (now_s() - t0);
-        pthread_barrier_destroy(&go);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
+    pthread_t th[8];
+    targ a[8];
+    for (int i = 0; i < threads; i++) {
+        a[i] = (targ){ k, n_per_thread, &go };
+        pthread_create(&th[i], NULL, thread_main, &a[i]);
     }
-    return median(v, RUNS);
+    pthread_barrier_wait(&go);
+    double t0 = now_s();
+    for (int i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    double v = (double)n_per_thread * threads / (now_s() - t0);
+    pthread_barrier_destroy(&go);
+    return v;
+}
+
+/* RUNS pairs of the mutex reference and case k, interleaved; medians. A
+ * reference that cannot be measured ends the benchmark with an error. */
+static void pairs(op_kind k, int threads, long n, double *ref, double *val)
+{
+    double rv[RUNS], vv[RUNS];
+    if (threads == 1) {
+        do_ops(OP_MUTEX, n / 10); /* warm up */
+        do_ops(k, n / 10);
+    }
+    for (int r = 0; r < RUNS; r++) {
+        for (int side = 0; side < 2; side++) {
+            int is_ref = (side == 0) == (r % 2 == 0);
+            op_kind kk = is_ref ? OP_MUTEX : k;
+            double x = threads == 1 ? single_once(kk, n) : multi_once(kk, threads, n);
+            *(is_ref ? &rv[r] : &vv[r]) = x;
+        }
+    }
+    *ref = median(rv, RUNS);
+    *val = median(vv, RUNS);
+    if (!(*ref > 0) || !isfinite(*ref) || !(*val > 0) || !isfinite(*val)) {
+        fprintf(stderr, "bench-retry: the mutex reference or the value could not be measured\n");
+        exit(1);
+    }
 }
 
 static void emit(const char *bench, const char *cas, const char *metric, double value,
                  const char *ref, double ref_value, double ratio)
 {
     printf("{\"bench\":\"%s\",\"case\":\"%s\",\"metric\":\"%s\",\"value\":%.4g,"
-           "\"reference\":\"%s\",\"reference_value\":%.4g,\"ratio\":%.3f}\n",
-           bench, cas, metric, value, ref, ref_value, ratio);
+           "\"reference\":\"%s\",\"reference_value\":%.4g,\"ratio\":%.3f,\"runs\":%d}\n",
+           bench, cas, metric, value, ref, ref_value, ratio, RUNS);
     fflush(stdout);
 }
 
@@ -155,7 +177,8 @@ int main(void)
     }
     pol = (retry_policy)RETRY_POLICY_INIT;
 
-    const long n = 2000000;
+    const char *quick = getenv("BENCH_QUICK");
+    const long n = quick && *quick && strcmp(quick, "0") != 0 ? 200000 : 2000000;
     const struct {
         op_kind k;
         const char *bench, *cas;
@@ -164,9 +187,9 @@ int main(void)
         { OP_LIMITER, "retry_limiter", "token bucket try_acquire" },
         { OP_RUN, "retry_run", "success path, limiter+breaker+budget" },
     };
-    double ref = single(OP_MUTEX, n);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double v = single(cases[i].k, n);
+        double ref, v;
+        pairs(cases[i].k, 1, n, &ref, &v);
         char c[128];
         snprintf(c, sizeof c, "%s, 1 thread", cases[i].cas);
         emit(cases[i].bench, c, "ns_per_call", v, "mutex_lock_unlock", ref, ref / v);
@@ -176,10 +199,10 @@ int main(void)
     const int thread_counts[] = { 2, 8 };
     for (int t = 0; t < 2; t++) {
         int th = thread_counts[t];
-        long per = 2000000 / th;
-        double mref = multi(OP_MUTEX, th, per);
+        long per = n / th;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            double v = multi(cases[i].k, th, per);
+            double mref, v;
+            pairs(cases[i].k, th, per, &mref, &v);
             char c[128];
             snprintf(c, sizeof c, "%s, %d threads, shared", cases[i].cas, th);
             emit(cases[i].bench, c, "ops_per_s", v, "shared_mutex_lock_unlock", mref, v / mref);
@@ -193,9 +216,9 @@ int main(void)
      * is cheaper than one atomic read-modify-write (about 6 ns); every
      * program that shares these handles between threads pays the full
      * uncontended pair (about 13 ns), measured here. */
-    double ref_mt = single(OP_MUTEX, n);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double v = single(cases[i].k, n);
+        double ref_mt, v;
+        pairs(cases[i].k, 1, n, &ref_mt, &v);
         char c[128];
         snprintf(c, sizeof c, "%s, 1 thread, multi-threaded process", cases[i].cas);
         emit(cases[i].bench, c, "ns_per_call", v, "mutex_lock_unlock", ref_mt, ref_mt / v);
