@@ -1698,8 +1698,21 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     snprintf(it.key, sizeof it.key, "%s", key);
     it.title = scrub_dup(a, title, TITLE_MAX);
     it.body = scrub_dup(a, body, BODY_MAX);
-    char *msg =
-        it.title && it.body && a->from_header && a->to_header ? email_message(a, &it) : NULL;
+    /* the header fields one per line, a blank line, then the text (which
+     * libcurl sends quoted-printable) */
+    char *msg = NULL;
+    mail m;
+    if (it.title && it.body && a->from_header && a->to_header && email_message(a, &it, &m) == 0) {
+        sbuf b = { 0 };
+        for (const struct curl_slist *h = m.headers; h; h = h->next) {
+            sb_str(&b, h->data);
+            sb_str(&b, "\r\n");
+        }
+        sb_str(&b, "\r\n");
+        sb_str(&b, m.text);
+        msg = sb_take(&b);
+        mail_free(&m);
+    }
     free(it.title);
     free(it.body);
     free(a->from_header);

@@ -23,7 +23,8 @@ int alert_internal_webhook(const char *url, const char *text, char *origin, size
 /* Whether s is accepted as one e-mail address (no controls, blanks, <>,;"). */
 int alert_internal_address_ok(const char *s);
 
-/* The e-mail message (headers and body, CRLF) of an alert with this key,
+/* The e-mail message (its header fields, one per line, a blank line, then
+ * the text before libcurl's quoted-printable encoding; CRLF) of an alert with this key,
  * title and body, from and to the given header values; malloc'ed (the
  * caller frees), NULL when out of memory or key is not a valid key. */
 char *alert_internal_email(const char *from, const char *to, const char *key, const char *title,

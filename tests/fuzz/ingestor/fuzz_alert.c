@@ -24,8 +24,9 @@ static const char *const headers[] = { "Date",
                                        "X-Ingestor-Alert-Key",
                                        NULL };
 
-/* Every header line is one of ours or a folded continuation, every line
- * ends with CRLF and none is longer than 998 bytes. */
+/* Every header line is one of ours or a folded continuation, ends with CRLF
+ * and is at most 998 bytes long; the text's lines end with CRLF (libcurl
+ * encodes the text quoted-printable, so their length does not matter). */
 static void check_email(const char *m)
 {
     const char *end = strstr(m, "\r\n\r\n");
@@ -34,7 +35,7 @@ static void check_email(const char *m)
     for (const char *line = m; *line;) {
         const char *nl = strstr(line, "\r\n");
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        if (len > 998 || memchr(line, '\n', len) || memchr(line, '\r', len))
+        if ((line < end && len > 998) || memchr(line, '\n', len) || memchr(line, '\r', len))
             __builtin_trap();
         if (line < end && line[0] != ' ') {
             int known = 0;
