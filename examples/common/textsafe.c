@@ -11,7 +11,7 @@ struct text_masker {
     char *mask;
 };
 
-static void wipe_free(char *s)
+void text_wipe_free(char *s)
 {
     if (!s)
         return;
@@ -92,7 +92,7 @@ static int add_form(text_masker *m, char *form)
         return -1;
     for (size_t k = 0; k < m->nforms; k++) {
         if (strcmp(m->forms[k], form) == 0) {
-            wipe_free(form);
+            text_wipe_free(form);
             return 0;
         }
     }
@@ -132,7 +132,7 @@ void text_masker_free(text_masker *m)
     if (!m)
         return;
     for (size_t k = 0; k < m->nforms; k++)
-        wipe_free(m->forms[k]);
+        text_wipe_free(m->forms[k]);
     free(m->forms);
     free(m->mask);
     free(m);

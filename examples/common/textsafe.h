@@ -25,6 +25,10 @@ typedef struct text_masker text_masker;
  */
 text_masker *text_masker_new(const char *const *secrets, size_t n, const char *mask);
 
+/* Overwrite the NUL-terminated s with zeros, then free it; NULL is accepted.
+ * For copies of secrets. */
+void text_wipe_free(char *s);
+
 /* Free m and wipe its copies of the secrets; NULL is accepted. */
 void text_masker_free(text_masker *m);
 

@@ -1,4 +1,5 @@
 #include "html.h"
+#include "nytime.h"
 
 #include <math.h>
 #include <string.h>
@@ -37,24 +38,17 @@ static void esc(FILE *out, const char *s)
     }
 }
 
-static void day_string(char *buf, size_t size, int64_t ts, int daily)
+void ts_text(char *buf, size_t size, int64_t ts, int daily)
 {
     int64_t day = ts >= 0 ? ts / 86400000 : -((-ts + 86399999) / 86400000);
     int64_t ms = ts - day * 86400000;
-    int64_t z = day + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int y;
+    unsigned m, d;
+    ny_civil_from_days(day, &y, &m, &d);
     if (daily)
-        snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+        snprintf(buf, size, "%04d-%02u-%02u", y, m, d);
     else
-        snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02dZ", (long long)y, m, d, (int)(ms / 3600000),
+        snprintf(buf, size, "%04d-%02u-%02uT%02d:%02dZ", y, m, d, (int)(ms / 3600000),
                  (int)(ms / 60000 % 60));
 }
 
@@ -173,7 +167,7 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
     char prev_month[8] = "";
     for (size_t i = 0; i < s->n; i++) {
         char d[32];
-        day_string(d, sizeof d, s->candles[i].ts, s->daily);
+        ts_text(d, sizeof d, s->candles[i].ts, s->daily);
         if (strncmp(d, prev_month, 7) != 0) {
             memcpy(prev_month, d, 7);
             prev_month[7] = '\0';
@@ -187,7 +181,7 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
               isfinite(c->low) && isfinite(c->open) && isfinite(c->close)))
             continue; /* nothing drawable: its finding is in the table */
         char d[32];
-        day_string(d, sizeof d, c->ts, s->daily);
+        ts_text(d, sizeof d, c->ts, s->daily);
         int up = c->close >= c->open;
         double y0 = Y(up ? c->close : c->open), y1 = Y(up ? c->open : c->close);
         fprintf(out,
@@ -206,7 +200,7 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
             continue;
         const dq_candle *c = &s->candles[i];
         char d[32];
-        day_string(d, sizeof d, is->ts, s->daily);
+        ts_text(d, sizeof d, is->ts, s->daily);
         const char *code = dq_code_name(is->code);
         if (is->code == DQ_POSSIBLE_SPLIT || is->code == DQ_POSSIBLE_REVERSE_SPLIT ||
             is->code == DQ_GAP)
@@ -275,7 +269,7 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
     for (size_t k = 0; k < ni; k++) {
         const dq_issue *is = dq_report_issue(r, k);
         char d[32];
-        day_string(d, sizeof d, is->ts, s->daily);
+        ts_text(d, sizeof d, is->ts, s->daily);
         fprintf(out, "<tr class=\"%s\"><td>%lld</td><td>%s</td><td>%s</td><td>%s</td><td>",
                 sev_class(is->severity), (long long)is->row, d, dq_code_name(is->code),
                 dq_severity_name(is->severity));

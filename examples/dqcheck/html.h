@@ -10,6 +10,7 @@
 #define DQCHECK_HTML_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <dqcheck/dqcheck.h>
@@ -25,6 +26,9 @@ typedef struct html_series {
     size_t nscores;
     int daily; /* dates rather than date-times */
 } html_series;
+
+/* The UTC date (daily) or date and minute of ts (Unix ms) as text. */
+void ts_text(char *buf, size_t size, int64_t ts, int daily);
 
 /* The head of the page (once per output). */
 void html_begin(FILE *out, const char *title);

@@ -106,28 +106,6 @@ static void symbol_from_path(char *out, size_t size, const char *path)
     out[n] = '\0';
 }
 
-static void fmt_ts(char *buf, size_t size, int64_t ts, int daily)
-{
-    int64_t day = ts >= 0 ? ts / 86400000 : -((-ts + 86399999) / 86400000);
-    int64_t ms = ts - day * 86400000;
-    /* civil_from_days */
-    int64_t z = day + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    if (daily)
-        snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
-    else
-        snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02dZ", (long long)y, m, d, (int)(ms / 3600000),
-                 (int)(ms / 60000 % 60));
-}
-
 typedef struct tool {
     dq_options opts;
     dq_report_options ropts;
@@ -165,7 +143,7 @@ static void print_text(const char *path, const dq_report *r, int daily)
     for (size_t i = 0; i < ni; i++) {
         const dq_issue *is = dq_report_issue(r, i);
         char t[32];
-        fmt_ts(t, sizeof t, is->ts, daily);
+        ts_text(t, sizeof t, is->ts, daily);
         printf("  %6lld  %-17s  %-22s  %-8s  %s\n", (long long)is->row, t, dq_code_name(is->code),
                dq_severity_name(is->severity), shown(msg, sizeof msg, is->message));
         printf("  %6s  %-17s  %-22s  %-8s  -> %s\n", "", "", "", "",

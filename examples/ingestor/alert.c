@@ -168,16 +168,6 @@ static int64_t default_clock_ms(void *ud)
     return mono_ns() / 1000000;
 }
 
-static void wipe_free(char *s)
-{
-    if (!s)
-        return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = 0;
-    free(s);
-}
-
 static char *xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -1339,7 +1329,7 @@ static void *delivery_main(void *arg)
 
 static void release(alerter *a)
 {
-    wipe_free(a->webhook_url);
+    text_wipe_free(a->webhook_url);
     for (size_t i = 0; i < a->nrcpt; i++)
         free(a->rcpt[i]);
     free(a->rcpt);
@@ -1347,10 +1337,10 @@ static void release(alerter *a)
     free(a->from_header);
     free(a->to_header);
     free(a->smtp_url);
-    wipe_free(a->smtp_user);
-    wipe_free(a->smtp_password);
+    text_wipe_free(a->smtp_user);
+    text_wipe_free(a->smtp_password);
     for (size_t i = 0; i < a->nsecrets; i++)
-        wipe_free(a->secrets[i]);
+        text_wipe_free(a->secrets[i]);
     free(a->secrets);
     text_masker_free(a->masker);
     for (size_t i = 0; i < a->nfiring; i++)
@@ -1653,7 +1643,7 @@ size_t alerter_pending(alerter *a)
 static void scratch_free(alerter *a)
 {
     for (size_t k = 0; k < a->nsecrets; k++)
-        wipe_free(a->secrets[k]);
+        text_wipe_free(a->secrets[k]);
     free(a->secrets);
     text_masker_free(a->masker);
     free(a);
