@@ -5,7 +5,12 @@
  * processes: registered with is_parallel: false; every stopped process is
  * continued in the teardown, whatever happened.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -183,6 +188,118 @@ static void validation_timeout_discards_only_that_connection(void **state)
     pgpool_free(p);
 }
 
+/* Bytes waiting in the receive queue of the server's end of the loopback
+ * TCP connection whose client end is bound to client_port (/proc/net/tcp);
+ * -1 when that socket is not listed. */
+static long server_rx_queue(unsigned client_port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    long q = -1;
+    while (q < 0 && fgets(line, sizeof line, f)) {
+        unsigned lport, rport;
+        unsigned long tx, rx;
+        if (sscanf(line, " %*d: %*8s:%x %*8s:%x %*x %lx:%lx", &lport, &rport, &tx, &rx) == 4 &&
+            rport == client_port && lport != client_port)
+            q = (long)rx;
+    }
+    fclose(f);
+    return q;
+}
+
+typedef struct {
+    unsigned client_port;
+    pid_t backend;
+    atomic_int continued; /* 1: the query arrived, the backend was continued */
+} watcher;
+
+/* Continue the stopped backend once a query has reached its socket, so
+ * that it answers that query with the FATAL of its pending SIGTERM. */
+static void *continue_on_query(void *arg)
+{
+    watcher *w = arg;
+    for (int64_t end = mono_ms() + 20000; mono_ms() < end;) {
+        if (server_rx_queue(w->client_port) > 0) {
+            atomic_store(&w->continued, 1);
+            (void)kill(w->backend, SIGCONT);
+            return NULL;
+        }
+        sleep_ms(1);
+    }
+    return NULL;
+}
+
+/* A validation that fails (the server answers the validation query with a
+ * FATAL: the backend was terminated while stopped, so the idle socket was
+ * silent when the checkout looked at it and the termination only shows up
+ * as the answer to the query) closes that connection as validation, counts
+ * a failed validation (not a timeout), and the caller gets the other
+ * connection, healthy, within its deadline. */
+static void validation_failure_discards_only_that_connection(void **state)
+{
+    (void)state;
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.min_idle = 2;
+    o.max_size = 2;
+    o.validate_after_idle_ms = 0;
+    o.validation_timeout_ms = 10000;
+    pgpool *p = pool_for_app(&o, "pgpool_hang_vfail", NULL);
+    WAIT_FOR(stats_of(p).idle == 2, 10000);
+    pgpool_conn *a, *b;
+    assert_int_equal(pgpool_acquire(&a, p, 5000), PGPOOL_OK);
+    assert_int_equal(pgpool_acquire(&b, p, 5000), PGPOOL_OK);
+    if (pgpool_conn_id(a) < pgpool_conn_id(b)) { /* a: the newer one */
+        pgpool_conn *t = a;
+        a = b;
+        b = t;
+    }
+    uint64_t older = pgpool_conn_id(b);
+    PGconn *apg = pgpool_conn_pg(a);
+    pid_t pid = (pid_t)PQbackendPID(apg);
+    struct sockaddr_in local;
+    socklen_t len = sizeof local;
+    assert_int_equal(getsockname(PQsocket(apg), (struct sockaddr *)&local, &len), 0);
+    assert_int_equal(local.sin_family, AF_INET);
+    watcher w = { ntohs(local.sin_port), pid, 0 };
+    assert_int_equal(server_rx_queue(w.client_port), 0);
+    pgpool_release(b);
+    pgpool_release(a); /* LIFO: a is validated first */
+    stop_pid(pid);
+    char sql[80];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%ld)::int", (long)pid);
+    assert_int_equal(admin_exec(sql), 1);
+    pgpool_stats before = stats_of(p);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, continue_on_query, &w), 0);
+    pgpool_conn *c = NULL;
+    int rc = pgpool_acquire(&c, p, 5000);
+    pthread_join(th, NULL);
+    assert_int_equal(rc, PGPOOL_OK);
+    assert_int_equal(atomic_load(&w.continued), 1);
+    assert_int_equal(pgpool_conn_id(c), older);
+    assert_int_not_equal(PQbackendPID(pgpool_conn_pg(c)), pid);
+    select_one(c);
+    pgpool_release(c);
+    pgpool_stats st = stats_of(p);
+    print_message("validation failure: validations %llu ok %llu failed %llu timeouts %llu, "
+                  "closed validation %llu broken %llu\n",
+                  (unsigned long long)st.validations, (unsigned long long)st.validations_ok,
+                  (unsigned long long)st.validations_failed,
+                  (unsigned long long)st.validation_timeouts,
+                  (unsigned long long)st.closed[PGPOOL_CLOSE_VALIDATION],
+                  (unsigned long long)st.closed[PGPOOL_CLOSE_BROKEN]);
+    assert_int_equal(st.validations_failed, 1);
+    assert_int_equal(st.validation_timeouts, 0);
+    assert_int_equal(st.closed[PGPOOL_CLOSE_VALIDATION], 1);
+    assert_int_equal(st.closed[PGPOOL_CLOSE_BROKEN], 0);
+    assert_int_equal(st.validations - before.validations, 2);
+    assert_int_equal(st.validations_ok - before.validations_ok, 1); /* the other one */
+    continue_all();
+    pgpool_free(p);
+}
+
 /* A release whose ROLLBACK (a connection given back inside a transaction)
  * or reset statement (reset ALWAYS) does not answer returns after
  * rollback_timeout_ms and closes that connection as reset_failed; the pool
@@ -277,6 +394,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(stopped_backend_keeps_every_deadline, teardown),
         cmocka_unit_test_teardown(validation_timeout_discards_only_that_connection, teardown),
+        cmocka_unit_test_teardown(validation_failure_discards_only_that_connection, teardown),
         cmocka_unit_test_teardown(hung_rollback_or_reset_on_release_is_bounded, teardown),
         cmocka_unit_test_teardown(stopped_postmaster_keeps_every_deadline, teardown),
     };
