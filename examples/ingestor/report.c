@@ -12,7 +12,8 @@
 #include "report.h"
 #include "textsafe.h"
 
-#define EX_SOFTWARE 70
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
 
 /* The filter all queries share: $1 symbol, $2 timespan, $3 multiplier,
  * $4/$5 the New York dates (NULL: unbounded). */
@@ -222,7 +223,7 @@ int report_run(const ingest_config *cfg, const report_args *a, FILE *out)
     pgpool_conn *pc = db_acquire_or_log(pool);
     if (!pc) {
         pgpool_free(pool);
-        return 69;
+        return EX_UNAVAILABLE;
     }
     int rc = report_conn(pgpool_conn_pg(pc), cfg, a, out);
     pgpool_release(pc);
