@@ -16,7 +16,7 @@
 
 #include <dqcheck/dqcheck.h>
 
-#include "html.h"
+#include "dq_html.h"
 #include "reader.h"
 #include "textsafe.h"
 
@@ -153,46 +153,21 @@ static void print_text(const char *path, const dq_report *r, int daily)
         printf("  (truncated: %zu of the findings shown; raise --max-issues)\n", ni);
 }
 
-/* Check b in about 200 parts, noting the score after each, then write the
+/* Check whole in parts (the score over the series), then write the
  * symbol's HTML section. */
 static int check_in_parts(tool *t, const char *path, dq_checker *c, dq_report *r,
                           const dq_batch *whole)
 {
-    size_t n = whole->count, step = n / 200 + 1, parts = n / step + 1;
-    double *score = malloc(parts * sizeof *score);
-    size_t *end = malloc(parts * sizeof *end);
-    size_t k = 0;
-    if (!score || !end) {
-        free(score);
-        free(end);
+    html_series s = { .source = path, .daily = t->opts.interval.unit == DQ_UNIT_DAY };
+    int rc = html_check_in_parts(&s, c, r, whole);
+    if (rc == -2)
         fprintf(stderr, "dqcheck: out of memory\n");
-        return -1;
-    }
-    for (size_t at = 0; at < n; at += step) {
-        dq_batch b = *whole;
-        b.candles = whole->candles + at;
-        b.rows = whole->rows + at;
-        b.count = n - at < step ? n - at : step;
-        if (dq_check(r, c, &b) != DQ_OK) {
-            fprintf(stderr, "dqcheck: %s: %s\n", path, dq_checker_errmsg(c));
-            free(score);
-            free(end);
-            return -1;
-        }
-        score[k] = dq_report_score(r);
-        end[k++] = at + b.count;
-    }
-    html_series s = { .source = path,
-                      .candles = whole->candles,
-                      .n = n,
-                      .score_at = score,
-                      .score_end = end,
-                      .nscores = k,
-                      .daily = t->opts.interval.unit == DQ_UNIT_DAY };
-    html_section(stdout, &s, r);
-    free(score);
-    free(end);
-    return 0;
+    else if (rc != 0)
+        fprintf(stderr, "dqcheck: %s: %s\n", path, dq_checker_errmsg(c));
+    else
+        html_section(stdout, &s, r);
+    html_series_free(&s);
+    return rc == 0 ? 0 : -1;
 }
 
 static int check_file(tool *t, const char *path)

@@ -1,9 +1,9 @@
 /*
- * The command line of `ingestor backfill` and `ingestor enqueue`, apart
+ * The command lines of `ingestor backfill`, `enqueue` and `report`, apart
  * from main.c so that the fuzz target (tests/fuzz/ingestor/fuzz_cli.c)
  * can reach it. An internal header of the program.
  *
- * Thread safety: cli_parse_backfill() uses getopt_long(), whose state is
+ * Thread safety: the parsers use getopt_long(), whose state is
  * global: one thread at a time.
  */
 #ifndef INGESTOR_CLI_H
@@ -32,5 +32,23 @@ typedef struct backfill_args {
  * CLI_HELP for -h/--help (the caller prints the usage).
  */
 int cli_parse_backfill(int argc, char **argv, backfill_args *a);
+
+enum { REPORT_TEXT, REPORT_JSON, REPORT_HTML };
+
+typedef struct report_args {
+    char symbol[32];
+    const char *from, *to; /* NULL: unbounded */
+    const char *timespan;
+    int multiplier;
+    int format; /* REPORT_TEXT, REPORT_JSON or REPORT_HTML */
+} report_args;
+
+/*
+ * Parse the command line of `ingestor report` (argv[0] the command name)
+ * into *a, whose strings point into argv: --symbol S (required, a valid
+ * symbol), --from/--to YYYY-MM-DD (optional, from <= to), --timespan,
+ * --multiplier, --format text|json|html. Returns as cli_parse_backfill().
+ */
+int cli_parse_report(int argc, char **argv, report_args *a);
 
 #endif

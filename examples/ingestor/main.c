@@ -33,6 +33,7 @@
 #include "migrate.h"
 #include "nytime.h"
 #include "pipeline.h"
+#include "report.h"
 #include "service.h"
 #include "source.h"
 #include "symbol.h"
@@ -68,6 +69,11 @@ static void usage(FILE *out)
           "                    [--timespan day] [--multiplier 1] [--adjusted true|false]\n"
           "                    [--source polygon|files:DIR]\n"
           "  status          jobs and the latest quality records\n"
+          "  report          the data-quality report of the bars stored for a symbol:\n"
+          "                    --symbol GME [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+          "                    [--timespan day] [--multiplier 1] [--format text|json|html]\n"
+          "                  (html: one self-contained page on stdout: chart, score,\n"
+          "                  findings, quarantined bars)\n"
           "  run             the service: daily schedule, workers, admin HTTP, alerts\n"
           "                  (any number of processes share one database)\n"
           "  enqueue         add jobs for the service: the options of backfill\n"
@@ -78,8 +84,8 @@ static void usage(FILE *out)
           "  --version       versions of the program and its libraries\n"
           "\n"
           "Configuration comes from the environment: run 'ingestor check-config --usage'.\n"
-          "Exit status: 0 every job finished, 1 a job failed, 64 usage, 69 database\n"
-          "unavailable, 78 invalid configuration.\n",
+          "Exit status: 0 every job finished, 1 a job failed (report: nothing stored for\n"
+          "the symbol), 64 usage, 69 database unavailable, 78 invalid configuration.\n",
           out);
 }
 
@@ -435,7 +441,16 @@ int main(int argc, char **argv)
         return config_usage(stdout) == 0 ? 0 : EX_SOFTWARE;
 
     backfill_args bargs;
-    if (strcmp(cmd, "backfill") == 0 || strcmp(cmd, "enqueue") == 0) {
+    report_args rargs;
+    if (strcmp(cmd, "report") == 0) {
+        int rc = cli_parse_report(argc - 1, argv + 1, &rargs);
+        if (rc == CLI_HELP) {
+            usage(stdout);
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+    } else if (strcmp(cmd, "backfill") == 0 || strcmp(cmd, "enqueue") == 0) {
         int rc = cli_parse_backfill(argc - 1, argv + 1, &bargs);
         if (rc == CLI_HELP) {
             usage(stdout);
@@ -483,6 +498,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg);
     else if (strcmp(cmd, "status") == 0)
         rc = cmd_status(&cfg);
+    else if (strcmp(cmd, "report") == 0)
+        rc = report_run(&cfg, &rargs, stdout);
     else if (strcmp(cmd, "run") == 0)
         rc = service_run(&cfg, &stop_requested, stop_token);
     else if (strcmp(cmd, "enqueue") == 0)

@@ -18,7 +18,6 @@ struct worker {
     source *src;
     ingest_stats *stats;
     progress *progress;
-    dq_options dq_opts;
     dq_checker *checker;
     dq_report *report;
     /* page buffers, grown to the largest page */
@@ -82,11 +81,6 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     w->pool = pool;
     w->src = src;
     w->stats = stats;
-    dq_options o = DQ_OPTIONS_INIT;
-    o.calendar = calendar_of(cfg->dq_calendar);
-    o.open_gap = cfg->dq_open_gap;
-    o.range = cfg->dq_range;
-    w->dq_opts = o;
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
     ro.max_issues = (size_t)cfg->dq_max_issues;
     if (dq_report_new(&w->report, &ro) != DQ_OK) {
@@ -146,19 +140,29 @@ void job_range_ms(const job_row *row, int64_t *from_ms, int64_t *to_ms)
     *to_ms = ny_midnight_ms(y, m, d) - 1;
 }
 
-/* A checker configured for the job's interval. Intervals the checker has no
- * unit for (week and longer) are checked without the temporal checks. */
-static int checker_for(worker *w, const job_row *row)
+void pipeline_dq_options(const ingest_config *cfg, const char *timespan, int multiplier,
+                         dq_options *out)
 {
-    dq_options o = w->dq_opts;
+    dq_options o = DQ_OPTIONS_INIT;
+    o.calendar = calendar_of(cfg->dq_calendar);
+    o.open_gap = cfg->dq_open_gap;
+    o.range = cfg->dq_range;
     char text[48];
-    snprintf(text, sizeof text, "%d/%s", row->multiplier, row->timespan);
+    snprintf(text, sizeof text, "%d/%s", multiplier, timespan);
     if (dq_interval_parse(&o.interval, text) != DQ_OK) {
         o.interval.multiplier = 1;
         o.interval.unit = DQ_UNIT_DAY;
         o.severity[DQ_GAP] = DQ_SEVERITY_OFF;
         o.severity[DQ_NON_SESSION_TS] = DQ_SEVERITY_OFF;
     }
+    *out = o;
+}
+
+/* A checker configured for the job's interval. */
+static int checker_for(worker *w, const job_row *row)
+{
+    dq_options o;
+    pipeline_dq_options(w->cfg, row->timespan, row->multiplier, &o);
     dq_checker_free(w->checker);
     w->checker = NULL;
     return dq_checker_new(&w->checker, &o) == DQ_OK ? 0 : -1;

@@ -36,6 +36,14 @@ typedef struct job_outcome {
 
 typedef struct worker worker;
 
+/*
+ * The checker options the workers use for bars of timespan/multiplier:
+ * the configured calendar and thresholds, the interval (intervals the
+ * checker has no unit for, week and longer, without the temporal checks).
+ */
+void pipeline_dq_options(const ingest_config *cfg, const char *timespan, int multiplier,
+                         dq_options *out);
+
 int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src,
                ingest_stats *stats);
 void worker_free(worker *w);

@@ -5,7 +5,7 @@ _ingestkit_tool()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[0]}
     if [[ $cmd == *ingestor && $COMP_CWORD -eq 1 && $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "migrate backfill status run enqueue check-config" -- "$cur"))
+        COMPREPLY=($(compgen -W "migrate backfill status report run enqueue check-config" -- "$cur"))
         return
     fi
     if [[ $cur == -* ]]; then

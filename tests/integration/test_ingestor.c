@@ -457,6 +457,84 @@ static void admin_wildcard_address_is_a_configuration_error(void **state)
     free(out);
 }
 
+/* How many times needle occurs in text. */
+static size_t occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* `ingestor report --format html` over stored bars: one self-contained
+ * page whose chart draws every stored bar, marks the squeeze week's
+ * findings and escapes stored text; an unknown symbol is an error. */
+static void report_draws_the_stored_bars_and_marks_the_squeeze_week(void **state)
+{
+    (void)state;
+    static itenv e;
+    env_start(&e, "report", it_data_dir, NULL);
+    setenv_var(&e, "LOG_LEVEL", "ERROR"); /* stdout and stderr are captured together */
+    migrate(&e);
+    const char *backfill[] = { "backfill",   "--symbols", "GME",        "--from",
+                               "2020-01-01", "--to",      "2021-12-31", NULL };
+    free(run_ingestor_ok(&e, backfill));
+    long long stored = query_int(&e, "SELECT count(*) FROM ohlcv WHERE symbol = 'GME'");
+    assert_int_equal(stored, csv_rows(GME_CSV, "2020-01-01", "2021-12-31"));
+    /* A quarantined bar whose stored text is markup: shown, escaped. */
+    exec_on(e.url, "INSERT INTO ohlcv_quarantine (symbol, timespan, multiplier, ts, adjusted,"
+                   " source, codes, details) VALUES ('GME', 'day', 1, '2021-01-27 05:00+00', true,"
+                   " 'polygon', '{\"<b>FORGED</b>\"}', '{}')");
+
+    const char *args[] = { "report", "--symbol", "GME", "--format", "html", NULL };
+    char *page = run_ingestor_ok(&e, args);
+    if (strncmp(page, "<!DOCTYPE html>", 15) != 0)
+        fail_msg("not an HTML page:\n%.400s", page);
+    static const char *const external[] = { "http://", "https://", "src=",    "href=",
+                                            "url(",    "@import",  "<script", "<link" };
+    for (size_t i = 0; i < sizeof external / sizeof external[0]; i++)
+        if (strstr(page, external[i]))
+            fail_msg("the page is not self-contained: it has '%s'", external[i]);
+    size_t candles = occurrences(page, "<g class=\"candle ");
+    if ((long long)candles != stored)
+        fail_msg("%zu candles drawn, %lld bars stored", candles, stored);
+    static const char *const squeeze[][2] = {
+        { "2021-01-22", "RANGE" },
+        { "2021-01-25", "OPEN_GAP" },
+        { "2021-01-25", "RANGE" },
+        { "2021-01-26", "RANGE" },
+    };
+    for (size_t i = 0; i < sizeof squeeze / sizeof squeeze[0]; i++) {
+        char marker[160];
+        snprintf(marker, sizeof marker,
+                 "class=\"marker sev-warning\" data-code=\"%s\" data-date=\"%s\"", squeeze[i][1],
+                 squeeze[i][0]);
+        if (!strstr(page, marker))
+            fail_msg("no %s marker on %s", squeeze[i][1], squeeze[i][0]);
+    }
+    /* every finding has a marker and a row of the table */
+    assert_int_equal(occurrences(page, "<circle class=\"marker "),
+                     occurrences(page, "<tr class=\"sev-"));
+    assert_non_null(strstr(page, "<title>ingestor report: GME</title>"));
+    assert_non_null(strstr(page, "data-symbol=\"GME\""));
+    assert_non_null(strstr(page, "&lt;b&gt;FORGED&lt;/b&gt;"));
+    assert_null(strstr(page, "<b>FORGED"));
+    free(page);
+
+    const char *unknown[] = { "report", "--symbol", "NOPE", "--format", "html", NULL };
+    char *out;
+    int rc = run_ingestor(&e, &out, unknown);
+    if (rc == 0 || !strstr(out, "nothing stored for symbol NOPE") || strstr(out, "<!DOCTYPE"))
+        fail_msg("unknown symbol: exit %d\n%s", rc, out);
+    free(out);
+    const char *bad[] = { "report", "--symbol", "<b>", NULL };
+    rc = run_ingestor(&e, &out, bad);
+    if (rc != 64 || !strstr(out, "bad symbol"))
+        fail_msg("bad symbol: exit %d\n%s", rc, out);
+    free(out);
+    itenv_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     /* The ingestor under test must not inherit settings from this shell. */
@@ -479,6 +557,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_configuration_exits_78_listing_every_problem),
         cmocka_unit_test(admin_wildcard_address_is_a_configuration_error),
         cmocka_unit_test_teardown(status_escapes_control_characters, itenv_teardown),
+        cmocka_unit_test_teardown(report_draws_the_stored_bars_and_marks_the_squeeze_week,
+                                  itenv_teardown),
     };
     return cmocka_run_group_tests_name("ingestor", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* libFuzzer target: the command line of `ingestor backfill` and `enqueue`
- * (examples/ingestor/cli.c). Input: the arguments, NUL-separated. */
+/* libFuzzer target: the command lines of `ingestor backfill`, `enqueue` and
+ * `report` (examples/ingestor/cli.c). Input: the arguments, NUL-separated;
+ * a first argument "report" selects the parser of `report`. */
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,26 @@
 #include "symbol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What `report` accepts can be run: a valid symbol, dates in order, a
+ * known format. */
+static void check_report(int argc, char **argv)
+{
+    report_args a;
+    int rc = cli_parse_report(argc, argv, &a);
+    if (rc == 0) {
+        int y;
+        unsigned m, d;
+        if (!symbol_valid(a.symbol, strlen(a.symbol)) || a.multiplier < 1 ||
+            (a.format != REPORT_TEXT && a.format != REPORT_JSON && a.format != REPORT_HTML) ||
+            (a.from && !ny_parse_date(a.from, strlen(a.from), &y, &m, &d)) ||
+            (a.to && !ny_parse_date(a.to, strlen(a.to), &y, &m, &d)) ||
+            (a.from && a.to && strcmp(a.from, a.to) > 0))
+            __builtin_trap();
+    } else if (rc != CLI_USAGE && rc != CLI_HELP) {
+        __builtin_trap();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,8 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         i += strlen(text + i) + 1;
     }
     argv[argc] = NULL;
-    backfill_args a;
     opterr = 0; /* no message per unknown option */
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        check_report(argc - 1, argv + 1);
+        free(text);
+        return 0;
+    }
+    backfill_args a;
     int rc = cli_parse_backfill(argc, argv, &a);
     if (rc == 0) {
         /* what is accepted can be run: valid symbols, dates, a span */

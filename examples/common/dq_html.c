@@ -1,7 +1,8 @@
-#include "html.h"
+#include "dq_html.h"
 #include "nytime.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define W       1200.0 /* chart width in SVG units */
@@ -12,8 +13,7 @@
 #define PAD_T   24.0
 #define PAD_B   28.0
 
-/* Text with & < > " ' escaped. */
-static void esc(FILE *out, const char *s)
+void html_text(FILE *out, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -38,6 +38,47 @@ static void esc(FILE *out, const char *s)
     }
 }
 
+int html_check_in_parts(html_series *s, dq_checker *c, dq_report *r, const dq_batch *whole)
+{
+    size_t n = whole->count, step = n / 200 + 1, parts = n / step + 1, k = 0;
+    s->candles = whole->candles;
+    s->n = n;
+    s->nscores = 0;
+    s->score_at = malloc(parts * sizeof *s->score_at);
+    s->score_end = malloc(parts * sizeof *s->score_end);
+    if (!s->score_at || !s->score_end) {
+        html_series_free(s);
+        return -2;
+    }
+    for (size_t at = 0; at < n; at += step) {
+        dq_batch b = *whole;
+        b.candles = whole->candles + at;
+        b.rows = whole->rows ? whole->rows + at : NULL;
+        b.accept = whole->accept ? whole->accept + at : NULL;
+        b.errors = whole->errors ? whole->errors + at : NULL;
+        b.count = n - at < step ? n - at : step;
+        if (dq_check(r, c, &b) != DQ_OK) {
+            html_series_free(s);
+            return -1;
+        }
+        s->score_at[k] = dq_report_score(r);
+        s->score_end[k++] = at + b.count;
+    }
+    s->nscores = k;
+    return 0;
+}
+
+void html_series_free(html_series *s)
+{
+    if (!s)
+        return;
+    free(s->score_at);
+    free(s->score_end);
+    s->score_at = NULL;
+    s->score_end = NULL;
+    s->nscores = 0;
+}
+
 void ts_text(char *buf, size_t size, int64_t ts, int daily)
 {
     int64_t day = ts >= 0 ? ts / 86400000 : -((-ts + 86399999) / 86400000);
@@ -55,7 +96,7 @@ void ts_text(char *buf, size_t size, int64_t ts, int daily)
 void html_begin(FILE *out, const char *title)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
-    esc(out, title);
+    html_text(out, title);
     fputs("</title>\n<style>\n"
           "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}\n"
           "h1{font-size:20px}h2{font-size:17px;margin-top:32px}\n"
@@ -75,7 +116,7 @@ void html_begin(FILE *out, const char *title)
           "background:none;vertical-align:middle}\n"
           "</style>\n</head>\n<body>\n<h1>",
           out);
-    esc(out, title);
+    html_text(out, title);
     fputs("</h1>\n", out);
 }
 
@@ -114,11 +155,11 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
 {
     const char *sym = dq_report_symbol(r)[0] ? dq_report_symbol(r) : "(no symbol)";
     fputs("<section class=\"symbol\" data-symbol=\"", out);
-    esc(out, sym);
+    html_text(out, sym);
     fputs("\">\n<h2>", out);
-    esc(out, sym);
+    html_text(out, sym);
     fputs(" &middot; ", out);
-    esc(out, s->source);
+    html_text(out, s->source);
     fputs("</h2>\n<p class=\"legend\">Candles: green up, red down (logarithmic price "
           "scale). A marker above a bar for each finding:",
           out);
@@ -215,7 +256,7 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
                 "cy=\"%.2f\" r=\"%.1f\"><title>%s %s: ",
                 sev_class(is->severity), code, d, X(i), top - 8 - 3.0 * (double)(k % 3), 4.0, d,
                 code);
-        esc(out, is->message);
+        html_text(out, is->message);
         fputs("</title></circle>\n", out);
     }
     fputs("</svg>\n", out);
@@ -273,9 +314,9 @@ void html_section(FILE *out, const html_series *s, const dq_report *r)
         fprintf(out, "<tr class=\"%s\"><td>%lld</td><td>%s</td><td>%s</td><td>%s</td><td>",
                 sev_class(is->severity), (long long)is->row, d, dq_code_name(is->code),
                 dq_severity_name(is->severity));
-        esc(out, is->message);
+        html_text(out, is->message);
         fputs("</td><td>", out);
-        esc(out, is->suggestion);
+        html_text(out, is->suggestion);
         fputs("</td></tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
