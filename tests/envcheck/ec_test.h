@@ -87,4 +87,19 @@ static inline int ec_sink_write(const char *data, size_t len, void *userdata)
     return 0;
 }
 
+/* The report and the dump of r in format f, as one string (malloc'ed). */
+static inline char *ec_report(const envcheck_result *r, envcheck_format f)
+{
+    ec_sink s = { NULL, 0 };
+    assert_int_equal(envcheck_result_write_report(r, f, ec_sink_write, &s), ENVCHECK_OK);
+    return s.data;
+}
+
+static inline char *ec_dump(const envcheck_result *r, envcheck_format f)
+{
+    ec_sink s = { NULL, 0 };
+    assert_int_equal(envcheck_result_write_dump(r, f, ec_sink_write, &s), ENVCHECK_OK);
+    return s.data;
+}
+
 #endif

@@ -1,20 +1,6 @@
 /* Reports, dumps and usage tables, and that no secret reaches any of them. */
 #include "ec_test.h"
 
-static char *report(const envcheck_result *r, envcheck_format f)
-{
-    ec_sink s = { NULL, 0 };
-    assert_int_equal(envcheck_result_write_report(r, f, ec_sink_write, &s), ENVCHECK_OK);
-    return s.data;
-}
-
-static char *dump(const envcheck_result *r, envcheck_format f)
-{
-    ec_sink s = { NULL, 0 };
-    assert_int_equal(envcheck_result_write_dump(r, f, ec_sink_write, &s), ENVCHECK_OK);
-    return s.data;
-}
-
 static char *usage(const envcheck_schema *sc, envcheck_format f)
 {
     ec_sink s = { NULL, 0 };
@@ -60,7 +46,7 @@ static void text_report_is_grouped_and_aligned(void **state)
     envcheck_schema *s = small_schema();
     const char *env[] = { "API_WORKERS=0", "LOG_LEVEL=TRACE" };
     envcheck_result *r = validate(s, env, 2, "API_WORKERS=1\nAPI_WORKERS=2\n");
-    char *t = report(r, ENVCHECK_FORMAT_TEXT);
+    char *t = ec_report(r, ENVCHECK_FORMAT_TEXT);
     assert_string_equal(t,
                         "envcheck: 3 problems: 1 missing, 2 invalid, 0 rules; 1 env-file warning\n"
                         "\n"
@@ -75,7 +61,7 @@ static void text_report_is_grouped_and_aligned(void **state)
                         "  API_WORKERS   app.env:2: the key is also assigned on line 1; the last "
                         "assignment wins\n");
     free(t);
-    char *j = report(r, ENVCHECK_FORMAT_JSON);
+    char *j = ec_report(r, ENVCHECK_FORMAT_JSON);
     assert_string_equal(
         j, "{\"valid\":false,\"summary\":{\"missing\":1,\"invalid\":2,\"rules\":0,\"lint\":1},"
            "\"findings\":["
@@ -93,10 +79,10 @@ static void text_report_is_grouped_and_aligned(void **state)
 
     const char *ok[] = { "DATABASE_URL=postgres://u:p4ss@db/app" };
     r = validate(s, ok, 1, NULL);
-    t = report(r, ENVCHECK_FORMAT_TEXT);
+    t = ec_report(r, ENVCHECK_FORMAT_TEXT);
     assert_string_equal(t, "envcheck: the configuration is valid (4 variables checked)\n");
     free(t);
-    t = dump(r, ENVCHECK_FORMAT_TEXT);
+    t = ec_dump(r, ENVCHECK_FORMAT_TEXT);
     assert_string_equal(t, "NAME           VALUE       SOURCE\n"
                            "DATABASE_URL   **********  array\n"
                            "API_WORKERS    \"4\"         default\n"
@@ -238,9 +224,9 @@ static void secrets_never_reach_any_output(void **state)
         assert_clean("a finding message", f->message);
         assert_clean("a finding name", f->name);
     }
-    char *out[6] = { report(r, ENVCHECK_FORMAT_TEXT), report(r, ENVCHECK_FORMAT_JSON),
-                     dump(r, ENVCHECK_FORMAT_TEXT),   dump(r, ENVCHECK_FORMAT_JSON),
-                     usage(s, ENVCHECK_FORMAT_TEXT),  usage(s, ENVCHECK_FORMAT_JSON) };
+    char *out[6] = { ec_report(r, ENVCHECK_FORMAT_TEXT), ec_report(r, ENVCHECK_FORMAT_JSON),
+                     ec_dump(r, ENVCHECK_FORMAT_TEXT),   ec_dump(r, ENVCHECK_FORMAT_JSON),
+                     usage(s, ENVCHECK_FORMAT_TEXT),     usage(s, ENVCHECK_FORMAT_JSON) };
     const char *what[6] = { "text report", "JSON report", "text dump",
                             "JSON dump",   "text usage",  "JSON usage" };
     for (size_t i = 0; i < 6; i++) {
@@ -248,7 +234,7 @@ static void secrets_never_reach_any_output(void **state)
         free(out[i]);
     }
     /* and the masked forms are there */
-    out[0] = report(r, ENVCHECK_FORMAT_TEXT);
+    out[0] = ec_report(r, ENVCHECK_FORMAT_TEXT);
     assert_non_null(strstr(out[0], "\"http://hook:**********@hooks.example/x?token=**********\""));
     assert_non_null(strstr(out[0], "rejected token **********"));
     free(out[0]);

@@ -73,20 +73,6 @@ void *ec_test_checked_realloc(void *p, size_t n)
     return q;
 }
 
-static char *report(const envcheck_result *r, envcheck_format f)
-{
-    ec_sink s = { NULL, 0 };
-    assert_int_equal(envcheck_result_write_report(r, f, ec_sink_write, &s), ENVCHECK_OK);
-    return s.data;
-}
-
-static char *dump(const envcheck_result *r, envcheck_format f)
-{
-    ec_sink s = { NULL, 0 };
-    assert_int_equal(envcheck_result_write_dump(r, f, ec_sink_write, &s), ENVCHECK_OK);
-    return s.data;
-}
-
 static void copies_of_values_are_wiped_before_free(void **state)
 {
     (void)state;
@@ -130,8 +116,8 @@ static void copies_of_values_are_wiped_before_free(void **state)
     assert_string_equal(v, "Hv2Nq6Bx9Ce4");
     assert_int_equal(envcheck_get_string(r, "SECOND_FALLBACK", &v), ENVCHECK_OK);
     assert_string_equal(v, "Gf6Ts3Mz0Vb8");
-    char *out[4] = { report(r, ENVCHECK_FORMAT_TEXT), report(r, ENVCHECK_FORMAT_JSON),
-                     dump(r, ENVCHECK_FORMAT_TEXT), dump(r, ENVCHECK_FORMAT_JSON) };
+    char *out[4] = { ec_report(r, ENVCHECK_FORMAT_TEXT), ec_report(r, ENVCHECK_FORMAT_JSON),
+                     ec_dump(r, ENVCHECK_FORMAT_TEXT), ec_dump(r, ENVCHECK_FORMAT_JSON) };
     for (size_t i = 0; i < 4; i++)
         free(out[i]);
     envcheck_result_free(r);

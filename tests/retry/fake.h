@@ -3,6 +3,8 @@
 #ifndef RETRY_TEST_FAKE_H
 #define RETRY_TEST_FAKE_H
 
+#include <string.h>
+
 #include <retry/retry.h>
 
 typedef struct fake {
@@ -55,5 +57,22 @@ static inline retry_limiter *fake_limiter_1s(fake *f)
 
 #define MS(x)  ((int64_t)(x)*RETRY_NS_PER_MS)
 #define SEC(x) ((int64_t)(x)*RETRY_NS_PER_S)
+
+/* The fake clock as the policy tests start it: at 100 s, nothing slept. */
+static inline void fake_reset(fake *f)
+{
+    memset(f, 0, sizeof *f);
+    f->now = SEC(100);
+}
+
+/* The default policy on the fake clock, without jitter: delays of 100, 200,
+ * 400 ms, ... */
+static inline retry_policy fake_policy(fake *f)
+{
+    retry_policy p = RETRY_POLICY_INIT;
+    p.backoff.jitter = RETRY_JITTER_NONE;
+    p.env = fake_env(f);
+    return p;
+}
 
 #endif

@@ -17,17 +17,13 @@ static fake clk;
 static int setup(void **state)
 {
     (void)state;
-    memset(&clk, 0, sizeof clk);
-    clk.now = SEC(100);
+    fake_reset(&clk);
     return 0;
 }
 
 static retry_policy policy(void)
 {
-    retry_policy p = RETRY_POLICY_INIT;
-    p.backoff.jitter = RETRY_JITTER_NONE;
-    p.env = fake_env(&clk);
-    return p;
+    return fake_policy(&clk);
 }
 
 static int instant_ok(retry_call *call, void *ud)
