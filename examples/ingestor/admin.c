@@ -105,9 +105,9 @@ static void vwarn_client(admin_server *s, const char *fmt, va_list ap)
             line[i] = '?';
     unsigned long held = atomic_exchange(&s->warnings_held, 0);
     if (held)
-        say(s, LOG_WARNING, "admin http: %s (%lu similar warnings suppressed)", line, held);
+        say(s, LOG_LEVEL_WARNING, "admin http: %s (%lu similar warnings suppressed)", line, held);
     else
-        say(s, LOG_WARNING, "admin http: %s", line);
+        say(s, LOG_LEVEL_WARNING, "admin http: %s", line);
 }
 
 __attribute__((format(printf, 2, 3))) static void warn_client(admin_server *s, const char *fmt, ...)
@@ -445,7 +445,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         char m[16], path[256];
         printable(m, sizeof m, method);
         printable(path, sizeof path, url);
-        say(s, LOG_DEBUG, "admin http: %s %s %u", m, path, status);
+        say(s, LOG_LEVEL_DEBUG, "admin http: %s %s %u", m, path, status);
     }
     return ret;
 }
@@ -541,7 +541,7 @@ int admin_start(admin_server **out, const admin_options *o)
 
     const char *host = o->bind_address ? o->bind_address : "127.0.0.1";
     if (o->port > 65535) {
-        say(s, LOG_ERROR, "admin http: port %u is out of range", o->port);
+        say(s, LOG_LEVEL_ERROR, "admin http: port %u is out of range", o->port);
         release(s);
         return -1;
     }
@@ -551,7 +551,7 @@ int admin_start(admin_server **out, const admin_options *o)
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(host, NULL, &hints, &res);
     if (gai != 0 || !res) {
-        say(s, LOG_ERROR, "admin http: cannot resolve bind address %s: %s", host,
+        say(s, LOG_LEVEL_ERROR, "admin http: cannot resolve bind address %s: %s", host,
             gai_strerror(gai));
         release(s);
         return -1;
@@ -562,7 +562,7 @@ int admin_start(admin_server **out, const admin_options *o)
     int v6 = res->ai_family == AF_INET6;
     freeaddrinfo(res);
     if (is_wildcard((struct sockaddr *)&addr)) {
-        say(s, LOG_ERROR,
+        say(s, LOG_LEVEL_ERROR,
             "admin http: bind address %s is a wildcard address (every interface); give the "
             "address of one interface (127.0.0.1: this host only)",
             host);
@@ -586,12 +586,12 @@ int admin_start(admin_server **out, const admin_options *o)
         MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
-        say(s, LOG_ERROR, "admin http: cannot listen on %s port %u", host, o->port);
+        say(s, LOG_LEVEL_ERROR, "admin http: cannot listen on %s port %u", host, o->port);
         release(s);
         return -1;
     }
     if (pthread_create(&s->watchdog, NULL, watchdog, s) != 0) {
-        say(s, LOG_ERROR, "admin http: cannot start the watchdog thread");
+        say(s, LOG_LEVEL_ERROR, "admin http: cannot start the watchdog thread");
         release(s);
         return -1;
     }
@@ -599,7 +599,7 @@ int admin_start(admin_server **out, const admin_options *o)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info && info->port ? info->port : o->port;
     int bracket = strchr(host, ':') != NULL;
-    say(s, LOG_INFO,
+    say(s, LOG_LEVEL_INFO,
         "admin HTTP on http://%s%s%s:%u (/healthz /readyz /metrics /api/v1/metrics "
         "/api/v1/jobs)",
         bracket ? "[" : "", host, bracket ? "]" : "", s->port);

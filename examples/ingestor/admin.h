@@ -25,7 +25,7 @@
  * and must be safe for that. admin_start() and admin_stop() are called by
  * one thread; admin_stop() returns once no callback runs any more. The
  * module never prints: libmicrohttpd's errors and one line per request (at
- * LOG_DEBUG) go to the log callback.
+ * LOG_LEVEL_DEBUG) go to the log callback.
  */
 #ifndef INGESTOR_ADMIN_H
 #define INGESTOR_ADMIN_H

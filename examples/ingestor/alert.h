@@ -43,7 +43,7 @@ enum {
 };
 
 /* Log levels passed to the log callback; the same values as log_level in
- * log.h (LOG_DEBUG .. LOG_ERROR). */
+ * log.h (LOG_LEVEL_DEBUG .. LOG_LEVEL_ERROR). */
 enum { ALERT_LOG_DEBUG = 0, ALERT_LOG_INFO = 1, ALERT_LOG_WARNING = 2, ALERT_LOG_ERROR = 3 };
 
 /* Longest key accepted by alert_raise(), in bytes. */

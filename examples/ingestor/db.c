@@ -20,9 +20,9 @@ static int quiet_on_connect(PGconn *conn, void *userdata)
 static void pool_log(pgpool_log_level level, const char *msg, void *userdata)
 {
     (void)userdata;
-    log_msg(level >= PGPOOL_LOG_ERROR  ? LOG_ERROR
-            : level >= PGPOOL_LOG_WARN ? LOG_WARNING
-                                       : LOG_DEBUG,
+    log_msg(level >= PGPOOL_LOG_ERROR  ? LOG_LEVEL_ERROR
+            : level >= PGPOOL_LOG_WARN ? LOG_LEVEL_WARNING
+                                       : LOG_LEVEL_DEBUG,
             "pool: %s", msg);
 }
 
@@ -38,7 +38,7 @@ int db_open_pool(const ingest_config *cfg, pgpool **pool, int max_size)
     o.name = "ingestor";
     int rc = pgpool_new(pool, &o);
     if (rc != PGPOOL_OK) {
-        log_msg(LOG_ERROR, "cannot create the database pool: %s", pgpool_strerror(rc));
+        log_msg(LOG_LEVEL_ERROR, "cannot create the database pool: %s", pgpool_strerror(rc));
         return -1;
     }
     return 0;
@@ -53,8 +53,8 @@ pgpool_conn *db_acquire_or_log(pgpool *pool)
         return pc;
     char buf[512];
     pgpool_last_error(pool, buf, sizeof buf);
-    log_msg(LOG_ERROR, "database unavailable: %s%s%s", pgpool_strerror(rc), buf[0] ? ": " : "",
-            buf);
+    log_msg(LOG_LEVEL_ERROR, "database unavailable: %s%s%s", pgpool_strerror(rc),
+            buf[0] ? ": " : "", buf);
     return NULL;
 }
 
@@ -77,7 +77,7 @@ int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size)
     int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
     pgpool_release(pc);
     if (v != migrate_latest_version()) {
-        log_msg(LOG_ERROR,
+        log_msg(LOG_LEVEL_ERROR,
                 "the database schema is at version %d, this program needs %d: "
                 "run 'ingestor migrate'",
                 v, migrate_latest_version());

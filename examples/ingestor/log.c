@@ -18,7 +18,7 @@ static struct {
     char *secrets[MAX_SECRETS];
     int nsecrets;
     text_masker *masker; /* of secrets; NULL: none */
-} L = { PTHREAD_MUTEX_INITIALIZER, LOG_INFO, false, NULL, { NULL }, 0, NULL };
+} L = { PTHREAD_MUTEX_INITIALIZER, LOG_LEVEL_INFO, false, NULL, { NULL }, 0, NULL };
 
 void log_setup(log_level min, bool json, FILE *out)
 {

@@ -10,7 +10,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARNING = 2, LOG_ERROR = 3 } log_level;
+typedef enum log_level {
+    LOG_LEVEL_DEBUG = 0,
+    LOG_LEVEL_INFO = 1,
+    LOG_LEVEL_WARNING = 2,
+    LOG_LEVEL_ERROR = 3
+} log_level;
 
 /* Configure once, before threads start. out is borrowed (stderr usually). */
 void log_setup(log_level min, bool json, FILE *out);

@@ -122,7 +122,7 @@ static int cmd_migrate(const ingest_config *cfg)
     pgpool_release(pc);
     pgpool_free(pool);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "migration failed: %s", err);
+        log_msg(LOG_LEVEL_ERROR, "migration failed: %s", err);
         return EX_SOFTWARE;
     }
     printf("schema at version %d (%d migration%s applied)\n", migrate_latest_version(), applied,
@@ -171,7 +171,7 @@ typedef struct backfill_run {
     const ingest_config *cfg;
     const backfill_args *a;
     pgpool *pool;
-    polygon_shared *sh; /* NULL for --source files:DIR */
+    polygon_client *sh; /* NULL for --source files:DIR */
     ingest_stats *stats;
     progress *prog;
     job_outcome *outcomes; /* one per symbol, in the order given */
@@ -207,7 +207,7 @@ static void backfill_symbol(backfill_run *b, worker *w, int i)
     if (claim == JOB_BUSY) {
         o->skipped = true;
         o->ok = true;
-        log_msg(LOG_WARNING, "%s: job %lld is being run by another live worker; skipped",
+        log_msg(LOG_LEVEL_WARNING, "%s: job %lld is being run by another live worker; skipped",
                 row.symbol, (long long)row.id);
         return;
     }
@@ -232,7 +232,7 @@ static void *backfill_worker(void *arg)
     int rc = b->sh ? source_polygon_new(&src, b->sh)
                    : source_files_new(&src, b->a->source + 6, b->cfg->page_limit);
     if (rc != 0 || worker_new(&w, b->cfg, b->pool, src, b->stats) != 0) {
-        log_msg(LOG_ERROR, "out of memory for a worker");
+        log_msg(LOG_LEVEL_ERROR, "out of memory for a worker");
         atomic_store(&b->broken, 1);
     } else {
         worker_set_progress(w, b->prog);
@@ -263,10 +263,10 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     if (ready != 0)
         return ready;
 
-    polygon_shared sh;
+    polygon_client sh;
     bool polygon = strcmp(a->source, "polygon") == 0;
     if (polygon) {
-        if (polygon_shared_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
+        if (polygon_client_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                                 (long)cfg->http_timeout_ms, cfg->max_attempts,
                                 cfg->max_retry_delay_ms, cfg->rate_limit_per_min,
                                 cfg->rate_window_ms, (size_t)cfg->max_body_bytes, &stats) != 0) {
@@ -286,7 +286,7 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     progress prog;
     progress_start(&prog, a->nsymbols,
                    a->nsymbols * progress_estimate_bars(a->from, a->to, a->timespan, a->multiplier),
-                   isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_INFO);
+                   isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_LEVEL_INFO);
     backfill_run run = { .cfg = cfg,
                          .a = a,
                          .pool = pool,
@@ -316,7 +316,7 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
                   nthreads);
     if (polygon)
-        polygon_shared_destroy(&sh);
+        polygon_client_destroy(&sh);
     pgpool_free(pool);
     if (rc != 0)
         return rc;
@@ -350,7 +350,7 @@ static int print_query(PGconn *conn, const char *title, const char *sql)
 {
     PGresult *r = PQexec(conn, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_msg(LOG_ERROR, "%s", PQresultErrorMessage(r));
+        log_msg(LOG_LEVEL_ERROR, "%s", PQresultErrorMessage(r));
         PQclear(r);
         return -1;
     }
@@ -489,7 +489,7 @@ int main(int argc, char **argv)
 
     if ((strcmp(cmd, "backfill") == 0 || strcmp(cmd, "run") == 0) &&
         url_plain_http_remote(cfg.base_url))
-        log_msg(LOG_WARNING,
+        log_msg(LOG_LEVEL_WARNING,
                 "POLYGON_BASE_URL is plain http to another host: the API key and the bars "
                 "cross the network unencrypted and unauthenticated");
     if (strcmp(cmd, "check-config") == 0)

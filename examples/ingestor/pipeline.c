@@ -353,7 +353,7 @@ static int write_once(retry_call *call, void *userdata)
         pgpool_last_error(x->w->pool, buf, sizeof buf);
         snprintf(call->errmsg, sizeof call->errmsg, "database: %s%s%s", pgpool_strerror(rc),
                  buf[0] ? ": " : "", buf);
-        log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+        log_msg(LOG_LEVEL_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
         return WRITE_RETRY;
     }
     char err[RETRY_ERRMSG_SIZE], state[6];
@@ -369,7 +369,8 @@ static int write_once(retry_call *call, void *userdata)
     }
     bool transient = transient_sqlstate(state) || PQstatus(pgpool_conn_pg(pc)) != CONNECTION_OK;
     db_give_back(pc);
-    log_msg(transient ? LOG_WARNING : LOG_ERROR, "attempt %u: %s", call->attempt, call->errmsg);
+    log_msg(transient ? LOG_LEVEL_WARNING : LOG_LEVEL_ERROR, "attempt %u: %s", call->attempt,
+            call->errmsg);
     return transient ? WRITE_RETRY : WRITE_FATAL;
 }
 
@@ -416,7 +417,7 @@ static void prime_checker(worker *w, const job_row *row)
         b.candles = &c;
         b.count = 1;
         if (dq_check(w->report, w->checker, &b) != DQ_OK)
-            log_msg(LOG_DEBUG, "%s: could not prime the checker", row->symbol);
+            log_msg(LOG_LEVEL_DEBUG, "%s: could not prime the checker", row->symbol);
         dq_report_reset(w->report);
     }
     PQclear(r);
@@ -435,7 +436,8 @@ static void finish(worker *w, const job_row *row, bool ok, const char *error)
             pgpool_release(pc);
             return;
         }
-        log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
+        log_msg(LOG_LEVEL_WARNING, "job %lld: could not record its end: %s", (long long)row->id,
+                err);
         db_give_back(pc);
         /* The database may refuse the text itself: record the end without it. */
         if (error)
@@ -455,7 +457,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     job_range_ms(row, &spec.from_ms, &spec.to_ms);
     if (row->has_checkpoint) {
         spec.from_ms = row->checkpoint_ms + 1;
-        log_msg(LOG_INFO, "%s: resuming job %lld after its checkpoint", row->symbol,
+        log_msg(LOG_LEVEL_INFO, "%s: resuming job %lld after its checkpoint", row->symbol,
                 (long long)row->id);
     }
     if (checker_for(w, row) != 0) {
@@ -526,7 +528,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
             break;
         }
         if (outside + other > 0)
-            log_msg(LOG_WARNING,
+            log_msg(LOG_LEVEL_WARNING,
                     "%s: page %d: %zu bars outside the job's range and %zu for another ticker "
                     "refused and quarantined",
                     row->symbol, pages, outside, other);
@@ -573,7 +575,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
             snprintf(out->error, sizeof out->error, "%s", rr.last_errmsg);
             x_lease_lost = x.kind == SINK_LEASE_LOST;
             if (x.kind == SINK_LEASE_LOST)
-                log_msg(LOG_WARNING, "%s: %s; this worker stops the job", row->symbol,
+                log_msg(LOG_LEVEL_WARNING, "%s: %s; this worker stops the job", row->symbol,
                         rr.last_errmsg);
             break;
         }
@@ -597,7 +599,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         atomic_fetch_add(&w->stats->dq_errors, sp.errors);
         if (w->progress)
             progress_page(w->progress, (int64_t)page->count);
-        log_msg(LOG_DEBUG,
+        log_msg(LOG_LEVEL_DEBUG,
                 "%s: page %d: %zu bars, %lld new, %lld updated, %lld unchanged, %lld "
                 "quarantined, %d warnings",
                 row->symbol, pages, page->count, (long long)x.res.inserted,
@@ -612,5 +614,6 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     finish(w, row, out->ok, out->ok ? NULL : out->error);
     atomic_fetch_add(out->ok ? &w->stats->jobs_done : &w->stats->jobs_failed, 1);
     if (!out->ok)
-        log_msg(LOG_ERROR, "%s: job %lld failed: %s", row->symbol, (long long)row->id, out->error);
+        log_msg(LOG_LEVEL_ERROR, "%s: job %lld failed: %s", row->symbol, (long long)row->id,
+                out->error);
 }

@@ -82,9 +82,9 @@ static void show(progress *p, bool force)
                 (long long)p->bars, rate, eta);
         fflush(stderr);
     } else {
-        log_msg(LOG_INFO, "progress: %d/%d symbols, %lld pages, %lld bars, %.0f bars/s, ETA %s",
-                p->symbols_done, p->symbols_total, (long long)p->pages, (long long)p->bars, rate,
-                eta);
+        log_msg(
+            LOG_LEVEL_INFO, "progress: %d/%d symbols, %lld pages, %lld bars, %.0f bars/s, ETA %s",
+            p->symbols_done, p->symbols_total, (long long)p->pages, (long long)p->bars, rate, eta);
     }
 }
 

@@ -29,7 +29,7 @@ static PGresult *query(PGconn *conn, const char *sql, const report_args *a)
     const char *params[5] = { a->symbol, a->timespan, mult, a->from, a->to };
     PGresult *r = PQexecParams(conn, sql, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_msg(LOG_ERROR, "report: %s", PQresultErrorMessage(r));
+        log_msg(LOG_LEVEL_ERROR, "report: %s", PQresultErrorMessage(r));
         PQclear(r);
         return NULL;
     }
@@ -166,7 +166,7 @@ static int report_conn(PGconn *conn, const ingest_config *cfg, const report_args
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
     ro.max_issues = (size_t)cfg->dq_max_issues;
     if (!cs || dq_checker_new(&c, &o) != DQ_OK || dq_report_new(&r, &ro) != DQ_OK) {
-        log_msg(LOG_ERROR, "report: out of memory");
+        log_msg(LOG_LEVEL_ERROR, "report: out of memory");
         goto done;
     }
     dq_batch b = DQ_BATCH_INIT;
@@ -175,7 +175,7 @@ static int report_conn(PGconn *conn, const ingest_config *cfg, const report_args
     b.count = n;
     int crc = html_check_in_parts(&s, c, r, &b);
     if (crc != 0) {
-        log_msg(LOG_ERROR, "report: %s", crc == -2 ? "out of memory" : dq_checker_errmsg(c));
+        log_msg(LOG_LEVEL_ERROR, "report: %s", crc == -2 ? "out of memory" : dq_checker_errmsg(c));
         goto done;
     }
     int daily = o.interval.unit == DQ_UNIT_DAY;
@@ -194,7 +194,7 @@ static int report_conn(PGconn *conn, const ingest_config *cfg, const report_args
     } else if (a->format == REPORT_JSON) {
         char *js = NULL;
         if (dq_report_to_json(&js, r) != DQ_OK) {
-            log_msg(LOG_ERROR, "report: out of memory");
+            log_msg(LOG_LEVEL_ERROR, "report: out of memory");
             goto done;
         }
         fprintf(out, "%s\n", js);

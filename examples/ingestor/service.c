@@ -20,7 +20,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "service.h"
-#include "shared_limit.h"
+#include "db_rate_limit.h"
 #include "source.h"
 #include "symbol.h"
 #include "textsafe.h"
@@ -36,8 +36,8 @@ typedef struct service {
     const ingest_config *cfg;
     atomic_int *stop;
     pgpool *pool;
-    polygon_shared sh;
-    shared_limit *limit;
+    polygon_client sh;
+    db_rate_limit *limit;
     ingest_stats stats;
     atomic_llong lease_losses;
     atomic_llong last_success_s; /* Unix time of the last job done */
@@ -96,7 +96,7 @@ alert(service *s, const char *key, const char *symbol, alert_severity sev, const
     snprintf(body, sizeof body, "host %s, process %s", host, jobs_owner());
     int rc = alert_raise_symbol(s->alerts, key, sev, symbol, title, body);
     if (rc < 0)
-        log_msg(LOG_WARNING, "alert %s not queued: %s", key, alert_strerror(rc));
+        log_msg(LOG_LEVEL_WARNING, "alert %s not queued: %s", key, alert_strerror(rc));
 }
 
 static void alert_log(int level, const char *msg, void *ud)
@@ -150,7 +150,7 @@ static int start_alerts(service *s)
     o.log = alert_log;
     int rc = alerter_new(&s->alerts, &o);
     if (rc != ALERT_OK) {
-        log_msg(LOG_ERROR, "cannot start the alerts: %s", alert_strerror(rc));
+        log_msg(LOG_LEVEL_ERROR, "cannot start the alerts: %s", alert_strerror(rc));
         return -1;
     }
     return 0;
@@ -171,7 +171,7 @@ static void sleep_ms_interruptible(int64_t ms, atomic_int *stop)
 static int reserve_slot(void *ud, int64_t *waited_ms, char *err, size_t errlen)
 {
     service *s = ud;
-    return shared_limit_reserve(s->limit, s->stop, waited_ms, err, errlen);
+    return db_rate_limit_reserve(s->limit, s->stop, waited_ms, err, errlen);
 }
 
 /* ---------------------------------------------------------------- workers */
@@ -198,7 +198,8 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
         db_give_back(pc);
         if (rc == 0)
             return;
-        log_msg(LOG_WARNING, "job %lld: could not record its end: %s", (long long)row->id, err);
+        log_msg(LOG_LEVEL_WARNING, "job %lld: could not record its end: %s", (long long)row->id,
+                err);
         /* The database may refuse the text itself: record the end without it. */
         if (error)
             error = "the job's error could not be recorded";
@@ -210,7 +211,7 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
 static void run_claimed(service *s, worker *w, job_row *row)
 {
     job_outcome out;
-    log_msg(LOG_INFO, "%s: job %lld (%s..%s), attempt %d", row->symbol, (long long)row->id,
+    log_msg(LOG_LEVEL_INFO, "%s: job %lld (%s..%s), attempt %d", row->symbol, (long long)row->id,
             row->from_date, row->to_date, row->attempts);
     worker_run_job(w, row, &out);
     char state[12];
@@ -223,8 +224,9 @@ static void run_claimed(service *s, worker *w, job_row *row)
         atomic_fetch_add(&s->stats.jobs_done, 1);
         atomic_store(&s->last_success_s, (long long)time(NULL));
         double score = out.fetched ? 1.0 - out.score_loss / (double)out.fetched : 1.0;
-        log_msg(LOG_INFO, "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f",
-                row->symbol, (long long)row->id, (long long)out.fetched, (long long)out.inserted,
+        log_msg(LOG_LEVEL_INFO,
+                "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f", row->symbol,
+                (long long)row->id, (long long)out.fetched, (long long)out.inserted,
                 (long long)out.quarantined, score);
         if (out.fetched > 0 && score < s->cfg->dq_alert_score) {
             char key[64];
@@ -240,8 +242,8 @@ static void run_claimed(service *s, worker *w, job_row *row)
     }
     if (out.interrupted) {
         settle(s, row, JOB_END_RELEASED, NULL, state);
-        log_msg(LOG_INFO, "%s: job %lld released at shutdown (%s)", row->symbol, (long long)row->id,
-                state);
+        log_msg(LOG_LEVEL_INFO, "%s: job %lld released at shutdown (%s)", row->symbol,
+                (long long)row->id, state);
         return;
     }
     settle(s, row, JOB_END_FAILED, out.error, state);
@@ -254,7 +256,7 @@ static void run_claimed(service *s, worker *w, job_row *row)
               (long long)row->id, row->from_date, row->to_date, row->attempts,
               row->attempts == 1 ? "" : "s", out.error);
     }
-    log_msg(strcmp(state, "dead") == 0 ? LOG_ERROR : LOG_WARNING, "%s: job %lld %s: %s",
+    log_msg(strcmp(state, "dead") == 0 ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING, "%s: job %lld %s: %s",
             row->symbol, (long long)row->id,
             strcmp(state, "dead") == 0 ? "is dead after its last attempt" : "failed; will retry",
             out.error);
@@ -267,7 +269,7 @@ static void *worker_thread(void *arg)
     worker *w = NULL;
     if (source_polygon_new(&src, &s->sh) != 0 ||
         worker_new(&w, s->cfg, s->pool, src, &s->stats) != 0) {
-        log_msg(LOG_ERROR, "out of memory for a worker");
+        log_msg(LOG_LEVEL_ERROR, "out of memory for a worker");
         source_free(src);
         atomic_fetch_sub(&s->workers_running, 1);
         return NULL;
@@ -291,7 +293,7 @@ static void *worker_thread(void *arg)
             continue;
         }
         if (rc == JOB_CLAIM_ERROR)
-            log_msg(LOG_WARNING, "claiming a job: %s", err);
+            log_msg(LOG_LEVEL_WARNING, "claiming a job: %s", err);
         sleep_ms_interruptible(POLL_MS, s->stop);
     }
     worker_free(w);
@@ -413,7 +415,8 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
         if (!symbol_valid(sym, strlen(sym))) {
             char shown[64];
             text_escape(shown, sizeof shown, sym, strlen(sym));
-            log_msg(LOG_WARNING, "symbols table: skipping \"%s\": not %s", shown, SYMBOL_RULE);
+            log_msg(LOG_LEVEL_WARNING, "symbols table: skipping \"%s\": not %s", shown,
+                    SYMBOL_RULE);
             skipped++;
             continue;
         }
@@ -433,8 +436,8 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
         PQclear(PQexec(c, "ROLLBACK"));
         return -1;
     }
-    log_msg(LOG_INFO, "scheduled run %s: %d job%s for %s..%s", run_date, n, n == 1 ? "" : "s", from,
-            to);
+    log_msg(LOG_LEVEL_INFO, "scheduled run %s: %d job%s for %s..%s", run_date, n, n == 1 ? "" : "s",
+            from, to);
     return 1;
 }
 
@@ -463,9 +466,9 @@ static void close_runs(service *s, PGconn *c)
         for (int i = 0; i < PQntuples(r); i++) {
             long dead = atol(PQgetvalue(r, i, 1));
             if (dead == 0)
-                log_msg(LOG_INFO, "scheduled run %s completed", PQgetvalue(r, i, 0));
+                log_msg(LOG_LEVEL_INFO, "scheduled run %s completed", PQgetvalue(r, i, 0));
             else {
-                log_msg(LOG_ERROR, "scheduled run %s did not complete: %ld dead job%s",
+                log_msg(LOG_LEVEL_ERROR, "scheduled run %s did not complete: %ld dead job%s",
                         PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
                 char key[64];
                 snprintf(key, sizeof key, "run:%s", PQgetvalue(r, i, 0));
@@ -487,11 +490,11 @@ static void watch_breaker(service *s)
     bool open = now == RETRY_BREAKER_OPEN || now == RETRY_BREAKER_FORCED_OPEN;
     bool was_open = was == RETRY_BREAKER_OPEN || was == RETRY_BREAKER_FORCED_OPEN;
     if (open && !was_open && was != RETRY_BREAKER_HALF_OPEN) {
-        log_msg(LOG_ERROR, "the API circuit breaker opened: the API is failing");
+        log_msg(LOG_LEVEL_ERROR, "the API circuit breaker opened: the API is failing");
         alert(s, "api-breaker", NULL, ALERT_CRITICAL,
               "the Polygon API circuit breaker opened: requests are failing");
     } else if (now == RETRY_BREAKER_CLOSED && was != RETRY_BREAKER_CLOSED) {
-        log_msg(LOG_INFO, "the API circuit breaker closed again");
+        log_msg(LOG_LEVEL_INFO, "the API circuit breaker closed again");
         alert(s, "api-breaker", NULL, ALERT_RESOLVED,
               "the Polygon API circuit breaker closed: requests succeed again");
     }
@@ -512,14 +515,14 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
     char err[512];
     if (now >= *next_heartbeat) {
         if (heartbeat(s, c, err, sizeof err) < 0)
-            log_msg(LOG_WARNING, "lease heartbeat: %s", err);
+            log_msg(LOG_LEVEL_WARNING, "lease heartbeat: %s", err);
         *next_heartbeat = now + s->cfg->job_lease_s * 1000 / 3;
     }
     if (now >= *next_schedule) {
         char run_date[11];
         due_run_date(s, run_date);
         if (enqueue_run(s, c, run_date, err, sizeof err) < 0)
-            log_msg(LOG_WARNING, "scheduled run %s: %s", run_date, err);
+            log_msg(LOG_LEVEL_WARNING, "scheduled run %s: %s", run_date, err);
         close_runs(s, c);
         *next_schedule = now + 2000;
     }
@@ -649,7 +652,7 @@ static int start_admin(service *s)
     o.per_client_limit = (unsigned)s->cfg->admin_client_connections;
     o.header_timeout_ms = (unsigned)s->cfg->admin_header_timeout_ms;
     if (admin_start(&s->admin, &o) != 0) {
-        log_msg(LOG_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
+        log_msg(LOG_LEVEL_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
                 s->cfg->admin_port);
         return -1;
     }
@@ -699,7 +702,7 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     int ready = db_open_ready(cfg, &s.pool, pool_size);
     if (ready != 0)
         return ready;
-    if (polygon_shared_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
+    if (polygon_client_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
                             (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
                             cfg->rate_limit_per_min, cfg->rate_window_ms,
                             (size_t)cfg->max_body_bytes, &s.stats) != 0) {
@@ -709,9 +712,9 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     s.sh.stop = stop;
     s.sh.cancel = cancel;
     if (cfg->rate_limit_per_min > 0) {
-        if (shared_limit_new(&s.limit, s.pool, "polygon", cfg->rate_limit_per_min,
-                             cfg->rate_window_ms) != 0) {
-            polygon_shared_destroy(&s.sh);
+        if (db_rate_limit_new(&s.limit, s.pool, "polygon", cfg->rate_limit_per_min,
+                              cfg->rate_window_ms) != 0) {
+            polygon_client_destroy(&s.sh);
             pgpool_free(s.pool);
             return EX_SOFTWARE;
         }
@@ -724,8 +727,8 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     latency_hist_init(&s.write_hist);
     if (start_alerts(&s) != 0 || start_admin(&s) != 0) {
         alerter_free(s.alerts);
-        shared_limit_free(s.limit);
-        polygon_shared_destroy(&s.sh);
+        db_rate_limit_free(s.limit);
+        polygon_client_destroy(&s.sh);
         pgpool_free(s.pool);
         return EX_SOFTWARE;
     }
@@ -739,7 +742,7 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
             break;
         }
     }
-    log_msg(LOG_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s", started,
+    log_msg(LOG_LEVEL_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s", started,
             started == 1 ? "" : "s", cfg->schedule_hour, cfg->schedule_minute, cfg->schedule_tz,
             cfg->job_lease_s);
 
@@ -752,7 +755,7 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     /* Shutdown: workers stop claiming; each running page commits or rolls
      * back; jobs are released. Those still busy at the deadline are left
      * to their lease. */
-    log_msg(LOG_INFO, "stopping: waiting up to %lld ms for running pages",
+    log_msg(LOG_LEVEL_INFO, "stopping: waiting up to %lld ms for running pages",
             (long long)cfg->shutdown_timeout_ms);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -770,7 +773,8 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     }
     int rc = 0;
     if (atomic_load(&s.workers_running) > 0) {
-        log_msg(LOG_WARNING, "%d worker%s still busy at the deadline; their leases will expire",
+        log_msg(LOG_LEVEL_WARNING,
+                "%d worker%s still busy at the deadline; their leases will expire",
                 atomic_load(&s.workers_running), atomic_load(&s.workers_running) == 1 ? "" : "s");
         return EX_SOFTWARE; /* exit with the threads running: the process ends */
     }
@@ -778,11 +782,11 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
         pthread_join(threads[t], NULL);
     admin_stop(s.admin);
     alerter_free(s.alerts); /* delivers what is queued, within its drain timeout */
-    shared_limit_free(s.limit);
-    polygon_shared_destroy(&s.sh);
+    db_rate_limit_free(s.limit);
+    polygon_client_destroy(&s.sh);
     pgpool_free(s.pool);
     memset(s.db_password, 0, sizeof s.db_password);
-    log_msg(LOG_INFO, "stopped");
+    log_msg(LOG_LEVEL_INFO, "stopped");
     return rc;
 }
 
@@ -804,7 +808,7 @@ int service_enqueue(const ingest_config *cfg, const char *const *symbols, int ns
     for (int i = 0; i < nsymbols && rc == 0; i++) {
         if (jobs_enqueue(pgpool_conn_pg(pc), symbols[i], timespan, multiplier, adjusted, from, to,
                          NULL, err, sizeof err) != 0) {
-            log_msg(LOG_ERROR, "%s: %s", symbols[i], err);
+            log_msg(LOG_LEVEL_ERROR, "%s: %s", symbols[i], err);
             rc = 1;
         }
     }

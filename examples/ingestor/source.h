@@ -28,7 +28,7 @@ typedef struct job_spec {
 } job_spec;
 
 /* Shared by every worker of a process: created once, thread-safe. */
-typedef struct polygon_shared {
+typedef struct polygon_client {
     const char *base_url; /* borrowed: scheme://host[:port] (no trailing slash) */
     const char *api_key;  /* borrowed; sent only to base_url's origin */
     int page_limit;
@@ -49,16 +49,16 @@ typedef struct polygon_shared {
      * why not. */
     int (*reserve)(void *ud, int64_t *waited_ms, char *err, size_t errlen);
     void *reserve_ud;
-} polygon_shared;
+} polygon_client;
 
 /* Create the limiter, breaker and budget: rate_limit requests per
  * rate_window_ms (0: no limit). Bodies larger than max_body bytes (decoded)
  * and pages of more than page_limit bars fail the job. */
-int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
+int polygon_client_init(polygon_client *sh, const char *base_url, const char *api_key,
                         int page_limit, long timeout_ms, int max_attempts,
                         int64_t max_retry_delay_ms, int rate_limit, int64_t rate_window_ms,
                         size_t max_body, ingest_stats *stats);
-void polygon_shared_destroy(polygon_shared *sh);
+void polygon_client_destroy(polygon_client *sh);
 
 typedef struct source source;
 
@@ -70,7 +70,7 @@ enum {
 };
 
 /* A source over the API, using sh (borrowed; outlives the source). */
-int source_polygon_new(source **out, polygon_shared *sh);
+int source_polygon_new(source **out, polygon_client *sh);
 
 /* A source over the files in dir: *.csv and *.json (saved Polygon pages). */
 int source_files_new(source **out, const char *dir, int page_limit);

@@ -26,7 +26,7 @@ enum {
 
 typedef struct polygon_source {
     source base;
-    polygon_shared *sh;
+    polygon_client *sh;
     http_client *http;
     http_response resp;
     polygon_page page;
@@ -60,7 +60,7 @@ static retry_class classify(int rc, const retry_call *call, void *userdata)
  * with a cancel token, else within 100 ms. */
 static void sleep_interruptible(int64_t ns, void *ctx)
 {
-    const polygon_shared *sh = ctx;
+    const polygon_client *sh = ctx;
     if (sh && sh->cancel) {
         struct pollfd pf = { retry_cancel_fd(sh->cancel), POLLIN, 0 };
         int64_t ms = (ns + 999999) / 1000000;
@@ -78,7 +78,7 @@ static void sleep_interruptible(int64_t ns, void *ctx)
     }
 }
 
-int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *api_key,
+int polygon_client_init(polygon_client *sh, const char *base_url, const char *api_key,
                         int page_limit, long timeout_ms, int max_attempts,
                         int64_t max_retry_delay_ms, int rate_limit, int64_t rate_window_ms,
                         size_t max_body, ingest_stats *stats)
@@ -139,7 +139,7 @@ int polygon_shared_init(polygon_shared *sh, const char *base_url, const char *ap
     return 0;
 }
 
-void polygon_shared_destroy(polygon_shared *sh)
+void polygon_client_destroy(polygon_client *sh)
 {
     retry_limiter_free(sh->limiter);
     retry_breaker_free(sh->breaker);
@@ -172,7 +172,7 @@ __attribute__((format(printf, 2, 3))) static void set_errmsg(retry_call *call, c
 static int fetch_attempt(retry_call *call, void *userdata)
 {
     polygon_source *ps = userdata;
-    polygon_shared *sh = ps->sh;
+    polygon_client *sh = ps->sh;
     /* a retry, also when it comes after a wait for the breaker */
     if (call->attempt > 1 || ps->failed_last)
         atomic_fetch_add(&sh->stats->retries, 1);
@@ -187,7 +187,7 @@ static int fetch_attempt(retry_call *call, void *userdata)
         atomic_fetch_add(&sh->stats->waited_ms, waited);
         if (rc != 0) {
             set_errmsg(call, "GET %s: %s", path, err);
-            log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+            log_msg(LOG_LEVEL_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
             return FETCH_TRANSPORT;
         }
     }
@@ -200,12 +200,12 @@ static int fetch_attempt(retry_call *call, void *userdata)
         if (ps->resp.too_large) {
             set_errmsg(call, "GET %s: %s (POLYGON_MAX_BODY_BYTES); the transfer was stopped", path,
                        ps->resp.error);
-            log_msg(LOG_ERROR, "%s", call->errmsg);
+            log_msg(LOG_LEVEL_ERROR, "%s", call->errmsg);
             return FETCH_TOO_LARGE;
         }
         atomic_fetch_add(&sh->stats->transport_errors, 1);
         set_errmsg(call, "GET %s: %s", path, ps->resp.error);
-        log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+        log_msg(LOG_LEVEL_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
         return FETCH_TRANSPORT;
     }
     long st = ps->resp.status;
@@ -216,13 +216,13 @@ static int fetch_attempt(retry_call *call, void *userdata)
             atomic_fetch_add(&sh->stats->malformed, 1);
             log_scrub(err, clean, sizeof clean); /* it may quote the server */
             set_errmsg(call, "GET %s: %s", path, clean);
-            log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+            log_msg(LOG_LEVEL_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
             return FETCH_MALFORMED;
         }
         if (ps->page.count > (size_t)sh->page_limit) {
             set_errmsg(call, "GET %s: the page has %zu bars, more than the %d asked for", path,
                        ps->page.count, sh->page_limit);
-            log_msg(LOG_ERROR, "%s", call->errmsg);
+            log_msg(LOG_LEVEL_ERROR, "%s", call->errmsg);
             return FETCH_TOO_LARGE;
         }
         return FETCH_OK;
@@ -245,12 +245,12 @@ static int fetch_attempt(retry_call *call, void *userdata)
             retry_parse_retry_after(&hint, ps->resp.retry_after, strlen(ps->resp.retry_after),
                                     (int64_t)time(NULL)) == RETRY_OK)
             call->hint_ns = hint;
-        log_msg(LOG_WARNING, "attempt %u: %s (Retry-After: %s)", call->attempt, call->errmsg,
+        log_msg(LOG_LEVEL_WARNING, "attempt %u: %s (Retry-After: %s)", call->attempt, call->errmsg,
                 ps->resp.retry_after[0] ? ps->resp.retry_after : "none");
         return FETCH_RATE;
     }
     if (st >= 500 || st == 408 || st == 413 || st == 499) {
-        log_msg(LOG_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
+        log_msg(LOG_LEVEL_WARNING, "attempt %u: %s", call->attempt, call->errmsg);
         return FETCH_SERVER;
     }
     return st == 401 || st == 403 ? FETCH_AUTH : FETCH_REQUEST;
@@ -353,7 +353,7 @@ static int fetch_once(retry_call *call, void *userdata)
 static int polygon_next(source *s, const polygon_page **page, char *err, size_t errlen)
 {
     polygon_source *ps = (polygon_source *)s;
-    polygon_shared *sh = ps->sh;
+    polygon_client *sh = ps->sh;
     if (ps->done)
         return SOURCE_END;
     if (sh->stop && *sh->stop) {
@@ -377,7 +377,7 @@ static int polygon_next(source *s, const polygon_page **page, char *err, size_t 
         atomic_fetch_add(&sh->stats->waited_ms, res.waited_ns / 1000000);
         if (rc != RETRY_EOPEN || round == 5 || (sh->stop && *sh->stop))
             break;
-        log_msg(LOG_WARNING, "the API circuit breaker is open; waiting %.1f s",
+        log_msg(LOG_LEVEL_WARNING, "the API circuit breaker is open; waiting %.1f s",
                 (double)res.until_admit_ns / 1e9);
         sleep_interruptible(res.until_admit_ns > 0 ? res.until_admit_ns : RETRY_NS_PER_S, sh);
         atomic_fetch_add(&sh->stats->waited_ms, res.until_admit_ns / 1000000);
@@ -437,7 +437,7 @@ static void polygon_destroy(source *s)
 
 static const source_ops polygon_ops = { "polygon", polygon_begin, polygon_next, polygon_destroy };
 
-int source_polygon_new(source **out, polygon_shared *sh)
+int source_polygon_new(source **out, polygon_client *sh)
 {
     *out = NULL;
     polygon_source *ps = calloc(1, sizeof *ps);

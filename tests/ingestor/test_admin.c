@@ -35,7 +35,7 @@ typedef struct fixture {
     atomic_int fail_jobs;     /* the jobs callback fails */
     atomic_int snapshots;     /* calls of the snapshot callback */
     pthread_mutex_t log_lock;
-    int warnings;   /* log lines at LOG_WARNING or above */
+    int warnings;   /* log lines at LOG_LEVEL_WARNING or above */
     char log[8192]; /* every log line, '\n'-separated (cut when full) */
 } fixture;
 
@@ -86,7 +86,7 @@ static void log_cb(log_level level, const char *msg, void *ud)
 {
     fixture *f = ud;
     pthread_mutex_lock(&f->log_lock);
-    if (level >= LOG_WARNING)
+    if (level >= LOG_LEVEL_WARNING)
         f->warnings++;
     size_t n = strlen(f->log);
     snprintf(f->log + n, sizeof f->log - n, "%s\n", msg);

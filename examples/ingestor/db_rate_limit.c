@@ -8,20 +8,20 @@
 #include <libpq-fe.h>
 
 #include "db.h"
-#include "shared_limit.h"
+#include "db_rate_limit.h"
 
-struct shared_limit {
+struct db_rate_limit {
     pgpool *pool;
     char name[64];
     char limit[16];
     char window[24]; /* ms, with the guard below */
 };
 
-int shared_limit_new(shared_limit **out, pgpool *pool, const char *name, int limit,
-                     int64_t window_ms)
+int db_rate_limit_new(db_rate_limit **out, pgpool *pool, const char *name, int limit,
+                      int64_t window_ms)
 {
     *out = NULL;
-    shared_limit *l = calloc(1, sizeof *l);
+    db_rate_limit *l = calloc(1, sizeof *l);
     if (!l)
         return -1;
     l->pool = pool;
@@ -37,7 +37,7 @@ int shared_limit_new(shared_limit **out, pgpool *pool, const char *name, int lim
     return 0;
 }
 
-void shared_limit_free(shared_limit *l)
+void db_rate_limit_free(db_rate_limit *l)
 {
     free(l);
 }
@@ -55,7 +55,7 @@ static void pg_fail(PGresult *r, PGconn *c, char *err, size_t errlen)
  * One reservation attempt: 0 reserved, >0 the milliseconds until a slot
  * frees, -1 a database error.
  */
-static int64_t try_reserve(shared_limit *l, PGconn *c, char *err, size_t errlen)
+static int64_t try_reserve(db_rate_limit *l, PGconn *c, char *err, size_t errlen)
 {
     const char *p[3] = { l->name, l->window, l->limit };
     PGresult *r = PQexecParams(c,
@@ -131,8 +131,8 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
-int shared_limit_reserve(shared_limit *l, atomic_int *stop, int64_t *waited_ms, char *err,
-                         size_t errlen)
+int db_rate_limit_reserve(db_rate_limit *l, atomic_int *stop, int64_t *waited_ms, char *err,
+                          size_t errlen)
 {
     *waited_ms = 0;
     for (;;) {

@@ -6,8 +6,8 @@
  * reservations across processes and hosts; PostgreSQL's clock is the only
  * clock, so the hosts' clocks need not agree.
  */
-#ifndef INGESTOR_SHARED_LIMIT_H
-#define INGESTOR_SHARED_LIMIT_H
+#ifndef INGESTOR_DB_RATE_LIMIT_H
+#define INGESTOR_DB_RATE_LIMIT_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -15,18 +15,18 @@
 
 #include <pgpool/pgpool.h>
 
-typedef struct shared_limit shared_limit;
+typedef struct db_rate_limit db_rate_limit;
 
 /* limit requests per window_ms under the name (the API's); pool borrowed. */
-int shared_limit_new(shared_limit **out, pgpool *pool, const char *name, int limit,
-                     int64_t window_ms);
-void shared_limit_free(shared_limit *l);
+int db_rate_limit_new(db_rate_limit **out, pgpool *pool, const char *name, int limit,
+                      int64_t window_ms);
+void db_rate_limit_free(db_rate_limit *l);
 
 /*
  * Wait until a request may start, and reserve its slot. 0 when reserved;
  * -1 when *stop was set or the database failed (err says which).
  */
-int shared_limit_reserve(shared_limit *l, atomic_int *stop, int64_t *waited_ms, char *err,
-                         size_t errlen);
+int db_rate_limit_reserve(db_rate_limit *l, atomic_int *stop, int64_t *waited_ms, char *err,
+                          size_t errlen);
 
 #endif
