@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "random.h"
 
 /* Policies of version 1 end before the cancel token; their results end
  * before until_admit_ns. */
