@@ -1,17 +1,28 @@
 /*
- * libretry hot paths against the same-run cost of an uncontended
- * pthread_mutex_lock + unlock pair (docs/design.md section 6). One JSON object per
- * line on stdout. Every figure is the median of RUNS runs interleaved with
- * RUNS runs of its reference (reference and value alternate, in alternating
- * order, so that a slow phase of the machine lands on both); "runs" gives
- * the number of pairs.
- *   1 thread:  ns per call, ratio = reference / value (1.0 = as cheap as the pair)
- *   2, 8 threads on one shared handle: ops/s, ratio = value / reference, where
- *   the reference is the same threads taking one shared mutex.
+ * libretry hot paths against same-run references (docs/design.md section 6).
+ * One JSON object per line on stdout, a table on stderr. Every figure is the
+ * median of RUNS runs interleaved with RUNS runs of its reference (the order
+ * alternating from pair to pair), so that a slow phase of the machine lands
+ * on both sides; "runs" gives the number of pairs.
+ *
+ * One thread: ns per call from the thread's CPU time (CLOCK_THREAD_CPUTIME_ID,
+ * which leaves out the time other processes hold the core), against an
+ * uncontended pthread_mutex_lock + unlock pair; ratio = reference / value
+ * (1.0 = as cheap as the pair). Measured twice: in a process that has only
+ * ever had one thread (glibc then leaves the lock prefix off its mutex) and
+ * again after threads have run (what a program sharing the handles pays).
+ * The bound lines give the cost of what the success path cannot avoid: one
+ * CLOCK_MONOTONIC read (the limiter's exact time) and one lock cmpxchg.
+ *
+ * Shared breaker: 1, 2, 4, 8 threads calling acquire + record on one breaker,
+ * in operations per microsecond (wall time), against the same threads doing
+ * an atomic increment of one shared counter; ratio = value / reference.
+ *
  * BENCH_QUICK=1 in the environment runs a tenth of the calls (a smoke run).
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +30,12 @@
 
 #include <retry/retry.h>
 
-#define RUNS 5
+#define RUNS 7
 
-static double now_s(void)
+static double now_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -45,6 +56,7 @@ static retry_limiter *lim;
 static retry_budget *bud;
 static retry_policy pol;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t shared_counter;
 static volatile uint64_t sink;
 
 static int succeed(retry_call *call, void *ud)
@@ -54,11 +66,21 @@ static int succeed(retry_call *call, void *ud)
     return 0;
 }
 
-typedef enum op_kind { OP_MUTEX, OP_BREAKER, OP_LIMITER, OP_RUN } op_kind;
+typedef enum op_kind {
+    OP_MUTEX,
+    OP_ATOMIC_INC, /* one shared counter */
+    OP_CLOCK,      /* one CLOCK_MONOTONIC read */
+    OP_CMPXCHG,    /* one successful lock cmpxchg on a private word */
+    OP_BREAKER,
+    OP_LIMITER,
+    OP_RUN,        /* limiter + breaker */
+    OP_RUN_BUDGET, /* limiter + breaker + budget */
+} op_kind;
 
 static void do_ops(op_kind k, long n)
 {
     uint64_t acc = 0;
+    _Atomic uint64_t word = 0;
     for (long i = 0; i < n; i++) {
         switch (k) {
         case OP_MUTEX:
@@ -66,6 +88,21 @@ static void do_ops(op_kind k, long n)
             acc++;
             pthread_mutex_unlock(&mu);
             break;
+        case OP_ATOMIC_INC:
+            atomic_fetch_add_explicit(&shared_counter, 1, memory_order_relaxed);
+            acc++;
+            break;
+        case OP_CLOCK: {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            acc += (uint64_t)ts.tv_nsec;
+            break;
+        }
+        case OP_CMPXCHG: {
+            uint64_t old = atomic_load_explicit(&word, memory_order_relaxed);
+            acc += atomic_compare_exchange_strong(&word, &old, old + 1);
+            break;
+        }
         case OP_BREAKER: {
             retry_permit p;
             if (retry_breaker_acquire(brk, &p, NULL) == RETRY_OK) {
@@ -78,6 +115,11 @@ static void do_ops(op_kind k, long n)
             acc += retry_limiter_try_acquire(lim, 1) == RETRY_OK;
             break;
         case OP_RUN: {
+            retry_result r;
+            acc += retry_run(&r, &pol, lim, brk, NULL, succeed, NULL) == RETRY_OK;
+            break;
+        }
+        case OP_RUN_BUDGET: {
             retry_result r;
             acc += retry_run(&r, &pol, lim, brk, bud, succeed, NULL) == RETRY_OK;
             break;
@@ -101,15 +143,15 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* ns per call on one thread, one run */
+/* ns per call on this thread, from its CPU time, one run */
 static double single_once(op_kind k, long n)
 {
-    double t0 = now_s();
+    double t0 = now_s(CLOCK_THREAD_CPUTIME_ID);
     do_ops(k, n);
-    return (now_s() - t0) * 1e9 / (double)n;
+    return (now_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / (double)n;
 }
 
-/* ops/s with `threads` threads sharing the handles, one run */
+/* operations per microsecond with `threads` threads, wall time, one run */
 static double multi_once(op_kind k, int threads, long n_per_thread)
 {
     pthread_barrier_t go;
@@ -121,35 +163,35 @@ static double multi_once(op_kind k, int threads, long n_per_thread)
         pthread_create(&th[i], NULL, thread_main, &a[i]);
     }
     pthread_barrier_wait(&go);
-    double t0 = now_s();
+    double t0 = now_s(CLOCK_MONOTONIC);
     for (int i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
-    double v = (double)n_per_thread * threads / (now_s() - t0);
+    double v = (double)n_per_thread * threads / ((now_s(CLOCK_MONOTONIC) - t0) * 1e6);
     pthread_barrier_destroy(&go);
     return v;
 }
 
-/* RUNS pairs of the mutex reference and case k, interleaved; medians. A
- * reference that cannot be measured ends the benchmark with an error. */
-static void pairs(op_kind k, int threads, long n, double *ref, double *val)
+/* RUNS pairs of the reference and case k, interleaved; medians. A reference
+ * that cannot be measured ends the benchmark with an error. */
+static void pairs(op_kind ref_k, op_kind k, int threads, long n, double *ref, double *val)
 {
     double rv[RUNS], vv[RUNS];
-    if (threads == 1) {
-        do_ops(OP_MUTEX, n / 10); /* warm up */
+    if (threads == 0) { /* warm up */
+        do_ops(ref_k, n / 10);
         do_ops(k, n / 10);
     }
     for (int r = 0; r < RUNS; r++) {
         for (int side = 0; side < 2; side++) {
             int is_ref = (side == 0) == (r % 2 == 0);
-            op_kind kk = is_ref ? OP_MUTEX : k;
-            double x = threads == 1 ? single_once(kk, n) : multi_once(kk, threads, n);
+            op_kind kk = is_ref ? ref_k : k;
+            double x = threads == 0 ? single_once(kk, n) : multi_once(kk, threads, n);
             *(is_ref ? &rv[r] : &vv[r]) = x;
         }
     }
     *ref = median(rv, RUNS);
     *val = median(vv, RUNS);
     if (!(*ref > 0) || !isfinite(*ref) || !(*val > 0) || !isfinite(*val)) {
-        fprintf(stderr, "bench-retry: the mutex reference or the value could not be measured\n");
+        fprintf(stderr, "bench-retry: the reference or the value could not be measured\n");
         exit(1);
     }
 }
@@ -163,13 +205,41 @@ static void emit(const char *bench, const char *cas, const char *metric, double 
     fflush(stdout);
 }
 
+typedef struct one_case {
+    op_kind k;
+    const char *bench, *cas;
+} one_case;
+
+static const one_case single_cases[] = {
+    { OP_RUN, "retry_run", "success path, limiter+breaker" },
+    { OP_RUN_BUDGET, "retry_run", "success path, limiter+breaker+budget" },
+    { OP_BREAKER, "retry_breaker", "acquire+record CLOSED" },
+    { OP_LIMITER, "retry_limiter", "try_acquire" },
+    { OP_CLOCK, "retry_bound", "one CLOCK_MONOTONIC read" },
+    { OP_CMPXCHG, "retry_bound", "one lock cmpxchg" },
+};
+
+static void single_thread(long n, const char *process)
+{
+    for (size_t i = 0; i < sizeof single_cases / sizeof single_cases[0]; i++) {
+        const one_case *c = &single_cases[i];
+        double ref, v;
+        pairs(OP_MUTEX, c->k, 0, n, &ref, &v);
+        char name[160];
+        snprintf(name, sizeof name, "%s, 1 thread, %s", c->cas, process);
+        emit(c->bench, name, "ns_per_call", v, "mutex_lock_unlock", ref, ref / v);
+        fprintf(stderr, "%-72s %7.1f ns/call  (mutex pair %5.1f ns, ratio %.3f)\n", name, v, ref,
+                ref / v);
+    }
+}
+
 int main(void)
 {
     retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
     lo.rate = 1e12; /* never the bottleneck: we measure the bookkeeping */
     lo.burst = 1000000;
-    retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT; /* defaults: count window 100 */
-    retry_budget_options go = RETRY_BUDGET_OPTIONS_INIT;   /* defaults: Finagle 20 % */
+    retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT; /* count window 100, slow calls on */
+    retry_budget_options go = RETRY_BUDGET_OPTIONS_INIT;   /* Finagle 20 % */
     if (retry_limiter_new(&lim, &lo) || retry_breaker_new(&brk, &bo) ||
         retry_budget_new(&bud, &go)) {
         fprintf(stderr, "setup failed\n");
@@ -179,52 +249,24 @@ int main(void)
 
     const char *quick = getenv("BENCH_QUICK");
     const long n = quick && *quick && strcmp(quick, "0") != 0 ? 200000 : 2000000;
-    const struct {
-        op_kind k;
-        const char *bench, *cas;
-    } cases[] = {
-        { OP_BREAKER, "retry_breaker", "acquire+record CLOSED" },
-        { OP_LIMITER, "retry_limiter", "token bucket try_acquire" },
-        { OP_RUN, "retry_run", "success path, limiter+breaker+budget" },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double ref, v;
-        pairs(cases[i].k, 1, n, &ref, &v);
-        char c[128];
-        snprintf(c, sizeof c, "%s, 1 thread", cases[i].cas);
-        emit(cases[i].bench, c, "ns_per_call", v, "mutex_lock_unlock", ref, ref / v);
-        fprintf(stderr, "%-40s %8.1f ns/call  (mutex pair %.1f ns, ratio %.2f)\n", c, v, ref,
-                ref / v);
-    }
-    const int thread_counts[] = { 2, 8 };
-    for (int t = 0; t < 2; t++) {
+
+    single_thread(n, "single-threaded process");
+
+    const int thread_counts[] = { 1, 2, 4, 8 };
+    for (int t = 0; t < 4; t++) {
         int th = thread_counts[t];
-        long per = n / th;
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            double mref, v;
-            pairs(cases[i].k, th, per, &mref, &v);
-            char c[128];
-            snprintf(c, sizeof c, "%s, %d threads, shared", cases[i].cas, th);
-            emit(cases[i].bench, c, "ops_per_s", v, "shared_mutex_lock_unlock", mref, v / mref);
-            fprintf(stderr, "%-40s %10.3g ops/s  (shared mutex %.3g ops/s, ratio %.2f)\n", c, v,
-                    mref, v / mref);
-        }
+        double ref, v;
+        pairs(OP_ATOMIC_INC, OP_BREAKER, th, n / th, &ref, &v);
+        char name[128];
+        snprintf(name, sizeof name, "one breaker shared by %d thread%s, acquire+record", th,
+                 th == 1 ? "" : "s");
+        emit("retry_breaker", name, "ops_per_us", v, "shared_atomic_increment", ref, v / ref);
+        fprintf(stderr, "%-72s %7.2f ops/us   (atomic increment %6.1f ops/us, ratio %.3f)\n", name,
+                v, ref, v / ref);
     }
-    /* The one-thread figures again, now that the process has run threads:
-     * glibc elides the lock prefix of mutex operations while a process has
-     * only ever had one thread, so the first reference above (about 3.5 ns)
-     * is cheaper than one atomic read-modify-write (about 6 ns); every
-     * program that shares these handles between threads pays the full
-     * uncontended pair (about 13 ns), measured here. */
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double ref_mt, v;
-        pairs(cases[i].k, 1, n, &ref_mt, &v);
-        char c[128];
-        snprintf(c, sizeof c, "%s, 1 thread, multi-threaded process", cases[i].cas);
-        emit(cases[i].bench, c, "ns_per_call", v, "mutex_lock_unlock", ref_mt, ref_mt / v);
-        fprintf(stderr, "%-40s %8.1f ns/call  (mutex pair %.1f ns, ratio %.2f)\n", c, v, ref_mt,
-                ref_mt / v);
-    }
+
+    single_thread(n, "multi-threaded process");
+
     retry_breaker_free(brk);
     retry_limiter_free(lim);
     retry_budget_free(bud);
