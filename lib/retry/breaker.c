@@ -1,10 +1,23 @@
 /* The circuit breaker: CLOSED / OPEN / HALF_OPEN plus FORCED_OPEN and
  * DISABLED, over a count or time sliding window. One mutex per breaker; the
- * critical sections are short and allocate nothing. A CLOSED acquire takes no
- * lock: state and generation are published in one atomic word (written only
- * under the mutex), and the admitted-calls counter is atomic. */
+ * critical sections are short and allocate nothing.
+ *
+ * The CLOSED fast paths take no lock. State, generation and a "warm" bit are
+ * published in one atomic word, sg, written only under the mutex. A CLOSED
+ * acquire counts itself in a per-thread stripe of the admitted-calls
+ * counter. A success that is not slow, recorded while sg says CLOSED and
+ * warm (a count window holding at least min_calls calls, where a success can
+ * no longer trip the breaker), is counted in the stripe's pending-successes
+ * word, tagged with the sg it saw (a compare-and-swap that fails once sg
+ * changed). Whoever takes the mutex first folds the pending successes into
+ * the window, so every decision sees them in order; whenever sg changes, the
+ * stripes are re-tagged, and successes that slipped in between the holder's
+ * fold and the change are recorded after it, as if they had taken the lock
+ * (stale: ignored). In a process with one thread, plain loads and stores
+ * stand in for the atomic read-modify-writes. */
 #include <math.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,8 +38,19 @@ typedef struct transition {
     retry_breaker_state from, to;
 } transition;
 
-#define SG_STATE_BITS 3u
+#define SG_STATE_BITS 4u /* gen << 4 | warm << 3 | state */
 #define SG_STATE_MASK 7u
+#define SG_WARM       8u
+
+/* Stripes of the lock-free counters, one cache line each. A stripe's
+ * pending word is (uint32_t)sg << 32 | successes not yet folded. */
+#define STRIPES       8u
+#define PENDING_LIMIT 0x7fffffffu /* more take the lock (which folds) */
+
+typedef struct stripe {
+    alignas(64) _Atomic uint64_t pending;
+    _Atomic uint64_t calls; /* admitted calls */
+} stripe;
 
 struct retry_breaker {
     pthread_mutex_t mu;
@@ -35,8 +59,10 @@ struct retry_breaker {
     int coarse;               /* durations are long enough for CLOCK_MONOTONIC_COARSE */
     _Atomic int64_t last_now; /* clamp for a backwards clock; only ever grows */
     int64_t t0;               /* time origin of the time window's seconds */
-    _Atomic uint64_t sg;      /* gen << 3 | state: a copy for the lock-free CLOSED acquire */
-    _Atomic uint64_t n_calls; /* admitted calls (the snapshot's calls) */
+    _Atomic uint64_t sg;      /* gen << 4 | warm << 3 | state, for the fast paths */
+    stripe stripes[STRIPES];  /* admitted calls, pending successes */
+    uint64_t late;            /* successes found when re-tagging the stripes */
+    uint64_t late_gen;        /* ... and the generation they were admitted in */
 
     retry_breaker_state state; /* these two under mu; sg mirrors them */
     uint64_t gen;
@@ -55,7 +81,7 @@ struct retry_breaker {
     uint32_t ho_in_flight, ho_done, ho_fails, ho_slow, ho_succ;
     int64_t ho_last_admit;
 
-    /* counters (calls: n_calls above) */
+    /* counters (calls: in the stripes) */
     uint64_t successes, failures, slow_calls, ignored, rejections, transitions;
 };
 
@@ -87,10 +113,47 @@ static int64_t now_from(retry_breaker *b, const retry__time *t)
     return breaker_now(b);
 }
 
+/* A stripe for the calling thread: the address of its stack, which differs
+ * between threads by at least the stack size, hashed. */
+static stripe *my_stripe(retry_breaker *b)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0) >> 16;
+    return &b->stripes[(uint64_t)sp * UINT64_C(0x9e3779b97f4a7c15) >> 61];
+}
+
+static void add_relaxed(_Atomic uint64_t *v, uint64_t n)
+{
+    if (RETRY__SINGLE_THREADED())
+        atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+                              memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(v, n, memory_order_relaxed);
+}
+
+static void count_call(retry_breaker *b)
+{
+    add_relaxed(&my_stripe(b)->calls, 1);
+}
+
+/* Publish state, generation and the warm bit (mu held). When they change,
+ * the stripes are re-tagged, and the successes still pending under the old
+ * tag are kept in late, to be recorded after the change (settle()). */
 static void publish(retry_breaker *b)
 {
-    atomic_store_explicit(&b->sg, b->gen << SG_STATE_BITS | (uint64_t)b->state,
-                          memory_order_release);
+    int warm = b->state == RETRY_BREAKER_CLOSED && b->ring && b->w_calls >= b->o.min_calls;
+    uint64_t sg = b->gen << SG_STATE_BITS | (warm ? SG_WARM : 0u) | (uint64_t)b->state;
+    uint64_t old = atomic_load_explicit(&b->sg, memory_order_relaxed);
+    if (sg == old)
+        return;
+    atomic_store_explicit(&b->sg, sg, memory_order_release);
+    for (unsigned i = 0; i < STRIPES; i++) {
+        uint64_t w = atomic_exchange_explicit(&b->stripes[i].pending, (uint64_t)(uint32_t)sg << 32,
+                                              memory_order_acq_rel);
+        if ((uint32_t)w != 0) {
+            b->late += (uint32_t)w;
+            b->late_gen = old >> SG_STATE_BITS;
+        }
+    }
 }
 
 int retry__breaker_clock(const retry_breaker *b)
@@ -138,9 +201,10 @@ int retry_breaker_new(retry_breaker **out, const retry_breaker_options *opts)
         opts = &defaults;
     if (!check_options(opts))
         return RETRY_EINVAL;
-    retry_breaker *b = calloc(1, sizeof *b);
+    retry_breaker *b = aligned_alloc(alignof(retry_breaker), sizeof *b);
     if (!b)
         return RETRY_ENOMEM;
+    memset(b, 0, sizeof *b);
     /* a version 1 caller's struct ends before the version 2 fields */
     memcpy(&b->o, opts, opts->version == 1 ? OPTIONS_V1_SIZE : sizeof b->o);
     /* combinations that could never trip are clamped, as resilience4j does:
@@ -169,10 +233,13 @@ int retry_breaker_new(retry_breaker **out, const retry_breaker_options *opts)
         shortest = b->o.slow_call_duration_ns;
     b->coarse = retry__coarse_ok(&b->o.env, shortest);
     atomic_init(&b->last_now, INT64_MIN);
-    atomic_init(&b->n_calls, 0);
     b->t0 = breaker_now(b);
     b->state = RETRY_BREAKER_CLOSED;
     atomic_init(&b->sg, (uint64_t)RETRY_BREAKER_CLOSED);
+    for (unsigned i = 0; i < STRIPES; i++) {
+        atomic_init(&b->stripes[i].pending, (uint64_t)RETRY_BREAKER_CLOSED << 32);
+        atomic_init(&b->stripes[i].calls, 0);
+    }
     b->cur_open_ns = b->o.open_duration_ns;
     *out = b;
     return RETRY_OK;
@@ -233,7 +300,6 @@ static void set_state(retry_breaker *b, retry_breaker_state to, int64_t now, tra
     tr->to = to;
     b->state = to;
     b->gen++;
-    publish(b);
     b->transitions++;
     reset_half_open(b);
     switch (to) {
@@ -251,6 +317,7 @@ static void set_state(retry_breaker *b, retry_breaker_state to, int64_t now, tra
     case RETRY_BREAKER_DISABLED:
         break;
     }
+    publish(b);
 }
 
 static void reopen(retry_breaker *b, int64_t now, transition *tr)
@@ -302,6 +369,84 @@ static void notify(const retry_breaker *b, const transition *tr)
         b->o.on_state_change(tr->from, tr->to, b->o.userdata);
 }
 
+static int should_trip(const retry_breaker *b)
+{
+    if (b->o.consecutive_failures && b->consec >= b->o.consecutive_failures)
+        return 1;
+    if (b->o.failure_count_threshold && b->w_fails >= b->o.failure_count_threshold)
+        return 1;
+    if (b->w_calls < b->o.min_calls)
+        return 0;
+    double calls = (double)b->w_calls;
+    if ((double)b->w_fails * 100.0 >= b->o.failure_rate_threshold * calls)
+        return 1;
+    if (b->slow_enabled && (double)b->w_slow * 100.0 >= b->o.slow_call_rate_threshold * calls)
+        return 1;
+    return 0;
+}
+
+/* n successes of the current generation, recorded in a CLOSED count window
+ * one by one (mu held). The window holds the last window_size calls, so
+ * after that many only the ring position moves. Should one of them trip
+ * the breaker, the rest are stale. */
+static void add_successes(retry_breaker *b, uint64_t n, transition *tr)
+{
+    uint64_t i = 0;
+    for (; i < n && i < b->o.window_size; i++) {
+        uint32_t old = b->ring[b->ring_pos];
+        b->ring[b->ring_pos] = (uint8_t)SLOT_USED;
+        if (++b->ring_pos == b->o.window_size)
+            b->ring_pos = 0;
+        b->w_calls = b->w_calls + ((old & SLOT_USED) ? 0u : 1u);
+        b->w_fails -= (old & SLOT_FAIL) ? 1u : 0u;
+        b->w_slow -= (old & SLOT_SLOW) ? 1u : 0u;
+        b->consec = 0;
+        b->successes++;
+        if (should_trip(b)) {
+            set_state(b, RETRY_BREAKER_OPEN, breaker_now(b), tr);
+            b->ignored += n - i - 1;
+            return;
+        }
+    }
+    if (i < n) { /* the ring holds only successes: they move its position */
+        b->ring_pos = (uint32_t)((b->ring_pos + (n - i)) % b->o.window_size);
+        b->successes += n - i;
+    }
+}
+
+/* Fold the stripes' pending successes into the window (mu held): they were
+ * counted under the current sg, CLOSED and warm, before this holder came. */
+static void fold(retry_breaker *b, transition *tr)
+{
+    uint64_t tag = (uint64_t)(uint32_t)atomic_load_explicit(&b->sg, memory_order_relaxed) << 32;
+    uint64_t n = 0;
+    for (unsigned i = 0; i < STRIPES; i++) {
+        if ((uint32_t)atomic_load_explicit(&b->stripes[i].pending, memory_order_relaxed) == 0)
+            continue;
+        n += (uint32_t)atomic_exchange_explicit(&b->stripes[i].pending, tag, memory_order_acq_rel);
+    }
+    if (n)
+        add_successes(b, n, tr);
+}
+
+/* Before the mutex is released: record the successes that were counted
+ * under an sg this holder has changed, as if they came after it. Stale
+ * when the generation moved on; otherwise (a reset of a CLOSED breaker)
+ * recorded in the window. Then publish what that changed. */
+static void settle(retry_breaker *b, transition *tr)
+{
+    while (b->late) {
+        uint64_t n = b->late;
+        b->late = 0;
+        if (b->late_gen != b->gen || b->state != RETRY_BREAKER_CLOSED || !b->ring)
+            b->ignored += n;
+        else
+            add_successes(b, n, tr);
+        publish(b);
+    }
+    publish(b);
+}
+
 static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, const retry__time *t,
                    int64_t start_delay)
 {
@@ -313,7 +458,7 @@ static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, con
         permit->start_ns = b->slow_enabled ? retry__add_sat(now_from(b, t), start_delay) : 0;
         permit->generation = sg >> SG_STATE_BITS;
         permit->flags = 0;
-        atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
+        count_call(b);
         if (wait_ns)
             *wait_ns = 0;
         return RETRY_OK;
@@ -330,13 +475,13 @@ static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, con
     switch (b->state) {
     case RETRY_BREAKER_CLOSED:
     case RETRY_BREAKER_DISABLED:
-        atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
+        count_call(b);
         break;
     case RETRY_BREAKER_HALF_OPEN:
         if (until_admit(b, now) == 0) {
             b->ho_in_flight++;
             b->ho_last_admit = now;
-            atomic_fetch_add_explicit(&b->n_calls, 1, memory_order_relaxed);
+            count_call(b);
             break;
         }
         /* fall through */
@@ -347,6 +492,7 @@ static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, con
         rc = RETRY_EOPEN;
         break;
     }
+    settle(b, &tr);
     pthread_mutex_unlock(&b->mu);
     notify(b, &tr);
     if (wait_ns)
@@ -375,35 +521,59 @@ int64_t retry__breaker_until_admit(retry_breaker *b)
     int64_t now = breaker_now(b);
     refresh(b, now, &tr);
     int64_t wait = until_admit(b, now);
+    settle(b, &tr);
     pthread_mutex_unlock(&b->mu);
     notify(b, &tr);
     return wait;
 }
 
-static int should_trip(const retry_breaker *b)
+/* A success recorded without the lock; 0 when it must take the lock. */
+static int record_fast(retry_breaker *b, const retry_permit *permit, const retry__time *t)
 {
-    if (b->o.consecutive_failures && b->consec >= b->o.consecutive_failures)
-        return 1;
-    if (b->o.failure_count_threshold && b->w_fails >= b->o.failure_count_threshold)
-        return 1;
-    if (b->w_calls < b->o.min_calls)
+    uint64_t sg = atomic_load_explicit(&b->sg, memory_order_acquire);
+    if ((sg & (SG_STATE_MASK | SG_WARM)) != (RETRY_BREAKER_CLOSED | SG_WARM) ||
+        sg >> SG_STATE_BITS != permit->generation)
         return 0;
-    double calls = (double)b->w_calls;
-    if ((double)b->w_fails * 100.0 >= b->o.failure_rate_threshold * calls)
-        return 1;
-    if (b->slow_enabled && (double)b->w_slow * 100.0 >= b->o.slow_call_rate_threshold * calls)
-        return 1;
-    return 0;
+    if (b->slow_enabled) {
+        /* the breaker's time without advancing it: a slow call takes the lock */
+        int64_t now = t && b->o.env.now_ns == NULL && (t->precise || b->coarse)
+                          ? t->ns
+                          : retry__clock(&b->o.env, b->coarse);
+        int64_t last = atomic_load_explicit(&b->last_now, memory_order_relaxed);
+        if (now < last)
+            now = last;
+        if (retry__sub_sat(now, permit->start_ns) >= b->o.slow_call_duration_ns)
+            return 0;
+    }
+    _Atomic uint64_t *p = &my_stripe(b)->pending;
+    uint64_t w = atomic_load_explicit(p, memory_order_relaxed);
+    uint64_t tag = (uint64_t)(uint32_t)sg << 32;
+    for (;;) {
+        if ((w & ~UINT64_C(0xffffffff)) != tag || (uint32_t)w >= PENDING_LIMIT)
+            return 0;
+        if (RETRY__SINGLE_THREADED()) {
+            atomic_store_explicit(p, w + 1, memory_order_relaxed);
+            return 1;
+        }
+        if (atomic_compare_exchange_weak_explicit(p, &w, w + 1, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return 1;
+    }
 }
 
 static void record(retry_breaker *b, const retry_permit *permit, retry_outcome outcome,
                    const retry__time *t)
 {
+    if (outcome == RETRY_OUTCOME_SUCCESS && record_fast(b, permit, t))
+        return;
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
+    fold(b, &tr);
     if (permit->generation != b->gen) {
         b->ignored++; /* admitted before a state change: stale */
+        settle(b, &tr);
         pthread_mutex_unlock(&b->mu);
+        notify(b, &tr);
         return;
     }
     /* CLOSED with a count window needs the time only for the slow-call
@@ -423,7 +593,9 @@ static void record(retry_breaker *b, const retry_permit *permit, retry_outcome o
         b->ho_in_flight--;
     if (outcome == RETRY_OUTCOME_IGNORE || outcome > RETRY_OUTCOME_IGNORE) {
         b->ignored++;
+        settle(b, &tr);
         pthread_mutex_unlock(&b->mu);
+        notify(b, &tr);
         return;
     }
     if (fail)
@@ -490,6 +662,7 @@ static void record(retry_breaker *b, const retry_permit *permit, retry_outcome o
     case RETRY_BREAKER_DISABLED:
         break; /* counted above, never judged */
     }
+    settle(b, &tr);
     pthread_mutex_unlock(&b->mu);
     notify(b, &tr);
 }
@@ -511,6 +684,7 @@ retry_breaker_state retry_breaker_state_now(retry_breaker *b)
     pthread_mutex_lock(&b->mu);
     refresh(b, breaker_now(b), &tr);
     retry_breaker_state s = b->state;
+    settle(b, &tr);
     pthread_mutex_unlock(&b->mu);
     notify(b, &tr);
     return s;
@@ -520,8 +694,11 @@ void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
 {
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
+    fold(b, &tr);
+    settle(b, &tr);
     int64_t now = breaker_now(b);
     refresh(b, now, &tr);
+    settle(b, &tr);
     if (b->buckets && b->state == RETRY_BREAKER_CLOSED)
         advance(b, now);
     retry_breaker_snapshot v;
@@ -551,7 +728,9 @@ void retry_breaker_snapshot_get(retry_breaker *b, retry_breaker_snapshot *snap)
     v.half_open_in_flight = b->ho_in_flight;
     v.open_duration_ns = b->cur_open_ns;
     v.until_admit_ns = until_admit(b, now);
-    v.calls = atomic_load_explicit(&b->n_calls, memory_order_relaxed);
+    v.calls = 0;
+    for (unsigned i = 0; i < STRIPES; i++)
+        v.calls += atomic_load_explicit(&b->stripes[i].calls, memory_order_relaxed);
     v.successes = b->successes;
     v.failures = b->failures;
     v.slow_calls = b->slow_calls;
@@ -568,6 +747,7 @@ static void manual(retry_breaker *b, retry_breaker_state to)
 {
     transition tr = { 0, RETRY_BREAKER_CLOSED, RETRY_BREAKER_CLOSED };
     pthread_mutex_lock(&b->mu);
+    fold(b, &tr);
     int64_t now = breaker_now(b);
     if (to == RETRY_BREAKER_CLOSED) {
         b->cur_open_ns = b->o.open_duration_ns;
@@ -575,6 +755,7 @@ static void manual(retry_breaker *b, retry_breaker_state to)
     }
     if (b->state != to)
         set_state(b, to, now, &tr);
+    settle(b, &tr);
     pthread_mutex_unlock(&b->mu);
     notify(b, &tr);
 }

@@ -57,10 +57,11 @@ int retry_policy_check(const retry_policy *p)
 }
 
 /* Read the run's clock once: the clamped time for the run, and in *t the raw
- * reading that the handles may use instead of reading their own clocks. */
-static int64_t op_now(op *o, retry__time *t)
+ * reading that the handles may use instead of reading their own clocks.
+ * precise: a handle needs the precise clock (the limiter). */
+static int64_t op_now(op *o, retry__time *t, int precise)
 {
-    int coarse = o->share ? o->share_coarse : o->coarse;
+    int coarse = !precise && (o->share ? o->share_coarse : o->coarse);
     int64_t v = retry__clock(&o->p->env, coarse);
     t->ns = v;
     t->precise = !coarse;
@@ -86,7 +87,8 @@ static void op_init(op *o, const retry_policy *p, retry_limiter *lim, retry_brea
     o->share = p->env.now_ns == NULL;
     o->share_coarse = o->coarse && (!brk || retry__breaker_clock(brk) != RETRY__CLOCK_PRECISE) &&
                       (!bud || retry__budget_clock(bud) != RETRY__CLOCK_PRECISE);
-    o->start = op_now(o, t);
+    /* with a limiter, the first reading is precise and serves it too */
+    o->start = op_now(o, t, lim != NULL && o->share);
     o->prev_delay = 0;
     o->have_permit = 0;
     o->have_res = 0;
@@ -165,7 +167,8 @@ static retry_step op_admit(op *o, int64_t *wait_ns, const retry__time *pre, int6
             if (remaining < max_wait)
                 max_wait = remaining;
         }
-        if (retry_limiter_reserve(o->lim, &wait, &o->res_tok, 1, max_wait) != RETRY_OK) {
+        if (retry__limiter_reserve_at(o->lim, &wait, &o->res_tok, 1, max_wait,
+                                      o->share ? pre : NULL) != RETRY_OK) {
             retry_stop why = wait > remaining && wait <= o->p->limiter_timeout_ns
                                  ? RETRY_STOP_DEADLINE
                                  : RETRY_STOP_RATE_LIMIT;
@@ -213,7 +216,7 @@ static retry_step op_report(op *o, int64_t *wait_ns, int rc, const retry_call *c
     /* one clock read for the end of the call: the breaker's slow-call
      * check and the run's elapsed time */
     retry__time t;
-    int64_t now = op_now(o, &t);
+    int64_t now = op_now(o, &t, 0);
     if (o->have_permit) {
         retry__breaker_record_at(o->brk, &o->permit,
                                  cls == RETRY_CLASS_SUCCESS     ? RETRY_OUTCOME_SUCCESS
