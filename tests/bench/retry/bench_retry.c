@@ -52,7 +52,8 @@ static double median(double *v, int n)
 }
 
 static retry_breaker *brk;
-static retry_limiter *lim;
+static retry_limiter *lim;    /* GCRA: the runs' limiter */
+static retry_limiter *bucket; /* token bucket */
 static retry_budget *bud;
 static retry_policy pol;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -73,6 +74,7 @@ typedef enum op_kind {
     OP_CMPXCHG,    /* one successful lock cmpxchg on a private word */
     OP_BREAKER,
     OP_LIMITER,
+    OP_BUCKET,
     OP_RUN,        /* limiter + breaker */
     OP_RUN_BUDGET, /* limiter + breaker + budget */
 } op_kind;
@@ -113,6 +115,9 @@ static void do_ops(op_kind k, long n)
         }
         case OP_LIMITER:
             acc += retry_limiter_try_acquire(lim, 1) == RETRY_OK;
+            break;
+        case OP_BUCKET:
+            acc += retry_limiter_try_acquire(bucket, 1) == RETRY_OK;
             break;
         case OP_RUN: {
             retry_result r;
@@ -214,7 +219,8 @@ static const one_case single_cases[] = {
     { OP_RUN, "retry_run", "success path, limiter+breaker" },
     { OP_RUN_BUDGET, "retry_run", "success path, limiter+breaker+budget" },
     { OP_BREAKER, "retry_breaker", "acquire+record CLOSED" },
-    { OP_LIMITER, "retry_limiter", "try_acquire" },
+    { OP_LIMITER, "retry_limiter", "GCRA try_acquire" },
+    { OP_BUCKET, "retry_limiter", "token bucket try_acquire" },
     { OP_CLOCK, "retry_bound", "one CLOCK_MONOTONIC read" },
     { OP_CMPXCHG, "retry_bound", "one lock cmpxchg" },
 };
@@ -235,13 +241,18 @@ static void single_thread(long n, const char *process)
 
 int main(void)
 {
+    /* limiters that are never the bottleneck: we measure the bookkeeping */
     retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
-    lo.rate = 1e12; /* never the bottleneck: we measure the bookkeeping */
+    lo.kind = RETRY_LIMITER_GCRA;
+    lo.rate = 1e9; /* GCRA counts whole nanoseconds */
     lo.burst = 1000000;
+    retry_limiter_options bko = RETRY_LIMITER_OPTIONS_INIT;
+    bko.rate = 1e12;
+    bko.burst = 1000000;
     retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT; /* count window 100, slow calls on */
     retry_budget_options go = RETRY_BUDGET_OPTIONS_INIT;   /* Finagle 20 % */
-    if (retry_limiter_new(&lim, &lo) || retry_breaker_new(&brk, &bo) ||
-        retry_budget_new(&bud, &go)) {
+    if (retry_limiter_new(&lim, &lo) || retry_limiter_new(&bucket, &bko) ||
+        retry_breaker_new(&brk, &bo) || retry_budget_new(&bud, &go)) {
         fprintf(stderr, "setup failed\n");
         return 1;
     }
@@ -269,6 +280,7 @@ int main(void)
 
     retry_breaker_free(brk);
     retry_limiter_free(lim);
+    retry_limiter_free(bucket);
     retry_budget_free(bud);
     return 0;
 }
