@@ -4,6 +4,7 @@
  * what the threads did, checked in the main thread once they are joined. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -223,11 +224,235 @@ static void closed_acquire_races_trips(void **state)
     retry_breaker_free(race_brk);
 }
 
+/* ---- the lock-free paths, checked for exact counts --------------------- */
+
+#define LF_THREADS 8
+#define LF_ITERS   100000
+
+static retry_breaker *lf_brk;
+
+typedef struct lf_worker {
+    int id;
+    uint64_t successes, failures;
+    uint64_t refused; /* acquisitions refused: none expected */
+} lf_worker;
+
+/* CLOSED and warm: successes take no lock; one call in 32 fails (under the
+ * lock, folding what the others counted meanwhile); a snapshot now and then */
+static void *lf_recorder(void *arg)
+{
+    lf_worker *w = arg;
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < LF_ITERS; i++) {
+        retry_permit permit;
+        if (retry_breaker_acquire(lf_brk, &permit, NULL) != RETRY_OK) {
+            w->refused++;
+            continue;
+        }
+        if ((i + w->id * 4) % 32 == 31) {
+            retry_breaker_record(lf_brk, &permit, RETRY_OUTCOME_FAILURE);
+            w->failures++;
+        } else {
+            retry_breaker_record(lf_brk, &permit, RETRY_OUTCOME_SUCCESS);
+            w->successes++;
+        }
+        if (w->id == 0 && i % 256 == 0) {
+            retry_breaker_snapshot s;
+            retry_breaker_snapshot_get(lf_brk, &s);
+        }
+    }
+    return NULL;
+}
+
+static void lockfree_successes_add_up_across_8_threads(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 8; round++) { /* a lost update is a rare interleaving */
+        retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT; /* window 100, min_calls 20 */
+        assert_int_equal(retry_breaker_new(&lf_brk, &bo), RETRY_OK);
+        for (int i = 0; i < 20; i++) { /* warm: from here a success cannot trip it */
+            retry_permit p;
+            assert_int_equal(retry_breaker_acquire(lf_brk, &p, NULL), RETRY_OK);
+            retry_breaker_record(lf_brk, &p, RETRY_OUTCOME_SUCCESS);
+        }
+        pthread_barrier_init(&go, NULL, LF_THREADS);
+        pthread_t t[LF_THREADS];
+        lf_worker w[LF_THREADS];
+        memset(w, 0, sizeof w);
+        for (int i = 0; i < LF_THREADS; i++) {
+            w[i].id = i;
+            assert_int_equal(pthread_create(&t[i], NULL, lf_recorder, &w[i]), 0);
+        }
+        uint64_t successes = 20, failures = 0;
+        for (int i = 0; i < LF_THREADS; i++) {
+            pthread_join(t[i], NULL);
+            successes += w[i].successes;
+            failures += w[i].failures;
+            assert_int_equal(w[i].refused, 0);
+        }
+        pthread_barrier_destroy(&go);
+        retry_breaker_snapshot s;
+        retry_breaker_snapshot_get(lf_brk, &s);
+        if (s.successes != successes)
+            print_message("lock-free: %llu successes recorded, %llu counted\n",
+                          (unsigned long long)successes, (unsigned long long)s.successes);
+        assert_int_equal(s.state, RETRY_BREAKER_CLOSED);
+        assert_int_equal(s.calls, successes + failures);
+        assert_int_equal(s.successes, successes);
+        assert_int_equal(s.failures, failures);
+        assert_int_equal(s.ignored, 0);
+        assert_int_equal(s.transitions, 0);
+        assert_int_equal(s.window_calls, 100);
+        assert_true(s.window_failures <= s.window_calls);
+        retry_breaker_free(lf_brk);
+    }
+}
+
+/* Permits taken while CLOSED; then every thread records at once, failures
+ * and successes mixed, enough failures to cross the threshold many times
+ * over. The breaker trips once; the window it tripped on holds exactly the
+ * threshold's failures (nothing recorded after the trip reaches it), and
+ * every outcome is counted once. */
+#define TRIP_PERMITS 200
+
+static _Atomic int trip_changes;
+static retry_permit trip_permits[LF_THREADS][TRIP_PERMITS];
+
+static void count_change(retry_breaker_state from, retry_breaker_state to, void *ud)
+{
+    (void)from;
+    (void)to;
+    (void)ud;
+    trip_changes++;
+}
+
+static void *trip_recorder(void *arg)
+{
+    lf_worker *w = arg;
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < TRIP_PERMITS; i++)
+        retry_breaker_record(lf_brk, &trip_permits[w->id][i],
+                             i % 4 == 0 ? RETRY_OUTCOME_FAILURE : RETRY_OUTCOME_SUCCESS);
+    return NULL;
+}
+
+static void breaker_trips_exactly_once_when_threads_cross_together(void **state)
+{
+    (void)state;
+    retry_breaker_options bo = RETRY_BREAKER_OPTIONS_INIT;
+    bo.window_size = 100;
+    bo.min_calls = 100;
+    bo.failure_rate_threshold = 10.0; /* the 10th failure in the window trips */
+    bo.open_duration_ns = 3600 * RETRY_NS_PER_S;
+    bo.max_open_duration_ns = bo.open_duration_ns;
+    bo.on_state_change = count_change;
+    assert_int_equal(retry_breaker_new(&lf_brk, &bo), RETRY_OK);
+    for (int round = 0; round < 50; round++) {
+        retry_breaker_reset(lf_brk);
+        retry_breaker_snapshot before;
+        retry_breaker_snapshot_get(lf_brk, &before);
+        for (int i = 0; i < 100; i++) { /* a full window of successes: warm */
+            retry_permit p;
+            assert_int_equal(retry_breaker_acquire(lf_brk, &p, NULL), RETRY_OK);
+            retry_breaker_record(lf_brk, &p, RETRY_OUTCOME_SUCCESS);
+        }
+        for (int t = 0; t < LF_THREADS; t++)
+            for (int i = 0; i < TRIP_PERMITS; i++)
+                assert_int_equal(retry_breaker_acquire(lf_brk, &trip_permits[t][i], NULL),
+                                 RETRY_OK);
+        trip_changes = 0;
+        pthread_barrier_init(&go, NULL, LF_THREADS);
+        pthread_t th[LF_THREADS];
+        lf_worker w[LF_THREADS];
+        memset(w, 0, sizeof w);
+        for (int i = 0; i < LF_THREADS; i++) {
+            w[i].id = i;
+            assert_int_equal(pthread_create(&th[i], NULL, trip_recorder, &w[i]), 0);
+        }
+        for (int i = 0; i < LF_THREADS; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        retry_breaker_snapshot s;
+        retry_breaker_snapshot_get(lf_brk, &s);
+        assert_int_equal(trip_changes, 1);
+        assert_int_equal(s.state, RETRY_BREAKER_OPEN);
+        assert_int_equal(s.transitions - before.transitions, 1);
+        assert_int_equal(s.window_calls, 100);
+        assert_int_equal(s.window_failures, 10);
+        assert_int_equal(s.failures - before.failures, 10);
+        assert_int_equal((s.successes + s.failures + s.ignored) -
+                             (before.successes + before.failures + before.ignored),
+                         100 + LF_THREADS * TRIP_PERMITS);
+    }
+    retry_breaker_free(lf_brk);
+}
+
+/* GCRA on a clock that stands still: 8 threads take tokens by
+ * compare-and-swap until none is left; exactly burst are granted. Then the
+ * clock moves by k emission intervals: exactly k more. */
+#define GCRA_BURST 1000
+
+static _Atomic int64_t gcra_clock;
+static retry_limiter *gcra_lim;
+
+static int64_t atomic_fake_now(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&gcra_clock);
+}
+
+static void *gcra_taker(void *arg)
+{
+    lf_worker *w = arg;
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < GCRA_BURST; i++)
+        w->successes += retry_limiter_try_acquire(gcra_lim, 1) == RETRY_OK;
+    return NULL;
+}
+
+static uint64_t gcra_race(void)
+{
+    pthread_barrier_init(&go, NULL, LF_THREADS);
+    pthread_t th[LF_THREADS];
+    lf_worker w[LF_THREADS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < LF_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, gcra_taker, &w[i]), 0);
+    uint64_t granted = 0;
+    for (int i = 0; i < LF_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        granted += w[i].successes;
+    }
+    pthread_barrier_destroy(&go);
+    return granted;
+}
+
+static void gcra_grants_exactly_the_permitted_count_under_contention(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 200; round++) {
+        atomic_store(&gcra_clock, RETRY_NS_PER_S);
+        retry_limiter_options lo = RETRY_LIMITER_OPTIONS_INIT;
+        lo.kind = RETRY_LIMITER_GCRA;
+        lo.rate = 1000.0; /* one emission per ms */
+        lo.burst = GCRA_BURST;
+        lo.env.now_ns = atomic_fake_now;
+        assert_int_equal(retry_limiter_new(&gcra_lim, &lo), RETRY_OK);
+        assert_int_equal(gcra_race(), GCRA_BURST);
+        atomic_fetch_add(&gcra_clock, 37 * 1000000); /* 37 ms: 37 emissions */
+        assert_int_equal(gcra_race(), 37);
+        retry_limiter_free(gcra_lim);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(eight_threads),
         cmocka_unit_test(closed_acquire_races_trips),
+        cmocka_unit_test(lockfree_successes_add_up_across_8_threads),
+        cmocka_unit_test(breaker_trips_exactly_once_when_threads_cross_together),
+        cmocka_unit_test(gcra_grants_exactly_the_permitted_count_under_contention),
     };
     return cmocka_run_group_tests_name("retry_stress", tests, NULL, NULL);
 }
