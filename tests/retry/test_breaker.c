@@ -116,6 +116,33 @@ static void slow_calls_trip_below_failure_rate(void **state)
     retry_breaker_free(b);
 }
 
+/* A warm window (min_calls reached) records fast successes without the
+ * lock; a slow success must still count as slow and trip at the rate. */
+static void slow_successes_on_a_warm_window_trip(void **state)
+{
+    (void)state;
+    retry_breaker_options o = opts_count(10, 10, 50.0);
+    o.slow_call_duration_ns = SEC(1);
+    o.slow_call_rate_threshold = 50.0;
+    retry_breaker *b = make(&o);
+    for (int i = 0; i < 10; i++) /* warm, no slow call */
+        call(b, RETRY_OUTCOME_SUCCESS);
+    for (int i = 0; i < 5; i++) {
+        retry_permit p;
+        assert_int_equal(retry_breaker_acquire(b, &p, NULL), RETRY_OK);
+        clk.now += SEC(2);
+        retry_breaker_record(b, &p, RETRY_OUTCOME_SUCCESS);
+        retry_breaker_snapshot s;
+        retry_breaker_snapshot_get(b, &s);
+        assert_int_equal(s.slow_calls, i + 1);
+        assert_int_equal(s.successes, 11 + i);
+        assert_int_equal(s.state, i < 4 ? RETRY_BREAKER_CLOSED : RETRY_BREAKER_OPEN);
+        if (i < 4)
+            assert_int_equal(s.window_slow, i + 1);
+    }
+    retry_breaker_free(b);
+}
+
 static void consecutive_failures_trip(void **state)
 {
     (void)state;
@@ -496,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup(min_calls_then_rate_trips, setup),
         cmocka_unit_test_setup(count_window_forgets_old_calls, setup),
         cmocka_unit_test_setup(slow_calls_trip_below_failure_rate, setup),
+        cmocka_unit_test_setup(slow_successes_on_a_warm_window_trip, setup),
         cmocka_unit_test_setup(consecutive_failures_trip, setup),
         cmocka_unit_test_setup(rejected_call_learns_wait, setup),
         cmocka_unit_test_setup(half_open_permits_and_release, setup),
