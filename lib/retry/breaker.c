@@ -113,6 +113,19 @@ static int64_t now_from(retry_breaker *b, const retry__time *t)
     return breaker_now(b);
 }
 
+/* The breaker's time for a lock-free path: the caller's reading or the
+ * clock, at least the guard, without advancing it (the fast paths only time
+ * calls; a reading that falls behind the guard makes a call shorter, never
+ * slow). An injected clock advances the guard as everywhere else. */
+static int64_t peek_now(retry_breaker *b, const retry__time *t)
+{
+    if (b->o.env.now_ns)
+        return breaker_now(b);
+    int64_t now = t && (t->precise || b->coarse) ? t->ns : retry__clock(&b->o.env, b->coarse);
+    int64_t last = atomic_load_explicit(&b->last_now, memory_order_relaxed);
+    return now > last ? now : last;
+}
+
 /* A stripe for the calling thread: the address of its stack, which differs
  * between threads by at least the stack size, hashed. */
 static stripe *my_stripe(retry_breaker *b)
@@ -455,7 +468,7 @@ static int acquire(retry_breaker *b, retry_permit *permit, int64_t *wait_ns, con
         /* the hot path takes no lock: the permit is linearized at the load
          * above (a trip after it makes its outcome stale), and the clock is
          * read only when slow calls are tracked */
-        permit->start_ns = b->slow_enabled ? retry__add_sat(now_from(b, t), start_delay) : 0;
+        permit->start_ns = b->slow_enabled ? retry__add_sat(peek_now(b, t), start_delay) : 0;
         permit->generation = sg >> SG_STATE_BITS;
         permit->flags = 0;
         count_call(b);
@@ -535,14 +548,8 @@ static int record_fast(retry_breaker *b, const retry_permit *permit, const retry
         sg >> SG_STATE_BITS != permit->generation)
         return 0;
     if (b->slow_enabled) {
-        /* the breaker's time without advancing it: a slow call takes the lock */
-        int64_t now = t && b->o.env.now_ns == NULL && (t->precise || b->coarse)
-                          ? t->ns
-                          : retry__clock(&b->o.env, b->coarse);
-        int64_t last = atomic_load_explicit(&b->last_now, memory_order_relaxed);
-        if (now < last)
-            now = last;
-        if (retry__sub_sat(now, permit->start_ns) >= b->o.slow_call_duration_ns)
+        /* a slow call takes the lock */
+        if (retry__sub_sat(peek_now(b, t), permit->start_ns) >= b->o.slow_call_duration_ns)
             return 0;
     }
     _Atomic uint64_t *p = &my_stripe(b)->pending;
