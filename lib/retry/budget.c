@@ -28,6 +28,7 @@ struct retry_budget {
     int64_t sum;
     int64_t slice_ns;
     int64_t last_slice;
+    int64_t slice_end; /* when last_slice ends: until then, no division */
     int64_t deposit, reserve;
 };
 
@@ -74,6 +75,7 @@ int retry_budget_new(retry_budget **out, const retry_budget_options *opts)
         b->deposit = (int64_t)floor(opts->percent * (double)UNIT + 0.5);
         b->reserve = (int64_t)opts->min_per_second * opts->ttl_ns / (RETRY_NS_PER_S / COST);
     }
+    b->slice_end = retry__add_sat(b->t0, b->slice_ns);
     *out = b;
     return RETRY_OK;
 }
@@ -102,7 +104,11 @@ static int64_t *slice_at(retry_budget *b, const retry__time *t)
         now = t->ns > b->last_now ? (b->last_now = t->ns) : b->last_now;
     else
         now = retry__now(&b->o.env, &b->last_now, b->coarse);
+    if (now < b->slice_end) /* the usual case: still the current slice */
+        return &b->slices[b->last_slice % SLICES];
     int64_t cur = retry__sub_sat(now, b->t0) / b->slice_ns;
+    int64_t end = cur + 1 > INT64_MAX / b->slice_ns ? INT64_MAX : (cur + 1) * b->slice_ns;
+    b->slice_end = retry__add_sat(b->t0, end);
     if (cur > b->last_slice) {
         if (cur - b->last_slice >= SLICES) {
             for (int i = 0; i < SLICES; i++)
