@@ -11,8 +11,11 @@
  * (1.0 = as cheap as the pair). Measured twice: in a process that has only
  * ever had one thread (glibc then leaves the lock prefix off its mutex) and
  * again after threads have run (what a program sharing the handles pays).
- * The bound lines give the cost of what the success path cannot avoid: one
- * CLOCK_MONOTONIC read (the limiter's exact time) and one lock cmpxchg.
+ * The bound lines give the cost of what the success path through a GCRA
+ * limiter and a breaker cannot avoid: one CLOCK_MONOTONIC read (the
+ * limiter's exact time) and three atomic read-modify-writes (the limiter's
+ * theoretical arrival time, the breaker's admitted-calls count and its
+ * success count), each alone and all four together.
  *
  * Shared breaker: 1, 2, 4, 8 threads calling acquire + record on one breaker,
  * in operations per microsecond (wall time), against the same threads doing
@@ -72,6 +75,7 @@ typedef enum op_kind {
     OP_ATOMIC_INC, /* one shared counter */
     OP_CLOCK,      /* one CLOCK_MONOTONIC read */
     OP_CMPXCHG,    /* one successful lock cmpxchg on a private word */
+    OP_FLOOR,      /* one CLOCK_MONOTONIC read + three lock cmpxchg */
     OP_BREAKER,
     OP_LIMITER,
     OP_BUCKET,
@@ -103,6 +107,16 @@ static void do_ops(op_kind k, long n)
         case OP_CMPXCHG: {
             uint64_t old = atomic_load_explicit(&word, memory_order_relaxed);
             acc += atomic_compare_exchange_strong(&word, &old, old + 1);
+            break;
+        }
+        case OP_FLOOR: {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            acc += (uint64_t)ts.tv_nsec;
+            for (int j = 0; j < 3; j++) {
+                uint64_t old = atomic_load_explicit(&word, memory_order_relaxed);
+                acc += atomic_compare_exchange_strong(&word, &old, old + 1);
+            }
             break;
         }
         case OP_BREAKER: {
@@ -223,6 +237,7 @@ static const one_case single_cases[] = {
     { OP_BUCKET, "retry_limiter", "token bucket try_acquire" },
     { OP_CLOCK, "retry_bound", "one CLOCK_MONOTONIC read" },
     { OP_CMPXCHG, "retry_bound", "one lock cmpxchg" },
+    { OP_FLOOR, "retry_bound", "one CLOCK_MONOTONIC read + three lock cmpxchg" },
 };
 
 static void single_thread(long n, const char *process)
