@@ -6,19 +6,24 @@
  * handle (the backoff functions, retry_parse_retry_after) are pure and safe to
  * call from any thread. retry_breaker, retry_limiter and retry_budget handles
  * may be shared by any number of threads: each has one mutex whose critical
- * sections are a few dozen instructions (a CLOSED breaker admits calls
- * without it), read the clock inside the critical section wherever the
- * reading can change a state or mint a token (retry_run() hands the reading
- * it took for an attempt to the budget's deposit and to a CLOSED breaker's
- * slow-call check) and never allocate after creation. A retry_policy is a plain value
+ * sections are a few dozen instructions and never allocate after creation.
+ * A CLOSED breaker admits calls without the mutex, and records successes
+ * without it once its count window holds min_calls calls; a GCRA limiter
+ * has no critical section
+ * (it advances its state by compare-and-swap). The clock is read inside the
+ * critical section wherever the reading can change a state or mint a token;
+ * a lock-free path reads it before its compare-and-swap, where an older
+ * reading can only make a limiter stricter or a call shorter. retry_run()
+ * hands the reading it took for an attempt to the limiter, the budget's
+ * deposit and a CLOSED breaker. A retry_policy is a plain value
  * that retry_run() only reads, so one policy may serve many threads at once.
  * A retry_state belongs to one operation: use it from one thread at a time.
  * A retry_cancel token may be tested and set from any thread, and set from a
  * signal handler. Callbacks (the retried function, the classifier, the
  * state-change and on_retry callbacks, the clock, sleep and random functions)
- * are called without any library lock held, except the clock, which is read
- * inside the critical section and must therefore neither block nor call back
- * into the library.
+ * are called without any library lock held, except the clock, which may be
+ * read inside a critical section and must therefore neither block nor call
+ * back into the library.
  * Distinct handles are independent.
  */
 #ifndef RETRY_RETRY_H
