@@ -237,6 +237,22 @@ typedef struct lf_worker {
     uint64_t refused; /* acquisitions refused: none expected */
 } lf_worker;
 
+/* Run fn on LF_THREADS threads released together, one worker each (id set,
+ * counts zeroed), and wait for them all. */
+static void lf_run(void *(*fn)(void *), lf_worker *w)
+{
+    pthread_t t[LF_THREADS];
+    memset(w, 0, LF_THREADS * sizeof *w);
+    pthread_barrier_init(&go, NULL, LF_THREADS);
+    for (int i = 0; i < LF_THREADS; i++) {
+        w[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, fn, &w[i]), 0);
+    }
+    for (int i = 0; i < LF_THREADS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+}
+
 /* CLOSED and warm: successes take no lock; one call in 32 fails (under the
  * lock, folding what the others counted meanwhile); a snapshot now and then */
 static void *lf_recorder(void *arg)
@@ -275,22 +291,14 @@ static void lockfree_successes_add_up_across_8_threads(void **state)
             assert_int_equal(retry_breaker_acquire(lf_brk, &p, NULL), RETRY_OK);
             retry_breaker_record(lf_brk, &p, RETRY_OUTCOME_SUCCESS);
         }
-        pthread_barrier_init(&go, NULL, LF_THREADS);
-        pthread_t t[LF_THREADS];
         lf_worker w[LF_THREADS];
-        memset(w, 0, sizeof w);
-        for (int i = 0; i < LF_THREADS; i++) {
-            w[i].id = i;
-            assert_int_equal(pthread_create(&t[i], NULL, lf_recorder, &w[i]), 0);
-        }
+        lf_run(lf_recorder, w);
         uint64_t successes = 20, failures = 0;
         for (int i = 0; i < LF_THREADS; i++) {
-            pthread_join(t[i], NULL);
             successes += w[i].successes;
             failures += w[i].failures;
             assert_int_equal(w[i].refused, 0);
         }
-        pthread_barrier_destroy(&go);
         retry_breaker_snapshot s;
         retry_breaker_snapshot_get(lf_brk, &s);
         if (s.successes != successes)
@@ -361,17 +369,8 @@ static void breaker_trips_exactly_once_when_threads_cross_together(void **state)
                 assert_int_equal(retry_breaker_acquire(lf_brk, &trip_permits[t][i], NULL),
                                  RETRY_OK);
         trip_changes = 0;
-        pthread_barrier_init(&go, NULL, LF_THREADS);
-        pthread_t th[LF_THREADS];
         lf_worker w[LF_THREADS];
-        memset(w, 0, sizeof w);
-        for (int i = 0; i < LF_THREADS; i++) {
-            w[i].id = i;
-            assert_int_equal(pthread_create(&th[i], NULL, trip_recorder, &w[i]), 0);
-        }
-        for (int i = 0; i < LF_THREADS; i++)
-            pthread_join(th[i], NULL);
-        pthread_barrier_destroy(&go);
+        lf_run(trip_recorder, w);
         retry_breaker_snapshot s;
         retry_breaker_snapshot_get(lf_brk, &s);
         assert_int_equal(trip_changes, 1);
@@ -412,18 +411,11 @@ static void *gcra_taker(void *arg)
 
 static uint64_t gcra_race(void)
 {
-    pthread_barrier_init(&go, NULL, LF_THREADS);
-    pthread_t th[LF_THREADS];
     lf_worker w[LF_THREADS];
-    memset(w, 0, sizeof w);
-    for (int i = 0; i < LF_THREADS; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, gcra_taker, &w[i]), 0);
+    lf_run(gcra_taker, w);
     uint64_t granted = 0;
-    for (int i = 0; i < LF_THREADS; i++) {
-        pthread_join(th[i], NULL);
+    for (int i = 0; i < LF_THREADS; i++)
         granted += w[i].successes;
-    }
-    pthread_barrier_destroy(&go);
     return granted;
 }
 
