@@ -19,7 +19,9 @@
  *
  * Shared breaker: 1, 2, 4, 8 threads calling acquire + record on one breaker,
  * in operations per microsecond (wall time), against the same threads doing
- * an atomic increment of one shared counter; ratio = value / reference.
+ * an atomic increment of one shared counter; ratio = value / reference. The
+ * same runs give the process's CPU time per operation (ratio = reference /
+ * value), which contention raises and other tenants of the machine do not.
  *
  * BENCH_QUICK=1 in the environment runs a tenth of the calls (a smoke run).
  */
@@ -170,8 +172,9 @@ static double single_once(op_kind k, long n)
     return (now_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / (double)n;
 }
 
-/* operations per microsecond with `threads` threads, wall time, one run */
-static double multi_once(op_kind k, int threads, long n_per_thread)
+/* operations per microsecond with `threads` threads, wall time, one run;
+ * *cpu_ns: the process's CPU time per operation in that run */
+static double multi_once(op_kind k, int threads, long n_per_thread, double *cpu_ns)
 {
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
@@ -181,20 +184,26 @@ static double multi_once(op_kind k, int threads, long n_per_thread)
         a[i] = (targ){ k, n_per_thread, &go };
         pthread_create(&th[i], NULL, thread_main, &a[i]);
     }
+    double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
     pthread_barrier_wait(&go);
     double t0 = now_s(CLOCK_MONOTONIC);
     for (int i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
-    double v = (double)n_per_thread * threads / ((now_s(CLOCK_MONOTONIC) - t0) * 1e6);
+    double ops = (double)n_per_thread * threads;
+    double v = ops / ((now_s(CLOCK_MONOTONIC) - t0) * 1e6);
+    *cpu_ns = (now_s(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1e9 / ops;
     pthread_barrier_destroy(&go);
     return v;
 }
 
-/* RUNS pairs of the reference and case k, interleaved; medians. A reference
- * that cannot be measured ends the benchmark with an error. */
-static void pairs(op_kind ref_k, op_kind k, int threads, long n, double *ref, double *val)
+/* RUNS pairs of the reference and case k, interleaved; medians. threads 0:
+ * this thread, CPU time; otherwise that many threads, wall time, and in
+ * cpu[0] (reference) and cpu[1] the medians of CPU time per operation. A
+ * reference that cannot be measured ends the benchmark with an error. */
+static void pairs(op_kind ref_k, op_kind k, int threads, long n, double *ref, double *val,
+                  double cpu[2])
 {
-    double rv[RUNS], vv[RUNS];
+    double rv[RUNS], vv[RUNS], rc[RUNS], vc[RUNS];
     if (threads == 0) { /* warm up */
         do_ops(ref_k, n / 10);
         do_ops(k, n / 10);
@@ -203,12 +212,18 @@ static void pairs(op_kind ref_k, op_kind k, int threads, long n, double *ref, do
         for (int side = 0; side < 2; side++) {
             int is_ref = (side == 0) == (r % 2 == 0);
             op_kind kk = is_ref ? ref_k : k;
-            double x = threads == 0 ? single_once(kk, n) : multi_once(kk, threads, n);
+            double c = 0;
+            double x = threads == 0 ? single_once(kk, n) : multi_once(kk, threads, n, &c);
             *(is_ref ? &rv[r] : &vv[r]) = x;
+            *(is_ref ? &rc[r] : &vc[r]) = c;
         }
     }
     *ref = median(rv, RUNS);
     *val = median(vv, RUNS);
+    if (cpu) {
+        cpu[0] = median(rc, RUNS);
+        cpu[1] = median(vc, RUNS);
+    }
     if (!(*ref > 0) || !isfinite(*ref) || !(*val > 0) || !isfinite(*val)) {
         fprintf(stderr, "bench-retry: the reference or the value could not be measured\n");
         exit(1);
@@ -245,7 +260,7 @@ static void single_thread(long n, const char *process)
     for (size_t i = 0; i < sizeof single_cases / sizeof single_cases[0]; i++) {
         const one_case *c = &single_cases[i];
         double ref, v;
-        pairs(OP_MUTEX, c->k, 0, n, &ref, &v);
+        pairs(OP_MUTEX, c->k, 0, n, &ref, &v, NULL);
         char name[160];
         snprintf(name, sizeof name, "%s, 1 thread, %s", c->cas, process);
         emit(c->bench, name, "ns_per_call", v, "mutex_lock_unlock", ref, ref / v);
@@ -281,14 +296,22 @@ int main(void)
     const int thread_counts[] = { 1, 2, 4, 8 };
     for (int t = 0; t < 4; t++) {
         int th = thread_counts[t];
-        double ref, v;
-        pairs(OP_ATOMIC_INC, OP_BREAKER, th, n / th, &ref, &v);
+        double ref, v, cpu[2];
+        pairs(OP_ATOMIC_INC, OP_BREAKER, th, n / th, &ref, &v, cpu);
         char name[128];
         snprintf(name, sizeof name, "one breaker shared by %d thread%s, acquire+record", th,
                  th == 1 ? "" : "s");
         emit("retry_breaker", name, "ops_per_us", v, "shared_atomic_increment", ref, v / ref);
         fprintf(stderr, "%-72s %7.2f ops/us   (atomic increment %6.1f ops/us, ratio %.3f)\n", name,
                 v, ref, v / ref);
+        /* the same runs in CPU time per operation: what contention costs,
+         * without the time other processes held the cores */
+        snprintf(name, sizeof name, "one breaker shared by %d thread%s, acquire+record, CPU time",
+                 th, th == 1 ? "" : "s");
+        emit("retry_breaker", name, "cpu_ns_per_op", cpu[1], "shared_atomic_increment", cpu[0],
+             cpu[0] / cpu[1]);
+        fprintf(stderr, "%-72s %7.1f ns CPU  (atomic increment %5.1f ns CPU, ratio %.3f)\n", name,
+                cpu[1], cpu[0], cpu[0] / cpu[1]);
     }
 
     single_thread(n, "multi-threaded process");
