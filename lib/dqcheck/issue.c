@@ -8,15 +8,15 @@
 
 static void fmt_ts(char *buf, size_t size, int64_t ts, int daily)
 {
-    int64_t day = dq_floordiv(ts, DQ_DAY_MS);
-    int64_t ms = ts - day * DQ_DAY_MS;
+    int64_t day = dq__floordiv(ts, DQ__DAY_MS);
+    int64_t ms = ts - day * DQ__DAY_MS;
     int y;
     unsigned m, d;
-    dq_civil_from_days(day, &y, &m, &d);
+    dq__civil_from_days(day, &y, &m, &d);
     if (daily)
         snprintf(buf, size, "%04d-%02u-%02u", y, m, d);
     else
-        snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, (int)(ms / DQ_HOUR_MS),
+        snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, (int)(ms / DQ__HOUR_MS),
                  (int)(ms / 60000 % 60), (int)(ms / 1000 % 60));
 }
 
@@ -38,7 +38,7 @@ static void field(dq_issue *is, const char *name, double v)
 }
 
 static void fill(dq_issue *is, const dq_checker *c, int code, const dq_candle *k,
-                 const dq_finding_ctx *x)
+                 const dq__finding_ctx *x)
 {
     const dq_options *o = &c->o;
     int daily = o->interval.unit == DQ_UNIT_DAY;
@@ -183,12 +183,12 @@ static void fill(dq_issue *is, const dq_checker *c, int code, const dq_candle *k
             k->volume);
         break;
     }
-    is->suggestion = dq_code_suggestion(code);
+    is->suggestion = dq__code_suggestion(code);
 }
 
 /* Record the findings of one candle; returns its worst severity. */
-int dq_record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle *k, size_t index,
-              int64_t row, const dq_finding_ctx *x, uint32_t *errors)
+int dq__record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle *k, size_t index,
+               int64_t row, const dq__finding_ctx *x, uint32_t *errors)
 {
     int worst = 0;
     uint32_t err = 0;
