@@ -1,0 +1,305 @@
+/*
+ * Benchmark: the full libdqcheck rule set over minute bars on the NYSE
+ * calendar (the intraday screen), against a same-run reference: one plain
+ * pass that reads every field of every candle (a sum).
+ *
+ * The bars are what the exchange prints: 09:30-16:00 New York time on
+ * regular days (standard and daylight-saving time), 09:30-13:00 on the early
+ * closes (the day after Thanksgiving, Christmas Eve, July 3), none on
+ * holidays and weekends; years 2019 and 2020, one series per symbol, each
+ * checked as one stream. The same bars are checked clean (0% defects) and
+ * with 1% of them broken in one of eight ways, in the same run.
+ *
+ * Lines (docs/design.md section 6):
+ *   - candles per second at 0% and 1% defects, reference: the read pass;
+ *   - the cost of a defective candle beyond a clean one: the time of the 1%
+ *     check minus that of the 0% check, per defect (nanoseconds), with the
+ *     goal as its target.
+ * Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the least
+ * disturbed by other processes on a shared machine. BENCH_QUICK=1 checks one
+ * symbol and three runs.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dqcheck/dqcheck.h>
+
+#define DAY_MS  INT64_C(86400000)
+#define HOUR_MS INT64_C(3600000)
+#define MIN_MS  INT64_C(60000)
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static double uni(void)
+{
+    return (double)(rng() >> 11) / 9007199254740992.0;
+}
+
+static int64_t days_from_civil(int y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+/* US daylight-saving time, 2007 rules: second Sunday of March to first
+ * Sunday of November. */
+static int is_dst(int64_t day, int y)
+{
+    int64_t mar1 = days_from_civil(y, 3, 1), nov1 = days_from_civil(y, 11, 1);
+    int64_t wmar = (mar1 + 4) % 7, wnov = (nov1 + 4) % 7; /* 0 = Sunday */
+    int64_t start = mar1 + (7 - wmar) % 7 + 7, end = nov1 + (7 - wnov) % 7;
+    return day >= start && day < end;
+}
+
+/* The early closes (13:00) of 2019 and 2020. */
+static int early_close(int64_t day)
+{
+    static const int d[][3] = {
+        { 2019, 7, 3 }, { 2019, 11, 29 }, { 2019, 12, 24 }, { 2020, 11, 27 }, { 2020, 12, 24 }
+    };
+    for (size_t i = 0; i < sizeof d / sizeof *d; i++)
+        if (day == days_from_civil(d[i][0], (unsigned)d[i][1], (unsigned)d[i][2]))
+            return 1;
+    return 0;
+}
+
+static size_t nslots_total, ndays_regular, ndays_early, ndays_closed;
+static int64_t *slots; /* the ts of every bar of one series */
+
+static void make_slots(void)
+{
+    int64_t first = days_from_civil(2019, 1, 1), last = days_from_civil(2020, 12, 31);
+    slots = malloc((size_t)(last - first + 1) * 390 * sizeof *slots);
+    if (!slots)
+        exit(1);
+    for (int64_t day = first; day <= last; day++) {
+        if (dq_calendar_is_session(DQ_CAL_NYSE, day) != 1) {
+            if ((day + 4) % 7 != 0 && (day + 4) % 7 != 6)
+                ndays_closed++; /* a holiday on a weekday */
+            continue;
+        }
+        int y = day < days_from_civil(2020, 1, 1) ? 2019 : 2020;
+        int64_t open =
+            day * DAY_MS + (is_dst(day, y) ? 4 : 5) * HOUR_MS + 9 * HOUR_MS + 30 * MIN_MS;
+        int bars = early_close(day) ? 210 : 390;
+        if (bars == 210)
+            ndays_early++;
+        else
+            ndays_regular++;
+        for (int k = 0; k < bars; k++)
+            slots[nslots_total++] = open + k * MIN_MS;
+    }
+}
+
+/* nsym series of the bars, random walks; with defects, each candle is broken
+ * with probability rate in one of eight ways. *ndefects counts them. */
+static dq_candle *make(size_t nsym, double rate, size_t *ndefects)
+{
+    size_t n = nsym * nslots_total;
+    dq_candle *cs = malloc(n * sizeof *cs);
+    if (!cs)
+        return NULL;
+    *ndefects = 0;
+    rng_state = 0x9E3779B97F4A7C15ULL;
+    double p = 50;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i % nslots_total;
+        if (k == 0)
+            p = 10 + 90 * uni();
+        double o = p * (1 + 0.001 * (uni() - 0.5));
+        double c = o * (1 + 0.002 * (uni() - 0.5));
+        double hi = (o > c ? o : c) * (1 + 0.0005 * uni());
+        double lo = (o < c ? o : c) * (1 - 0.0005 * uni());
+        dq_candle x = { slots[k],
+                        o,
+                        hi,
+                        lo,
+                        c,
+                        1e3 + (double)(rng() % 10000),
+                        (hi + lo) / 2,
+                        (double)(rng() % 500) };
+        cs[i] = x;
+        p = c;
+    }
+    /* defects drawn from their own generator, so that the clean bars are
+     * the same in both sets */
+    uint64_t saved = rng_state;
+    rng_state = 0x2545F4914F6CDD1DULL;
+    for (size_t i = 1; rate > 0 && i < n; i++) {
+        if (uni() >= rate)
+            continue;
+        (*ndefects)++;
+        switch (rng() % 8) {
+        case 0:
+            cs[i].high = cs[i].low * 0.99;
+            break;
+        case 1:
+            cs[i].close = NAN;
+            break;
+        case 2:
+            cs[i].volume = 0;
+            break;
+        case 3:
+            cs[i].ts = cs[i - 1].ts;
+            break;
+        case 4:
+            cs[i].open *= 1.3;
+            cs[i].high = cs[i].open;
+            break;
+        case 5:
+            cs[i].vwap = cs[i].high * 1.1;
+            break;
+        case 6:
+            cs[i].volume = -1;
+            break;
+        case 7:
+            cs[i].low = cs[i].low * 0.6;
+            break;
+        }
+    }
+    rng_state = saved;
+    return cs;
+}
+
+static volatile double sink;
+
+static double read_pass(const dq_candle *cs, size_t n)
+{
+    double t0 = now();
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        const dq_candle *c = &cs[i];
+        s +=
+            (double)c->ts + c->open + c->high + c->low + c->close + c->volume + c->vwap + c->trades;
+    }
+    sink = s;
+    return now() - t0;
+}
+
+/* Check every series (one stream per symbol) into one report. */
+static double check_pass(const dq_candle *cs, size_t nsym, dq_report *r, dq_checker *c)
+{
+    dq_report_reset(r);
+    double t0 = now();
+    for (size_t s = 0; s < nsym; s++) {
+        dq_checker_reset(c);
+        dq_batch b = DQ_BATCH_INIT;
+        b.symbol = "BENCH";
+        b.candles = cs + s * nslots_total;
+        b.count = nslots_total;
+        if (dq_check(r, c, &b) != DQ_OK)
+            abort();
+    }
+    return now() - t0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return v[n / 2];
+}
+
+int main(void)
+{
+    const int quick = getenv("BENCH_QUICK") != NULL;
+    const size_t nsym = quick ? 1 : 8;
+    enum { MAXRUNS = 7 };
+    const int runs = quick ? 3 : MAXRUNS;
+    make_slots();
+    size_t n = nsym * nslots_total, d0 = 0, d1 = 0;
+    dq_candle *clean = make(nsym, 0.0, &d0), *dirty = make(nsym, 0.01, &d1);
+    dq_options o = DQ_OPTIONS_INIT;
+    dq_checker *c;
+    dq_report *r;
+    if (!clean || !dirty || dq_interval_parse(&o.interval, "1/minute") != DQ_OK ||
+        dq_checker_new(&c, &o) != DQ_OK || dq_report_new(&r, NULL) != DQ_OK) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    fprintf(stderr,
+            "%zu series of %zu minute bars: %zu regular days, %zu early closes, %zu weekday "
+            "holidays; %zu defects at 1%%\n",
+            nsym, nslots_total, ndays_regular, ndays_early, ndays_closed, d1);
+    /* warm up: fault the pages in */
+    read_pass(clean, n);
+    read_pass(dirty, n);
+    check_pass(clean, nsym, r, c);
+    check_pass(dirty, nsym, r, c);
+    double tr[MAXRUNS], t0[MAXRUNS], t1[MAXRUNS], extra[MAXRUNS];
+    uint64_t fast0 = 0, fast1 = 0, find0 = 0, find1 = 0, rej1 = 0;
+    for (int i = 0; i < runs; i++) {
+        /* the order alternates from run to run */
+        if (i & 1) {
+            t1[i] = check_pass(dirty, nsym, r, c);
+            fast1 = dq_report_fast_candles(r);
+            find1 = dq_report_count(r, DQ_SEVERITY_INFO) + dq_report_count(r, DQ_SEVERITY_WARNING) +
+                    dq_report_count(r, DQ_SEVERITY_ERROR);
+            rej1 = dq_report_rejected(r);
+            t0[i] = check_pass(clean, nsym, r, c);
+            fast0 = dq_report_fast_candles(r);
+            find0 = dq_report_count(r, DQ_SEVERITY_INFO) + dq_report_count(r, DQ_SEVERITY_WARNING) +
+                    dq_report_count(r, DQ_SEVERITY_ERROR);
+            tr[i] = read_pass(clean, n);
+        } else {
+            tr[i] = read_pass(clean, n);
+            t0[i] = check_pass(clean, nsym, r, c);
+            t1[i] = check_pass(dirty, nsym, r, c);
+        }
+        extra[i] = (t1[i] - t0[i]) / (double)d1 * 1e9;
+    }
+    double ref = (double)n / median(tr, runs);
+    double v0 = (double)n / median(t0, runs), v1 = (double)n / median(t1, runs);
+    double cost = median(extra, runs);
+    printf("{\"bench\":\"dq_check_intraday\",\"case\":\"%zu minute bars, 0%% defects\","
+           "\"metric\":\"candles_per_s\",\"value\":%.4g,\"reference\":\"read_pass\","
+           "\"reference_value\":%.4g,\"ratio\":%.3f,\"runs\":%d}\n",
+           n, v0, ref, v0 / ref, runs);
+    printf("{\"bench\":\"dq_check_intraday\",\"case\":\"%zu minute bars, 1%% defects\","
+           "\"metric\":\"candles_per_s\",\"value\":%.4g,\"reference\":\"read_pass\","
+           "\"reference_value\":%.4g,\"ratio\":%.3f,\"runs\":%d}\n",
+           n, v1, ref, v1 / ref, runs);
+    printf("{\"bench\":\"dq_check_intraday\",\"case\":\"%zu minute bars, 1%% defects\","
+           "\"metric\":\"ns_per_defective_candle\",\"value\":%.1f,\"target\":\"goal\","
+           "\"target_value\":20,\"runs\":%d}\n",
+           n, cost, runs);
+    fprintf(stderr,
+            "read %.3g candles/s; check 0%%: %.3g candles/s (ratio %.3f, %.1f ns/candle, fast "
+            "path %.1f%%, %llu findings); 1%%: %.3g candles/s (ratio %.3f, fast path %.1f%%, "
+            "%llu findings, %llu rejected); a defective candle costs %.1f ns beyond a clean one\n",
+            ref, v0, v0 / ref, 1e9 / v0, 100.0 * (double)fast0 / (double)n,
+            (unsigned long long)find0, v1, v1 / ref, 100.0 * (double)fast1 / (double)n,
+            (unsigned long long)find1, (unsigned long long)rej1, cost);
+    fflush(stdout);
+    dq_report_free(r);
+    dq_checker_free(c);
+    free(clean);
+    free(dirty);
+    free(slots);
+    return 0;
+}
