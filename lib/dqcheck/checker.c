@@ -128,11 +128,30 @@ typedef struct loop {
     uint64_t ev_order, ev_gap, ev_sess, ev_valid, ev_anom, rejected, warned;
 } loop;
 
-/* Session and expected-bar ordinal of ts. Returns 0 when the date is
- * outside the calendar tables (not evaluated). */
-static inline int session_of(const dq_checker *c, int64_t ts, int *in_session, int64_t *ord,
-                             int *outside_hours)
+/* Intraday: the ts values [lo, hi) of the slot after a bar's, in the same
+ * session (empty when the bar is in the session's last slot, or not in a
+ * session), and the end of that session. */
+typedef struct slot_window {
+    int64_t lo, hi, end;
+} slot_window;
+
+/* The window of the slot after the one that starts at start, in a session
+ * that ends at end. */
+static inline void window_after(slot_window *w, int64_t start, int64_t step, int64_t end)
 {
+    w->end = end;
+    w->lo = start + step;
+    w->hi = w->lo < end - step ? w->lo + step : end;
+}
+
+/* Session and expected-bar ordinal of ts. Returns 0 when the date is
+ * outside the calendar tables (not evaluated). For intraday bars, when w is
+ * not NULL, *w becomes the window of the next slot. */
+static inline int session_of(const dq_checker *c, int64_t ts, int *in_session, int64_t *ord,
+                             int *outside_hours, slot_window *w)
+{
+    if (w)
+        w->lo = w->hi = w->end = 0;
     const int32_t *tab = c->tab.e;
     const int64_t day0 = c->tab.day0, ndays = c->tab.ndays;
     *outside_hours = 0;
@@ -168,11 +187,17 @@ static inline int session_of(const dq_checker *c, int64_t ts, int *in_session, i
         *in_session = ((e >> 1) & 1) & hours_ok;
         *outside_hours = ((e >> 1) & 1) && !hours_ok;
         *ord = (int64_t)(e >> 2) * c->slots + (ms - DQ__SESSION_OPEN_MS) / c->step_ms;
+        if (w && *in_session)
+            window_after(w, ts - (ms - DQ__SESSION_OPEN_MS) % c->step_ms, c->step_ms,
+                         ts - ms + DQ__SESSION_CLOSE_MS);
         return 1;
     }
     case DQ__MODE_INTRADAY_24X7:
         *in_session = 1;
         *ord = dq__floordiv(ts, c->step_ms);
+        /* as far as the next two slots fit in an int64 */
+        if (w && ts > INT64_MIN + 2 * c->step_ms && ts < INT64_MAX - 3 * c->step_ms)
+            window_after(w, *ord * c->step_ms, c->step_ms, INT64_MAX - c->step_ms);
         return 1;
     }
     return 0;
@@ -185,7 +210,7 @@ static int64_t last_ord(loop *L)
 {
     if (L->last_ord_stale) {
         int ins = 0, oh = 0;
-        (void)session_of(L->c, L->last_ord_ts, &ins, &L->last_ord, &oh);
+        (void)session_of(L->c, L->last_ord_ts, &ins, &L->last_ord, &oh, NULL);
         L->last_ord_stale = 0;
     }
     return L->last_ord;
@@ -253,7 +278,7 @@ static int step(loop *L, size_t i)
     /* Temporal checks. */
     int in_session = 0, outside_hours = 0;
     int64_t ord = 0;
-    int covered = session_of(c, ts, &in_session, &ord, &outside_hours);
+    int covered = session_of(c, ts, &in_session, &ord, &outside_hours, NULL);
     L->ev_sess += (uint64_t)covered;
     f |= (uint32_t)(covered & !in_session) << DQ_NON_SESSION_TS;
     int64_t missing = 0, prev_ord_ts = L->last_ord_ts;
@@ -488,10 +513,11 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
             /* the ordinal of candle j0 - 1 (a value no ordinal follows when
              * it is outside the tables) */
             int64_t pord = INT64_MIN / 2;
+            slot_window w;
             {
                 int ins = 0, oh = 0;
                 int64_t ord = 0;
-                if (session_of(c, cs[j0 - 1].ts, &ins, &ord, &oh))
+                if (session_of(c, cs[j0 - 1].ts, &ins, &ord, &oh, &w))
                     pord = ord;
             }
             /* prices, against the previous close; NaN fails every test */
@@ -504,12 +530,22 @@ int dq_check(dq_report *report, dq_checker *c, const dq_batch *b)
                 /* intraday: in a session and the next slot (slot ordinals grow
                  * with ts, so this implies a later ts as well) */
                 for (size_t j = j0; j < hi_i; j++) {
+                    const int64_t ts = cs[j].ts;
+                    if (ts >= w.lo && ts < w.hi) { /* the slot after candle j - 1's */
+                        pord++;
+                        window_after(&w, w.lo, c->step_ms, w.end);
+                        continue;
+                    }
+                    /* the next session, or not the next slot: look the day up
+                     * (once per session on clean bars) */
                     int ins = 0, oh = 0;
                     int64_t ord = 0;
-                    int ok = session_of(c, cs[j].ts, &ins, &ord, &oh) & ins;
-                    ok &= ord - pord == 1;
-                    pord = ok ? ord : INT64_MIN / 2;
-                    dq__flag(m, j - lo_i, (unsigned)!ok);
+                    int covered = session_of(c, ts, &ins, &ord, &oh, &w);
+                    dq__flag(m, j - lo_i, (unsigned)!(covered & ins & (ord - pord == 1)));
+                    /* candle j + 1 is screened against candle j, whatever
+                     * candle j's verdict: the fast path takes it only when
+                     * candle j left the state simple (in a session, in order) */
+                    pord = covered ? ord : INT64_MIN / 2;
                 }
             }
         }
