@@ -54,6 +54,21 @@ void dq__caltab_free(dq__caltab *t);
 const char *dq__code_suggestion(int code);
 const char *dq__interval_unit_name(dq_unit u);
 
+/* ---- issue.c: what an issue's message needs, kept when the finding is
+ * recorded; the text is written when the issue is first read ---- */
+typedef struct dq__pending {
+    dq_candle k;
+    int64_t hw, missing, prev_ord_ts;
+    double r, prev_close;
+    unsigned num, den, run;
+    int level;
+    unsigned char intraday_outside, daily, calendar;
+    _Atomic unsigned char state;        /* DQ__MSG_* */
+    char symbol[25], stream_symbol[25]; /* MIXED_SYMBOL only */
+} dq__pending;
+
+enum { DQ__MSG_PENDING, DQ__MSG_WRITING, DQ__MSG_READY };
+
 /* ---- report.c ---- */
 struct dq_report {
     dq_report_options o;
@@ -71,6 +86,7 @@ struct dq_report {
     uint64_t fast; /* candles accepted by the fast path */
     size_t nissues;
     dq_issue *issues;
+    dq__pending *pending; /* one per issue record */
 };
 
 /* ---- checker.c: the checker's layout, shared with issue.c ---- */
@@ -138,5 +154,9 @@ typedef struct dq__finding_ctx {
  * sets *errors to the codes raised with error severity. */
 int dq__record(dq_report *r, const dq_checker *c, uint32_t fails, const dq_candle *k, size_t index,
                int64_t row, const dq__finding_ctx *x, uint32_t *errors);
+
+/* Issue record i of r with its message written (the first reader writes it;
+ * readers may run concurrently). */
+const dq_issue *dq__issue_ready(const dq_report *r, size_t i);
 
 #endif

@@ -70,7 +70,7 @@ static cJSON *build(const dq_report *r)
     cJSON *issues = cJSON_CreateArray();
     bad |= add(root, "issues", issues);
     for (size_t i = 0; issues && i < r->nissues; i++) {
-        const dq_issue *is = &r->issues[i];
+        const dq_issue *is = dq__issue_ready(r, i);
         cJSON *o = cJSON_CreateObject();
         if (!o) {
             bad = -1;
