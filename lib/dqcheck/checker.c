@@ -70,6 +70,16 @@ int dq_checker_new(dq_checker **out, const dq_options *opts)
         c->step_ms = unit_ms * (int64_t)o.interval.multiplier;
         c->mode = o.calendar == DQ_CAL_24X7 ? DQ__MODE_INTRADAY_24X7 : DQ__MODE_INTRADAY_TABLE;
         c->slots = (DQ__SESSION_CLOSE_MS - DQ__SESSION_OPEN_MS + c->step_ms - 1) / c->step_ms;
+        /* Offsets x into the session are < 2^25 ms. With shift = 32 +
+         * floor(log2 step) and mul = ceil(2^shift / step), x * mul < 2^58
+         * and x * (mul * step - 2^shift) < x * step < 2^shift, so that
+         * x * mul >> shift is exactly x / step. A step longer than the
+         * session leaves every bar in slot 0 (mul 0). */
+        if (c->step_ms <= DQ__SESSION_CLOSE_MS - DQ__SESSION_OPEN_MS) {
+            c->step_shift = 32u + (unsigned)(63 - __builtin_clzll((uint64_t)c->step_ms));
+            c->step_mul =
+                ((UINT64_C(1) << c->step_shift) + (uint64_t)c->step_ms - 1) / (uint64_t)c->step_ms;
+        }
     }
     if (c->mode == DQ__MODE_DAILY_TABLE || c->mode == DQ__MODE_INTRADAY_TABLE) {
         /* the daily AVX2 screen walks the session starts */
@@ -186,10 +196,12 @@ static inline int session_of(const dq_checker *c, int64_t ts, int *in_session, i
         int hours_ok = ms >= DQ__SESSION_OPEN_MS && ms < DQ__SESSION_CLOSE_MS;
         *in_session = ((e >> 1) & 1) & hours_ok;
         *outside_hours = ((e >> 1) & 1) && !hours_ok;
-        *ord = (int64_t)(e >> 2) * c->slots + (ms - DQ__SESSION_OPEN_MS) / c->step_ms;
+        /* the slot in the session (any value outside the hours) */
+        const uint64_t off = hours_ok ? (uint64_t)(ms - DQ__SESSION_OPEN_MS) : 0;
+        *ord = (int64_t)(e >> 2) * c->slots + (int64_t)((off * c->step_mul) >> c->step_shift);
         if (w && *in_session)
-            window_after(w, ts - (ms - DQ__SESSION_OPEN_MS) % c->step_ms, c->step_ms,
-                         ts - ms + DQ__SESSION_CLOSE_MS);
+            window_after(w, ts - (int64_t)off + (*ord - (int64_t)(e >> 2) * c->slots) * c->step_ms,
+                         c->step_ms, ts - ms + DQ__SESSION_CLOSE_MS);
         return 1;
     }
     case DQ__MODE_INTRADAY_24X7:

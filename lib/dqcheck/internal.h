@@ -124,6 +124,8 @@ struct dq_checker {
     enum dq__mode mode;
     int64_t step_ms;       /* intraday */
     int64_t slots;         /* intraday bars per session */
+    uint64_t step_mul;     /* intraday: x / step_ms = x * step_mul >> step_shift */
+    unsigned step_shift;   /*   for 0 <= x < one day (no division per candle) */
     int64_t day_mult;      /* daily multiplier */
     double pre_lo, pre_hi; /* open/prev close outside [pre_lo, pre_hi]: classify */
     dq__caltab tab;
