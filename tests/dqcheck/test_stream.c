@@ -43,6 +43,27 @@ static double unit(uint64_t *s)
     return (double)rng(s) / 2147483648.0;
 }
 
+/* Defects 0-3 of the generators: high < low, NaN close, zero volume, the
+ * previous candle's ts; other kinds leave the candle alone. */
+static void plant(dq_candle *cs, size_t i, unsigned kind)
+{
+    switch (kind) {
+    case 0:
+        cs[i].high = cs[i].low * 0.9;
+        break;
+    case 1:
+        cs[i].close = NAN;
+        break;
+    case 2:
+        cs[i].volume = 0;
+        break;
+    case 3:
+        if (i)
+            cs[i].ts = cs[i - 1].ts;
+        break;
+    }
+}
+
 /* A random series with every kind of defect sprinkled in. */
 static void random_series(dq_candle *cs, size_t n, uint64_t seed)
 {
@@ -58,20 +79,9 @@ static void random_series(dq_candle *cs, size_t n, uint64_t seed)
         cs[i] = candle(sessions[k], o, hi, lo, c, (double)(1000 + rng(&s) % 1000));
         if (rng(&s) % 2)
             cs[i].vwap = (hi + lo) / 2;
-        switch (rng(&s) % 60) {
-        case 0:
-            cs[i].high = cs[i].low * 0.9;
-            break;
-        case 1:
-            cs[i].close = NAN;
-            break;
-        case 2:
-            cs[i].volume = 0;
-            break;
-        case 3:
-            if (i)
-                cs[i].ts = cs[i - 1].ts;
-            break;
+        unsigned kind = (unsigned)(rng(&s) % 60);
+        plant(cs, i, kind);
+        switch (kind) {
         case 4:
             if (i > 2)
                 cs[i].ts = cs[i - 2].ts;
@@ -420,20 +430,9 @@ static void quiet_series(dq_candle *cs, size_t n, uint64_t seed)
         cs[i].vwap = (hi + lo) / 2;
         p = c;
         if (rng(&s) % 50 == 0) {
-            switch (rng(&s) % 8) {
-            case 0:
-                cs[i].high = cs[i].low * 0.99;
-                break;
-            case 1:
-                cs[i].close = NAN;
-                break;
-            case 2:
-                cs[i].volume = 0;
-                break;
-            case 3:
-                if (i)
-                    cs[i].ts = cs[i - 1].ts;
-                break;
+            unsigned kind = (unsigned)(rng(&s) % 8);
+            plant(cs, i, kind);
+            switch (kind) {
             case 4:
                 cs[i].open *= 1.3;
                 cs[i].high = cs[i].open;

@@ -29,39 +29,10 @@
 
 #include <dqcheck/dqcheck.h>
 
-#define DAY_MS  INT64_C(86400000)
+#include "bench.h"
+
 #define HOUR_MS INT64_C(3600000)
 #define MIN_MS  INT64_C(60000)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double uni(void)
-{
-    return (double)(rng() >> 11) / 9007199254740992.0;
-}
-
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
 
 /* US daylight-saving time, 2007 rules: second Sunday of March to first
  * Sunday of November. */
@@ -151,51 +122,10 @@ static dq_candle *make(size_t nsym, double rate, size_t *ndefects)
         if (uni() >= rate)
             continue;
         (*ndefects)++;
-        switch (rng() % 8) {
-        case 0:
-            cs[i].high = cs[i].low * 0.99;
-            break;
-        case 1:
-            cs[i].close = NAN;
-            break;
-        case 2:
-            cs[i].volume = 0;
-            break;
-        case 3:
-            cs[i].ts = cs[i - 1].ts;
-            break;
-        case 4:
-            cs[i].open *= 1.3;
-            cs[i].high = cs[i].open;
-            break;
-        case 5:
-            cs[i].vwap = cs[i].high * 1.1;
-            break;
-        case 6:
-            cs[i].volume = -1;
-            break;
-        case 7:
-            cs[i].low = cs[i].low * 0.6;
-            break;
-        }
+        plant_defect(cs, i, 0);
     }
     rng_state = saved;
     return cs;
-}
-
-static volatile double sink;
-
-static double read_pass(const dq_candle *cs, size_t n)
-{
-    double t0 = now();
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        const dq_candle *c = &cs[i];
-        s +=
-            (double)c->ts + c->open + c->high + c->low + c->close + c->volume + c->vwap + c->trades;
-    }
-    sink = s;
-    return now() - t0;
 }
 
 static dq_candle *work; /* the bars checked: both sets are copied here */
@@ -209,7 +139,7 @@ static double check_pass(const dq_candle *src, size_t nsym, dq_report *r, dq_che
     memcpy(work, src, nsym * nslots_total * sizeof *work);
     const dq_candle *cs = work;
     dq_report_reset(r);
-    double t0 = now();
+    double t0 = bench_now(CLOCK_THREAD_CPUTIME_ID);
     for (size_t s = 0; s < nsym; s++) {
         dq_checker_reset(c);
         dq_batch b = DQ_BATCH_INIT;
@@ -220,25 +150,13 @@ static double check_pass(const dq_candle *src, size_t nsym, dq_report *r, dq_che
         if (dq_check(r, c, &b) != DQ_OK)
             abort();
     }
-    return now() - t0;
+    return bench_now(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
 
 static uint64_t findings(const dq_report *r)
 {
     return dq_report_count(r, DQ_SEVERITY_INFO) + dq_report_count(r, DQ_SEVERITY_WARNING) +
            dq_report_count(r, DQ_SEVERITY_ERROR);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return v[n / 2];
 }
 
 int main(void)
@@ -264,7 +182,7 @@ int main(void)
             "holidays; %zu defects at 1%%\n",
             nsym, nslots_total, ndays_regular, ndays_early, ndays_closed, d1);
     /* warm up: fault the pages in */
-    read_pass(clean, n);
+    read_pass(clean, n, CLOCK_THREAD_CPUTIME_ID);
     check_pass(clean, nsym, r, c);
     check_pass(dirty, nsym, r, c);
     double tr[MAXRUNS], t0[MAXRUNS], t1[MAXRUNS], extra[MAXRUNS];
@@ -294,7 +212,7 @@ int main(void)
                 t1[i] = x < t1[i] ? x : t1[i];
             }
             memcpy(work, clean, n * sizeof *work);
-            x = read_pass(work, n);
+            x = read_pass(work, n, CLOCK_THREAD_CPUTIME_ID);
             tr[i] = x < tr[i] ? x : tr[i];
         }
         extra[i] = (t1[i] - t0[i]) / (double)d1 * 1e9;
