@@ -5,7 +5,7 @@
 #include "internal.h"
 
 /* Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
-int64_t dq_days_from_civil(int y, unsigned m, unsigned d)
+int64_t dq__days_from_civil(int y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -15,7 +15,7 @@ int64_t dq_days_from_civil(int y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-void dq_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+void dq__civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -29,7 +29,7 @@ void dq_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
     *y = (int)(yy + (*m <= 2));
 }
 
-int dq_weekday(int64_t day)
+int dq__weekday(int64_t day)
 {
     int64_t w = (day + 4) % 7; /* 1970-01-01 was a Thursday */
     return (int)(w < 0 ? w + 7 : w);
@@ -39,12 +39,12 @@ int dq_weekday(int64_t day)
 static int64_t nth_weekday(int y, unsigned m, int wd, int n)
 {
     if (n > 0) {
-        int64_t first = dq_days_from_civil(y, m, 1);
-        int delta = (wd - dq_weekday(first) + 7) % 7;
+        int64_t first = dq__days_from_civil(y, m, 1);
+        int delta = (wd - dq__weekday(first) + 7) % 7;
         return first + delta + 7 * (n - 1);
     }
-    int64_t last = dq_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
-    int delta = (dq_weekday(last) - wd + 7) % 7;
+    int64_t last = dq__days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
+    int delta = (dq__weekday(last) - wd + 7) % 7;
     return last - delta;
 }
 
@@ -59,14 +59,14 @@ static int64_t easter(int y)
     int m = (a + 11 * h + 22 * l) / 451;
     int month = (h + l - 7 * m + 114) / 31;
     int day = ((h + l - 7 * m + 114) % 31) + 1;
-    return dq_days_from_civil(y, (unsigned)month, (unsigned)day);
+    return dq__days_from_civil(y, (unsigned)month, (unsigned)day);
 }
 
 /* A fixed-date holiday observed on Friday when on Saturday and on Monday
  * when on Sunday. */
 static int64_t observed(int64_t day)
 {
-    int wd = dq_weekday(day);
+    int wd = dq__weekday(day);
     if (wd == 6)
         return day - 1;
     if (wd == 0)
@@ -99,16 +99,16 @@ static int cmp_day(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-size_t dq_nyse_closures(int y, int64_t *out, size_t max)
+size_t dq__nyse_closures(int y, int64_t *out, size_t max)
 {
     int64_t tmp[32];
     size_t n = 0;
     /* New Year's Day: Sunday -> Monday; a Saturday is not made up on Friday
      * (NYSE rule: the year-end close is not moved). */
-    int64_t ny = dq_days_from_civil(y, 1, 1);
-    if (dq_weekday(ny) == 0)
+    int64_t ny = dq__days_from_civil(y, 1, 1);
+    if (dq__weekday(ny) == 0)
         tmp[n++] = ny + 1;
-    else if (dq_weekday(ny) != 6)
+    else if (dq__weekday(ny) != 6)
         tmp[n++] = ny;
     if (y >= 1998)
         tmp[n++] = nth_weekday(y, 1, 1, 3); /* Martin Luther King Jr. Day */
@@ -116,16 +116,16 @@ size_t dq_nyse_closures(int y, int64_t *out, size_t max)
     tmp[n++] = easter(y) - 2;               /* Good Friday */
     tmp[n++] = nth_weekday(y, 5, 1, 0);     /* Memorial Day */
     if (y >= 2022)
-        tmp[n++] = observed(dq_days_from_civil(y, 6, 19)); /* Juneteenth */
-    tmp[n++] = observed(dq_days_from_civil(y, 7, 4));      /* Independence Day */
-    tmp[n++] = nth_weekday(y, 9, 1, 1);                    /* Labor Day */
-    if (y == 1972 || y == 1976 || y == 1980)               /* presidential Election Day */
+        tmp[n++] = observed(dq__days_from_civil(y, 6, 19)); /* Juneteenth */
+    tmp[n++] = observed(dq__days_from_civil(y, 7, 4));      /* Independence Day */
+    tmp[n++] = nth_weekday(y, 9, 1, 1);                     /* Labor Day */
+    if (y == 1972 || y == 1976 || y == 1980)                /* presidential Election Day */
         tmp[n++] = nth_weekday(y, 11, 1, 1) + 1;
-    tmp[n++] = nth_weekday(y, 11, 4, 4);                /* Thanksgiving */
-    tmp[n++] = observed(dq_days_from_civil(y, 12, 25)); /* Christmas */
+    tmp[n++] = nth_weekday(y, 11, 4, 4);                 /* Thanksgiving */
+    tmp[n++] = observed(dq__days_from_civil(y, 12, 25)); /* Christmas */
     for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
         if (specials[i].y == y)
-            tmp[n++] = dq_days_from_civil(y, specials[i].m, specials[i].d);
+            tmp[n++] = dq__days_from_civil(y, specials[i].m, specials[i].d);
     qsort(tmp, n, sizeof tmp[0], cmp_day);
     size_t k = 0;
     for (size_t i = 0; i < n && k < max; i++)
@@ -134,7 +134,7 @@ size_t dq_nyse_closures(int y, int64_t *out, size_t max)
     return k;
 }
 
-void dq_us_dst(int y, int64_t *start, int64_t *end)
+void dq__us_dst(int y, int64_t *start, int64_t *end)
 {
     if (y >= 2007) { /* Energy Policy Act of 2005 */
         *start = nth_weekday(y, 3, 0, 2);
@@ -143,10 +143,10 @@ void dq_us_dst(int y, int64_t *start, int64_t *end)
         *start = nth_weekday(y, 4, 0, 1);
         *end = nth_weekday(y, 10, 0, 0);
     } else if (y == 1974) { /* emergency year-round DST */
-        *start = dq_days_from_civil(1974, 1, 6);
+        *start = dq__days_from_civil(1974, 1, 6);
         *end = nth_weekday(y, 10, 0, 0);
     } else if (y == 1975) {
-        *start = dq_days_from_civil(1975, 2, 23);
+        *start = dq__days_from_civil(1975, 2, 23);
         *end = nth_weekday(y, 10, 0, 0);
     } else {
         *start = nth_weekday(y, 4, 0, 0);
@@ -154,27 +154,27 @@ void dq_us_dst(int y, int64_t *start, int64_t *end)
     }
 }
 
-int dq_caltab_build(dq_caltab *t, dq_calendar cal, int with_starts)
+int dq__caltab_build(dq__caltab *t, dq_calendar cal, int with_starts)
 {
     t->start = NULL;
     t->nsessions = 0;
-    int64_t d0 = dq_days_from_civil(DQ_CAL_FIRST_YEAR, 1, 1);
-    int64_t d1 = dq_days_from_civil(DQ_CAL_LAST_YEAR + 1, 1, 1);
+    int64_t d0 = dq__days_from_civil(DQ__CAL_FIRST_YEAR, 1, 1);
+    int64_t d1 = dq__days_from_civil(DQ__CAL_LAST_YEAR + 1, 1, 1);
     t->day0 = d0;
     t->ndays = d1 - d0;
     t->e = malloc((size_t)t->ndays * sizeof *t->e);
     if (!t->e)
         return DQ_ENOMEM;
     int32_t cum = 0;
-    for (int y = DQ_CAL_FIRST_YEAR; y <= DQ_CAL_LAST_YEAR; y++) {
+    for (int y = DQ__CAL_FIRST_YEAR; y <= DQ__CAL_LAST_YEAR; y++) {
         int64_t closed[32];
-        size_t nclosed = cal == DQ_CAL_NYSE ? dq_nyse_closures(y, closed, 32) : 0;
+        size_t nclosed = cal == DQ_CAL_NYSE ? dq__nyse_closures(y, closed, 32) : 0;
         int64_t ds, de;
-        dq_us_dst(y, &ds, &de);
-        int64_t y0 = dq_days_from_civil(y, 1, 1), y1 = dq_days_from_civil(y + 1, 1, 1);
+        dq__us_dst(y, &ds, &de);
+        int64_t y0 = dq__days_from_civil(y, 1, 1), y1 = dq__days_from_civil(y + 1, 1, 1);
         size_t ci = 0;
         for (int64_t d = y0; d < y1; d++) {
-            int wd = dq_weekday(d);
+            int wd = dq__weekday(d);
             int sess = cal == DQ_CAL_24X7 || (wd != 0 && wd != 6);
             while (ci < nclosed && closed[ci] < d)
                 ci++;
@@ -188,17 +188,17 @@ int dq_caltab_build(dq_caltab *t, dq_calendar cal, int with_starts)
     if (with_starts) {
         t->start = malloc((size_t)(cum > 0 ? cum : 1) * sizeof *t->start);
         if (!t->start) {
-            dq_caltab_free(t);
+            dq__caltab_free(t);
             return DQ_ENOMEM;
         }
         for (int64_t i = 0; i < t->ndays; i++)
             if (t->e[i] & 2)
-                t->start[t->nsessions++] = (d0 + i) * DQ_DAY_MS;
+                t->start[t->nsessions++] = (d0 + i) * DQ__DAY_MS;
     }
     return DQ_OK;
 }
 
-void dq_caltab_free(dq_caltab *t)
+void dq__caltab_free(dq__caltab *t)
 {
     free(t->e);
     free(t->start);
@@ -212,18 +212,18 @@ int dq_calendar_is_session(dq_calendar cal, int64_t day)
         return 1;
     if (cal != DQ_CAL_NYSE && cal != DQ_CAL_WEEKDAYS)
         return DQ_EINVAL;
-    int wd = dq_weekday(day);
+    int wd = dq__weekday(day);
     if (cal == DQ_CAL_WEEKDAYS)
         return wd != 0 && wd != 6;
     int y;
     unsigned m, d;
-    dq_civil_from_days(day, &y, &m, &d);
-    if (y < DQ_CAL_FIRST_YEAR || y > DQ_CAL_LAST_YEAR)
+    dq__civil_from_days(day, &y, &m, &d);
+    if (y < DQ__CAL_FIRST_YEAR || y > DQ__CAL_LAST_YEAR)
         return DQ_EINVAL;
     if (wd == 0 || wd == 6)
         return 0;
     int64_t closed[32];
-    size_t n = dq_nyse_closures(y, closed, 32);
+    size_t n = dq__nyse_closures(y, closed, 32);
     for (size_t i = 0; i < n; i++)
         if (closed[i] == day)
             return 0;

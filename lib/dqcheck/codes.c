@@ -75,7 +75,7 @@ dq_severity dq_code_default_severity(int code)
     return codes[code].sev;
 }
 
-const char *dq_code_suggestion(int code)
+const char *dq__code_suggestion(int code)
 {
     if (code < 0 || code >= DQ_CODE_COUNT)
         return "";
@@ -107,7 +107,7 @@ int dq_severity_from_name(const char *name)
     return DQ_EINVAL;
 }
 
-const char *dq_interval_unit_name(dq_unit u)
+const char *dq__interval_unit_name(dq_unit u)
 {
     switch (u) {
     case DQ_UNIT_SECOND:

@@ -29,7 +29,7 @@ static cJSON *build(const dq_report *r)
     char interval[48] = "";
     if (r->have_interval)
         snprintf(interval, sizeof interval, "%u/%s", r->interval.multiplier,
-                 dq_interval_unit_name(r->interval.unit));
+                 dq__interval_unit_name(r->interval.unit));
     double score = round(dq_report_score(r) * 10000.0) / 10000.0;
     int bad = 0;
     bad |= add(root, "version", cJSON_CreateNumber(1));
@@ -70,7 +70,7 @@ static cJSON *build(const dq_report *r)
     cJSON *issues = cJSON_CreateArray();
     bad |= add(root, "issues", issues);
     for (size_t i = 0; issues && i < r->nissues; i++) {
-        const dq_issue *is = &r->issues[i];
+        const dq_issue *is = dq__issue_ready(r, i);
         cJSON *o = cJSON_CreateObject();
         if (!o) {
             bad = -1;

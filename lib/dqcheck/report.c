@@ -16,7 +16,7 @@ int dq_report_new(dq_report **out, const dq_report_options *opts)
     }
     if (o.fail_on < DQ_SEVERITY_OFF || o.fail_on > DQ_SEVERITY_ERROR)
         return DQ_EINVAL;
-    if (o.max_issues > SIZE_MAX / sizeof(dq_issue))
+    if (o.max_issues > SIZE_MAX / (sizeof(dq_issue) + sizeof(dq__pending)))
         return DQ_EINVAL;
     dq_report *r = calloc(1, sizeof *r);
     if (!r)
@@ -24,7 +24,10 @@ int dq_report_new(dq_report **out, const dq_report_options *opts)
     r->o = o;
     if (o.max_issues) {
         r->issues = malloc(o.max_issues * sizeof *r->issues);
-        if (!r->issues) {
+        r->pending = malloc(o.max_issues * sizeof *r->pending);
+        if (!r->issues || !r->pending) {
+            free(r->issues);
+            free(r->pending);
             free(r);
             return DQ_ENOMEM;
         }
@@ -38,6 +41,7 @@ void dq_report_free(dq_report *r)
     if (!r)
         return;
     free(r->issues);
+    free(r->pending);
     free(r);
 }
 
@@ -45,9 +49,11 @@ void dq_report_reset(dq_report *r)
 {
     dq_report_options o = r->o;
     dq_issue *issues = r->issues;
+    dq__pending *pending = r->pending;
     memset(r, 0, sizeof *r);
     r->o = o;
     r->issues = issues;
+    r->pending = pending;
 }
 
 const char *dq_report_symbol(const dq_report *r)
@@ -123,7 +129,7 @@ size_t dq_report_issue_count(const dq_report *r)
 
 const dq_issue *dq_report_issue(const dq_report *r, size_t i)
 {
-    return i < r->nissues ? &r->issues[i] : NULL;
+    return i < r->nissues ? dq__issue_ready(r, i) : NULL;
 }
 
 void dq_string_free(char *s)

@@ -21,7 +21,7 @@ static const ratio_candidate reverse[] = {
 };
 
 /* Returns 1 (forward) or 2 (reverse) with the best candidate, or 0. */
-int dq_classify_split(double r, double tol, unsigned *num, unsigned *den)
+int dq__classify_split(double r, double tol, unsigned *num, unsigned *den)
 {
     const ratio_candidate *set = r < 1 ? forward : reverse;
     size_t n = r < 1 ? sizeof forward / sizeof forward[0] : sizeof reverse / sizeof reverse[0];

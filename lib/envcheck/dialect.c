@@ -52,7 +52,7 @@ static void seen_free(seen *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         free(s->v[i].key);
-        ec_wipe_free(s->v[i].value);
+        envcheck__wipe_free(s->v[i].value);
     }
     free(s->v);
 }
@@ -77,10 +77,10 @@ static int seen_set(seen *s, const char *key, const char *value, unsigned line)
     size_t i = seen_index(s, key);
     if (i < s->n) {
         kv *old = &s->v[i];
-        char *v = ec_strdup(value);
+        char *v = envcheck__strdup(value);
         if (!v)
             return ENVCHECK_ENOMEM;
-        ec_wipe_free(old->value);
+        envcheck__wipe_free(old->value);
         old->value = v;
         old->line = line;
         return 0;
@@ -93,12 +93,12 @@ static int seen_set(seen *s, const char *key, const char *value, unsigned line)
         s->v = more;
         s->cap = cap;
     }
-    s->v[s->n].key = ec_strdup(key);
-    s->v[s->n].value = ec_strdup(value);
+    s->v[s->n].key = envcheck__strdup(key);
+    s->v[s->n].value = envcheck__strdup(value);
     s->v[s->n].line = line;
     if (!s->v[s->n].key || !s->v[s->n].value) {
         free(s->v[s->n].key);
-        ec_wipe_free(s->v[s->n].value);
+        envcheck__wipe_free(s->v[s->n].value);
         return ENVCHECK_ENOMEM;
     }
     s->n++;
@@ -131,11 +131,11 @@ typedef struct dparser {
     const char *p, *end;
     unsigned line;
     envcheck_dialect dialect;
-    ec_assign_fn assign;
-    ec_lint_fn lint;
+    envcheck__assign_fn assign;
+    envcheck__lint_fn lint;
     void *ctx;
     seen vars;
-    ec_buf value;
+    envcheck__buf value;
 } dparser;
 
 /* Advance over n characters, counting lines. */
@@ -193,23 +193,23 @@ static int lint_unterminated(dparser *d, const char *key)
 
 /* ${...} and $NAME expansion of text[0, n) into out. Returns 0, or 1 for a
  * compose ${NAME?err} whose NAME is unset. */
-static int expand(dparser *d, const char *t, size_t n, ec_buf *out)
+static int expand(dparser *d, const char *t, size_t n, envcheck__buf *out)
 {
     for (size_t i = 0; i < n;) {
         if (t[i] != '$' || i + 1 >= n) {
-            ec_buf_add(out, t + i, 1);
+            envcheck__buf_add(out, t + i, 1);
             i++;
             continue;
         }
         if (d->dialect == ENVCHECK_DIALECT_COMPOSE && t[i + 1] == '$') {
-            ec_buf_add(out, "$", 1);
+            envcheck__buf_add(out, "$", 1);
             i += 2;
             continue;
         }
         if (t[i + 1] == '{') {
             const char *close = memchr(t + i + 2, '}', n - i - 2);
             if (!close) {
-                ec_buf_add(out, t + i, 1);
+                envcheck__buf_add(out, t + i, 1);
                 i++;
                 continue;
             }
@@ -220,14 +220,14 @@ static int expand(dparser *d, const char *t, size_t n, ec_buf *out)
                     nlen++;
                 const char *v = lookup(&d->vars, body, nlen);
                 if (nlen < blen && (blen - nlen < 2 || body[nlen + 1] != '-')) {
-                    ec_buf_add(out, t + i, 1); /* not a variable for dotenv */
+                    envcheck__buf_add(out, t + i, 1); /* not a variable for dotenv */
                     i++;
                     continue;
                 }
                 if (v)
-                    ec_buf_puts(out, v);
+                    envcheck__buf_puts(out, v);
                 else if (nlen < blen)
-                    ec_buf_add(out, body + nlen + 2, blen - nlen - 2);
+                    envcheck__buf_add(out, body + nlen + 2, blen - nlen - 2);
             } else {
                 while (nlen < blen && body[nlen] != ':' && body[nlen] != '-' && body[nlen] != '+' &&
                        body[nlen] != '?')
@@ -239,13 +239,13 @@ static int expand(dparser *d, const char *t, size_t n, ec_buf *out)
                 size_t alen = (size_t)(close - arg);
                 int unset = !v || (colon && !*v);
                 if (op == '-' && unset)
-                    ec_buf_add(out, arg, alen);
+                    envcheck__buf_add(out, arg, alen);
                 else if (op == '+')
-                    ec_buf_add(out, unset ? "" : arg, unset ? 0 : alen);
+                    envcheck__buf_add(out, unset ? "" : arg, unset ? 0 : alen);
                 else if (op == '?' && unset)
                     return 1;
                 else if (v)
-                    ec_buf_puts(out, v);
+                    envcheck__buf_puts(out, v);
             }
             i = (size_t)(close - t) + 1;
             continue;
@@ -259,13 +259,13 @@ static int expand(dparser *d, const char *t, size_t n, ec_buf *out)
                 nlen++;
         }
         if (nlen == 0) {
-            ec_buf_add(out, t + i, 1);
+            envcheck__buf_add(out, t + i, 1);
             i++;
             continue;
         }
         const char *v = lookup(&d->vars, t + i + 1, nlen);
         if (v)
-            ec_buf_puts(out, v);
+            envcheck__buf_puts(out, v);
         i += 1 + nlen;
     }
     return 0;
@@ -281,7 +281,7 @@ static int emit(dparser *d, const char *key, unsigned line)
     if (rc == 0)
         rc = seen_set(&d->vars, key, value, line);
     if (d->value.data)
-        ec_wipe(d->value.data, d->value.len);
+        envcheck__wipe(d->value.data, d->value.len);
     d->value.len = 0;
     return rc;
 }
@@ -294,12 +294,12 @@ static void dotenv_unescape(dparser *d, const char *t, size_t n, char q)
         if (t[i] == '\\' && i + 1 < n) {
             const char *k = strchr(from, t[i + 1]);
             if (k && t[i + 1] && (q == '"' || t[i + 1] == '\\' || t[i + 1] == '\'')) {
-                ec_buf_add(&d->value, &to[k - from], 1);
+                envcheck__buf_add(&d->value, &to[k - from], 1);
                 i++;
                 continue;
             }
         }
-        ec_buf_add(&d->value, t + i, 1);
+        envcheck__buf_add(&d->value, t + i, 1);
     }
 }
 
@@ -346,14 +346,14 @@ static int parse_dotenv_statement(dparser *d)
             if (!close)
                 return 2;
             size_t n = (size_t)(close - d->p - 1);
-            ec_buf tmp = { NULL, 0, 0, 0 };
+            envcheck__buf tmp = { NULL, 0, 0, 0 };
             dotenv_unescape(d, d->p + 1, n, q);
             expand(d, d->value.data ? d->value.data : "", d->value.len, &tmp);
             if (d->value.data)
-                ec_wipe(d->value.data, d->value.len);
+                envcheck__wipe(d->value.data, d->value.len);
             d->value.len = 0;
-            ec_buf_add(&d->value, tmp.data ? tmp.data : "", tmp.len);
-            ec_buf_wipe(&tmp);
+            envcheck__buf_add(&d->value, tmp.data ? tmp.data : "", tmp.len);
+            envcheck__buf_wipe(&tmp);
             advance(d, n + 2);
         } else {
             const char *s = d->p;
@@ -426,7 +426,7 @@ static int parse_compose_statement(dparser *d)
         if (!v)
             return 0;
         d->value.len = 0;
-        ec_buf_puts(&d->value, v);
+        envcheck__buf_puts(&d->value, v);
         return emit(d, key, line) ? -1 : 0;
     }
     while (d->p < d->end && is_blank(*d->p))
@@ -443,22 +443,22 @@ static int parse_compose_statement(dparser *d)
             for (size_t k = 0; k < n; k++) {
                 if (t[k] == '\\' && k + 1 < n && t[k + 1] == '\'')
                     k++;
-                ec_buf_add(&d->value, t + k, 1);
+                envcheck__buf_add(&d->value, t + k, 1);
             }
         } else {
             static const char from[] = "nrt\\\"'", to[] = "\n\r\t\\\"'";
-            ec_buf tmp = { NULL, 0, 0, 0 };
+            envcheck__buf tmp = { NULL, 0, 0, 0 };
             for (size_t k = 0; k < n; k++) {
                 const char *e = t[k] == '\\' && k + 1 < n ? strchr(from, t[k + 1]) : NULL;
                 if (e && t[k + 1]) {
-                    ec_buf_add(&tmp, &to[e - from], 1);
+                    envcheck__buf_add(&tmp, &to[e - from], 1);
                     k++;
                 } else {
-                    ec_buf_add(&tmp, t + k, 1);
+                    envcheck__buf_add(&tmp, t + k, 1);
                 }
             }
             int err = expand(d, tmp.data ? tmp.data : "", tmp.len, &d->value);
-            ec_buf_wipe(&tmp);
+            envcheck__buf_wipe(&tmp);
             if (err)
                 return 3;
         }
@@ -485,8 +485,8 @@ static int parse_compose_statement(dparser *d)
 /* Values as the systemd dialect checks them: the same names and values are
  * accepted in every dialect. */
 typedef struct checked {
-    ec_assign_fn assign;
-    ec_lint_fn lint;
+    envcheck__assign_fn assign;
+    envcheck__lint_fn lint;
     void *ctx;
 } checked;
 
@@ -494,7 +494,7 @@ static int check_assign(void *ctx, const char *name, const char *value, size_t l
 {
     checked *c = ctx;
     size_t n = strlen(name);
-    if (!ec_name_valid(name, n))
+    if (!envcheck__name_valid(name, n))
         return c->lint(c->ctx, ENVCHECK_CODE_INVALID_NAME, "",
                        "invalid variable name: the assignment is ignored "
                        "(names are [A-Za-z_][A-Za-z0-9_]*)",
@@ -507,7 +507,7 @@ static int check_assign(void *ctx, const char *name, const char *value, size_t l
                            "the assignment is ignored",
                            line);
     }
-    if (!ec_utf8_valid(value, len))
+    if (!envcheck__utf8_valid(value, len))
         return c->lint(c->ctx, ENVCHECK_CODE_INVALID_VALUE, name,
                        "the value has control characters or invalid UTF-8: "
                        "the assignment is ignored",
@@ -531,8 +531,8 @@ static int check_lint(void *ctx, envcheck_code code, const char *name, const cha
     return c->lint(c->ctx, code, name, message, line);
 }
 
-static int parse_other(const char *data, size_t len, envcheck_dialect dialect, ec_assign_fn assign,
-                       ec_lint_fn lint, void *ctx)
+static int parse_other(const char *data, size_t len, envcheck_dialect dialect,
+                       envcheck__assign_fn assign, envcheck__lint_fn lint, void *ctx)
 {
     checked chk = { assign, lint, ctx };
     char *copy = NULL;
@@ -593,19 +593,19 @@ static int parse_other(const char *data, size_t len, envcheck_dialect dialect, e
     if (rc == -1)
         rc = ENVCHECK_ENOMEM;
     seen_free(&d.vars);
-    ec_buf_wipe(&d.value);
+    envcheck__buf_wipe(&d.value);
     if (copy) {
-        ec_wipe(copy, len);
+        envcheck__wipe(copy, len);
         free(copy);
     }
     return rc;
 }
 
-int ec_envfile_parse_dialect(const char *data, size_t len, envcheck_dialect dialect,
-                             ec_assign_fn assign, ec_lint_fn lint, void *ctx)
+int envcheck__envfile_parse_dialect(const char *data, size_t len, envcheck_dialect dialect,
+                                    envcheck__assign_fn assign, envcheck__lint_fn lint, void *ctx)
 {
     if (dialect == ENVCHECK_DIALECT_SYSTEMD)
-        return ec_envfile_parse(data, len, assign, lint, ctx);
+        return envcheck__envfile_parse(data, len, assign, lint, ctx);
     return parse_other(data, len, dialect, assign, lint, ctx);
 }
 
@@ -630,14 +630,15 @@ static int ignore_lint(void *ctx, envcheck_code code, const char *name, const ch
 
 static const char *const dialect_names[] = { "systemd", "dotenv", "compose" };
 
-int ec_envfile_lint_dialects(const char *data, size_t len, envcheck_dialect dialect,
-                             ec_lint_fn lint, void *ctx)
+int envcheck__envfile_lint_dialects(const char *data, size_t len, envcheck_dialect dialect,
+                                    envcheck__lint_fn lint, void *ctx)
 {
     seen r[3];
     memset(r, 0, sizeof r);
     int rc = 0;
     for (int k = 0; k < 3 && rc == 0; k++)
-        rc = ec_envfile_parse_dialect(data, len, (envcheck_dialect)k, collect, ignore_lint, &r[k]);
+        rc = envcheck__envfile_parse_dialect(data, len, (envcheck_dialect)k, collect, ignore_lint,
+                                             &r[k]);
     const seen *mine = &r[dialect];
     for (int k = 0; k < 3 && rc == 0; k++) {
         if (k == (int)dialect)

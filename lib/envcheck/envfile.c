@@ -56,15 +56,15 @@ static int value_valid(const char *v, size_t n)
         if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
             return 0;
     }
-    return ec_utf8_valid(v, n);
+    return envcheck__utf8_valid(v, n);
 }
 
 typedef struct parser {
-    ec_buf key, value;
+    envcheck__buf key, value;
     size_t key_ws, value_ws; /* where trailing blanks start, or SIZE_MAX */
     unsigned key_line;
-    ec_assign_fn assign;
-    ec_lint_fn lint;
+    envcheck__assign_fn assign;
+    envcheck__lint_fn lint;
     void *ctx;
 } parser;
 
@@ -79,7 +79,7 @@ static int push(parser *ps, int unterminated)
     size_t vlen = ps->value.len;
     if (ps->key.data)
         ps->key.data[klen] = '\0';
-    if (!ec_name_valid(key, klen)) {
+    if (!envcheck__name_valid(key, klen)) {
         const char *msg = "invalid variable name: the assignment is ignored "
                           "(names are [A-Za-z_][A-Za-z0-9_]*)";
         if (klen > 7 && strncmp(key, "export", 6) == 0 && is_ws(key[6]))
@@ -103,7 +103,7 @@ static int push(parser *ps, int unterminated)
     }
     /* reset, wiping the value */
     if (ps->value.data)
-        ec_wipe(ps->value.data, ps->value.len);
+        envcheck__wipe(ps->value.data, ps->value.len);
     ps->value.len = 0;
     if (ps->value.data)
         ps->value.data[0] = '\0';
@@ -113,7 +113,8 @@ static int push(parser *ps, int unterminated)
     return rc;
 }
 
-int ec_envfile_parse(const char *data, size_t len, ec_assign_fn assign, ec_lint_fn lint, void *ctx)
+int envcheck__envfile_parse(const char *data, size_t len, envcheck__assign_fn assign,
+                            envcheck__lint_fn lint, void *ctx)
 {
     parser ps = { { NULL, 0, 0, 0 }, { NULL, 0, 0, 0 }, SIZE_MAX, SIZE_MAX, 1, assign, lint, ctx };
     enum state st = PRE_KEY;
@@ -146,7 +147,7 @@ again:
                 st = KEY;
                 ps.key_ws = SIZE_MAX;
                 ps.key_line = line;
-                ec_buf_add(&ps.key, &c, 1);
+                envcheck__buf_add(&ps.key, &c, 1);
             }
             break;
         case KEY:
@@ -163,7 +164,7 @@ again:
                     ps.key_ws = SIZE_MAX;
                 else if (ps.key_ws == SIZE_MAX)
                     ps.key_ws = ps.key.len;
-                ec_buf_add(&ps.key, &c, 1);
+                envcheck__buf_add(&ps.key, &c, 1);
             }
             break;
         case PRE_VALUE:
@@ -180,7 +181,7 @@ again:
                 st = VALUE_ESCAPE;
             } else if (!is_ws(c)) {
                 st = VALUE;
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             }
             break;
         case VALUE:
@@ -199,19 +200,19 @@ again:
                     ps.value_ws = SIZE_MAX;
                 else if (ps.value_ws == SIZE_MAX)
                     ps.value_ws = ps.value.len;
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             }
             break;
         case VALUE_ESCAPE:
             st = VALUE;
             if (!is_nl(c))
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             break;
         case SINGLE_QUOTE:
             if (c == '\'')
                 st = PRE_VALUE;
             else
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             break;
         case DOUBLE_QUOTE:
             if (c == '"')
@@ -219,15 +220,15 @@ again:
             else if (c == '\\')
                 st = DOUBLE_QUOTE_ESCAPE;
             else
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             break;
         case DOUBLE_QUOTE_ESCAPE:
             st = DOUBLE_QUOTE;
             if (c == '"' || c == '\\' || c == '`' || c == '$') {
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             } else if (c != '\n') {
-                ec_buf_add(&ps.value, "\\", 1);
-                ec_buf_add(&ps.value, &c, 1);
+                envcheck__buf_add(&ps.value, "\\", 1);
+                envcheck__buf_add(&ps.value, &c, 1);
             }
             break;
         case COMMENT:
@@ -292,7 +293,7 @@ again:
     }
     if (rc == 0 && (ps.key.failed || ps.value.failed))
         rc = ENVCHECK_ENOMEM;
-    ec_buf_wipe(&ps.key);
-    ec_buf_wipe(&ps.value);
+    envcheck__buf_wipe(&ps.key);
+    envcheck__buf_wipe(&ps.value);
     return rc;
 }

@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int emit(envcheck_write_fn fn, void *ud, ec_buf *b)
+static int emit(envcheck_write_fn fn, void *ud, envcheck__buf *b)
 {
     if (b->failed) {
-        ec_buf_wipe(b);
+        envcheck__buf_wipe(b);
         return ENVCHECK_ENOMEM;
     }
     int rc = ENVCHECK_OK;
     if (b->len && fn(b->data, b->len, ud) != 0)
         rc = ENVCHECK_EIO;
-    ec_buf_wipe(b);
+    envcheck__buf_wipe(b);
     return rc;
 }
 
@@ -30,15 +30,15 @@ static int emit_json(envcheck_write_fn fn, void *ud, cJSON *root)
         return ENVCHECK_ENOMEM;
     size_t n = strlen(text);
     int rc = fn(text, n, ud) != 0 ? ENVCHECK_EIO : ENVCHECK_OK;
-    ec_wipe(text, n);
+    envcheck__wipe(text, n);
     cJSON_free(text);
     return rc;
 }
 
-static void pad(ec_buf *b, size_t used, size_t width)
+static void pad(envcheck__buf *b, size_t used, size_t width)
 {
     for (size_t i = used; i < width; i++)
-        ec_buf_add(b, " ", 1);
+        envcheck__buf_add(b, " ", 1);
 }
 
 /* ---- report */
@@ -47,21 +47,22 @@ static const char *const group_titles[] = { "Missing", "Invalid", "Rules", "Warn
 
 static int report_text(const envcheck_result *r, envcheck_write_fn fn, void *ud)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     size_t problems = r->n_findings - r->group_count[ENVCHECK_GROUP_LINT];
     size_t warnings = r->group_count[ENVCHECK_GROUP_LINT];
     if (problems == 0) {
-        ec_buf_printf(&b, "envcheck: the configuration is valid (%zu variable%s checked)",
-                      r->schema->n_vars, r->schema->n_vars == 1 ? "" : "s");
+        envcheck__buf_printf(&b, "envcheck: the configuration is valid (%zu variable%s checked)",
+                             r->schema->n_vars, r->schema->n_vars == 1 ? "" : "s");
     } else {
-        ec_buf_printf(&b, "envcheck: %zu problem%s: %zu missing, %zu invalid, %zu rule%s", problems,
-                      problems == 1 ? "" : "s", r->group_count[0], r->group_count[1],
-                      r->group_count[2], r->group_count[2] == 1 ? "" : "s");
+        envcheck__buf_printf(&b, "envcheck: %zu problem%s: %zu missing, %zu invalid, %zu rule%s",
+                             problems, problems == 1 ? "" : "s", r->group_count[0],
+                             r->group_count[1], r->group_count[2],
+                             r->group_count[2] == 1 ? "" : "s");
     }
     if (warnings)
-        ec_buf_printf(&b, "%s%zu env-file warning%s", problems ? "; " : "; ", warnings,
-                      warnings == 1 ? "" : "s");
-    ec_buf_puts(&b, "\n");
+        envcheck__buf_printf(&b, "%s%zu env-file warning%s", problems ? "; " : "; ", warnings,
+                             warnings == 1 ? "" : "s");
+    envcheck__buf_puts(&b, "\n");
     size_t width = 0;
     for (size_t i = 0; i < r->n_findings; i++) {
         size_t n = strlen(r->findings[i].pub.name);
@@ -77,15 +78,15 @@ static int report_text(const envcheck_result *r, envcheck_write_fn fn, void *ud)
         const envcheck_finding *f = &r->findings[i].pub;
         if ((int)f->group != group) {
             group = (int)f->group;
-            ec_buf_printf(&b, "\n%s:\n", group_titles[group]);
+            envcheck__buf_printf(&b, "\n%s:\n", group_titles[group]);
         }
         const char *name = f->name[0] ? f->name : "-";
-        ec_buf_printf(&b, "  %s", name);
+        envcheck__buf_printf(&b, "  %s", name);
         pad(&b, strlen(name), width);
-        ec_buf_puts(&b, "  ");
+        envcheck__buf_puts(&b, "  ");
         if (f->file && f->line)
-            ec_buf_printf(&b, "%s:%u: ", f->file, f->line);
-        ec_buf_printf(&b, "%s\n", f->message);
+            envcheck__buf_printf(&b, "%s:%u: ", f->file, f->line);
+        envcheck__buf_printf(&b, "%s\n", f->message);
     }
     return emit(fn, ud, &b);
 }
@@ -144,16 +145,16 @@ int envcheck_result_write_report(const envcheck_result *r, envcheck_format forma
 
 /* ---- dump */
 
-static const char *state_name(ec_state st)
+static const char *state_name(envcheck__state st)
 {
     switch (st) {
-    case EC_SET:
+    case ENVCHECK__SET:
         return "set";
-    case EC_DEFAULT:
+    case ENVCHECK__DEFAULT:
         return "default";
-    case EC_INVALID:
+    case ENVCHECK__INVALID:
         return "invalid";
-    case EC_UNSET:
+    case ENVCHECK__UNSET:
         break;
     }
     return "unset";
@@ -168,14 +169,14 @@ static int dump_text(const envcheck_result *r, envcheck_write_fn fn, void *ud)
     size_t wname = 4, wvalue = 5;
     int oom = 0;
     for (size_t i = 0; i < s->n_vars; i++) {
-        ec_buf v = { NULL, 0, 0, 0 };
-        if (r->vars[i].state == EC_UNSET)
-            ec_buf_puts(&v, "(unset)");
+        envcheck__buf v = { NULL, 0, 0, 0 };
+        if (r->vars[i].state == ENVCHECK__UNSET)
+            envcheck__buf_puts(&v, "(unset)");
         else
-            ec_result_show(&v, r, i, 1);
-        if (r->vars[i].state == EC_INVALID)
-            ec_buf_puts(&v, " (invalid)");
-        shown[i] = ec_buf_take(&v);
+            envcheck__result_show(&v, r, i, 1);
+        if (r->vars[i].state == ENVCHECK__INVALID)
+            envcheck__buf_puts(&v, " (invalid)");
+        shown[i] = envcheck__buf_take(&v);
         if (!shown[i]) {
             oom = 1;
             break;
@@ -188,26 +189,26 @@ static int dump_text(const envcheck_result *r, envcheck_write_fn fn, void *ud)
     }
     if (wvalue > 60)
         wvalue = 60;
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     if (!oom) {
-        ec_buf_puts(&b, "NAME");
+        envcheck__buf_puts(&b, "NAME");
         pad(&b, 4, wname + 2);
-        ec_buf_puts(&b, "VALUE");
+        envcheck__buf_puts(&b, "VALUE");
         pad(&b, 5, wvalue + 2);
-        ec_buf_puts(&b, "SOURCE\n");
+        envcheck__buf_puts(&b, "SOURCE\n");
         for (size_t i = 0; i < s->n_vars; i++) {
-            ec_buf_puts(&b, s->vars[i].name);
+            envcheck__buf_puts(&b, s->vars[i].name);
             pad(&b, strlen(s->vars[i].name), wname + 2);
-            ec_buf_puts(&b, shown[i]);
+            envcheck__buf_puts(&b, shown[i]);
             pad(&b, strlen(shown[i]), wvalue + 2);
-            ec_buf_printf(&b, "%s\n", r->vars[i].origin ? r->vars[i].origin : "-");
+            envcheck__buf_printf(&b, "%s\n", r->vars[i].origin ? r->vars[i].origin : "-");
         }
     }
     for (size_t i = 0; i < s->n_vars; i++)
-        ec_wipe_free(shown[i]);
+        envcheck__wipe_free(shown[i]);
     free(shown);
     if (oom) {
-        ec_buf_wipe(&b);
+        envcheck__buf_wipe(&b);
         return ENVCHECK_ENOMEM;
     }
     return emit(fn, ud, &b);
@@ -226,22 +227,22 @@ static int dump_json(const envcheck_result *r, envcheck_write_fn fn, void *ud)
             oom = 1;
             break;
         }
-        const ec_rvar *rv = &r->vars[i];
-        if (rv->state == EC_UNSET) {
+        const envcheck__rvar *rv = &r->vars[i];
+        if (rv->state == ENVCHECK__UNSET) {
             oom |= !cJSON_AddNullToObject(o, "value");
         } else {
-            ec_buf v = { NULL, 0, 0, 0 };
-            ec_result_show(&v, r, i, 0);
-            char *text = ec_buf_take(&v);
+            envcheck__buf v = { NULL, 0, 0, 0 };
+            envcheck__result_show(&v, r, i, 0);
+            char *text = envcheck__buf_take(&v);
             oom |= !text || !cJSON_AddStringToObject(o, "value", text);
-            ec_wipe_free(text);
+            envcheck__wipe_free(text);
         }
         oom |= !cJSON_AddStringToObject(o, "state", state_name(rv->state));
         if (rv->origin)
             oom |= !cJSON_AddStringToObject(o, "source", rv->origin);
         else
             oom |= !cJSON_AddNullToObject(o, "source");
-        oom |= !cJSON_AddBoolToObject(o, "sensitive", ec_var_sensitive(&s->vars[i]));
+        oom |= !cJSON_AddBoolToObject(o, "sensitive", envcheck__var_sensitive(&s->vars[i]));
     }
     if (oom) {
         cJSON_Delete(root);
@@ -262,46 +263,46 @@ int envcheck_result_write_dump(const envcheck_result *r, envcheck_format format,
 
 /* ---- usage */
 
-static char *type_text(const ec_var *var)
+static char *type_text(const envcheck__var *var)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     if (var->o.type == ENVCHECK_TYPE_LIST)
-        ec_buf_printf(&b, "list<%s>", envcheck_type_name(var->o.element_type));
+        envcheck__buf_printf(&b, "list<%s>", envcheck_type_name(var->o.element_type));
     else
-        ec_buf_puts(&b, envcheck_type_name(var->o.type));
-    return ec_buf_take(&b);
+        envcheck__buf_puts(&b, envcheck_type_name(var->o.type));
+    return envcheck__buf_take(&b);
 }
 
-static char *default_text(const ec_var *var)
+static char *default_text(const envcheck__var *var)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     if (!var->default_value)
-        ec_buf_puts(&b, "-");
-    else if (ec_is_blank(var->default_value))
-        ec_buf_puts(&b, "\"\"");
+        envcheck__buf_puts(&b, "-");
+    else if (envcheck__is_blank(var->default_value))
+        envcheck__buf_puts(&b, "\"\"");
     else
-        ec_var_show_default(&b, var);
-    return ec_buf_take(&b);
+        envcheck__var_show_default(&b, var);
+    return envcheck__buf_take(&b);
 }
 
-static char *description_text(const ec_var *var)
+static char *description_text(const envcheck__var *var)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     if (var->description)
-        ec_buf_puts(&b, var->description);
+        envcheck__buf_puts(&b, var->description);
     envcheck_type t = var->o.type == ENVCHECK_TYPE_LIST ? var->o.element_type : var->o.type;
     if (t == ENVCHECK_TYPE_ENUM) {
-        ec_buf_puts(&b, b.len ? " (one of: " : "one of: ");
+        envcheck__buf_puts(&b, b.len ? " (one of: " : "one of: ");
         for (size_t i = 0; i < var->o.n_values; i++)
-            ec_buf_printf(&b, "%s%s", i ? ", " : "", var->values[i]);
+            envcheck__buf_printf(&b, "%s%s", i ? ", " : "", var->values[i]);
         if (var->description)
-            ec_buf_puts(&b, ")");
+            envcheck__buf_puts(&b, ")");
     }
-    if (var->example && !ec_var_sensitive(var))
-        ec_buf_printf(&b, "%sexample: %s", b.len ? "; " : "", var->example);
+    if (var->example && !envcheck__var_sensitive(var))
+        envcheck__buf_printf(&b, "%sexample: %s", b.len ? "; " : "", var->example);
     if (!b.len)
-        ec_buf_puts(&b, "");
-    return ec_buf_take(&b);
+        envcheck__buf_puts(&b, "");
+    return envcheck__buf_take(&b);
 }
 
 static int usage_text(const envcheck_schema *s, envcheck_write_fn fn, void *ud)
@@ -330,37 +331,37 @@ static int usage_text(const envcheck_schema *s, envcheck_write_fn fn, void *ud)
     }
     if (wdef > 40)
         wdef = 40;
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     if (!oom) {
-        ec_buf_puts(&b, "NAME");
+        envcheck__buf_puts(&b, "NAME");
         pad(&b, 4, wname + 2);
-        ec_buf_puts(&b, "TYPE");
+        envcheck__buf_puts(&b, "TYPE");
         pad(&b, 4, wtype + 2);
-        ec_buf_puts(&b, "DEFAULT");
+        envcheck__buf_puts(&b, "DEFAULT");
         pad(&b, 7, wdef + 2);
-        ec_buf_puts(&b, "REQUIRED  DESCRIPTION\n");
+        envcheck__buf_puts(&b, "REQUIRED  DESCRIPTION\n");
         for (size_t i = 0; i < n; i++) {
-            const ec_var *v = &s->vars[i];
-            ec_buf_puts(&b, v->name);
+            const envcheck__var *v = &s->vars[i];
+            envcheck__buf_puts(&b, v->name);
             pad(&b, strlen(v->name), wname + 2);
-            ec_buf_puts(&b, cols[3 * i]);
+            envcheck__buf_puts(&b, cols[3 * i]);
             pad(&b, strlen(cols[3 * i]), wtype + 2);
-            ec_buf_puts(&b, cols[3 * i + 1]);
+            envcheck__buf_puts(&b, cols[3 * i + 1]);
             pad(&b, strlen(cols[3 * i + 1]), wdef + 2);
             const char *req = v->o.required ? "yes" : "no";
-            ec_buf_puts(&b, req);
+            envcheck__buf_puts(&b, req);
             if (cols[3 * i + 2][0]) {
                 pad(&b, strlen(req), 10);
-                ec_buf_puts(&b, cols[3 * i + 2]);
+                envcheck__buf_puts(&b, cols[3 * i + 2]);
             }
-            ec_buf_puts(&b, "\n");
+            envcheck__buf_puts(&b, "\n");
         }
     }
     for (size_t i = 0; i < n * 3; i++)
-        ec_wipe_free(cols[i]);
+        envcheck__wipe_free(cols[i]);
     free(cols);
     if (oom) {
-        ec_buf_wipe(&b);
+        envcheck__buf_wipe(&b);
         return ENVCHECK_ENOMEM;
     }
     return emit(fn, ud, &b);
@@ -373,7 +374,7 @@ static int usage_json(const envcheck_schema *s, envcheck_write_fn fn, void *ud)
         return ENVCHECK_ENOMEM;
     int oom = 0;
     for (size_t i = 0; i < s->n_vars && !oom; i++) {
-        const ec_var *v = &s->vars[i];
+        const envcheck__var *v = &s->vars[i];
         cJSON *o = cJSON_CreateObject();
         if (!o) {
             oom = 1;
@@ -385,19 +386,19 @@ static int usage_json(const envcheck_schema *s, envcheck_write_fn fn, void *ud)
                !cJSON_AddStringToObject(o, "type", type);
         free(type);
         if (v->default_value) {
-            ec_buf b = { NULL, 0, 0, 0 };
-            ec_var_show_default(&b, v);
-            char *d = ec_buf_take(&b);
+            envcheck__buf b = { NULL, 0, 0, 0 };
+            envcheck__var_show_default(&b, v);
+            char *d = envcheck__buf_take(&b);
             oom |= !d || !cJSON_AddStringToObject(o, "default", d);
-            ec_wipe_free(d);
+            envcheck__wipe_free(d);
         } else {
             oom |= !cJSON_AddNullToObject(o, "default");
         }
         oom |= !cJSON_AddBoolToObject(o, "required", v->o.required);
-        oom |= !cJSON_AddBoolToObject(o, "sensitive", ec_var_sensitive(v));
+        oom |= !cJSON_AddBoolToObject(o, "sensitive", envcheck__var_sensitive(v));
         if (v->description)
             oom |= !cJSON_AddStringToObject(o, "description", v->description);
-        if (v->example && !ec_var_sensitive(v))
+        if (v->example && !envcheck__var_sensitive(v))
             oom |= !cJSON_AddStringToObject(o, "example", v->example);
     }
     if (oom) {

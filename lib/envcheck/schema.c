@@ -39,7 +39,7 @@ const char *envcheck_type_name(envcheck_type type)
     return "unknown";
 }
 
-void ec_schema_seterr(envcheck_schema *s, const char *fmt, ...)
+void envcheck__schema_seterr(envcheck_schema *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -62,14 +62,14 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
-static void var_free(ec_var *v)
+static void var_free(envcheck__var *v)
 {
     free(v->name);
     free(v->file_name);
-    ec_wipe_free(v->default_value);
+    envcheck__wipe_free(v->default_value);
     free(v->description);
-    if (ec_var_sensitive(v))
-        ec_wipe_free(v->example);
+    if (envcheck__var_sensitive(v))
+        envcheck__wipe_free(v->example);
     else
         free(v->example);
     free(v->charset_text);
@@ -79,7 +79,7 @@ static void var_free(ec_var *v)
     memset(v, 0, sizeof *v);
 }
 
-static void rule_free(ec_rule *r)
+static void rule_free(envcheck__rule *r)
 {
     free(r->name);
     free(r->name2);
@@ -93,7 +93,7 @@ static const char *var_name_at(const void *ctx, size_t i)
     return ((const envcheck_schema *)ctx)->vars[i].name;
 }
 
-void ec_schema_truncate(envcheck_schema *s, size_t n_vars, size_t n_rules)
+void envcheck__schema_truncate(envcheck_schema *s, size_t n_vars, size_t n_rules)
 {
     int changed = 0;
     while (s->n_vars > n_vars) {
@@ -108,7 +108,7 @@ void ec_schema_truncate(envcheck_schema *s, size_t n_vars, size_t n_rules)
         memset(s->index.slots, 0, s->index.cap * sizeof *s->index.slots);
         s->index.count = 0;
         for (size_t i = 0; i < s->n_vars; i++)
-            (void)ec_index_insert(&s->index, s->vars[i].name, i, var_name_at, s);
+            (void)envcheck__index_insert(&s->index, s->vars[i].name, i, var_name_at, s);
     }
 }
 
@@ -116,10 +116,10 @@ void envcheck_schema_free(envcheck_schema *s)
 {
     if (!s)
         return;
-    ec_schema_truncate(s, 0, 0);
+    envcheck__schema_truncate(s, 0, 0);
     free(s->vars);
     free(s->rules);
-    ec_index_free(&s->index);
+    envcheck__index_free(&s->index);
     free(s);
 }
 
@@ -133,17 +133,17 @@ size_t envcheck_schema_count(const envcheck_schema *s)
     return s->n_vars;
 }
 
-long ec_schema_find(const envcheck_schema *s, const char *name)
+long envcheck__schema_find(const envcheck_schema *s, const char *name)
 {
     if (!s->index.cap)
         return -1;
-    size_t k = ec_index_find(&s->index, name, var_name_at, s);
+    size_t k = envcheck__index_find(&s->index, name, var_name_at, s);
     if (!k || k > s->n_vars)
         return -1;
     return (long)(k - 1);
 }
 
-int ec_var_sensitive(const ec_var *var)
+int envcheck__var_sensitive(const envcheck__var *var)
 {
     return var->o.sensitive || var->o.type == ENVCHECK_TYPE_API_KEY;
 }
@@ -166,7 +166,7 @@ static char **copy_strv(const char *const *v, size_t n, int *bad)
             free_strv(c, n);
             return NULL;
         }
-        c[i] = ec_strdup(v[i]);
+        c[i] = envcheck__strdup(v[i]);
         if (!c[i]) {
             free_strv(c, n);
             return NULL;
@@ -180,7 +180,7 @@ static int dup_opt(const char *in, char **out)
     *out = NULL;
     if (!in)
         return 0;
-    *out = ec_strdup(in);
+    *out = envcheck__strdup(in);
     return *out ? 0 : -1;
 }
 
@@ -191,60 +191,60 @@ int envcheck_schema_add(envcheck_schema *s, const char *name, const envcheck_var
         opts = &defaults;
     s->errmsg[0] = '\0';
     if (opts->version < 1 || opts->version > ENVCHECK_VAR_OPTIONS_VERSION) {
-        ec_schema_seterr(s, "%s: unsupported options version %u", name, opts->version);
+        envcheck__schema_seterr(s, "%s: unsupported options version %u", name, opts->version);
         return ENVCHECK_EINVAL;
     }
-    if (!ec_name_valid(name, strlen(name))) {
-        ec_schema_seterr(s, "invalid variable name (names are [A-Za-z_][A-Za-z0-9_]*)");
+    if (!envcheck__name_valid(name, strlen(name))) {
+        envcheck__schema_seterr(s, "invalid variable name (names are [A-Za-z_][A-Za-z0-9_]*)");
         return ENVCHECK_EINVAL;
     }
     if ((unsigned)opts->type > ENVCHECK_TYPE_API_KEY ||
         (opts->type == ENVCHECK_TYPE_LIST &&
          ((unsigned)opts->element_type > ENVCHECK_TYPE_API_KEY ||
           opts->element_type == ENVCHECK_TYPE_LIST))) {
-        ec_schema_seterr(s, "%s: invalid type", name);
+        envcheck__schema_seterr(s, "%s: invalid type", name);
         return ENVCHECK_EINVAL;
     }
-    if (ec_schema_find(s, name) >= 0) {
-        ec_schema_seterr(s, "%s: declared twice", name);
+    if (envcheck__schema_find(s, name) >= 0) {
+        envcheck__schema_seterr(s, "%s: declared twice", name);
         return ENVCHECK_ESCHEMA;
     }
     envcheck_type t = opts->type == ENVCHECK_TYPE_LIST ? opts->element_type : opts->type;
     if (opts->required && opts->default_value) {
-        ec_schema_seterr(s, "%s: required and a default at once (a default makes it optional)",
-                         name);
+        envcheck__schema_seterr(
+            s, "%s: required and a default at once (a default makes it optional)", name);
         return ENVCHECK_ESCHEMA;
     }
     if (t == ENVCHECK_TYPE_ENUM && opts->n_values == 0) {
-        ec_schema_seterr(s, "%s: an enum needs at least one value", name);
+        envcheck__schema_seterr(s, "%s: an enum needs at least one value", name);
         return ENVCHECK_ESCHEMA;
     }
     if (t == ENVCHECK_TYPE_FLOAT &&
         ((opts->has_min && !isfinite(opts->min_float)) ||
          (opts->has_max && !isfinite(opts->max_float)) ||
          (opts->has_min && opts->has_max && opts->min_float > opts->max_float))) {
-        ec_schema_seterr(s, "%s: min and max must be finite with min <= max", name);
+        envcheck__schema_seterr(s, "%s: min and max must be finite with min <= max", name);
         return ENVCHECK_ESCHEMA;
     }
     if (t != ENVCHECK_TYPE_FLOAT && opts->has_min && opts->has_max && opts->min > opts->max) {
-        ec_schema_seterr(s, "%s: min is greater than max", name);
+        envcheck__schema_seterr(s, "%s: min is greater than max", name);
         return ENVCHECK_ESCHEMA;
     }
     if (opts->max_length && opts->min_length > opts->max_length) {
-        ec_schema_seterr(s, "%s: min_length is greater than max_length", name);
+        envcheck__schema_seterr(s, "%s: min_length is greater than max_length", name);
         return ENVCHECK_ESCHEMA;
     }
     if (opts->type == ENVCHECK_TYPE_LIST && (opts->separator == ' ' || opts->separator == '\t')) {
-        ec_schema_seterr(s, "%s: a list separator cannot be a blank", name);
+        envcheck__schema_seterr(s, "%s: a list separator cannot be a blank", name);
         return ENVCHECK_ESCHEMA;
     }
 
-    ec_var v;
+    envcheck__var v;
     memset(&v, 0, sizeof v);
     v.o = *opts;
     int bad_values = 0, bad_schemes = 0;
     size_t nlen = strlen(name);
-    v.name = ec_strdup(name);
+    v.name = envcheck__strdup(name);
     v.file_name = malloc(nlen + 6);
     if (v.file_name)
         snprintf(v.file_name, nlen + 6, "%s_FILE", name);
@@ -280,48 +280,48 @@ int envcheck_schema_add(envcheck_schema *s, const char *name, const envcheck_var
     }
     if (bad_values || bad_schemes) {
         var_free(&v);
-        ec_schema_seterr(s, "%s: a NULL in values or schemes", name);
+        envcheck__schema_seterr(s, "%s: a NULL in values or schemes", name);
         return ENVCHECK_EINVAL;
     }
-    if (v.charset_text && ec_charset_compile(v.charset_text, v.charset) != 0) {
+    if (v.charset_text && envcheck__charset_compile(v.charset_text, v.charset) != 0) {
         var_free(&v);
-        ec_schema_seterr(s, "%s: invalid charset (ASCII ranges such as A-Za-z0-9_-)", name);
+        envcheck__schema_seterr(s, "%s: invalid charset (ASCII ranges such as A-Za-z0-9_-)", name);
         return ENVCHECK_ESCHEMA;
     }
     if (v.default_value) {
         /* A default is validated like a value; existence of a path is
          * checked when validating, on the machine that runs. */
-        ec_var check = v;
+        envcheck__var check = v;
         check.o.must_exist = 0;
-        ec_value val;
-        ec_fail f;
-        int blank =
-            ec_is_blank(v.default_value) && !(v.o.type == ENVCHECK_TYPE_STRING && v.o.allow_empty);
-        int rc = blank ? -1 : ec_parse_value(&check, v.default_value, &val, &f);
+        envcheck__value val;
+        envcheck__fail f;
+        int blank = envcheck__is_blank(v.default_value) &&
+                    !(v.o.type == ENVCHECK_TYPE_STRING && v.o.allow_empty);
+        int rc = blank ? -1 : envcheck__parse_value(&check, v.default_value, &val, &f);
         if (rc == ENVCHECK_ENOMEM) {
             var_free(&v);
             return rc;
         }
         if (rc != 0) {
-            ec_buf b = { NULL, 0, 0, 0 };
-            if (ec_var_sensitive(&v))
-                ec_buf_puts(&b, ENVCHECK_MASK);
+            envcheck__buf b = { NULL, 0, 0, 0 };
+            if (envcheck__var_sensitive(&v))
+                envcheck__buf_puts(&b, ENVCHECK_MASK);
             else if (v.o.type == ENVCHECK_TYPE_URL)
-                ec_url_append_masked(&b, v.default_value);
+                envcheck__url_append_masked(&b, v.default_value);
             else
-                ec_buf_quote(&b, v.default_value, 64);
-            char *shown = ec_buf_take(&b);
-            ec_schema_seterr(s, "%s: the default %s %s", name, shown ? shown : ENVCHECK_MASK,
-                             blank ? "is blank" : f.reason);
-            ec_wipe_free(shown);
+                envcheck__buf_quote(&b, v.default_value, 64);
+            char *shown = envcheck__buf_take(&b);
+            envcheck__schema_seterr(s, "%s: the default %s %s", name, shown ? shown : ENVCHECK_MASK,
+                                    blank ? "is blank" : f.reason);
+            envcheck__wipe_free(shown);
             var_free(&v);
             return ENVCHECK_ESCHEMA;
         }
-        ec_value_clear(&val);
+        envcheck__value_clear(&val);
     }
     if (s->n_vars == s->cap_vars) {
         size_t cap = s->cap_vars ? s->cap_vars * 2 : 16;
-        ec_var *more = realloc(s->vars, cap * sizeof *more);
+        envcheck__var *more = realloc(s->vars, cap * sizeof *more);
         if (!more) {
             var_free(&v);
             return ENVCHECK_ENOMEM;
@@ -330,7 +330,7 @@ int envcheck_schema_add(envcheck_schema *s, const char *name, const envcheck_var
         s->cap_vars = cap;
     }
     s->vars[s->n_vars] = v;
-    if (ec_index_insert(&s->index, v.name, s->n_vars, var_name_at, s) != 0) {
+    if (envcheck__index_insert(&s->index, v.name, s->n_vars, var_name_at, s) != 0) {
         var_free(&s->vars[s->n_vars]);
         return ENVCHECK_ENOMEM;
     }
@@ -340,17 +340,17 @@ int envcheck_schema_add(envcheck_schema *s, const char *name, const envcheck_var
 
 /* ---- rules */
 
-static ec_rule *new_rule(envcheck_schema *s)
+static envcheck__rule *new_rule(envcheck_schema *s)
 {
     if (s->n_rules == s->cap_rules) {
         size_t cap = s->cap_rules ? s->cap_rules * 2 : 8;
-        ec_rule *more = realloc(s->rules, cap * sizeof *more);
+        envcheck__rule *more = realloc(s->rules, cap * sizeof *more);
         if (!more)
             return NULL;
         s->rules = more;
         s->cap_rules = cap;
     }
-    ec_rule *r = &s->rules[s->n_rules];
+    envcheck__rule *r = &s->rules[s->n_rules];
     memset(r, 0, sizeof *r);
     return r;
 }
@@ -358,8 +358,8 @@ static ec_rule *new_rule(envcheck_schema *s)
 static int names_valid(envcheck_schema *s, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!names[i] || !ec_name_valid(names[i], strlen(names[i]))) {
-            ec_schema_seterr(s, "rule: name %zu is not a valid variable name", i + 1);
+        if (!names[i] || !envcheck__name_valid(names[i], strlen(names[i]))) {
+            envcheck__schema_seterr(s, "rule: name %zu is not a valid variable name", i + 1);
             return 0;
         }
     }
@@ -372,19 +372,19 @@ int envcheck_schema_require_if(envcheck_schema *s, const char *name, envcheck_co
     s->errmsg[0] = '\0';
     if ((unsigned)cond > ENVCHECK_IF_EQUALS || (cond == ENVCHECK_IF_EQUALS && !value) || n == 0 ||
         !required) {
-        ec_schema_seterr(s, "require_if: bad condition or empty list");
+        envcheck__schema_seterr(s, "require_if: bad condition or empty list");
         return ENVCHECK_EINVAL;
     }
     if (!names_valid(s, &name, 1) || !names_valid(s, required, n))
         return ENVCHECK_EINVAL;
-    ec_rule *r = new_rule(s);
+    envcheck__rule *r = new_rule(s);
     if (!r)
         return ENVCHECK_ENOMEM;
     int bad = 0;
-    r->kind = EC_RULE_REQUIRE_IF;
+    r->kind = ENVCHECK__RULE_REQUIRE_IF;
     r->cond = cond;
-    r->name = ec_strdup(name);
-    r->value = cond == ENVCHECK_IF_EQUALS ? ec_strdup(value) : NULL;
+    r->name = envcheck__strdup(name);
+    r->value = cond == ENVCHECK_IF_EQUALS ? envcheck__strdup(value) : NULL;
     r->names = copy_strv(required, n, &bad);
     r->n_names = n;
     if (!r->name || !r->names || (cond == ENVCHECK_IF_EQUALS && !r->value)) {
@@ -400,16 +400,16 @@ int envcheck_schema_group_rule(envcheck_schema *s, envcheck_group_rule kind,
 {
     s->errmsg[0] = '\0';
     if ((unsigned)kind > ENVCHECK_AT_LEAST_ONE || n < 2) {
-        ec_schema_seterr(s, "group rule: bad kind or fewer than two names");
+        envcheck__schema_seterr(s, "group rule: bad kind or fewer than two names");
         return ENVCHECK_EINVAL;
     }
     if (!names_valid(s, names, n))
         return ENVCHECK_EINVAL;
-    ec_rule *r = new_rule(s);
+    envcheck__rule *r = new_rule(s);
     if (!r)
         return ENVCHECK_ENOMEM;
     int bad = 0;
-    r->kind = EC_RULE_GROUP;
+    r->kind = ENVCHECK__RULE_GROUP;
     r->group = kind;
     r->names = copy_strv(names, n, &bad);
     r->n_names = n;
@@ -424,7 +424,7 @@ int envcheck_schema_group_rule(envcheck_schema *s, envcheck_group_rule kind,
 /* 1 number, 2 duration, 0 not comparable, -1 undeclared */
 static int comparable(const envcheck_schema *s, const char *name)
 {
-    long i = ec_schema_find(s, name);
+    long i = envcheck__schema_find(s, name);
     if (i < 0)
         return -1;
     switch (s->vars[i].o.type) {
@@ -447,17 +447,18 @@ int envcheck_schema_less_than(envcheck_schema *s, const char *a, const char *b, 
         return ENVCHECK_EINVAL;
     int ka = comparable(s, a), kb = comparable(s, b);
     if (ka == 0 || kb == 0 || (ka > 0 && kb > 0 && ka != kb)) {
-        ec_schema_seterr(s, "%s %s %s: compares numbers with numbers or durations with durations",
-                         a, or_equal ? "<=" : "<", b);
+        envcheck__schema_seterr(
+            s, "%s %s %s: compares numbers with numbers or durations with durations", a,
+            or_equal ? "<=" : "<", b);
         return ENVCHECK_ESCHEMA;
     }
-    ec_rule *r = new_rule(s);
+    envcheck__rule *r = new_rule(s);
     if (!r)
         return ENVCHECK_ENOMEM;
-    r->kind = EC_RULE_LESS;
+    r->kind = ENVCHECK__RULE_LESS;
     r->or_equal = or_equal ? 1 : 0;
-    r->name = ec_strdup(a);
-    r->name2 = ec_strdup(b);
+    r->name = envcheck__strdup(a);
+    r->name2 = envcheck__strdup(b);
     if (!r->name || !r->name2) {
         rule_free(r);
         return ENVCHECK_ENOMEM;
@@ -471,14 +472,14 @@ int envcheck_schema_custom_rule(envcheck_schema *s, const char *name, envcheck_r
 {
     s->errmsg[0] = '\0';
     if (!*name) {
-        ec_schema_seterr(s, "custom rule: empty name");
+        envcheck__schema_seterr(s, "custom rule: empty name");
         return ENVCHECK_EINVAL;
     }
-    ec_rule *r = new_rule(s);
+    envcheck__rule *r = new_rule(s);
     if (!r)
         return ENVCHECK_ENOMEM;
-    r->kind = EC_RULE_CUSTOM;
-    r->name = ec_strdup(name);
+    r->kind = ENVCHECK__RULE_CUSTOM;
+    r->name = envcheck__strdup(name);
     r->fn = fn;
     r->userdata = userdata;
     if (!r->name) {

@@ -62,12 +62,12 @@ static int check_keys(envcheck_schema *s, const cJSON *obj, const char *const *k
         while (k < n && strcmp(c->string, keys[k]) != 0)
             k++;
         if (k == n) {
-            ec_schema_seterr(s, "%s: unknown key \"%.64s\"", where, c->string);
+            envcheck__schema_seterr(s, "%s: unknown key \"%.64s\"", where, c->string);
             return -1;
         }
         for (const cJSON *d = obj->child; d != c; d = d->next) {
             if (strcmp(d->string, c->string) == 0) {
-                ec_schema_seterr(s, "%s: key \"%.64s\" appears twice", where, c->string);
+                envcheck__schema_seterr(s, "%s: key \"%.64s\" appears twice", where, c->string);
                 return -1;
             }
         }
@@ -82,7 +82,7 @@ static int get_bool(envcheck_schema *s, const cJSON *obj, const char *key, int *
     if (!v)
         return 0;
     if (!cJSON_IsBool(v)) {
-        ec_schema_seterr(s, "%s: \"%s\" must be true or false", where, key);
+        envcheck__schema_seterr(s, "%s: \"%s\" must be true or false", where, key);
         return -1;
     }
     *out = cJSON_IsTrue(v) ? 1 : 0;
@@ -96,7 +96,7 @@ static int get_string(envcheck_schema *s, const cJSON *obj, const char *key, con
     if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsString(v)) {
-        ec_schema_seterr(s, "%s: \"%s\" must be a string", where, key);
+        envcheck__schema_seterr(s, "%s: \"%s\" must be a string", where, key);
         return -1;
     }
     *out = v->valuestring;
@@ -111,7 +111,7 @@ static int get_size(envcheck_schema *s, const cJSON *obj, const char *key, size_
         return 0;
     double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
     if (!(d >= 0 && d <= 1e9 && d == floor(d))) {
-        ec_schema_seterr(s, "%s: \"%s\" must be a whole number from 0", where, key);
+        envcheck__schema_seterr(s, "%s: \"%s\" must be a whole number from 0", where, key);
         return -1;
     }
     *out = (size_t)d;
@@ -129,7 +129,7 @@ static int get_strings(envcheck_schema *s, const cJSON *obj, const char *key, co
         return 0;
     int count = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
     if (count < 0 || count > MAX_LIST) {
-        ec_schema_seterr(s, "%s: \"%s\" must be an array of strings", where, key);
+        envcheck__schema_seterr(s, "%s: \"%s\" must be an array of strings", where, key);
         return -1;
     }
     const char **list = calloc((size_t)count + 1, sizeof *list);
@@ -139,7 +139,7 @@ static int get_strings(envcheck_schema *s, const cJSON *obj, const char *key, co
     for (const cJSON *c = v->child; c; c = c->next) {
         if (!cJSON_IsString(c)) {
             free(list);
-            ec_schema_seterr(s, "%s: \"%s\" must be an array of strings", where, key);
+            envcheck__schema_seterr(s, "%s: \"%s\" must be an array of strings", where, key);
             return -1;
         }
         list[i++] = c->valuestring;
@@ -162,14 +162,14 @@ static int get_bound(envcheck_schema *s, const cJSON *obj, const char *key, envc
             *f = v->valuedouble;
             return 0;
         }
-        if (cJSON_IsString(v) && ec_parse_float(v->valuestring, f) == 0)
+        if (cJSON_IsString(v) && envcheck__parse_float(v->valuestring, f) == 0)
             return 0;
     } else if (t == ENVCHECK_TYPE_DURATION) {
         if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9.2e9) {
             *i = (int64_t)llround(v->valuedouble * 1e9);
             return 0;
         }
-        if (cJSON_IsString(v) && ec_parse_duration(v->valuestring, i) == 0)
+        if (cJSON_IsString(v) && envcheck__parse_duration(v->valuestring, i) == 0)
             return 0;
     } else if (t == ENVCHECK_TYPE_INT || t == ENVCHECK_TYPE_PORT) {
         if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
@@ -177,16 +177,17 @@ static int get_bound(envcheck_schema *s, const cJSON *obj, const char *key, envc
             *i = (int64_t)v->valuedouble;
             return 0;
         }
-        if (cJSON_IsString(v) && ec_parse_int(v->valuestring, i) == 0)
+        if (cJSON_IsString(v) && envcheck__parse_int(v->valuestring, i) == 0)
             return 0;
     } else {
-        ec_schema_seterr(s,
-                         "%s: \"%s\" applies to int, port, float and duration only (use "
-                         "min_length/max_length for text)",
-                         where, key);
+        envcheck__schema_seterr(s,
+                                "%s: \"%s\" applies to int, port, float and duration only (use "
+                                "min_length/max_length for text)",
+                                where, key);
         return -1;
     }
-    ec_schema_seterr(s, "%s: \"%s\" is not a valid %s bound", where, key, envcheck_type_name(t));
+    envcheck__schema_seterr(s, "%s: \"%s\" is not a valid %s bound", where, key,
+                            envcheck_type_name(t));
     return -1;
 }
 
@@ -195,12 +196,12 @@ static int load_var(envcheck_schema *s, const cJSON *obj, size_t idx)
     char where[160];
     snprintf(where, sizeof where, "variables[%zu]", idx);
     if (!cJSON_IsObject(obj)) {
-        ec_schema_seterr(s, "%s: must be an object", where);
+        envcheck__schema_seterr(s, "%s: must be an object", where);
         return ENVCHECK_ESCHEMA;
     }
     const cJSON *jn = cJSON_GetObjectItemCaseSensitive(obj, "name");
     if (!cJSON_IsString(jn)) {
-        ec_schema_seterr(s, "%s: \"name\" (a string) is required", where);
+        envcheck__schema_seterr(s, "%s: \"name\" (a string) is required", where);
         return ENVCHECK_ESCHEMA;
     }
     const char *name = jn->valuestring;
@@ -213,14 +214,15 @@ static int load_var(envcheck_schema *s, const cJSON *obj, size_t idx)
     if (get_string(s, obj, "type", &type, where) != 0)
         return ENVCHECK_ESCHEMA;
     if (type && type_from_name(type, &o.type) != 0) {
-        ec_schema_seterr(s, "%s: unknown type \"%.64s\"", where, type);
+        envcheck__schema_seterr(s, "%s: unknown type \"%.64s\"", where, type);
         return ENVCHECK_ESCHEMA;
     }
     if (get_string(s, obj, "element", &element, where) != 0)
         return ENVCHECK_ESCHEMA;
     if (element && (type_from_name(element, &o.element_type) != 0 ||
                     o.element_type == ENVCHECK_TYPE_LIST || o.type != ENVCHECK_TYPE_LIST)) {
-        ec_schema_seterr(s, "%s: \"element\" is a type other than list, for lists only", where);
+        envcheck__schema_seterr(s, "%s: \"element\" is a type other than list, for lists only",
+                                where);
         return ENVCHECK_ESCHEMA;
     }
     envcheck_type t = o.type == ENVCHECK_TYPE_LIST ? o.element_type : o.type;
@@ -244,7 +246,8 @@ static int load_var(envcheck_schema *s, const cJSON *obj, size_t idx)
             }
             o.default_value = numbuf;
         } else {
-            ec_schema_seterr(s, "%s: \"default\" must be a string, number or boolean", where);
+            envcheck__schema_seterr(s, "%s: \"default\" must be a string, number or boolean",
+                                    where);
             return ENVCHECK_ESCHEMA;
         }
     }
@@ -266,7 +269,7 @@ static int load_var(envcheck_schema *s, const cJSON *obj, size_t idx)
         return ENVCHECK_ESCHEMA;
     if (sep) {
         if (strlen(sep) != 1) {
-            ec_schema_seterr(s, "%s: \"separator\" must be one character", where);
+            envcheck__schema_seterr(s, "%s: \"separator\" must be one character", where);
             return ENVCHECK_ESCHEMA;
         }
         o.separator = sep[0];
@@ -286,9 +289,9 @@ static int load_var(envcheck_schema *s, const cJSON *obj, size_t idx)
     free(values);
     free(schemes);
     if (rc == ENVCHECK_EINVAL || rc == ENVCHECK_ESCHEMA) {
-        char inner[EC_ERRMSG_SIZE];
+        char inner[ENVCHECK__ERRMSG_SIZE];
         memcpy(inner, s->errmsg, sizeof inner);
-        ec_schema_seterr(s, "variables[%zu]: %s", idx, inner);
+        envcheck__schema_seterr(s, "variables[%zu]: %s", idx, inner);
         return ENVCHECK_ESCHEMA;
     }
     return rc;
@@ -301,7 +304,7 @@ static int name_list(envcheck_schema *s, const cJSON *v, const char ***out, size
     *n = 0;
     int count = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
     if (count < (int)min || count > MAX_LIST) {
-        ec_schema_seterr(s, "%s: expects an array of at least %zu names", where, min);
+        envcheck__schema_seterr(s, "%s: expects an array of at least %zu names", where, min);
         return ENVCHECK_ESCHEMA;
     }
     const char **list = calloc((size_t)count + 1, sizeof *list);
@@ -311,7 +314,7 @@ static int name_list(envcheck_schema *s, const cJSON *v, const char ***out, size
     for (const cJSON *c = v->child; c; c = c->next) {
         if (!cJSON_IsString(c)) {
             free(list);
-            ec_schema_seterr(s, "%s: expects an array of names", where);
+            envcheck__schema_seterr(s, "%s: expects an array of names", where);
             return ENVCHECK_ESCHEMA;
         }
         list[i++] = c->valuestring;
@@ -324,9 +327,9 @@ static int name_list(envcheck_schema *s, const cJSON *v, const char ***out, size
 static int wrap_rule_error(envcheck_schema *s, int rc, const char *where)
 {
     if (rc == ENVCHECK_EINVAL || rc == ENVCHECK_ESCHEMA) {
-        char inner[EC_ERRMSG_SIZE];
+        char inner[ENVCHECK__ERRMSG_SIZE];
         memcpy(inner, s->errmsg, sizeof inner);
-        ec_schema_seterr(s, "%s: %s", where, inner);
+        envcheck__schema_seterr(s, "%s: %s", where, inner);
         return ENVCHECK_ESCHEMA;
     }
     return rc;
@@ -337,7 +340,7 @@ static int load_rule(envcheck_schema *s, const cJSON *obj, size_t idx)
     char where[64];
     snprintf(where, sizeof where, "rules[%zu]", idx);
     if (!cJSON_IsObject(obj) || !obj->child) {
-        ec_schema_seterr(s, "%s: must be a non-empty object", where);
+        envcheck__schema_seterr(s, "%s: must be a non-empty object", where);
         return ENVCHECK_ESCHEMA;
     }
     const cJSON *cond = cJSON_GetObjectItemCaseSensitive(obj, "if");
@@ -348,7 +351,7 @@ static int load_rule(envcheck_schema *s, const cJSON *obj, size_t idx)
             return ENVCHECK_ESCHEMA;
         if (!cJSON_IsObject(cond) || check_keys(s, cond, cond_keys, 3, where) != 0) {
             if (!cJSON_IsObject(cond))
-                ec_schema_seterr(s, "%s: \"if\" must be an object", where);
+                envcheck__schema_seterr(s, "%s: \"if\" must be an object", where);
             return ENVCHECK_ESCHEMA;
         }
         const cJSON *jn = cJSON_GetObjectItemCaseSensitive(cond, "name");
@@ -357,7 +360,8 @@ static int load_rule(envcheck_schema *s, const cJSON *obj, size_t idx)
         envcheck_condition c = ENVCHECK_IF_SET;
         const char *value = NULL;
         if (!cJSON_IsString(jn) || (is && eq) || (!is && !eq)) {
-            ec_schema_seterr(s, "%s: \"if\" needs \"name\" and one of \"is\" or \"equals\"", where);
+            envcheck__schema_seterr(s, "%s: \"if\" needs \"name\" and one of \"is\" or \"equals\"",
+                                    where);
             return ENVCHECK_ESCHEMA;
         }
         if (is) {
@@ -369,12 +373,12 @@ static int load_rule(envcheck_schema *s, const cJSON *obj, size_t idx)
             else if (strcmp(w, "set") == 0)
                 c = ENVCHECK_IF_SET;
             else {
-                ec_schema_seterr(s, "%s: \"is\" is \"set\", \"true\" or \"false\"", where);
+                envcheck__schema_seterr(s, "%s: \"is\" is \"set\", \"true\" or \"false\"", where);
                 return ENVCHECK_ESCHEMA;
             }
         } else {
             if (!cJSON_IsString(eq)) {
-                ec_schema_seterr(s, "%s: \"equals\" must be a string", where);
+                envcheck__schema_seterr(s, "%s: \"equals\" must be a string", where);
                 return ENVCHECK_ESCHEMA;
             }
             c = ENVCHECK_IF_EQUALS;
@@ -391,7 +395,7 @@ static int load_rule(envcheck_schema *s, const cJSON *obj, size_t idx)
         return wrap_rule_error(s, rc, where);
     }
     if (obj->child->next) {
-        ec_schema_seterr(s, "%s: one rule per object", where);
+        envcheck__schema_seterr(s, "%s: one rule per object", where);
         return ENVCHECK_ESCHEMA;
     }
     const char *kind = obj->child->string;
@@ -414,12 +418,12 @@ static int load_rule(envcheck_schema *s, const cJSON *obj, size_t idx)
             return rc;
         if (n != 2) {
             free(names);
-            ec_schema_seterr(s, "%s: \"%s\" takes exactly two names", where, kind);
+            envcheck__schema_seterr(s, "%s: \"%s\" takes exactly two names", where, kind);
             return ENVCHECK_ESCHEMA;
         }
         rc = envcheck_schema_less_than(s, names[0], names[1], strcmp(kind, "less_than") != 0);
     } else {
-        ec_schema_seterr(s, "%s: unknown rule \"%.64s\"", where, kind);
+        envcheck__schema_seterr(s, "%s: unknown rule \"%.64s\"", where, kind);
         return ENVCHECK_ESCHEMA;
     }
     free(names);
@@ -431,14 +435,14 @@ int envcheck_schema_load_json(envcheck_schema *s, const char *json, size_t len)
     s->errmsg[0] = '\0';
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root) {
-        ec_schema_seterr(s, "the schema is not valid JSON");
+        envcheck__schema_seterr(s, "the schema is not valid JSON");
         return ENVCHECK_ESCHEMA;
     }
     size_t n_vars = s->n_vars, n_rules = s->n_rules;
     int rc = 0;
     static const char *const top[] = { "variables", "rules", "description", "$schema" };
     if (!cJSON_IsObject(root)) {
-        ec_schema_seterr(s, "the schema must be a JSON object");
+        envcheck__schema_seterr(s, "the schema must be a JSON object");
         rc = ENVCHECK_ESCHEMA;
     } else if (check_keys(s, root, top, 4, "schema") != 0) {
         rc = ENVCHECK_ESCHEMA;
@@ -446,7 +450,7 @@ int envcheck_schema_load_json(envcheck_schema *s, const char *json, size_t len)
     const cJSON *vars = rc ? NULL : cJSON_GetObjectItemCaseSensitive(root, "variables");
     const cJSON *rules = rc ? NULL : cJSON_GetObjectItemCaseSensitive(root, "rules");
     if (rc == 0 && ((vars && !cJSON_IsArray(vars)) || (rules && !cJSON_IsArray(rules)))) {
-        ec_schema_seterr(s, "\"variables\" and \"rules\" must be arrays");
+        envcheck__schema_seterr(s, "\"variables\" and \"rules\" must be arrays");
         rc = ENVCHECK_ESCHEMA;
     }
     size_t i = 0;
@@ -459,13 +463,13 @@ int envcheck_schema_load_json(envcheck_schema *s, const char *json, size_t len)
     for (const cJSON *c = vars ? vars->child : NULL; c; c = c->next) {
         cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "default");
         if (cJSON_IsString(d) && d->valuestring)
-            ec_wipe(d->valuestring, strlen(d->valuestring));
+            envcheck__wipe(d->valuestring, strlen(d->valuestring));
     }
     cJSON_Delete(root);
     if (rc != 0) {
-        char keep[EC_ERRMSG_SIZE];
+        char keep[ENVCHECK__ERRMSG_SIZE];
         memcpy(keep, s->errmsg, sizeof keep);
-        ec_schema_truncate(s, n_vars, n_rules);
+        envcheck__schema_truncate(s, n_vars, n_rules);
         memcpy(s->errmsg, keep, sizeof keep);
     }
     return rc;
@@ -475,21 +479,21 @@ int envcheck_schema_load_file(envcheck_schema *s, const char *path)
 {
     char *data = NULL;
     size_t len = 0;
-    int e = ec_read_file(path, &data, &len);
+    int e = envcheck__read_file(path, &data, &len);
     if (e != 0) {
         char why[128];
         if (strerror_r(e, why, sizeof why) != 0)
             snprintf(why, sizeof why, "error %d", e);
-        ec_schema_seterr(s, "%s: %s", path, why);
+        envcheck__schema_seterr(s, "%s: %s", path, why);
         return e == ENOMEM ? ENVCHECK_ENOMEM : ENVCHECK_EIO;
     }
     int rc = envcheck_schema_load_json(s, data, len);
     if (rc != 0) {
-        char inner[EC_ERRMSG_SIZE];
+        char inner[ENVCHECK__ERRMSG_SIZE];
         memcpy(inner, s->errmsg, sizeof inner);
-        ec_schema_seterr(s, "%s: %s", path, inner);
+        envcheck__schema_seterr(s, "%s: %s", path, inner);
     }
-    ec_wipe(data, len);
+    envcheck__wipe(data, len);
     free(data);
     return rc;
 }

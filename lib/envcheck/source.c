@@ -31,10 +31,10 @@ void envcheck_source_free(envcheck_source *src)
         return;
     for (size_t i = 0; i < src->n; i++) {
         free(src->entries[i].name);
-        ec_wipe_free(src->entries[i].value);
+        envcheck__wipe_free(src->entries[i].value);
     }
     free(src->entries);
-    ec_index_free(&src->index);
+    envcheck__index_free(&src->index);
     for (size_t i = 0; i < src->n_labels; i++)
         free(src->labels[i]);
     free(src->labels);
@@ -56,15 +56,15 @@ static const char *entry_name(const void *ctx, size_t i)
     return ((const envcheck_source *)ctx)->entries[i].name;
 }
 
-const ec_entry *ec_source_find(const envcheck_source *src, const char *name)
+const envcheck__entry *envcheck__source_find(const envcheck_source *src, const char *name)
 {
-    size_t k = ec_index_find(&src->index, name, entry_name, src);
+    size_t k = envcheck__index_find(&src->index, name, entry_name, src);
     return k ? &src->entries[k - 1] : NULL;
 }
 
 int envcheck_source_get(const envcheck_source *src, const char *name, const char **value)
 {
-    const ec_entry *e = ec_source_find(src, name);
+    const envcheck__entry *e = envcheck__source_find(src, name);
     if (!e)
         return ENVCHECK_ENOENT;
     *value = e->value;
@@ -74,7 +74,7 @@ int envcheck_source_get(const envcheck_source *src, const char *name, const char
 /* Start a layer labelled label; returns its index or a negative error. */
 static long add_label(envcheck_source *src, const char *label)
 {
-    char *copy = ec_strdup(label);
+    char *copy = envcheck__strdup(label);
     char **more = copy ? realloc(src->labels, (src->n_labels + 1) * sizeof *more) : NULL;
     if (!more) {
         free(copy);
@@ -90,23 +90,23 @@ static long add_label(envcheck_source *src, const char *label)
 static int set_entry(envcheck_source *src, const char *name, size_t name_len, const char *value,
                      size_t len, size_t layer, unsigned line, unsigned *previous)
 {
-    char *v = ec_strndup(value, len);
+    char *v = envcheck__strndup(value, len);
     if (!v)
         return ENVCHECK_ENOMEM;
-    char *n = ec_strndup(name, name_len);
+    char *n = envcheck__strndup(name, name_len);
     if (!n) {
-        ec_wipe_free(v);
+        envcheck__wipe_free(v);
         return ENVCHECK_ENOMEM;
     }
     if (previous)
         *previous = 0;
-    size_t k = ec_index_find(&src->index, n, entry_name, src);
-    ec_entry *e = k ? &src->entries[k - 1] : NULL;
+    size_t k = envcheck__index_find(&src->index, n, entry_name, src);
+    envcheck__entry *e = k ? &src->entries[k - 1] : NULL;
     if (e) {
         if (previous && e->layer == layer)
             *previous = e->line ? e->line : 1;
         free(n);
-        ec_wipe_free(e->value);
+        envcheck__wipe_free(e->value);
         e->value = v;
         e->origin = src->labels[layer];
         e->line = line;
@@ -115,24 +115,24 @@ static int set_entry(envcheck_source *src, const char *name, size_t name_len, co
     }
     if (src->n == src->cap) {
         size_t cap = src->cap ? src->cap * 2 : 32;
-        ec_entry *more = realloc(src->entries, cap * sizeof *more);
+        envcheck__entry *more = realloc(src->entries, cap * sizeof *more);
         if (!more) {
             free(n);
-            ec_wipe_free(v);
+            envcheck__wipe_free(v);
             return ENVCHECK_ENOMEM;
         }
         src->entries = more;
         src->cap = cap;
     }
-    ec_entry *ne = &src->entries[src->n];
+    envcheck__entry *ne = &src->entries[src->n];
     ne->name = n;
     ne->value = v;
     ne->origin = src->labels[layer];
     ne->line = line;
     ne->layer = layer;
-    if (ec_index_insert(&src->index, n, src->n, entry_name, src) != 0) {
+    if (envcheck__index_insert(&src->index, n, src->n, entry_name, src) != 0) {
         free(n);
-        ec_wipe_free(v);
+        envcheck__wipe_free(v);
         return ENVCHECK_ENOMEM;
     }
     src->n++;
@@ -162,7 +162,7 @@ int envcheck_source_add_array(envcheck_source *src, const char *const *pairs, si
         return ENVCHECK_EINVAL;
     for (size_t i = 0; i < n; i++) {
         const char *eq = pairs[i] ? strchr(pairs[i], '=') : NULL;
-        if (!eq || !ec_name_valid(pairs[i], (size_t)(eq - pairs[i]))) {
+        if (!eq || !envcheck__name_valid(pairs[i], (size_t)(eq - pairs[i]))) {
             seterr(src, "entry %zu is not NAME=VALUE with a valid name", i);
             return ENVCHECK_EINVAL;
         }
@@ -190,15 +190,15 @@ static int add_lint(envcheck_source *src, size_t layer, envcheck_code code, cons
 {
     if (src->n_lints == src->cap_lints) {
         size_t cap = src->cap_lints ? src->cap_lints * 2 : 8;
-        ec_lint *more = realloc(src->lints, cap * sizeof *more);
+        envcheck__lint *more = realloc(src->lints, cap * sizeof *more);
         if (!more)
             return ENVCHECK_ENOMEM;
         src->lints = more;
         src->cap_lints = cap;
     }
-    ec_lint *l = &src->lints[src->n_lints];
-    l->name = ec_strdup(name);
-    l->message = ec_strdup(message);
+    envcheck__lint *l = &src->lints[src->n_lints];
+    l->name = envcheck__strdup(name);
+    l->message = envcheck__strdup(message);
     if (!l->name || !l->message) {
         free(l->name);
         free(l->message);
@@ -260,9 +260,10 @@ int envcheck_source_add_buffer_dialect(envcheck_source *src, const char *label, 
     if (layer < 0)
         return (int)layer;
     file_ctx fc = { src, (size_t)layer };
-    int rc = ec_envfile_parse_dialect(data ? data : "", len, dialect, on_assign, on_lint, &fc);
+    int rc =
+        envcheck__envfile_parse_dialect(data ? data : "", len, dialect, on_assign, on_lint, &fc);
     if (rc == 0)
-        rc = ec_envfile_lint_dialects(data ? data : "", len, dialect, on_lint, &fc);
+        rc = envcheck__envfile_lint_dialects(data ? data : "", len, dialect, on_lint, &fc);
     if (rc != 0)
         seterr(src, "%s: %s", label, envcheck_strerror(rc));
     return rc;
@@ -283,7 +284,7 @@ int envcheck_source_add_file_dialect(envcheck_source *src, const char *path,
     }
     char *data = NULL;
     size_t len = 0;
-    int e = ec_read_file(path, &data, &len);
+    int e = envcheck__read_file(path, &data, &len);
     if (e != 0) {
         char why[128];
         if (strerror_r(e, why, sizeof why) != 0)
@@ -292,7 +293,7 @@ int envcheck_source_add_file_dialect(envcheck_source *src, const char *path,
         return e == ENOMEM ? ENVCHECK_ENOMEM : ENVCHECK_EIO;
     }
     int rc = envcheck_source_add_buffer_dialect(src, path, data, len, dialect);
-    ec_wipe(data, len);
+    envcheck__wipe(data, len);
     free(data);
     return rc;
 }

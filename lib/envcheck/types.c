@@ -2,7 +2,6 @@
  * contain the value: callers add it (or the mask) in front. */
 #include "internal.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,12 +14,7 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int is_alnum(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-int ec_parse_int(const char *s, int64_t *out)
+int envcheck__parse_int(const char *s, int64_t *out)
 {
     int neg = 0;
     if (*s == '+' || *s == '-')
@@ -48,7 +42,7 @@ int ec_parse_int(const char *s, int64_t *out)
     return 0;
 }
 
-int ec_parse_float(const char *s, double *out)
+int envcheck__parse_float(const char *s, double *out)
 {
     /* [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)? */
     const char *p = s;
@@ -89,16 +83,16 @@ int ec_parse_float(const char *s, double *out)
     return 0;
 }
 
-int ec_parse_bool(const char *s, int *out)
+int envcheck__parse_bool(const char *s, int *out)
 {
     static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
     static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
-        if (ec_ascii_casecmp(s, yes[i]) == 0) {
+        if (envcheck__ascii_casecmp(s, yes[i]) == 0) {
             *out = 1;
             return 0;
         }
-        if (ec_ascii_casecmp(s, no[i]) == 0) {
+        if (envcheck__ascii_casecmp(s, no[i]) == 0) {
             *out = 0;
             return 0;
         }
@@ -146,7 +140,7 @@ static int unit_byte(unsigned char c)
            c == 0xce || c == 0xbc;
 }
 
-int ec_parse_duration(const char *s, int64_t *out)
+int envcheck__parse_duration(const char *s, int64_t *out)
 {
     int64_t total = 0;
     int components = 0;
@@ -216,7 +210,7 @@ int ec_parse_duration(const char *s, int64_t *out)
     return 0;
 }
 
-void ec_format_duration(int64_t ns, char *buf, size_t size)
+void envcheck__format_duration(int64_t ns, char *buf, size_t size)
 {
     static const struct {
         const char *name;
@@ -244,108 +238,6 @@ void ec_format_duration(int64_t ns, char *buf, size_t size)
     }
 }
 
-/* ---- hosts, e-mail */
-
-static int ipv4_valid(const char *s, size_t n)
-{
-    int parts = 0;
-    size_t i = 0;
-    while (i <= n) {
-        size_t start = i;
-        unsigned v = 0;
-        while (i < n && is_digit(s[i])) {
-            v = v * 10 + (unsigned)(s[i] - '0');
-            if (v > 255)
-                return 0;
-            i++;
-        }
-        size_t len = i - start;
-        if (len == 0 || (len > 1 && s[start] == '0'))
-            return 0;
-        parts++;
-        if (i == n)
-            break;
-        if (s[i] != '.' || parts == 4)
-            return 0;
-        i++;
-    }
-    return parts == 4;
-}
-
-static int hostname_valid(const char *s, size_t n)
-{
-    if (n == 0 || n > 253)
-        return 0;
-    size_t i = 0, label_start = 0;
-    int last_label_numeric = 1;
-    while (i <= n) {
-        if (i == n || s[i] == '.') {
-            size_t len = i - label_start;
-            if (len == 0 || len > 63)
-                return 0;
-            if (s[label_start] == '-' || s[i - 1] == '-')
-                return 0;
-            last_label_numeric = 1;
-            for (size_t k = label_start; k < i; k++)
-                if (!is_digit(s[k]))
-                    last_label_numeric = 0;
-            label_start = i + 1;
-            i++;
-            continue;
-        }
-        if (!is_alnum(s[i]) && s[i] != '-')
-            return 0;
-        i++;
-    }
-    /* An all-numeric last label would be a malformed IPv4 address. */
-    return !last_label_numeric;
-}
-
-static int ipv6_valid(const char *s, size_t n)
-{
-    char tmp[64];
-    unsigned char addr[16];
-    if (n == 0 || n >= sizeof tmp)
-        return 0;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    return inet_pton(AF_INET6, tmp, addr) == 1;
-}
-
-int ec_host_valid(const char *s, size_t n)
-{
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']')
-        return ipv6_valid(s + 1, n - 2);
-    if (memchr(s, ':', n))
-        return ipv6_valid(s, n);
-    return ipv4_valid(s, n) || hostname_valid(s, n);
-}
-
-static int email_valid(const char *s)
-{
-    const char *at = strrchr(s, '@');
-    if (!at)
-        return 0;
-    size_t local = (size_t)(at - s), total = strlen(s);
-    if (local == 0 || local > 64 || total > 254)
-        return 0;
-    static const char specials[] = "!#$%&'*+/=?^_`{|}~-";
-    for (size_t i = 0; i < local; i++) {
-        char c = s[i];
-        if (c == '.') {
-            if (i == 0 || i == local - 1 || s[i - 1] == '.')
-                return 0;
-        } else if (!is_alnum(c) && !strchr(specials, c)) {
-            return 0;
-        }
-    }
-    const char *domain = at + 1;
-    size_t dlen = strlen(domain);
-    if (!memchr(domain, '.', dlen))
-        return 0;
-    return hostname_valid(domain, dlen);
-}
-
 /* ---- character classes */
 
 static void set_bit(unsigned char set[32], unsigned c)
@@ -358,7 +250,7 @@ static int has_bit(const unsigned char set[32], unsigned c)
     return (set[c >> 3] >> (c & 7)) & 1;
 }
 
-int ec_charset_compile(const char *spec, unsigned char set[32])
+int envcheck__charset_compile(const char *spec, unsigned char set[32])
 {
     memset(set, 0, 32);
     size_t n = strlen(spec);
@@ -384,19 +276,19 @@ int ec_charset_compile(const char *spec, unsigned char set[32])
 
 /* ---- one value */
 
-void ec_value_clear(ec_value *v)
+void envcheck__value_clear(envcheck__value *v)
 {
-    ec_wipe_free(v->text);
+    envcheck__wipe_free(v->text);
     for (size_t i = 0; i < v->n_items; i++)
-        ec_value_clear(&v->items[i]);
+        envcheck__value_clear(&v->items[i]);
     free(v->items);
     memset(v, 0, sizeof *v);
 }
 
-static int fail(ec_fail *f, envcheck_code code, const char *fmt, ...)
+static int fail(envcheck__fail *f, envcheck_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(ec_fail *f, envcheck_code code, const char *fmt, ...)
+static int fail(envcheck__fail *f, envcheck_code code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -406,14 +298,14 @@ static int fail(ec_fail *f, envcheck_code code, const char *fmt, ...)
     return -1;
 }
 
-static int check_int_range(const ec_var *var, int64_t v, ec_fail *f, int duration)
+static int check_int_range(const envcheck__var *var, int64_t v, envcheck__fail *f, int duration)
 {
     const envcheck_var_options *o = &var->o;
     if ((o->has_min && v < o->min) || (o->has_max && v > o->max)) {
         char lo[64], hi[64];
         if (duration) {
-            ec_format_duration(o->min, lo, sizeof lo);
-            ec_format_duration(o->max, hi, sizeof hi);
+            envcheck__format_duration(o->min, lo, sizeof lo);
+            envcheck__format_duration(o->max, hi, sizeof hi);
         } else {
             snprintf(lo, sizeof lo, "%lld", (long long)o->min);
             snprintf(hi, sizeof hi, "%lld", (long long)o->max);
@@ -428,7 +320,7 @@ static int check_int_range(const ec_var *var, int64_t v, ec_fail *f, int duratio
     return 0;
 }
 
-static int check_text(const ec_var *var, const char *s, ec_fail *f)
+static int check_text(const envcheck__var *var, const char *s, envcheck__fail *f)
 {
     const envcheck_var_options *o = &var->o;
     size_t n = strlen(s);
@@ -442,7 +334,7 @@ static int check_text(const ec_var *var, const char *s, ec_fail *f)
         }
     if (o->prefix && strncmp(s, var->prefix, strlen(var->prefix)) != 0)
         return fail(f, ENVCHECK_CODE_PREFIX, "does not start with the prefix \"%s\"", var->prefix);
-    size_t cps = ec_utf8_count(s, n);
+    size_t cps = envcheck__utf8_count(s, n);
     if (cps < o->min_length)
         return fail(f, ENVCHECK_CODE_LENGTH, "is too short: at least %zu characters",
                     o->min_length);
@@ -458,8 +350,8 @@ static int check_text(const ec_var *var, const char *s, ec_fail *f)
     return 0;
 }
 
-static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec_value *v,
-                        ec_fail *f)
+static int parse_scalar(const envcheck__var *var, envcheck_type type, const char *s,
+                        envcheck__value *v, envcheck__fail *f)
 {
     const envcheck_var_options *o = &var->o;
     int rc;
@@ -468,19 +360,19 @@ static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec
     case ENVCHECK_TYPE_API_KEY:
         return check_text(var, s, f);
     case ENVCHECK_TYPE_INT:
-        rc = ec_parse_int(s, &v->u.i);
+        rc = envcheck__parse_int(s, &v->u.i);
         if (rc == -1)
             return fail(f, ENVCHECK_CODE_PARSE, "is not a base-10 integer");
         if (rc == -2)
             return fail(f, ENVCHECK_CODE_RANGE, "is out of range for a 64-bit integer");
         return check_int_range(var, v->u.i, f, 0);
     case ENVCHECK_TYPE_PORT:
-        rc = ec_parse_int(s, &v->u.i);
+        rc = envcheck__parse_int(s, &v->u.i);
         if (rc != 0 || *s == '+' || *s == '-' || v->u.i < 1 || v->u.i > 65535)
             return fail(f, ENVCHECK_CODE_PARSE, "is not a port number (1-65535)");
         return check_int_range(var, v->u.i, f, 0);
     case ENVCHECK_TYPE_FLOAT:
-        rc = ec_parse_float(s, &v->u.f);
+        rc = envcheck__parse_float(s, &v->u.f);
         if (rc == -1)
             return fail(f, ENVCHECK_CODE_PARSE, "is not a decimal number");
         if (rc == -2)
@@ -498,26 +390,26 @@ static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec
         }
         return 0;
     case ENVCHECK_TYPE_BOOL:
-        if (ec_parse_bool(s, &v->u.b) != 0)
+        if (envcheck__parse_bool(s, &v->u.b) != 0)
             return fail(f, ENVCHECK_CODE_PARSE,
                         "is not a boolean (1 yes y true t on / 0 no n false f off)");
         return 0;
     case ENVCHECK_TYPE_ENUM: {
         for (size_t i = 0; i < o->n_values; i++) {
-            int eq = o->case_insensitive ? ec_ascii_casecmp(s, var->values[i]) == 0
+            int eq = o->case_insensitive ? envcheck__ascii_casecmp(s, var->values[i]) == 0
                                          : strcmp(s, var->values[i]) == 0;
             if (eq) {
                 v->u.e = i;
                 return 0;
             }
         }
-        ec_buf b = { NULL, 0, 0, 0 };
+        envcheck__buf b = { NULL, 0, 0, 0 };
         for (size_t i = 0; i < o->n_values; i++) {
             if (i)
-                ec_buf_puts(&b, ", ");
-            ec_buf_puts(&b, var->values[i]);
+                envcheck__buf_puts(&b, ", ");
+            envcheck__buf_puts(&b, var->values[i]);
         }
-        char *list = ec_buf_take(&b);
+        char *list = envcheck__buf_take(&b);
         if (!list)
             return ENVCHECK_ENOMEM;
         fail(f, ENVCHECK_CODE_ENUM, "is not one of: %s%s", list,
@@ -526,9 +418,9 @@ static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec
         return -1;
     }
     case ENVCHECK_TYPE_URL: {
-        ec_url_parts p;
+        envcheck__url_parts p;
         const char *why = NULL;
-        if (ec_url_parse(s, &p, &why) != 0)
+        if (envcheck__url_parse(s, &p, &why) != 0)
             return fail(f, ENVCHECK_CODE_URL, "is not a valid URL: %s", why);
         if (o->n_schemes) {
             for (size_t i = 0; i < o->n_schemes; i++) {
@@ -549,13 +441,13 @@ static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec
                 if (k == p.scheme_len && var->schemes[i][k] == '\0')
                     return 0;
             }
-            ec_buf b = { NULL, 0, 0, 0 };
+            envcheck__buf b = { NULL, 0, 0, 0 };
             for (size_t i = 0; i < o->n_schemes; i++) {
                 if (i)
-                    ec_buf_puts(&b, ", ");
-                ec_buf_puts(&b, var->schemes[i]);
+                    envcheck__buf_puts(&b, ", ");
+                envcheck__buf_puts(&b, var->schemes[i]);
             }
-            char *list = ec_buf_take(&b);
+            char *list = envcheck__buf_take(&b);
             if (!list)
                 return ENVCHECK_ENOMEM;
             fail(f, ENVCHECK_CODE_SCHEME, "has a scheme that is not allowed (allowed: %s)", list);
@@ -565,15 +457,15 @@ static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec
         return 0;
     }
     case ENVCHECK_TYPE_EMAIL:
-        if (!email_valid(s))
+        if (!envcheck__email_valid(s))
             return fail(f, ENVCHECK_CODE_PARSE, "is not an e-mail address");
         return 0;
     case ENVCHECK_TYPE_HOST:
-        if (!ec_host_valid(s, strlen(s)))
+        if (!envcheck__host_valid(s, strlen(s)))
             return fail(f, ENVCHECK_CODE_PARSE, "is not a host name or IP address");
         return 0;
     case ENVCHECK_TYPE_DURATION:
-        rc = ec_parse_duration(s, &v->u.i);
+        rc = envcheck__parse_duration(s, &v->u.i);
         if (rc == -1)
             return fail(f, ENVCHECK_CODE_PARSE,
                         "is not a duration (systemd syntax such as \"2min 200ms\"; "
@@ -598,7 +490,8 @@ static int parse_scalar(const ec_var *var, envcheck_type type, const char *s, ec
     return fail(f, ENVCHECK_CODE_PARSE, "has an unknown type");
 }
 
-static int parse_list(const ec_var *var, const char *s, ec_value *v, ec_fail *f)
+static int parse_list(const envcheck__var *var, const char *s, envcheck__value *v,
+                      envcheck__fail *f)
 {
     char sep = var->o.separator ? var->o.separator : ',';
     size_t n = 1;
@@ -621,12 +514,12 @@ static int parse_list(const ec_var *var, const char *s, ec_value *v, ec_fail *f)
             b--;
         if (a == b)
             return fail(f, ENVCHECK_CODE_PARSE, "has an empty element %zu", i + 1);
-        char *item = ec_strndup(a, (size_t)(b - a));
+        char *item = envcheck__strndup(a, (size_t)(b - a));
         if (!item)
             return ENVCHECK_ENOMEM;
         int rc = parse_scalar(var, var->o.element_type, item, &v->items[i], f);
         if (rc != 0) {
-            ec_wipe_free(item);
+            envcheck__wipe_free(item);
             if (rc == -1) {
                 char reason[sizeof f->reason];
                 memcpy(reason, f->reason, sizeof reason);
@@ -635,8 +528,8 @@ static int parse_list(const ec_var *var, const char *s, ec_value *v, ec_fail *f)
             return rc;
         }
         if (var->o.element_type == ENVCHECK_TYPE_ENUM) {
-            ec_wipe_free(item);
-            item = ec_strdup(var->values[v->items[i].u.e]);
+            envcheck__wipe_free(item);
+            item = envcheck__strdup(var->values[v->items[i].u.e]);
             if (!item)
                 return ENVCHECK_ENOMEM;
         }
@@ -646,7 +539,8 @@ static int parse_list(const ec_var *var, const char *s, ec_value *v, ec_fail *f)
     return 0;
 }
 
-int ec_parse_value(const ec_var *var, const char *text, ec_value *v, ec_fail *f)
+int envcheck__parse_value(const envcheck__var *var, const char *text, envcheck__value *v,
+                          envcheck__fail *f)
 {
     memset(v, 0, sizeof *v);
     int rc;
@@ -655,15 +549,15 @@ int ec_parse_value(const ec_var *var, const char *text, ec_value *v, ec_fail *f)
     else
         rc = parse_scalar(var, var->o.type, text, v, f);
     if (rc != 0) {
-        ec_value_clear(v);
+        envcheck__value_clear(v);
         return rc;
     }
     if (var->o.type == ENVCHECK_TYPE_ENUM)
-        v->text = ec_strdup(var->values[v->u.e]);
+        v->text = envcheck__strdup(var->values[v->u.e]);
     else
-        v->text = ec_strdup(text);
+        v->text = envcheck__strdup(text);
     if (!v->text) {
-        ec_value_clear(v);
+        envcheck__value_clear(v);
         return ENVCHECK_ENOMEM;
     }
     return 0;

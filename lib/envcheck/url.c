@@ -14,64 +14,7 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int host_port_valid(const char *s, size_t n, const char **reason)
-{
-    size_t host_len = n;
-    const char *port = NULL;
-    size_t port_len = 0;
-    if (n && s[0] == '[') {
-        const char *close = memchr(s, ']', n);
-        if (!close) {
-            *reason = "unclosed [ in the host";
-            return -1;
-        }
-        host_len = (size_t)(close - s) + 1;
-        if (host_len < n) {
-            if (s[host_len] != ':') {
-                *reason = "text after the IPv6 address";
-                return -1;
-            }
-            port = s + host_len + 1;
-            port_len = n - host_len - 1;
-        }
-    } else {
-        const char *colon = memchr(s, ':', n);
-        if (colon) {
-            host_len = (size_t)(colon - s);
-            port = colon + 1;
-            port_len = n - host_len - 1;
-        }
-    }
-    if (host_len == 0) {
-        *reason = "no host";
-        return -1;
-    }
-    if (!ec_host_valid(s, host_len)) {
-        *reason = "the host is not a host name or IP address";
-        return -1;
-    }
-    if (port) {
-        unsigned v = 0;
-        if (port_len == 0 || port_len > 5) {
-            *reason = "the port is not a number from 1 to 65535";
-            return -1;
-        }
-        for (size_t i = 0; i < port_len; i++) {
-            if (!is_digit(port[i])) {
-                *reason = "the port is not a number from 1 to 65535";
-                return -1;
-            }
-            v = v * 10 + (unsigned)(port[i] - '0');
-        }
-        if (v < 1 || v > 65535) {
-            *reason = "the port is not a number from 1 to 65535";
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int ec_url_parse(const char *s, ec_url_parts *p, const char **reason)
+int envcheck__url_parse(const char *s, envcheck__url_parts *p, const char **reason)
 {
     memset(p, 0, sizeof *p);
     for (const char *c = s; *c; c++) {
@@ -120,7 +63,7 @@ int ec_url_parse(const char *s, ec_url_parts *p, const char **reason)
         size_t next = k;
         while (next < end && s[next] != ',')
             next++;
-        if (host_port_valid(s + k, next - k, reason) != 0)
+        if (envcheck__host_port_valid(s + k, next - k, reason) != 0)
             return -1;
         k = next + 1;
     }
@@ -149,7 +92,7 @@ static int secret_param(const char *k, size_t n)
     return 0;
 }
 
-void ec_url_append_masked(ec_buf *b, const char *s)
+void envcheck__url_append_masked(envcheck__buf *b, const char *s)
 {
     /* Best effort, also for text that is not a valid URL: everything
      * between the userinfo's first ':' and the authority's last '@' is the
@@ -180,33 +123,33 @@ void ec_url_append_masked(ec_buf *b, const char *s)
         const char *colon = memchr(s + a, ':', at - 1 - a);
         if (colon) {
             size_t off = (size_t)(colon - s) + 1;
-            ec_buf_add(b, s, off);
-            ec_buf_puts(b, ENVCHECK_MASK);
+            envcheck__buf_add(b, s, off);
+            envcheck__buf_puts(b, ENVCHECK_MASK);
             pos = at - 1;
         }
     }
     const char *q = strchr(s + end, '?');
     if (!q) {
-        ec_buf_puts(b, s + pos);
+        envcheck__buf_puts(b, s + pos);
         return;
     }
     size_t qoff = (size_t)(q - s) + 1;
-    ec_buf_add(b, s + pos, qoff - pos);
+    envcheck__buf_add(b, s + pos, qoff - pos);
     const char *p = s + qoff;
     while (*p && *p != '#') {
         size_t len = strcspn(p, "&#");
         const char *eq = memchr(p, '=', len);
         if (eq && secret_param(p, (size_t)(eq - p))) {
-            ec_buf_add(b, p, (size_t)(eq - p) + 1);
-            ec_buf_puts(b, ENVCHECK_MASK);
+            envcheck__buf_add(b, p, (size_t)(eq - p) + 1);
+            envcheck__buf_puts(b, ENVCHECK_MASK);
         } else {
-            ec_buf_add(b, p, len);
+            envcheck__buf_add(b, p, len);
         }
         p += len;
         if (*p == '&') {
-            ec_buf_add(b, "&", 1);
+            envcheck__buf_add(b, "&", 1);
             p++;
         }
     }
-    ec_buf_puts(b, p);
+    envcheck__buf_puts(b, p);
 }

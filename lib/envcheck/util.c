@@ -9,21 +9,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void ec_wipe(void *p, size_t n)
+void envcheck__wipe(void *p, size_t n)
 {
     if (p && n)
         explicit_bzero(p, n);
 }
 
-void ec_wipe_free(char *s)
+void envcheck__wipe_free(char *s)
 {
     if (!s)
         return;
-    ec_wipe(s, strlen(s));
+    envcheck__wipe(s, strlen(s));
     free(s);
 }
 
-char *ec_strndup(const char *s, size_t n)
+char *envcheck__strndup(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
     if (!d)
@@ -33,9 +33,9 @@ char *ec_strndup(const char *s, size_t n)
     return d;
 }
 
-char *ec_strdup(const char *s)
+char *envcheck__strdup(const char *s)
 {
-    return ec_strndup(s, strlen(s));
+    return envcheck__strndup(s, strlen(s));
 }
 
 static int is_alpha(unsigned char c)
@@ -43,7 +43,7 @@ static int is_alpha(unsigned char c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-int ec_name_valid(const char *s, size_t n)
+int envcheck__name_valid(const char *s, size_t n)
 {
     if (n == 0 || n > 1024)
         return 0;
@@ -57,7 +57,7 @@ int ec_name_valid(const char *s, size_t n)
     return 1;
 }
 
-int ec_utf8_valid(const char *str, size_t n)
+int envcheck__utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
@@ -95,7 +95,7 @@ int ec_utf8_valid(const char *str, size_t n)
     return 1;
 }
 
-size_t ec_utf8_count(const char *s, size_t n)
+size_t envcheck__utf8_count(const char *s, size_t n)
 {
     size_t count = 0;
     for (size_t i = 0; i < n; i++)
@@ -104,7 +104,7 @@ size_t ec_utf8_count(const char *s, size_t n)
     return count;
 }
 
-int ec_is_blank(const char *s)
+int envcheck__is_blank(const char *s)
 {
     for (; *s; s++)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
@@ -117,7 +117,7 @@ static int lower(int c)
     return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-int ec_ascii_casecmp(const char *a, const char *b)
+int envcheck__ascii_casecmp(const char *a, const char *b)
 {
     for (;; a++, b++) {
         int d = lower((unsigned char)*a) - lower((unsigned char)*b);
@@ -128,7 +128,7 @@ int ec_ascii_casecmp(const char *a, const char *b)
 
 /* ---- buffer */
 
-static int buf_reserve(ec_buf *b, size_t extra)
+static int buf_reserve(envcheck__buf *b, size_t extra)
 {
     if (b->failed)
         return -1;
@@ -145,7 +145,7 @@ static int buf_reserve(ec_buf *b, size_t extra)
     if (b->data) {
         memcpy(d, b->data, b->len);
         /* The old block may have held a value: wipe it before freeing. */
-        ec_wipe(b->data, b->cap);
+        envcheck__wipe(b->data, b->cap);
         free(b->data);
     }
     b->data = d;
@@ -153,7 +153,7 @@ static int buf_reserve(ec_buf *b, size_t extra)
     return 0;
 }
 
-void ec_buf_add(ec_buf *b, const char *s, size_t n)
+void envcheck__buf_add(envcheck__buf *b, const char *s, size_t n)
 {
     if (buf_reserve(b, n) != 0)
         return;
@@ -162,12 +162,12 @@ void ec_buf_add(ec_buf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void ec_buf_puts(ec_buf *b, const char *s)
+void envcheck__buf_puts(envcheck__buf *b, const char *s)
 {
-    ec_buf_add(b, s, strlen(s));
+    envcheck__buf_add(b, s, strlen(s));
 }
 
-void ec_buf_vprintf(ec_buf *b, const char *fmt, va_list ap)
+void envcheck__buf_vprintf(envcheck__buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
@@ -179,39 +179,39 @@ void ec_buf_vprintf(ec_buf *b, const char *fmt, va_list ap)
     b->len += (size_t)n;
 }
 
-void ec_buf_printf(ec_buf *b, const char *fmt, ...)
+void envcheck__buf_printf(envcheck__buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    ec_buf_vprintf(b, fmt, ap);
+    envcheck__buf_vprintf(b, fmt, ap);
     va_end(ap);
 }
 
-void ec_buf_quote(ec_buf *b, const char *s, size_t max)
+void envcheck__buf_quote(envcheck__buf *b, const char *s, size_t max)
 {
-    ec_buf_add(b, "\"", 1);
+    envcheck__buf_add(b, "\"", 1);
     size_t n = strlen(s);
     size_t shown = n > max ? max : n;
     for (size_t i = 0; i < shown; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             char e[2] = { '\\', (char)c };
-            ec_buf_add(b, e, 2);
+            envcheck__buf_add(b, e, 2);
         } else if (c < 0x20 || c == 0x7f) {
-            ec_buf_printf(b, "\\x%02x", c);
+            envcheck__buf_printf(b, "\\x%02x", c);
         } else {
-            ec_buf_add(b, (const char *)&s[i], 1);
+            envcheck__buf_add(b, (const char *)&s[i], 1);
         }
     }
-    ec_buf_add(b, "\"", 1);
+    envcheck__buf_add(b, "\"", 1);
     if (shown < n)
-        ec_buf_puts(b, "...");
+        envcheck__buf_puts(b, "...");
 }
 
-char *ec_buf_take(ec_buf *b)
+char *envcheck__buf_take(envcheck__buf *b)
 {
     if (b->failed) {
-        ec_buf_wipe(b);
+        envcheck__buf_wipe(b);
         return NULL;
     }
     if (!b->data && buf_reserve(b, 0) != 0)
@@ -227,10 +227,10 @@ char *ec_buf_take(ec_buf *b)
     return d;
 }
 
-void ec_buf_wipe(ec_buf *b)
+void envcheck__buf_wipe(envcheck__buf *b)
 {
     if (b->data) {
-        ec_wipe(b->data, b->cap);
+        envcheck__wipe(b->data, b->cap);
         free(b->data);
     }
     b->data = NULL;
@@ -249,7 +249,7 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
-static int index_grow(ec_index *ix, ec_name_at at, const void *ctx)
+static int index_grow(envcheck__index *ix, envcheck__name_at at, const void *ctx)
 {
     size_t cap = ix->cap ? ix->cap * 2 : 16;
     size_t *slots = calloc(cap, sizeof *slots);
@@ -269,7 +269,8 @@ static int index_grow(ec_index *ix, ec_name_at at, const void *ctx)
     return 0;
 }
 
-int ec_index_insert(ec_index *ix, const char *name, size_t i, ec_name_at at, const void *ctx)
+int envcheck__index_insert(envcheck__index *ix, const char *name, size_t i, envcheck__name_at at,
+                           const void *ctx)
 {
     if ((ix->count + 1) * 2 > ix->cap && index_grow(ix, at, ctx) != 0)
         return ENVCHECK_ENOMEM;
@@ -286,7 +287,8 @@ int ec_index_insert(ec_index *ix, const char *name, size_t i, ec_name_at at, con
     return 0;
 }
 
-size_t ec_index_find(const ec_index *ix, const char *name, ec_name_at at, const void *ctx)
+size_t envcheck__index_find(const envcheck__index *ix, const char *name, envcheck__name_at at,
+                            const void *ctx)
 {
     if (!ix->cap)
         return 0;
@@ -299,7 +301,7 @@ size_t ec_index_find(const ec_index *ix, const char *name, ec_name_at at, const 
     return 0;
 }
 
-void ec_index_free(ec_index *ix)
+void envcheck__index_free(envcheck__index *ix)
 {
     free(ix->slots);
     ix->slots = NULL;
@@ -328,9 +330,9 @@ static int read_file(const char *path, char **data, size_t *len, int regular_onl
     }
     if (regular_only && !S_ISREG(st.st_mode)) {
         close(fd);
-        return EC_ENOTREG;
+        return ENVCHECK__ENOTREG;
     }
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     char chunk[4096];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof chunk);
@@ -339,24 +341,24 @@ static int read_file(const char *path, char **data, size_t *len, int regular_onl
                 continue;
             int e = errno;
             close(fd);
-            ec_wipe(chunk, sizeof chunk);
-            ec_buf_wipe(&b);
+            envcheck__wipe(chunk, sizeof chunk);
+            envcheck__buf_wipe(&b);
             return e;
         }
         if (n == 0)
             break;
-        if (b.len + (size_t)n > EC_MAX_FILE_SIZE) {
+        if (b.len + (size_t)n > ENVCHECK__MAX_FILE_SIZE) {
             close(fd);
-            ec_wipe(chunk, sizeof chunk);
-            ec_buf_wipe(&b);
+            envcheck__wipe(chunk, sizeof chunk);
+            envcheck__buf_wipe(&b);
             return EFBIG;
         }
-        ec_buf_add(&b, chunk, (size_t)n);
+        envcheck__buf_add(&b, chunk, (size_t)n);
     }
     close(fd);
-    ec_wipe(chunk, sizeof chunk);
+    envcheck__wipe(chunk, sizeof chunk);
     size_t n = b.len;
-    char *d = ec_buf_take(&b);
+    char *d = envcheck__buf_take(&b);
     if (!d)
         return ENOMEM;
     *data = d;
@@ -364,12 +366,12 @@ static int read_file(const char *path, char **data, size_t *len, int regular_onl
     return 0;
 }
 
-int ec_read_file(const char *path, char **data, size_t *len)
+int envcheck__read_file(const char *path, char **data, size_t *len)
 {
     return read_file(path, data, len, 0);
 }
 
-int ec_read_regular_file(const char *path, char **data, size_t *len)
+int envcheck__read_regular_file(const char *path, char **data, size_t *len)
 {
     return read_file(path, data, len, 1);
 }

@@ -47,27 +47,27 @@ static int add_finding(envcheck_result *r, envcheck_group group, envcheck_code c
 {
     if (r->n_findings == r->cap_findings) {
         size_t cap = r->cap_findings ? r->cap_findings * 2 : 8;
-        ec_finding *more = realloc(r->findings, cap * sizeof *more);
+        envcheck__finding *more = realloc(r->findings, cap * sizeof *more);
         if (!more)
             return ENVCHECK_ENOMEM;
         r->findings = more;
         r->cap_findings = cap;
     }
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     va_list ap;
     va_start(ap, fmt);
-    ec_buf_vprintf(&b, fmt, ap);
+    envcheck__buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    char *msg = ec_buf_take(&b);
-    char *n = ec_strdup(name);
-    char *f = file ? ec_strdup(file) : NULL;
+    char *msg = envcheck__buf_take(&b);
+    char *n = envcheck__strdup(name);
+    char *f = file ? envcheck__strdup(file) : NULL;
     if (!msg || !n || (file && !f)) {
         free(msg);
         free(n);
         free(f);
         return ENVCHECK_ENOMEM;
     }
-    ec_finding *fd = &r->findings[r->n_findings];
+    envcheck__finding *fd = &r->findings[r->n_findings];
     fd->pub.group = group;
     fd->pub.code = code;
     fd->pub.name = fd->name = n;
@@ -82,7 +82,7 @@ static int add_finding(envcheck_result *r, envcheck_group group, envcheck_code c
 
 static int cmp_findings(const void *pa, const void *pb)
 {
-    const ec_finding *a = pa, *b = pb;
+    const envcheck__finding *a = pa, *b = pb;
     if (a->pub.group != b->pub.group)
         return a->pub.group < b->pub.group ? -1 : 1;
     if (a->pub.group == ENVCHECK_GROUP_LINT) {
@@ -107,77 +107,77 @@ static int cmp_findings(const void *pa, const void *pb)
 
 /* Append the value as it may be shown: the mask for a sensitive variable,
  * else quoted, with URL passwords masked. */
-static void show_value_q(ec_buf *b, const ec_var *var, const char *text, int quote)
+static void show_value_q(envcheck__buf *b, const envcheck__var *var, const char *text, int quote)
 {
-    if (ec_var_sensitive(var)) {
-        ec_buf_puts(b, ENVCHECK_MASK);
+    if (envcheck__var_sensitive(var)) {
+        envcheck__buf_puts(b, ENVCHECK_MASK);
         return;
     }
     envcheck_type t = var->o.type;
     if (t == ENVCHECK_TYPE_URL ||
         (t == ENVCHECK_TYPE_LIST && var->o.element_type == ENVCHECK_TYPE_URL)) {
-        ec_buf m = { NULL, 0, 0, 0 };
+        envcheck__buf m = { NULL, 0, 0, 0 };
         if (t == ENVCHECK_TYPE_URL) {
-            ec_url_append_masked(&m, text);
+            envcheck__url_append_masked(&m, text);
         } else {
             char sep = var->o.separator ? var->o.separator : ',';
             const char *p = text;
             for (;;) {
                 const char *end = strchr(p, sep);
                 size_t n = end ? (size_t)(end - p) : strlen(p);
-                char *item = ec_strndup(p, n);
+                char *item = envcheck__strndup(p, n);
                 if (!item) {
                     m.failed = 1;
                     break;
                 }
-                ec_url_append_masked(&m, item);
-                ec_wipe_free(item);
+                envcheck__url_append_masked(&m, item);
+                envcheck__wipe_free(item);
                 if (!end)
                     break;
-                ec_buf_add(&m, &sep, 1);
+                envcheck__buf_add(&m, &sep, 1);
                 p = end + 1;
             }
         }
-        char *masked = ec_buf_take(&m);
+        char *masked = envcheck__buf_take(&m);
         if (masked && quote)
-            ec_buf_quote(b, masked, 200);
+            envcheck__buf_quote(b, masked, 200);
         else if (masked)
-            ec_buf_puts(b, masked);
+            envcheck__buf_puts(b, masked);
         else
-            ec_buf_puts(b, ENVCHECK_MASK);
-        ec_wipe_free(masked);
+            envcheck__buf_puts(b, ENVCHECK_MASK);
+        envcheck__wipe_free(masked);
         return;
     }
     if (quote)
-        ec_buf_quote(b, text, 200);
+        envcheck__buf_quote(b, text, 200);
     else
-        ec_buf_puts(b, text);
+        envcheck__buf_puts(b, text);
 }
 
-static void show_value(ec_buf *b, const ec_var *var, const char *text)
+static void show_value(envcheck__buf *b, const envcheck__var *var, const char *text)
 {
     show_value_q(b, var, text, 1);
 }
 
 /* The shown value of result variable i (for reports and dumps). */
-void ec_result_show(ec_buf *b, const envcheck_result *r, size_t i, int quote)
+void envcheck__result_show(envcheck__buf *b, const envcheck_result *r, size_t i, int quote)
 {
     show_value_q(b, &r->schema->vars[i], r->vars[i].v.text ? r->vars[i].v.text : "", quote);
 }
 
-static int invalid(envcheck_result *r, const ec_var *var, const char *text, int is_default,
-                   const ec_fail *f)
+static int invalid(envcheck_result *r, const envcheck__var *var, const char *text, int is_default,
+                   const envcheck__fail *f)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     if (is_default)
-        ec_buf_puts(&b, "the default ");
+        envcheck__buf_puts(&b, "the default ");
     show_value(&b, var, text);
-    char *shown = ec_buf_take(&b);
+    char *shown = envcheck__buf_take(&b);
     if (!shown)
         return ENVCHECK_ENOMEM;
     int rc = add_finding(r, ENVCHECK_GROUP_INVALID, f->code, var->name, NULL, 0, "%s %s", shown,
                          f->reason);
-    ec_wipe_free(shown);
+    envcheck__wipe_free(shown);
     return rc;
 }
 
@@ -198,7 +198,7 @@ static void lookup(const envcheck_source *src, const char *name, raw *out)
         out->origin = "environment";
         return;
     }
-    const ec_entry *e = ec_source_find(src, name);
+    const envcheck__entry *e = envcheck__source_find(src, name);
     if (e) {
         out->value = e->value;
         out->origin = e->origin;
@@ -206,7 +206,7 @@ static void lookup(const envcheck_source *src, const char *name, raw *out)
     }
 }
 
-static int set_origin(ec_rvar *rv, const char *origin, unsigned line)
+static int set_origin(envcheck__rvar *rv, const char *origin, unsigned line)
 {
     if (line) {
         size_t n = strlen(origin) + 16;
@@ -214,19 +214,19 @@ static int set_origin(ec_rvar *rv, const char *origin, unsigned line)
         if (rv->origin)
             snprintf(rv->origin, n, "%s:%u", origin, line);
     } else {
-        rv->origin = ec_strdup(origin);
+        rv->origin = envcheck__strdup(origin);
     }
     return rv->origin ? 0 : ENVCHECK_ENOMEM;
 }
 
-static int read_var_file(envcheck_result *r, const ec_var *var, const char *path, raw *out)
+static int read_var_file(envcheck_result *r, const envcheck__var *var, const char *path, raw *out)
 {
     char *data = NULL;
     size_t len = 0;
-    int e = ec_read_regular_file(path, &data, &len);
+    int e = envcheck__read_regular_file(path, &data, &len);
     if (e == ENOMEM)
         return ENVCHECK_ENOMEM;
-    if (e == EC_ENOTREG) {
+    if (e == ENVCHECK__ENOTREG) {
         int rc = add_finding(r, ENVCHECK_GROUP_INVALID, ENVCHECK_CODE_FILE, var->name, path, 0,
                              "%s names a FIFO, a device or a socket, not a regular file",
                              var->file_name);
@@ -241,7 +241,7 @@ static int read_var_file(envcheck_result *r, const ec_var *var, const char *path
         return rc ? rc : 1;
     }
     if (memchr(data, '\0', len)) {
-        ec_wipe(data, len);
+        envcheck__wipe(data, len);
         free(data);
         int rc = add_finding(r, ENVCHECK_GROUP_INVALID, ENVCHECK_CODE_FILE, var->name, path, 0,
                              "%s names a file that contains a NUL byte", var->file_name);
@@ -259,8 +259,8 @@ static int read_var_file(envcheck_result *r, const ec_var *var, const char *path
 
 static int check_var(envcheck_result *r, const envcheck_source *src, size_t i)
 {
-    const ec_var *var = &r->schema->vars[i];
-    ec_rvar *rv = &r->vars[i];
+    const envcheck__var *var = &r->schema->vars[i];
+    envcheck__rvar *rv = &r->vars[i];
     int allow_blank = var->o.type == ENVCHECK_TYPE_STRING && var->o.allow_empty;
     raw v;
     lookup(src, var->name, &v);
@@ -268,22 +268,22 @@ static int check_var(envcheck_result *r, const envcheck_source *src, size_t i)
     if (var->o.allow_file) {
         raw f;
         lookup(src, var->file_name, &f);
-        int have_value = v.value && (allow_blank || !ec_is_blank(v.value));
-        if (f.value && !ec_is_blank(f.value)) {
+        int have_value = v.value && (allow_blank || !envcheck__is_blank(v.value));
+        if (f.value && !envcheck__is_blank(f.value)) {
             if (have_value) {
-                rv->state = EC_INVALID;
+                rv->state = ENVCHECK__INVALID;
                 return add_finding(r, ENVCHECK_GROUP_INVALID, ENVCHECK_CODE_CONFLICT, var->name,
                                    NULL, 0, "both %s and %s are set; set only one", var->name,
                                    var->file_name);
             }
-            char *path = ec_strdup(f.value);
+            char *path = envcheck__strdup(f.value);
             if (!path)
                 return ENVCHECK_ENOMEM;
             rc = read_var_file(r, var, path, &v);
             if (rc != 0) {
                 free(path);
                 if (rc > 0)
-                    rv->state = EC_INVALID;
+                    rv->state = ENVCHECK__INVALID;
                 return rc > 0 ? 0 : rc;
             }
             size_t n = strlen(path) + 8;
@@ -292,23 +292,23 @@ static int check_var(envcheck_result *r, const envcheck_source *src, size_t i)
                 snprintf(rv->origin, n, "file %s", path);
             free(path);
             if (!rv->origin) {
-                ec_wipe(v.owned, strlen(v.owned));
+                envcheck__wipe(v.owned, strlen(v.owned));
                 free(v.owned);
                 return ENVCHECK_ENOMEM;
             }
         }
     }
     int is_default = 0;
-    if (v.value && !allow_blank && ec_is_blank(v.value)) {
+    if (v.value && !allow_blank && envcheck__is_blank(v.value)) {
         /* blank counts as missing */
         if (var->o.required) {
-            rv->state = EC_UNSET;
+            rv->state = ENVCHECK__UNSET;
             rc = add_finding(r, ENVCHECK_GROUP_MISSING, ENVCHECK_CODE_EMPTY, var->name, NULL, 0,
                              "required but set to a blank value");
             goto out;
         }
         if (v.owned) {
-            ec_wipe(v.owned, strlen(v.owned));
+            envcheck__wipe(v.owned, strlen(v.owned));
             free(v.owned);
             v.owned = NULL;
         }
@@ -338,18 +338,18 @@ static int check_var(envcheck_result *r, const envcheck_source *src, size_t i)
         if (rc != 0)
             goto out;
     }
-    ec_fail f;
-    rc = ec_parse_value(var, v.value, &rv->v, &f);
+    envcheck__fail f;
+    rc = envcheck__parse_value(var, v.value, &rv->v, &f);
     if (rc == 0) {
-        rv->state = is_default ? EC_DEFAULT : EC_SET;
+        rv->state = is_default ? ENVCHECK__DEFAULT : ENVCHECK__SET;
     } else if (rc == -1) {
-        rv->state = EC_INVALID;
-        rv->v.text = ec_strdup(v.value); /* kept for masking custom messages */
+        rv->state = ENVCHECK__INVALID;
+        rv->v.text = envcheck__strdup(v.value); /* kept for masking custom messages */
         rc = rv->v.text ? invalid(r, var, v.value, is_default, &f) : ENVCHECK_ENOMEM;
     }
 out:
     if (v.owned) {
-        ec_wipe(v.owned, strlen(v.owned));
+        envcheck__wipe(v.owned, strlen(v.owned));
         free(v.owned);
     }
     return rc;
@@ -359,8 +359,8 @@ out:
 
 typedef struct effective {
     int declared;
-    const ec_var *var;
-    const ec_rvar *rv;
+    const envcheck__var *var;
+    const envcheck__rvar *rv;
     const char *text; /* NULL: no value */
     int present;      /* set in the source, non-blank */
 } effective;
@@ -369,20 +369,20 @@ static void get_effective(const envcheck_result *r, const envcheck_source *src, 
                           effective *e)
 {
     memset(e, 0, sizeof *e);
-    long i = ec_schema_find(r->schema, name);
+    long i = envcheck__schema_find(r->schema, name);
     if (i >= 0) {
         e->declared = 1;
         e->var = &r->schema->vars[i];
         e->rv = &r->vars[i];
         e->present = e->rv->present;
-        e->text = e->rv->state != EC_UNSET ? e->rv->v.text : NULL;
-        if (e->rv->state != EC_UNSET && !e->text)
+        e->text = e->rv->state != ENVCHECK__UNSET ? e->rv->v.text : NULL;
+        if (e->rv->state != ENVCHECK__UNSET && !e->text)
             e->text = ""; /* invalid file contents etc.: it has a value */
         return;
     }
     raw v;
     lookup(src, name, &v);
-    if (v.value && !ec_is_blank(v.value)) {
+    if (v.value && !envcheck__is_blank(v.value)) {
         e->text = v.value;
         e->present = 1;
     }
@@ -390,16 +390,16 @@ static void get_effective(const envcheck_result *r, const envcheck_source *src, 
 
 static char *join_names(char *const *names, size_t n)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
+    envcheck__buf b = { NULL, 0, 0, 0 };
     for (size_t i = 0; i < n; i++) {
         if (i)
-            ec_buf_puts(&b, ", ");
-        ec_buf_puts(&b, names[i]);
+            envcheck__buf_puts(&b, ", ");
+        envcheck__buf_puts(&b, names[i]);
     }
-    return ec_buf_take(&b);
+    return envcheck__buf_take(&b);
 }
 
-static int condition_holds(const ec_rule *rule, const effective *e)
+static int condition_holds(const envcheck__rule *rule, const effective *e)
 {
     int b;
     switch (rule->cond) {
@@ -410,30 +410,31 @@ static int condition_holds(const ec_rule *rule, const effective *e)
         if (!e->text)
             return 0;
         if (e->declared && e->var->o.type == ENVCHECK_TYPE_BOOL) {
-            if (e->rv->state != EC_SET && e->rv->state != EC_DEFAULT)
+            if (e->rv->state != ENVCHECK__SET && e->rv->state != ENVCHECK__DEFAULT)
                 return 0;
             b = e->rv->v.u.b;
-        } else if (ec_parse_bool(e->text, &b) != 0) {
+        } else if (envcheck__parse_bool(e->text, &b) != 0) {
             return 0;
         }
         return rule->cond == ENVCHECK_IF_TRUE ? b : !b;
     case ENVCHECK_IF_EQUALS:
         if (!e->text)
             return 0;
-        if (e->declared && (e->rv->state == EC_SET || e->rv->state == EC_DEFAULT)) {
+        if (e->declared && (e->rv->state == ENVCHECK__SET || e->rv->state == ENVCHECK__DEFAULT)) {
             if (e->var->o.type == ENVCHECK_TYPE_BOOL) {
                 int want;
-                return ec_parse_bool(rule->value, &want) == 0 && want == e->rv->v.u.b;
+                return envcheck__parse_bool(rule->value, &want) == 0 && want == e->rv->v.u.b;
             }
             if (e->var->o.type == ENVCHECK_TYPE_ENUM && e->var->o.case_insensitive)
-                return ec_ascii_casecmp(e->text, rule->value) == 0;
+                return envcheck__ascii_casecmp(e->text, rule->value) == 0;
         }
         return strcmp(e->text, rule->value) == 0;
     }
     return 0;
 }
 
-static int rule_require_if(envcheck_result *r, const envcheck_source *src, const ec_rule *rule)
+static int rule_require_if(envcheck_result *r, const envcheck_source *src,
+                           const envcheck__rule *rule)
 {
     effective c;
     get_effective(r, src, rule->name, &c);
@@ -451,7 +452,7 @@ static int rule_require_if(envcheck_result *r, const envcheck_source *src, const
         snprintf(because, sizeof because, "%s is false", rule->name);
         break;
     case ENVCHECK_IF_EQUALS:
-        if (c.declared && ec_var_sensitive(c.var))
+        if (c.declared && envcheck__var_sensitive(c.var))
             snprintf(because, sizeof because, "%s has the value that requires it", rule->name);
         else
             snprintf(because, sizeof because, "%s is \"%.160s\"", rule->name, rule->value);
@@ -470,7 +471,7 @@ static int rule_require_if(envcheck_result *r, const envcheck_source *src, const
     return 0;
 }
 
-static int rule_group(envcheck_result *r, const envcheck_source *src, const ec_rule *rule)
+static int rule_group(envcheck_result *r, const envcheck_source *src, const envcheck__rule *rule)
 {
     size_t n = rule->n_names, have = 0;
     int *has = calloc(n, sizeof *has);
@@ -525,10 +526,10 @@ static void get_num(const envcheck_result *r, const envcheck_source *src, const 
     if (!e.text)
         return;
     if (e.declared) {
-        if (e.rv->state != EC_SET && e.rv->state != EC_DEFAULT)
+        if (e.rv->state != ENVCHECK__SET && e.rv->state != ENVCHECK__DEFAULT)
             return; /* invalid: already reported */
         out->ok = 1;
-        out->shown = !ec_var_sensitive(e.var);
+        out->shown = !envcheck__var_sensitive(e.var);
         if (e.var->o.type == ENVCHECK_TYPE_FLOAT) {
             out->f = e.rv->v.u.f;
         } else {
@@ -540,18 +541,18 @@ static void get_num(const envcheck_result *r, const envcheck_source *src, const 
     }
     out->shown = 1; /* undeclared: it cannot be marked sensitive */
     if (duration) {
-        if (ec_parse_duration(e.text, &out->i) == 0) {
+        if (envcheck__parse_duration(e.text, &out->i) == 0) {
             out->ok = 1;
             out->is_int = 1;
             out->f = (double)out->i;
         } else {
             out->ok = -1;
         }
-    } else if (ec_parse_int(e.text, &out->i) == 0) {
+    } else if (envcheck__parse_int(e.text, &out->i) == 0) {
         out->ok = 1;
         out->is_int = 1;
         out->f = (double)out->i;
-    } else if (ec_parse_float(e.text, &out->f) == 0) {
+    } else if (envcheck__parse_float(e.text, &out->f) == 0) {
         out->ok = 1;
     } else {
         out->ok = -1;
@@ -561,16 +562,17 @@ static void get_num(const envcheck_result *r, const envcheck_source *src, const 
 static void format_num(const num *n, int duration, char *buf, size_t size)
 {
     if (duration)
-        ec_format_duration(n->i, buf, size);
+        envcheck__format_duration(n->i, buf, size);
     else if (n->is_int)
         snprintf(buf, size, "%lld", (long long)n->i);
     else
         snprintf(buf, size, "%.17g", n->f);
 }
 
-static int rule_less(envcheck_result *r, const envcheck_source *src, const ec_rule *rule)
+static int rule_less(envcheck_result *r, const envcheck_source *src, const envcheck__rule *rule)
 {
-    long ia = ec_schema_find(r->schema, rule->name), ib = ec_schema_find(r->schema, rule->name2);
+    long ia = envcheck__schema_find(r->schema, rule->name),
+         ib = envcheck__schema_find(r->schema, rule->name2);
     int duration = (ia >= 0 && r->schema->vars[ia].o.type == ENVCHECK_TYPE_DURATION) ||
                    (ib >= 0 && r->schema->vars[ib].o.type == ENVCHECK_TYPE_DURATION);
     num a, b;
@@ -606,30 +608,30 @@ static int rule_less(envcheck_result *r, const envcheck_source *src, const ec_ru
 /* Replace every copy of a sensitive value in msg by the mask. */
 static char *scrub(const envcheck_result *r, const char *msg)
 {
-    ec_buf b = { NULL, 0, 0, 0 };
-    ec_buf_puts(&b, msg);
+    envcheck__buf b = { NULL, 0, 0, 0 };
+    envcheck__buf_puts(&b, msg);
     for (size_t i = 0; i < r->schema->n_vars; i++) {
-        const ec_var *var = &r->schema->vars[i];
+        const envcheck__var *var = &r->schema->vars[i];
         const char *secret = r->vars[i].v.text;
-        if (!ec_var_sensitive(var) || !secret || strlen(secret) < 4 || !b.data)
+        if (!envcheck__var_sensitive(var) || !secret || strlen(secret) < 4 || !b.data)
             continue;
         size_t sl = strlen(secret);
-        ec_buf out = { NULL, 0, 0, 0 };
+        envcheck__buf out = { NULL, 0, 0, 0 };
         const char *p = b.data;
         const char *hit;
         while ((hit = strstr(p, secret)) != NULL) {
-            ec_buf_add(&out, p, (size_t)(hit - p));
-            ec_buf_puts(&out, ENVCHECK_MASK);
+            envcheck__buf_add(&out, p, (size_t)(hit - p));
+            envcheck__buf_puts(&out, ENVCHECK_MASK);
             p = hit + sl;
         }
-        ec_buf_puts(&out, p);
-        ec_buf_wipe(&b);
+        envcheck__buf_puts(&out, p);
+        envcheck__buf_wipe(&b);
         b = out;
     }
-    return ec_buf_take(&b);
+    return envcheck__buf_take(&b);
 }
 
-static int rule_custom(envcheck_result *r, const ec_rule *rule)
+static int rule_custom(envcheck_result *r, const envcheck__rule *rule)
 {
     char msg[512];
     msg[0] = '\0';
@@ -639,12 +641,12 @@ static int rule_custom(envcheck_result *r, const ec_rule *rule)
     if (!msg[0])
         snprintf(msg, sizeof msg, "the custom rule does not hold");
     char *clean = scrub(r, msg);
-    ec_wipe(msg, sizeof msg);
+    envcheck__wipe(msg, sizeof msg);
     if (!clean)
         return ENVCHECK_ENOMEM;
     int rc =
         add_finding(r, ENVCHECK_GROUP_RULES, ENVCHECK_CODE_RULE, rule->name, NULL, 0, "%s", clean);
-    ec_wipe_free(clean);
+    envcheck__wipe_free(clean);
     return rc;
 }
 
@@ -666,24 +668,24 @@ int envcheck_validate(envcheck_result **out, const envcheck_schema *s, const env
     for (size_t i = 0; i < s->n_vars && rc == 0; i++)
         rc = check_var(r, src, i);
     for (size_t i = 0; i < s->n_rules && rc == 0; i++) {
-        const ec_rule *rule = &s->rules[i];
+        const envcheck__rule *rule = &s->rules[i];
         switch (rule->kind) {
-        case EC_RULE_REQUIRE_IF:
+        case ENVCHECK__RULE_REQUIRE_IF:
             rc = rule_require_if(r, src, rule);
             break;
-        case EC_RULE_GROUP:
+        case ENVCHECK__RULE_GROUP:
             rc = rule_group(r, src, rule);
             break;
-        case EC_RULE_LESS:
+        case ENVCHECK__RULE_LESS:
             rc = rule_less(r, src, rule);
             break;
-        case EC_RULE_CUSTOM:
+        case ENVCHECK__RULE_CUSTOM:
             rc = rule_custom(r, rule);
             break;
         }
     }
     for (size_t i = 0; src && i < src->n_lints && rc == 0; i++) {
-        const ec_lint *l = &src->lints[i];
+        const envcheck__lint *l = &src->lints[i];
         /* A quote left open or a statement that cannot be parsed loses what
          * the file meant: an error, not a warning. */
         envcheck_group g = l->code == ENVCHECK_CODE_UNTERMINATED || l->code == ENVCHECK_CODE_SYNTAX
@@ -702,7 +704,7 @@ int envcheck_validate(envcheck_result **out, const envcheck_schema *s, const env
             break;
         }
         if (strcmp(clean, r->findings[i].message) != 0) {
-            ec_wipe_free(r->findings[i].message);
+            envcheck__wipe_free(r->findings[i].message);
             r->findings[i].message = clean;
             r->findings[i].pub.message = clean;
         } else {
@@ -724,7 +726,7 @@ void envcheck_result_free(envcheck_result *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->schema->n_vars; i++) {
-        ec_value_clear(&r->vars[i].v);
+        envcheck__value_clear(&r->vars[i].v);
         free(r->vars[i].origin);
     }
     free(r->vars);
@@ -761,10 +763,10 @@ const envcheck_finding *envcheck_result_finding(const envcheck_result *r, size_t
 
 /* ---- getters */
 
-static int getter(const envcheck_result *r, const char *name, const ec_var **var,
-                  const ec_rvar **rv)
+static int getter(const envcheck_result *r, const char *name, const envcheck__var **var,
+                  const envcheck__rvar **rv)
 {
-    long i = ec_schema_find(r->schema, name);
+    long i = envcheck__schema_find(r->schema, name);
     if (i < 0)
         return ENVCHECK_ENOENT;
     *var = &r->schema->vars[i];
@@ -772,15 +774,15 @@ static int getter(const envcheck_result *r, const char *name, const ec_var **var
     return 0;
 }
 
-static int has_value(const ec_rvar *rv)
+static int has_value(const envcheck__rvar *rv)
 {
-    return rv->state == EC_SET || rv->state == EC_DEFAULT;
+    return rv->state == ENVCHECK__SET || rv->state == ENVCHECK__DEFAULT;
 }
 
 int envcheck_get_string(const envcheck_result *r, const char *name, const char **out)
 {
-    const ec_var *var;
-    const ec_rvar *rv;
+    const envcheck__var *var;
+    const envcheck__rvar *rv;
     int rc = getter(r, name, &var, &rv);
     if (rc)
         return rc;
@@ -790,10 +792,10 @@ int envcheck_get_string(const envcheck_result *r, const char *name, const char *
     return ENVCHECK_OK;
 }
 
-static int typed(const envcheck_result *r, const char *name, const ec_rvar **rv, int t1, int t2,
-                 int t3)
+static int typed(const envcheck_result *r, const char *name, const envcheck__rvar **rv, int t1,
+                 int t2, int t3)
 {
-    const ec_var *var;
+    const envcheck__var *var;
     int rc = getter(r, name, &var, rv);
     if (rc)
         return rc;
@@ -807,7 +809,7 @@ static int typed(const envcheck_result *r, const char *name, const ec_rvar **rv,
 
 int envcheck_get_int(const envcheck_result *r, const char *name, int64_t *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_INT, ENVCHECK_TYPE_PORT, -1);
     if (rc == 0)
         *out = rv->v.u.i;
@@ -816,10 +818,10 @@ int envcheck_get_int(const envcheck_result *r, const char *name, int64_t *out)
 
 int envcheck_get_float(const envcheck_result *r, const char *name, double *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_FLOAT, ENVCHECK_TYPE_INT, ENVCHECK_TYPE_PORT);
     if (rc == 0) {
-        const ec_var *var = &r->schema->vars[ec_schema_find(r->schema, name)];
+        const envcheck__var *var = &r->schema->vars[envcheck__schema_find(r->schema, name)];
         *out = var->o.type == ENVCHECK_TYPE_FLOAT ? rv->v.u.f : (double)rv->v.u.i;
     }
     return rc;
@@ -827,7 +829,7 @@ int envcheck_get_float(const envcheck_result *r, const char *name, double *out)
 
 int envcheck_get_bool(const envcheck_result *r, const char *name, int *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_BOOL, -1, -1);
     if (rc == 0)
         *out = rv->v.u.b;
@@ -836,7 +838,7 @@ int envcheck_get_bool(const envcheck_result *r, const char *name, int *out)
 
 int envcheck_get_duration(const envcheck_result *r, const char *name, int64_t *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_DURATION, -1, -1);
     if (rc == 0)
         *out = rv->v.u.i;
@@ -845,7 +847,7 @@ int envcheck_get_duration(const envcheck_result *r, const char *name, int64_t *o
 
 int envcheck_get_enum(const envcheck_result *r, const char *name, size_t *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_ENUM, -1, -1);
     if (rc == 0)
         *out = rv->v.u.e;
@@ -854,7 +856,7 @@ int envcheck_get_enum(const envcheck_result *r, const char *name, size_t *out)
 
 int envcheck_get_list_count(const envcheck_result *r, const char *name, size_t *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_LIST, -1, -1);
     if (rc == 0)
         *out = rv->v.n_items;
@@ -863,7 +865,7 @@ int envcheck_get_list_count(const envcheck_result *r, const char *name, size_t *
 
 int envcheck_get_list_string(const envcheck_result *r, const char *name, size_t i, const char **out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_LIST, -1, -1);
     if (rc)
         return rc;
@@ -875,11 +877,11 @@ int envcheck_get_list_string(const envcheck_result *r, const char *name, size_t 
 
 int envcheck_get_list_int(const envcheck_result *r, const char *name, size_t i, int64_t *out)
 {
-    const ec_rvar *rv;
+    const envcheck__rvar *rv;
     int rc = typed(r, name, &rv, ENVCHECK_TYPE_LIST, -1, -1);
     if (rc)
         return rc;
-    const ec_var *var = &r->schema->vars[ec_schema_find(r->schema, name)];
+    const envcheck__var *var = &r->schema->vars[envcheck__schema_find(r->schema, name)];
     if (var->o.element_type != ENVCHECK_TYPE_INT && var->o.element_type != ENVCHECK_TYPE_PORT)
         return ENVCHECK_ETYPE;
     if (i >= rv->v.n_items)
@@ -888,7 +890,7 @@ int envcheck_get_list_int(const envcheck_result *r, const char *name, size_t i, 
     return ENVCHECK_OK;
 }
 
-void ec_var_show_default(ec_buf *b, const ec_var *var)
+void envcheck__var_show_default(envcheck__buf *b, const envcheck__var *var)
 {
     show_value_q(b, var, var->default_value ? var->default_value : "", 0);
 }

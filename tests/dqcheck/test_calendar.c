@@ -212,6 +212,67 @@ static void intraday_gaps_and_non_session(void **state)
     dq_report_free(r);
 }
 
+/* The slot of a bar, for every interval that fits in a session: bars at the
+ * first and at the last millisecond of each slot of a session, then the
+ * next session's first bar, show no GAP; one slot left out shows a GAP of
+ * exactly one bar. */
+static void intraday_slots_of_every_interval(void **state)
+{
+    (void)state;
+    static const struct {
+        dq_unit unit;
+        unsigned mult;
+    } iv[] = { { DQ_UNIT_SECOND, 1 },   { DQ_UNIT_SECOND, 7 },  { DQ_UNIT_SECOND, 45 },
+               { DQ_UNIT_MINUTE, 1 },   { DQ_UNIT_MINUTE, 2 },  { DQ_UNIT_MINUTE, 7 },
+               { DQ_UNIT_MINUTE, 13 },  { DQ_UNIT_MINUTE, 30 }, { DQ_UNIT_MINUTE, 389 },
+               { DQ_UNIT_MINUTE, 390 }, { DQ_UNIT_HOUR, 1 },    { DQ_UNIT_HOUR, 4 },
+               { DQ_UNIT_HOUR, 6 },     { DQ_UNIT_HOUR, 7 },    { DQ_UNIT_HOUR, 24 } };
+    const int64_t open = date_ts(2024, 1, 3) + (9 * 60 + 30) * 60000; /* 09:30 EST */
+    const int64_t next = date_ts(2024, 1, 4) + (9 * 60 + 30) * 60000;
+    const int64_t len = 390 * 60000;
+    static dq_candle cs[23400 * 2 + 2];
+    for (size_t v = 0; v < sizeof iv / sizeof iv[0]; v++) {
+        const int64_t step = (iv[v].unit == DQ_UNIT_SECOND   ? 1000
+                              : iv[v].unit == DQ_UNIT_MINUTE ? 60000
+                                                             : HOUR_MS) *
+                             (int64_t)iv[v].mult;
+        const int64_t slots = (len + step - 1) / step;
+        for (int64_t skip = -1; skip < (slots > 2 ? 1 : 0); skip++) {
+            size_t n = 0;
+            for (int64_t s = 0; s < slots; s++) {
+                if (s == slots / 2 && skip == 0)
+                    continue;
+                int64_t end =
+                    open + (s + 1) * step < open + len ? open + (s + 1) * step : open + len;
+                cs[n++] = candle(open + s * step, 10, 10.5, 9.5, 10, 100);
+                if (end - 1 > open + s * step && (s % 2) && skip < 0)
+                    cs[n - 1].ts = end - 1; /* the slot's last millisecond */
+            }
+            cs[n++] = candle(next, 10, 10.5, 9.5, 10, 100);
+            dq_options o = DQ_OPTIONS_INIT;
+            o.interval.unit = iv[v].unit;
+            o.interval.multiplier = iv[v].mult;
+            dq_checker *c;
+            dq_report *r;
+            assert_int_equal(dq_checker_new(&c, &o), DQ_OK);
+            assert_int_equal(dq_report_new(&r, NULL), DQ_OK);
+            dq_batch b = DQ_BATCH_INIT;
+            b.candles = cs;
+            b.count = n;
+            assert_int_equal(dq_check(r, c, &b), DQ_OK);
+            if (failed(r, DQ_NON_SESSION_TS) != 0 || failed(r, DQ_GAP) != (uint64_t)(skip == 0))
+                fail_msg("%u/%d: %llu gaps, %llu outside sessions, expected %d gaps", iv[v].mult,
+                         (int)iv[v].unit, (unsigned long long)failed(r, DQ_GAP),
+                         (unsigned long long)failed(r, DQ_NON_SESSION_TS), skip == 0);
+            for (size_t i = 0; i < dq_report_issue_count(r); i++)
+                if (dq_report_issue(r, i)->code == DQ_GAP)
+                    assert_true(dq_report_issue(r, i)->values[0] == 1.0); /* missing */
+            dq_report_free(r);
+            dq_checker_free(c);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +284,7 @@ int main(void)
         cmocka_unit_test(intraday_across_dst_start),
         cmocka_unit_test(intraday_across_dst_end_and_holiday),
         cmocka_unit_test(intraday_gaps_and_non_session),
+        cmocka_unit_test(intraday_slots_of_every_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,27 @@ static double unit(uint64_t *s)
     return (double)rng(s) / 2147483648.0;
 }
 
+/* Defects 0-3 of the generators: high < low, NaN close, zero volume, the
+ * previous candle's ts; other kinds leave the candle alone. */
+static void plant(dq_candle *cs, size_t i, unsigned kind)
+{
+    switch (kind) {
+    case 0:
+        cs[i].high = cs[i].low * 0.9;
+        break;
+    case 1:
+        cs[i].close = NAN;
+        break;
+    case 2:
+        cs[i].volume = 0;
+        break;
+    case 3:
+        if (i)
+            cs[i].ts = cs[i - 1].ts;
+        break;
+    }
+}
+
 /* A random series with every kind of defect sprinkled in. */
 static void random_series(dq_candle *cs, size_t n, uint64_t seed)
 {
@@ -58,20 +79,9 @@ static void random_series(dq_candle *cs, size_t n, uint64_t seed)
         cs[i] = candle(sessions[k], o, hi, lo, c, (double)(1000 + rng(&s) % 1000));
         if (rng(&s) % 2)
             cs[i].vwap = (hi + lo) / 2;
-        switch (rng(&s) % 60) {
-        case 0:
-            cs[i].high = cs[i].low * 0.9;
-            break;
-        case 1:
-            cs[i].close = NAN;
-            break;
-        case 2:
-            cs[i].volume = 0;
-            break;
-        case 3:
-            if (i)
-                cs[i].ts = cs[i - 1].ts;
-            break;
+        unsigned kind = (unsigned)(rng(&s) % 60);
+        plant(cs, i, kind);
+        switch (kind) {
         case 4:
             if (i > 2)
                 cs[i].ts = cs[i - 2].ts;
@@ -366,6 +376,214 @@ static void fast_path_equals_generic(void **state)
     sessions = daily_grid;
 }
 
+/* Minute bars as the exchange prints them, from day first on: step apart
+ * from 09:30 New York time to 16:00 on regular days and to 13:00 on early
+ * closes (which the calendar does not model: they show as a GAP at the
+ * next open), none on holidays and weekends. */
+#define N_MINUTE 3000
+static int64_t minute_grid[N_MINUTE + 600];
+
+static int is_early_close(int64_t day)
+{
+    static const unsigned d[][3] = {
+        { 2019, 7, 3 }, { 2019, 11, 29 }, { 2019, 12, 24 }, { 2020, 11, 27 }, { 2020, 12, 24 }
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        if (day == days_from_civil((int)d[i][0], d[i][1], d[i][2]))
+            return 1;
+    return 0;
+}
+
+static void make_minute_grid(int64_t first, int64_t step)
+{
+    size_t k = 0, cap = sizeof minute_grid / sizeof minute_grid[0];
+    for (int64_t day = first; k < cap; day++) {
+        if (dq_calendar_is_session(DQ_CAL_NYSE, day) != 1)
+            continue;
+        /* US DST (2007 rules) for 2019-2020 */
+        int64_t start = day < days_from_civil(2020, 1, 1) ? days_from_civil(2019, 3, 10)
+                                                          : days_from_civil(2020, 3, 8);
+        int64_t end = day < days_from_civil(2020, 1, 1) ? days_from_civil(2019, 11, 3)
+                                                        : days_from_civil(2020, 11, 1);
+        int64_t open =
+            day * DAY_MS + (9 * 60 + 30) * 60000 + (day >= start && day < end ? 4 : 5) * HOUR_MS;
+        int64_t close = open + (is_early_close(day) ? 210 : 390) * 60000;
+        for (int64_t ts = open; ts < close && k < cap; ts += step)
+            minute_grid[k++] = ts;
+    }
+}
+
+/* A quiet series on the grid (moves of 0.1%, now and then a missing bar)
+ * with one candle in 50 broken in one of eight ways. */
+static void quiet_series(dq_candle *cs, size_t n, uint64_t seed)
+{
+    uint64_t s = seed * 7919 + 5;
+    double p = 20 + unit(&s) * 100;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++, k++) {
+        k += rng(&s) % 200 == 0;
+        double o = p * (1 + 0.002 * (unit(&s) - 0.5));
+        double c = o * (1 + 0.002 * (unit(&s) - 0.5));
+        double hi = (o > c ? o : c) * (1 + 0.001 * unit(&s));
+        double lo = (o < c ? o : c) * (1 - 0.001 * unit(&s));
+        cs[i] = candle(sessions[k], o, hi, lo, c, (double)(1000 + rng(&s) % 1000));
+        cs[i].vwap = (hi + lo) / 2;
+        p = c;
+        if (rng(&s) % 50 == 0) {
+            unsigned kind = (unsigned)(rng(&s) % 8);
+            plant(cs, i, kind);
+            switch (kind) {
+            case 4:
+                cs[i].open *= 1.3;
+                cs[i].high = cs[i].open;
+                break;
+            case 5:
+                cs[i].vwap = hi * 1.1;
+                break;
+            case 6:
+                if (k > 2)
+                    cs[i].ts = sessions[k - 2];
+                break;
+            case 7:
+                cs[i].open *= 0.25;
+                cs[i].high *= 0.25;
+                cs[i].low *= 0.25;
+                cs[i].close *= 0.25;
+                p = cs[i].close;
+                break;
+            }
+        }
+    }
+}
+
+/* Intraday timestamps moved within or just outside their slots and
+ * sessions: mid-slot, the last millisecond of a slot, the close, one
+ * millisecond before the open. */
+static void minute_edges(dq_candle *cs, size_t n, int64_t step, uint64_t seed)
+{
+    uint64_t s = seed * 17 + 3;
+    for (size_t i = 0; i < n; i++) {
+        switch (rng(&s) % 64) {
+        case 0:
+            cs[i].ts += step / 2;
+            break;
+        case 1:
+            cs[i].ts += step - 1;
+            break;
+        case 2:
+            cs[i].ts += step;
+            break;
+        case 3:
+            cs[i].ts -= 1;
+            break;
+        case 4: /* 16:00 (winter offset) of the bar's UTC day */
+            cs[i].ts = cs[i].ts / DAY_MS * DAY_MS + 21 * HOUR_MS;
+            break;
+        case 5:
+            cs[i].ts = cs[i].ts / DAY_MS * DAY_MS + 21 * HOUR_MS - 1;
+            break;
+        }
+        /* after a session's last bar, now and then a bar one step later:
+         * past the close (the slot after the last one is no slot) */
+        if (i && cs[i].ts - cs[i - 1].ts > HOUR_MS && rng(&s) % 3 == 0)
+            cs[i].ts = cs[i - 1].ts + step + (int64_t)(rng(&s) % 2) * (step / 2);
+    }
+}
+
+/* The intraday screen (the next slot's window, the calendar looked up once
+ * per session) gives exactly the findings of the generic step (per-candle
+ * symbols force it on every candle) over regular days, early closes,
+ * holidays and the DST changes, at 1, 5 and 7 minutes (a partial last slot)
+ * and on the 24x7 calendar. */
+static void intraday_fast_path_equals_generic(void **state)
+{
+    (void)state;
+    static const unsigned starts[][3] = { { 2019, 3, 6 },   { 2019, 7, 1 },   { 2019, 10, 30 },
+                                          { 2019, 11, 25 }, { 2019, 12, 19 }, { 2020, 11, 24 } };
+    static const int64_t steps[] = { 60000, 300000, 420000 };
+    static dq_candle cs[N_MINUTE];
+    static const char *syms[N_MINUTE];
+    static unsigned char a1[N_MINUTE], a2[N_MINUTE];
+    static uint32_t e1[N_MINUTE], e2[N_MINUTE];
+    for (size_t i = 0; i < N_MINUTE; i++)
+        syms[i] = "X";
+    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
+    ro.max_issues = 20000;
+    uint64_t fast_total = 0, gaps = 0, non_session = 0;
+    for (uint64_t seed = 0; seed < 36; seed++) {
+        const unsigned *d = starts[seed % 6];
+        const int64_t step = steps[seed / 6 % 3];
+        make_minute_grid(days_from_civil((int)d[0], d[1], d[2]), step);
+        sessions = minute_grid;
+        if (seed % 4 == 3)
+            random_series(cs, N_MINUTE, seed + 5000);
+        else
+            quiet_series(cs, N_MINUTE, seed);
+        if (seed % 2)
+            minute_edges(cs, N_MINUTE, step, seed);
+        dq_options o = DQ_OPTIONS_INIT;
+        o.interval.unit = DQ_UNIT_MINUTE;
+        o.interval.multiplier = (unsigned)(step / 60000);
+        if (seed / 18 == 1 && seed % 3 == 0)
+            o.calendar = DQ_CAL_24X7;
+        dq_report *fast, *slow;
+        dq_checker *c1, *c2;
+        assert_int_equal(dq_checker_new(&c1, &o), DQ_OK);
+        assert_int_equal(dq_checker_new(&c2, &o), DQ_OK);
+        assert_int_equal(dq_report_new(&fast, &ro), DQ_OK);
+        assert_int_equal(dq_report_new(&slow, &ro), DQ_OK);
+        /* in pages, so that the screen starts from a stream state too */
+        static int64_t page_of[N_MINUTE]; /* the start of each candle's page */
+        for (size_t pos = 0, len = 0; pos < N_MINUTE; pos += len) {
+            len = 1 + (size_t)(rng(&(uint64_t){ seed * 131 + pos }) % 1500);
+            if (len > N_MINUTE - pos)
+                len = N_MINUTE - pos;
+            for (size_t i = pos; i < pos + len; i++)
+                page_of[i] = (int64_t)pos;
+            dq_batch b = DQ_BATCH_INIT;
+            b.symbol = "X";
+            b.candles = cs + pos;
+            b.count = len;
+            b.accept = a1 + pos;
+            b.errors = e1 + pos;
+            assert_int_equal(dq_check(fast, c1, &b), DQ_OK);
+            b.symbols = syms + pos;
+            b.accept = a2 + pos;
+            b.errors = e2 + pos;
+            assert_int_equal(dq_check(slow, c2, &b), DQ_OK);
+        }
+        assert_memory_equal(a1, a2, N_MINUTE);
+        assert_memory_equal(e1, e2, sizeof e1);
+        for (int code = 0; code < DQ_CODE_COUNT; code++) {
+            assert_int_equal(failed(fast, code), failed(slow, code));
+            assert_int_equal(evaluated(fast, code), evaluated(slow, code));
+        }
+        assert_int_equal(dq_report_issue_count(fast), dq_report_issue_count(slow));
+        assert_false(dq_report_truncated(fast));
+        for (size_t i = 0; i < dq_report_issue_count(fast); i++)
+            same_issue(dq_report_issue(fast, i), dq_report_issue(slow, i),
+                       page_of[dq_report_issue(fast, i)->row]);
+        assert_true(dq_report_score(fast) == dq_report_score(slow));
+        assert_int_equal(dq_report_fast_candles(slow), 0);
+        fast_total += dq_report_fast_candles(fast);
+        gaps += failed(fast, DQ_GAP);
+        non_session += failed(fast, DQ_NON_SESSION_TS);
+        dq_report_free(fast);
+        dq_report_free(slow);
+        dq_checker_free(c1);
+        dq_checker_free(c2);
+    }
+    print_message("intraday: %llu candles on the fast path of %llu, %llu gaps, %llu outside "
+                  "sessions\n",
+                  (unsigned long long)fast_total, (unsigned long long)(36 * N_MINUTE),
+                  (unsigned long long)gaps, (unsigned long long)non_session);
+    /* most candles take the fast path, and the series cross sessions,
+     * early closes and the edges of slots */
+    assert_true(fast_total > 36 * N_MINUTE / 2);
+    assert_true(gaps > 36 && non_session > 36);
+    sessions = daily_grid;
+}
+
 static const cJSON *key(const cJSON *obj, const char *name, int type_ok)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -530,6 +748,7 @@ int main(void)
         cmocka_unit_test(pages_equal_whole),
         cmocka_unit_test(every_code_is_exercised_by_the_generator),
         cmocka_unit_test(fast_path_equals_generic),
+        cmocka_unit_test(intraday_fast_path_equals_generic),
         cmocka_unit_test(json_matches_the_schema),
         cmocka_unit_test(reset_starts_a_new_series),
     };

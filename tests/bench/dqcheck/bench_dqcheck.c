@@ -19,39 +19,10 @@
 
 #include <dqcheck/dqcheck.h>
 
-#define DAY_MS INT64_C(86400000)
+#include "bench.h"
+
 #define SERIES 5000 /* candles per symbol: 20 years of sessions */
 #define RUNS   5
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double uni(void)
-{
-    return (double)(rng() >> 11) / 9007199254740992.0;
-}
-
-static int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
 
 /* n candles: n / SERIES symbols of SERIES consecutive NYSE sessions each,
  * a random walk; `defects` of them (spread at random) broken in one of
@@ -82,52 +53,10 @@ static dq_candle *make(size_t n, double defect_rate)
         cs[i] = x;
         p = c;
         if (defect_rate > 0 && uni() < defect_rate) {
-            switch (rng() % 8) {
-            case 0:
-                cs[i].high = cs[i].low * 0.99;
-                break;
-            case 1:
-                cs[i].close = NAN;
-                break;
-            case 2:
-                cs[i].volume = 0;
-                break;
-            case 3:
-                if (k)
-                    cs[i].ts = cs[i - 1].ts;
-                break;
-            case 4:
-                cs[i].open *= 1.3;
-                cs[i].high = cs[i].open;
-                break;
-            case 5:
-                cs[i].vwap = cs[i].high * 1.1;
-                break;
-            case 6:
-                cs[i].volume = -1;
-                break;
-            case 7:
-                cs[i].low = cs[i].low * 0.6;
-                break;
-            }
+            plant_defect(cs, i, k == 0);
         }
     }
     return cs;
-}
-
-static volatile double sink;
-
-static double read_pass(const dq_candle *cs, size_t n)
-{
-    double t0 = now();
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        const dq_candle *c = &cs[i];
-        s +=
-            (double)c->ts + c->open + c->high + c->low + c->close + c->volume + c->vwap + c->trades;
-    }
-    sink = s;
-    return now() - t0;
 }
 
 /* Check all series (one stream per symbol) into one report. */
@@ -135,7 +64,7 @@ static double check_pass(const dq_candle *cs, size_t n, dq_report *r, dq_checker
                          unsigned char *accept)
 {
     dq_report_reset(r);
-    double t0 = now();
+    double t0 = bench_now(CLOCK_MONOTONIC);
     for (size_t off = 0; off < n; off += SERIES) {
         dq_checker_reset(c);
         dq_batch b = DQ_BATCH_INIT;
@@ -146,19 +75,7 @@ static double check_pass(const dq_candle *cs, size_t n, dq_report *r, dq_checker
         if (dq_check(r, c, &b) != DQ_OK)
             abort();
     }
-    return now() - t0;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return v[n / 2];
+    return bench_now(CLOCK_MONOTONIC) - t0;
 }
 
 static void throughput(const char *name, size_t n, double rate, int with_mask)
@@ -173,10 +90,10 @@ static void throughput(const char *name, size_t n, double rate, int with_mask)
         exit(1);
     }
     double tr[RUNS], tc[RUNS];
-    read_pass(cs, n); /* warm up: fault the pages in */
+    read_pass(cs, n, CLOCK_MONOTONIC); /* warm up: fault the pages in */
     check_pass(cs, n, r, c, mask);
     for (int i = 0; i < RUNS; i++) {
-        tr[i] = read_pass(cs, n);
+        tr[i] = read_pass(cs, n, CLOCK_MONOTONIC);
         tc[i] = check_pass(cs, n, r, c, mask);
     }
     double ref = (double)n / median(tr, RUNS), val = (double)n / median(tc, RUNS);
