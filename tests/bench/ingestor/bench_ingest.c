@@ -21,7 +21,9 @@
  *   bench-ingest INGESTOR REPLAY        (DATABASE_URL from scripts/bench)
  * BENCH_QUICK=1 in the environment loads 4 symbols of 5000 bars (a smoke run).
  */
+#include <dirent.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,8 @@ static long long count(PGconn *c, const char *table)
 }
 
 /* Run argv with env; wall seconds, peak RSS (MB) of the child. */
+static double last_child_cpu; /* CPU seconds (user + system) of the last run_timed child */
+
 static int run_timed(const char *const *argv, const char *const *env, double *secs, double *rss_mb)
 {
     double t0 = now_s();
@@ -193,6 +197,8 @@ static int run_timed(const char *const *argv, const char *const *env, double *se
     *secs = now_s() - t0;
     if (rss_mb)
         *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    last_child_cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
@@ -218,6 +224,79 @@ static const char *find_psql(void)
             return path;
     }
     return NULL;
+}
+
+/*
+ * CPU seconds from /proc/PID/stat: user + system, and with children also the
+ * CPU of its children that have ended. false when the process is gone.
+ */
+static bool proc_cpu(pid_t pid, bool children, pid_t *ppid, double *cpu)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the command name */
+    long long v[15] = { 0 };
+    int got = p ? sscanf(p + 2, "%*c %lld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld %lld %lld",
+                         &v[0], &v[1], &v[2], &v[3], &v[4])
+                : 0;
+    if (got != 5)
+        return false;
+    *ppid = (pid_t)v[0];
+    *cpu = (double)(v[1] + v[2] + (children ? v[3] + v[4] : 0)) / (double)sysconf(_SC_CLK_TCK);
+    return true;
+}
+
+/* CPU seconds of the whole server: the postmaster, its live processes and
+ * the ones that have ended (backends of closed connections). */
+static double server_cpu(pid_t postmaster)
+{
+    double total = 0, cpu;
+    pid_t ppid;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end == '\0' && pid > 0 && proc_cpu((pid_t)pid, false, &ppid, &cpu) &&
+            ppid == postmaster)
+            total += cpu;
+    }
+    if (d)
+        closedir(d);
+    if (proc_cpu(postmaster, true, &ppid, &cpu))
+        total += cpu;
+    return total;
+}
+
+static pid_t postmaster_pid(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SHOW data_directory");
+    pid_t pid = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/postmaster.pid", PQgetvalue(r, 0, 0));
+        FILE *f = fopen(path, "r");
+        long v;
+        if (f && fscanf(f, "%ld", &v) == 1)
+            pid = (pid_t)v;
+        if (f)
+            fclose(f);
+    }
+    PQclear(r);
+    return pid;
+}
+
+static double replay_cpu(const replay_proc *rp)
+{
+    double cpu = 0;
+    pid_t ppid;
+    return proc_cpu(rp->pid, true, &ppid, &cpu) ? cpu : 0;
 }
 
 static long long query_ll(PGconn *c, const char *sql)
@@ -380,6 +459,13 @@ int main(int argc, char **argv)
     const double total = (double)SYMBOLS * BARS_PER_SYMBOL;
     const long long restated = (long long)SYMBOLS * (BARS_PER_SYMBOL / RESTATE_EVERY);
     double ing[LOADS][RUNS], ups[LOADS][RUNS], plain[RUNS], rss_full[RUNS], rss_q = 0;
+    /* CPU seconds of the first load, per process, and of the plain copy */
+    double cpu_ing[RUNS], cpu_replay[RUNS], cpu_server[RUNS], cpu_psql[RUNS], cpu_server_pl[RUNS];
+    const pid_t postmaster = postmaster_pid(c);
+    if (postmaster <= 0 || server_cpu(postmaster) <= 0) {
+        fprintf(stderr, "the server's processes cannot be measured\n");
+        return 1;
+    }
     char e_url2[600];
     snprintf(e_url2, sizeof e_url2, "%s", url);
     const char *up[] = { psql, "-X",   "-q", "-v",     "ON_ERROR_STOP=1",
@@ -401,6 +487,7 @@ int main(int argc, char **argv)
                     if (load > FIRST)
                         exec(c, "CHECKPOINT");
                     double *peak = load == FIRST ? &rss : NULL;
+                    double srv0 = server_cpu(postmaster), rep0 = replay_cpu(&replays[0]);
                     if (run_timed(bf, load == RESTATE ? env2 : env, &secs, peak) != 0 ||
                         count(c, "ohlcv") != (long long)total ||
                         restated_rows(c, "ohlcv") != (load == RESTATE ? restated : 0)) {
@@ -409,6 +496,11 @@ int main(int argc, char **argv)
                         return 1;
                     }
                     ing[load][run] = total / secs;
+                    if (load == FIRST) {
+                        cpu_ing[run] = last_child_cpu;
+                        cpu_replay[run] = replay_cpu(&replays[0]) - rep0;
+                        cpu_server[run] = server_cpu(postmaster) - srv0;
+                    }
                 }
                 rss_full[run] = rss;
             } else if (which == 1) {
@@ -427,12 +519,15 @@ int main(int argc, char **argv)
                     ups[load][run] = total / secs;
                 }
             } else {
+                double srv0 = server_cpu(postmaster);
                 if (run_timed(pl, NULL, &secs, NULL) != 0 ||
                     count(c, "ohlcv_ref") != (long long)total) {
                     fprintf(stderr, "the psql reference load (plain copy) failed: no reference\n");
                     return 1;
                 }
                 plain[run] = total / secs;
+                cpu_psql[run] = last_child_cpu;
+                cpu_server_pl[run] = server_cpu(postmaster) - srv0;
             }
         }
     }
@@ -459,6 +554,27 @@ int main(int argc, char **argv)
                              : "psql_copy_then_upsert_restated",
              u, v / u, RUNS);
     }
+    /* Where the first load's CPU goes, next to the plain copy's: per million bars. */
+    const double per_m = 1e6 / total;
+    double c_ing = median(cpu_ing, RUNS) * per_m, c_rep = median(cpu_replay, RUNS) * per_m;
+    double c_srv = median(cpu_server, RUNS) * per_m, c_psql = median(cpu_psql, RUNS) * per_m;
+    double c_srv_pl = median(cpu_server_pl, RUNS) * per_m;
+    double c_all[RUNS], c_all_pl[RUNS];
+    for (int run = 0; run < RUNS; run++) {
+        c_all[run] = (cpu_ing[run] + cpu_replay[run] + cpu_server[run]) * per_m;
+        c_all_pl[run] = (cpu_psql[run] + cpu_server_pl[run]) * per_m;
+    }
+    double c_tot = median(c_all, RUNS), c_tot_pl = median(c_all_pl, RUNS);
+    line("first load: CPU seconds per million bars, every process (ingestor, replay, PostgreSQL)",
+         "cpu_s_per_million_bars", c_tot, "psql_plain_copy (psql, PostgreSQL)", c_tot_pl,
+         c_tot_pl / c_tot, RUNS);
+    line("first load: CPU seconds per million bars, PostgreSQL's processes",
+         "cpu_s_per_million_bars", c_srv, "psql_plain_copy", c_srv_pl, c_srv_pl / c_srv, RUNS);
+    fprintf(stderr,
+            "first load, CPU s per million bars (medians of %d):\n"
+            "  ingestor %.2f + replay %.2f + PostgreSQL %.2f = %.2f\n"
+            "  plain \\copy: psql %.2f + PostgreSQL %.2f = %.2f\n",
+            RUNS, c_ing, c_rep, c_srv, c_tot, c_psql, c_srv_pl, c_tot_pl);
     char casename[128];
     snprintf(casename, sizeof casename, "peak memory, %d bars vs %d bars", (int)total,
              (int)total / 4);
