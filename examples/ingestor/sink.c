@@ -191,8 +191,9 @@ static int copy_direct(PGconn *conn, const sink_job *job, const sink_page *page,
         lo = page->bars[i].t < lo ? page->bars[i].t : lo;
         hi = page->bars[i].t > hi ? page->bars[i].t : hi;
     }
-    if (lo > hi)
-        return SINK_OK; /* nothing accepted */
+    size_t key_len = strlen(job->symbol) + strlen(job->timespan) + strlen(job->source);
+    if (lo > hi || key_len > 1024)
+        return SINK_OK; /* nothing accepted; or rows that the COPY buffer would not hold */
     char from[24], to[24];
     snprintf(from, sizeof from, "%lld", (long long)lo);
     snprintf(to, sizeof to, "%lld", (long long)hi);
