@@ -63,17 +63,44 @@ static unsigned char *put_float8_field(unsigned char *p, double v, bool nullable
     return put_be(p, bits, 8);
 }
 
-enum { COPY_FIELDS = 8, COPY_ROW_MAX = 2 + COPY_FIELDS * 12 };
-
-static int copy_accepted(PGconn *conn, const sink_page *page, size_t *ncopied, char *err,
-                         size_t errlen, char sqlstate[6])
+static unsigned char *put_text_field(unsigned char *p, const char *s, size_t len)
 {
-    PGresult *r = PQexec(conn, "COPY ohlcv_stage (ts_ms, open, high, low, close, volume, vwap, "
-                               "transactions) FROM STDIN (FORMAT binary)");
+    p = put_be(p, len, 4);
+    memcpy(p, s, len);
+    return p + len;
+}
+
+/* PostgreSQL's timestamps count microseconds from 2000-01-01 00:00 UTC. */
+#define PG_EPOCH_MS INT64_C(946684800000)
+
+/* Where a page's accepted bars go: the staging table (8 columns: the bar) or
+ * ohlcv itself (13 columns: the job's key, the bar, adjusted, source). */
+typedef struct copy_target {
+    const char *sql;
+    const sink_job *job; /* NULL: the staging table */
+    size_t symbol_len, timespan_len, source_len;
+} copy_target;
+
+enum { STAGE_FIELDS = 8, OHLCV_FIELDS = 13, BAR_ROW_MAX = 2 + 8 * 12 };
+
+/*
+ * COPY the page's accepted bars to the target. When refused is not NULL, a
+ * COPY the server refuses at its end (a constraint) is handed back in
+ * *refused (caller owns; PQclear) with the transaction left as it is.
+ */
+static int copy_accepted(PGconn *conn, const copy_target *to, const sink_page *page,
+                         size_t *ncopied, PGresult **refused, char *err, size_t errlen,
+                         char sqlstate[6])
+{
+    PGresult *r = PQexec(conn, to->sql);
     if (PQresultStatus(r) != PGRES_COPY_IN)
         return fail(r, conn, err, errlen, sqlstate);
     PQclear(r);
 
+    const sink_job *job = to->job;
+    const size_t row_max =
+        BAR_ROW_MAX +
+        (job ? 5 * 4 + 4 + 1 + to->symbol_len + to->timespan_len + to->source_len : 0);
     static const unsigned char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
     unsigned char chunk[65536];
     memcpy(chunk, header, sizeof header);
@@ -83,13 +110,23 @@ static int copy_accepted(PGconn *conn, const sink_page *page, size_t *ncopied, c
     for (size_t i = 0; i < page->count && sent; i++) {
         if (!page->accepted[i])
             continue;
-        if (used + COPY_ROW_MAX + 2 > sizeof chunk) {
+        if (used + row_max + 2 > sizeof chunk) {
             sent = PQputCopyData(conn, (const char *)chunk, (int)used) == 1;
             used = 0;
         }
         const page_bar *b = &page->bars[i];
-        unsigned char *p = put_be(chunk + used, COPY_FIELDS, 2);
-        p = put_int8_field(p, b->t);
+        unsigned char *p = chunk + used;
+        if (job) {
+            p = put_be(p, OHLCV_FIELDS, 2);
+            p = put_text_field(p, job->symbol, to->symbol_len);
+            p = put_text_field(p, job->timespan, to->timespan_len);
+            p = put_be(p, 4, 4);
+            p = put_be(p, (uint32_t)job->multiplier, 4);
+            p = put_int8_field(p, (b->t - PG_EPOCH_MS) * 1000); /* timestamptz */
+        } else {
+            p = put_be(p, STAGE_FIELDS, 2);
+            p = put_int8_field(p, b->t);
+        }
         p = put_float8_field(p, b->o, false);
         p = put_float8_field(p, b->h, false);
         p = put_float8_field(p, b->l, false);
@@ -97,23 +134,97 @@ static int copy_accepted(PGconn *conn, const sink_page *page, size_t *ncopied, c
         p = put_float8_field(p, b->v, false);
         p = put_float8_field(p, b->vw, true);
         p = b->n >= 0 ? put_int8_field(p, b->n) : put_be(p, UINT32_MAX, 4);
+        if (job) {
+            p = put_be(p, 1, 4);
+            *p++ = job->adjusted ? 1 : 0;
+            p = put_text_field(p, job->source, to->source_len);
+        }
         used = (size_t)(p - chunk);
         (*ncopied)++;
     }
     unsigned char *p = put_be(chunk + used, UINT16_MAX, 2); /* the trailer: -1 */
     used = (size_t)(p - chunk);
-    if (!sent || PQputCopyData(conn, (const char *)chunk, (int)used) != 1) {
+    sent = sent && PQputCopyData(conn, (const char *)chunk, (int)used) == 1;
+    if (!sent) {
         PQputCopyEnd(conn, "client failed to send data");
     } else if (PQputCopyEnd(conn, NULL) != 1) {
         return fail(NULL, conn, err, errlen, sqlstate);
     }
     r = PQgetResult(conn);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    PGresult *rest;
+    while ((rest = PQgetResult(conn)) != NULL)
+        PQclear(rest);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (refused && sent && PQresultStatus(r) == PGRES_FATAL_ERROR &&
+            PQstatus(conn) == CONNECTION_OK) {
+            *refused = r;
+            return SINK_OK;
+        }
         return fail(r, conn, err, errlen, sqlstate);
+    }
     PQclear(r);
-    while ((r = PQgetResult(conn)) != NULL)
-        PQclear(r);
     return SINK_OK;
+}
+
+static const char exists_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM ohlcv WHERE symbol = $1 AND timespan = $2 AND"
+    " multiplier = $3 AND ts BETWEEN 'epoch'::timestamptz + $4::bigint * interval '1 ms'"
+    " AND 'epoch'::timestamptz + $5::bigint * interval '1 ms')";
+
+/*
+ * The fast path of a page whose range holds no stored bar (a first
+ * backfill): its bars are copied straight into ohlcv, with no staging table
+ * and no upsert. Another process may store bars of the same range between
+ * the check and the copy (two backfills racing); its bars make the copy fail
+ * with a unique violation, after the other transaction commits. The copy runs
+ * inside a savepoint, so that the page then rolls back to it and goes the
+ * staging way. *done is set when the bars are stored (*ncopied of them).
+ */
+static int copy_direct(PGconn *conn, const sink_job *job, const sink_page *page, const char *mult,
+                       bool *done, size_t *ncopied, char *err, size_t errlen, char sqlstate[6])
+{
+    *done = false;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < page->count; i++) {
+        if (!page->accepted[i])
+            continue;
+        lo = page->bars[i].t < lo ? page->bars[i].t : lo;
+        hi = page->bars[i].t > hi ? page->bars[i].t : hi;
+    }
+    size_t key_len = strlen(job->symbol) + strlen(job->timespan) + strlen(job->source);
+    if (lo > hi || key_len > 1024)
+        return SINK_OK; /* nothing accepted; or rows that the COPY buffer would not hold */
+    char from[24], to[24];
+    snprintf(from, sizeof from, "%lld", (long long)lo);
+    snprintf(to, sizeof to, "%lld", (long long)hi);
+    const char *p[5] = { job->symbol, job->timespan, mult, from, to };
+    PGresult *r = PQexecParams(conn, exists_sql, 5, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(r, conn, err, errlen, sqlstate);
+    bool stored = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (stored)
+        return SINK_OK;
+
+    if (exec_cmd(conn, "SAVEPOINT sink_direct", err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    copy_target target = { "COPY ohlcv (symbol, timespan, multiplier, ts, open, high, low, close,"
+                           " volume, vwap, transactions, adjusted, source) FROM STDIN"
+                           " (FORMAT binary)",
+                           job, strlen(job->symbol), strlen(job->timespan), strlen(job->source) };
+    PGresult *refused = NULL;
+    if (copy_accepted(conn, &target, page, ncopied, &refused, err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    if (refused) {
+        const char *state = PQresultErrorField(refused, PG_DIAG_SQLSTATE);
+        if (!state || strcmp(state, "23505") != 0) /* not a unique violation */
+            return fail(refused, conn, err, errlen, sqlstate);
+        PQclear(refused);
+        *ncopied = 0;
+        return exec_cmd(conn, "ROLLBACK TO SAVEPOINT sink_direct", err, errlen, sqlstate);
+    }
+    *done = true;
+    return exec_cmd(conn, "RELEASE SAVEPOINT sink_direct", err, errlen, sqlstate);
 }
 
 static const char upsert_sql[] =
@@ -173,6 +284,38 @@ static void fmt_double(char *out, size_t size, double v, const char **param)
     *param = out;
 }
 
+/* The general path: COPY into a session-local staging table, then one
+ * INSERT .. ON CONFLICT that inserts new bars, updates changed ones and
+ * leaves the others untouched. */
+static int stage_and_upsert(PGconn *conn, const sink_job *job, const sink_page *page,
+                            const char *mult, const char *adjusted, sink_result *res,
+                            size_t *ncopied, char *err, size_t errlen, char sqlstate[6])
+{
+    /* The staging table lives as long as the session and empties at commit. */
+    if (exec_cmd(conn,
+                 "CREATE TEMP TABLE IF NOT EXISTS ohlcv_stage (ts_ms bigint, open float8,"
+                 " high float8, low float8, close float8, volume float8, vwap float8,"
+                 " transactions bigint) ON COMMIT DELETE ROWS",
+                 err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    static const copy_target stage = { "COPY ohlcv_stage (ts_ms, open, high, low, close, volume,"
+                                       " vwap, transactions) FROM STDIN (FORMAT binary)",
+                                       NULL, 0, 0, 0 };
+    if (copy_accepted(conn, &stage, page, ncopied, NULL, err, errlen, sqlstate) != SINK_OK)
+        return SINK_ERROR;
+    if (*ncopied == 0)
+        return SINK_OK;
+    const char *p[5] = { job->symbol, job->timespan, mult, adjusted, job->source };
+    PGresult *r = PQexecParams(conn, upsert_sql, 5, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return fail(r, conn, err, errlen, sqlstate);
+    res->inserted = atoll(PQgetvalue(r, 0, 0));
+    res->updated = atoll(PQgetvalue(r, 0, 1));
+    res->unchanged = (int64_t)*ncopied - res->inserted - res->updated;
+    PQclear(r);
+    return SINK_OK;
+}
+
 int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, sink_result *res,
                     char *err, size_t errlen, char sqlstate[6])
 {
@@ -185,26 +328,16 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
 
     if (exec_cmd(conn, "BEGIN", err, errlen, sqlstate) != SINK_OK)
         return SINK_ERROR;
-    /* The staging table lives as long as the session and empties at commit. */
-    if (exec_cmd(conn,
-                 "CREATE TEMP TABLE IF NOT EXISTS ohlcv_stage (ts_ms bigint, open float8,"
-                 " high float8, low float8, close float8, volume float8, vwap float8,"
-                 " transactions bigint) ON COMMIT DELETE ROWS",
-                 err, errlen, sqlstate) != SINK_OK)
-        return SINK_ERROR;
-
     size_t ncopied = 0;
-    if (copy_accepted(conn, page, &ncopied, err, errlen, sqlstate) != SINK_OK)
+    bool direct = false;
+    if (copy_direct(conn, job, page, mult, &direct, &ncopied, err, errlen, sqlstate) != SINK_OK)
         return SINK_ERROR;
-    if (ncopied > 0) {
-        const char *p[5] = { job->symbol, job->timespan, mult, adjusted, job->source };
-        PGresult *r = PQexecParams(conn, upsert_sql, 5, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            return fail(r, conn, err, errlen, sqlstate);
-        res->inserted = atoll(PQgetvalue(r, 0, 0));
-        res->updated = atoll(PQgetvalue(r, 0, 1));
-        res->unchanged = (int64_t)ncopied - res->inserted - res->updated;
-        PQclear(r);
+    if (direct) {
+        res->inserted = (int64_t)ncopied;
+        res->direct = (int64_t)ncopied;
+    } else if (stage_and_upsert(conn, job, page, mult, adjusted, res, &ncopied, err, errlen,
+                                sqlstate) != SINK_OK) {
+        return SINK_ERROR;
     }
 
     for (size_t k = 0; k < page->nrejected; k++) {

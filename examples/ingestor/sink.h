@@ -1,8 +1,12 @@
 /*
  * The PostgreSQL side of the pipeline: one page of bars in one transaction.
- * Accepted bars go through COPY into a session-local staging table and then
- * INSERT .. ON CONFLICT into ohlcv (so a re-run inserts nothing and a
- * restated bar is updated); rejected bars go to ohlcv_quarantine with their
+ * When no bar is stored yet in the range of the page's accepted bars (a first
+ * backfill), they are copied straight into ohlcv (binary COPY, in a
+ * savepoint); otherwise, or when another process stored bars of the range
+ * meanwhile (a unique violation rolls back to the savepoint), they go
+ * through COPY into a session-local staging table and then INSERT .. ON
+ * CONFLICT into ohlcv (so a re-run inserts nothing and a restated bar is
+ * updated); rejected bars go to ohlcv_quarantine with their
  * reason codes; the page's quality record goes to dq_runs; the job's
  * checkpoint advances — all or nothing, and only while this worker still
  * holds the job's lease (fencing).
@@ -55,6 +59,8 @@ typedef struct sink_page {
 
 typedef struct sink_result {
     int64_t inserted, updated, unchanged, quarantined;
+    int64_t
+        direct; /* of inserted: copied straight into ohlcv (no stored bar in the page's range) */
 } sink_result;
 
 /*
