@@ -1,5 +1,5 @@
 #include "dq_html.h"
-#include "nytime.h"
+#include "new_york_time.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -85,7 +85,7 @@ void ts_text(char *buf, size_t size, int64_t ts, int daily)
     int64_t ms = ts - day * 86400000;
     int y;
     unsigned m, d;
-    ny_civil_from_days(day, &y, &m, &d);
+    civil_from_days(day, &y, &m, &d);
     if (daily)
         snprintf(buf, size, "%04d-%02u-%02u", y, m, d);
     else

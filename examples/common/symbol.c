@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,4 +62,14 @@ int url_path_segment(char *out, size_t size, const char *s, size_t len)
     }
     out[o] = '\0';
     return (int)o;
+}
+
+void symbol_from_file_name(char *out, size_t size, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = 0;
+    for (; base[n] && !strchr("-_.", base[n]) && n + 1 < size; n++)
+        out[n] = (char)toupper((unsigned char)base[n]);
+    out[n] = '\0';
 }

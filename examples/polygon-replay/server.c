@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "agg.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "request.h"
 #include "server.h"
 #include "symbol.h"
@@ -212,7 +212,7 @@ static void partial_free(void *cls)
  * for the data's own bars, else *agg (malloc'ed, *n windows; NULL with *n 0
  * when there is nothing). Returns false when out of memory. */
 static bool select_bars(const series *se, const query *q, const view *v, size_t *lo, size_t *n,
-                        bar **agg)
+                        dq_candle **agg)
 {
     *lo = *n = 0;
     *agg = NULL;
@@ -250,7 +250,7 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
     const series *se = store_find(s->store, q->ticker);
     const view *v = se ? &se->views[q->adjusted ? 1 : 0] : NULL;
     size_t first = 0, total = 0;
-    bar *agg = NULL;
+    dq_candle *agg = NULL;
     if (!select_bars(se, q, v, &first, &total, &agg)) {
         b->oom = true;
         return;
@@ -301,7 +301,7 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
          * the cursor carries the other parameters, and the key is absent.
          * A window's start is where the next page begins (ascending) or
          * just past where it ends (descending). */
-        const bar *bars = agg ? agg : v->bars + first;
+        const dq_candle *bars = agg ? agg : v->bars + first;
         char state[128], cursor[256];
         snprintf(state, sizeof state, "limit=%lld&sort=%s&adjusted=%s", (long long)q->limit,
                  q->desc ? "desc" : "asc", q->adjusted ? "true" : "false");
@@ -310,11 +310,11 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         snprintf(from, sizeof from, "%s", q->from_text);
         snprintf(to, sizeof to, "%s", q->to_text);
         if (q->desc && agg)
-            snprintf(to, sizeof to, "%lld", (long long)bars[total - take].t - 1);
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - take].ts - 1);
         else if (q->desc)
-            snprintf(to, sizeof to, "%lld", (long long)bars[total - 1 - take].t);
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - 1 - take].ts);
         else
-            snprintf(from, sizeof from, "%lld", (long long)bars[take].t);
+            snprintf(from, sizeof from, "%lld", (long long)bars[take].ts);
         buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
                    s->cfg.public_base, ticker_path, (long long)q->multiplier, q->timespan, from, to,
                    cursor);
