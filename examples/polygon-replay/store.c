@@ -315,20 +315,24 @@ static int column(char *const *fields, int n, const char *name)
     return -1;
 }
 
-/* Split line (without its newline) at ',' into at most max fields. */
-static int fields_of(char *line, char **fields, int max)
+/* One row of a splits file into p; false when it is not one. */
+static bool split_row(char *const *f, int n, const int col[4], split *p)
 {
-    int n = 0;
-    line[strcspn(line, "\r")] = '\0';
-    for (char *p = line; n < max;) {
-        fields[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return n;
+    int y;
+    unsigned m, d;
+    char *e1, *e2;
+    for (int k = 0; k < 4; k++)
+        if (col[k] >= n)
+            return false;
+    double from = strtod(f[col[2]], &e1), to = strtod(f[col[3]], &e2);
+    if (!*f[col[0]] || strlen(f[col[0]]) >= sizeof p->ticker ||
+        !ny_parse_date(f[col[1]], strlen(f[col[1]]), &y, &m, &d) || e1 == f[col[2]] || *e1 ||
+        e2 == f[col[3]] || *e2 || !(from > 0 && from < 1e9) || !(to > 0 && to < 1e9))
+        return false;
+    snprintf(p->ticker, sizeof p->ticker, "%s", f[col[0]]);
+    p->when = ny_midnight_ms(y, m, d);
+    p->ratio = to / from;
+    return true;
 }
 
 int splits_parse(splits *out, const char *name, const char *text, size_t len, char *err,
@@ -342,52 +346,37 @@ int splits_parse(splits *out, const char *name, const char *text, size_t len, ch
     }
     memcpy(copy, text, len);
     copy[len] = '\0';
-    char *save = NULL, *fields[16];
-    int lineno = 1, tick = -1, date = -1, from = -1, to = -1, rc = 0;
-    char *line = strtok_r(copy, "\n", &save);
-    int n = line ? fields_of(line, fields, 16) : 0;
-    if (n > 0) {
-        tick = column(fields, n, "ticker");
-        date = column(fields, n, "execution_date");
-        from = column(fields, n, "split_from");
-        to = column(fields, n, "split_to");
-    }
-    if (tick < 0 || date < 0 || from < 0 || to < 0) {
-        snprintf(err, errlen, "%s: the header must name ticker,execution_date,split_from,split_to",
-                 name);
-        rc = -1;
-    }
-    while (rc == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL) {
-        lineno++;
-        n = fields_of(line, fields, 16);
-        if (n == 1 && !*fields[0])
+    static const char *const names[4] = { "ticker", "execution_date", "split_from", "split_to" };
+    int col[4] = { -1, -1, -1, -1 }, rc = 0, lineno = 0;
+    size_t cap = 0;
+    char *line = copy, *next;
+    for (; rc == 0 && line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        line[strcspn(line, "\r")] = '\0';
+        char *f[16];
+        int n = csv_split(line, ',', f, 16);
+        n = n < 16 ? n : 16;
+        if (++lineno == 1) {
+            for (int k = 0; k < 4; k++)
+                if ((col[k] = column(f, n, names[k])) < 0) {
+                    snprintf(err, errlen,
+                             "%s: the header must name ticker,execution_date,split_from,split_to",
+                             name);
+                    rc = -1;
+                }
+        } else if (n == 1 && !*f[0]) {
             continue;
-        int y;
-        unsigned m, d;
-        char *e1 = NULL, *e2 = NULL;
-        double f = tick < n && from < n ? strtod(fields[from], &e1) : 0;
-        double t = to < n && date < n ? strtod(fields[to], &e2) : 0;
-        if (tick >= n || date >= n || from >= n || to >= n || !*fields[tick] ||
-            strlen(fields[tick]) >= sizeof out->v->ticker ||
-            !ny_parse_date(fields[date], strlen(fields[date]), &y, &m, &d) || e1 == fields[from] ||
-            *e1 || e2 == fields[to] || *e2 || !(f > 0 && f < 1e9) || !(t > 0 && t < 1e9)) {
+        } else if (array_grow(&out->v, &cap, out->count + 1, sizeof *out->v) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else if (!split_row(f, n, col, &out->v[out->count++])) {
             snprintf(err, errlen,
                      "%s:%d: want TICKER,YYYY-MM-DD,FROM,TO with positive share counts", name,
                      lineno);
             rc = -1;
-            break;
         }
-        split *p = realloc(out->v, (out->count + 1) * sizeof *p);
-        if (!p) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        out->v = p;
-        p = &out->v[out->count++];
-        snprintf(p->ticker, sizeof p->ticker, "%s", fields[tick]);
-        p->when = ny_midnight_ms(y, m, d);
-        p->ratio = t / f;
     }
     free(copy);
     if (rc != 0) {
