@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -43,33 +44,17 @@ struct csv_reader {
 static const char *const col_name[COL_COUNT] = { "timestamp", "open", "high",   "low",   "close",
                                                  "volume",    "vwap", "trades", "symbol" };
 
-static const struct {
-    const char *name;
-    enum col col;
-} header_names[] = {
-    { "date", COL_TIME },
-    { "datetime", COL_TIME },
-    { "time", COL_TIME },
-    { "timestamp", COL_TIME },
-    { "timestamp_ms", COL_TIME },
-    { "open", COL_OPEN },
-    { "o", COL_OPEN },
-    { "high", COL_HIGH },
-    { "h", COL_HIGH },
-    { "low", COL_LOW },
-    { "l", COL_LOW },
-    { "close", COL_CLOSE },
-    { "c", COL_CLOSE },
-    { "volume", COL_VOLUME },
-    { "vol", COL_VOLUME },
-    { "v", COL_VOLUME },
-    { "vwap", COL_VWAP },
-    { "vw", COL_VWAP },
-    { "trades", COL_TRADES },
-    { "transactions", COL_TRADES },
-    { "n", COL_TRADES },
-    { "symbol", COL_SYMBOL },
-    { "ticker", COL_SYMBOL },
+/* The names of each column, lower case, between '|'. */
+static const char *const col_aliases[COL_COUNT] = {
+    "|date|datetime|time|timestamp|timestamp_ms|",
+    "|open|o|",
+    "|high|h|",
+    "|low|l|",
+    "|close|c|",
+    "|volume|vol|v|",
+    "|vwap|vw|",
+    "|trades|transactions|n|",
+    "|symbol|ticker|",
 };
 
 static int column_of(const char *name)
@@ -78,9 +63,16 @@ static int column_of(const char *name)
         return COL_TIME;
     if (strcmp(name, "T") == 0)
         return COL_SYMBOL;
-    for (size_t i = 0; i < sizeof header_names / sizeof header_names[0]; i++)
-        if (strcasecmp(name, header_names[i].name) == 0)
-            return (int)header_names[i].col;
+    char key[32] = "|";
+    size_t n = strlen(name);
+    if (n == 0 || n > sizeof key - 3 || strchr(name, '|'))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        key[i + 1] = (char)tolower((unsigned char)name[i]);
+    memcpy(key + n + 1, "|", 2);
+    for (int c = 0; c < COL_COUNT; c++)
+        if (strstr(col_aliases[c], key))
+            return c;
     return -1;
 }
 

@@ -242,14 +242,7 @@ static int check_file(tool *t, const char *path)
 
 int main(int argc, char **argv)
 {
-    tool t;
-    dq_options o = DQ_OPTIONS_INIT;
-    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
-    t.opts = o;
-    t.ropts = ro;
-    t.json = 0;
-    t.html = 0;
-    t.symbol = NULL;
+    tool t = { .opts = DQ_OPTIONS_INIT, .ropts = DQ_REPORT_OPTIONS_INIT };
     enum {
         O_INTERVAL = 256,
         O_CALENDAR,
