@@ -283,19 +283,10 @@ static int render_view(view *vw, size_t count)
     vw->text_off = malloc((count + 1) * sizeof *vw->text_off);
     if (!vw->text_off)
         return -1;
-    size_t len = 0, cap = count * 128 + BAR_TEXT_MAX;
-    vw->text = malloc(cap);
-    if (!vw->text)
-        return -1;
+    size_t len = 0, cap = 0;
     for (size_t k = 0; k < count; k++) {
-        if (cap - len < BAR_TEXT_MAX) {
-            size_t ncap = cap * 2;
-            char *p = realloc(vw->text, ncap);
-            if (!p)
-                return -1;
-            vw->text = p;
-            cap = ncap;
-        }
+        if (array_grow(&vw->text, &cap, len + BAR_TEXT_MAX, 1) != 0)
+            return -1;
         vw->text_off[k] = len;
         len = (size_t)(bar_render(vw->text + len, &vw->bars[k]) - vw->text);
     }
@@ -477,21 +468,19 @@ int store_load_dir(store *s, const char *dir, const char *splits_path, char *err
         return -1;
     }
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
         if (len < 5 || strcmp(e->d_name + len - 4, ".csv") != 0 || e->d_name[0] == '.')
             continue;
-        char **p = realloc(names, (n + 1) * sizeof *names);
-        if (!p || !(p[n] = strdup(e->d_name))) {
-            names = p ? p : names;
+        if (array_grow(&names, &cap, n + 1, sizeof *names) != 0 ||
+            !(names[n] = strdup(e->d_name))) {
             rc = -1;
             snprintf(err, errlen, "out of memory");
             break;
         }
-        names = p;
         n++;
     }
     closedir(d);
