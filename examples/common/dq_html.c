@@ -1,5 +1,5 @@
 #include "dq_html.h"
-#include "nytime.h"
+#include "new_york_time.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,25 +16,16 @@
 void html_text(FILE *out, const char *s)
 {
     for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&#39;", out);
-            break;
-        default:
+        const char *e = *s == '&'    ? "&amp;"
+                        : *s == '<'  ? "&lt;"
+                        : *s == '>'  ? "&gt;"
+                        : *s == '"'  ? "&quot;"
+                        : *s == '\'' ? "&#39;"
+                                     : NULL;
+        if (e)
+            fputs(e, out);
+        else
             fputc(*s, out);
-        }
     }
 }
 
@@ -85,7 +76,7 @@ void ts_text(char *buf, size_t size, int64_t ts, int daily)
     int64_t ms = ts - day * 86400000;
     int y;
     unsigned m, d;
-    ny_civil_from_days(day, &y, &m, &d);
+    civil_from_days(day, &y, &m, &d);
     if (daily)
         snprintf(buf, size, "%04d-%02u-%02u", y, m, d);
     else

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "array_grow.h"
 #include "polygon_page.h"
 
 static double number_or_nan(const cJSON *obj, const char *key)
@@ -34,7 +35,8 @@ static bool to_ms(const cJSON *v, int64_t *out)
     return true;
 }
 
-int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err, size_t errlen)
+int polygon_page_parse_all(polygon_page *page, const char *body, size_t len, char *err,
+                           size_t errlen)
 {
     page->count = 0;
     free(page->next_url);
@@ -56,7 +58,8 @@ int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *e
     copy_string(root, "error", page->message, sizeof page->message);
     if (!page->message[0])
         copy_string(root, "message", page->message, sizeof page->message);
-    if (strcmp(page->status, "OK") != 0 && strcmp(page->status, "DELAYED") != 0) {
+    if (page->status[0] && strcmp(page->status, "OK") != 0 &&
+        strcmp(page->status, "DELAYED") != 0) {
         snprintf(err, errlen, "status \"%s\"%s%s", page->status, page->message[0] ? ": " : "",
                  page->message);
         goto out;
@@ -67,41 +70,31 @@ int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *e
         snprintf(err, errlen, "\"results\" is not an array");
         goto out;
     }
-    size_t n = results && cJSON_IsArray(results) ? (size_t)cJSON_GetArraySize(results) : 0;
-    if (n > page->cap) {
-        page_bar *p = realloc(page->bars, n * sizeof *p);
-        if (!p) {
-            snprintf(err, errlen, "out of memory for %zu bars", n);
-            goto out;
-        }
-        page->bars = p;
-        page->cap = n;
+    size_t n = cJSON_IsArray(results) ? (size_t)cJSON_GetArraySize(results) : 0;
+    size_t cap = page->cap;
+    if (array_grow(&page->bars, &cap, n, sizeof *page->bars) != 0 ||
+        array_grow(&page->tickers, &page->cap, n, sizeof *page->tickers) != 0) {
+        snprintf(err, errlen, "out of memory for %zu bars", n);
+        goto out;
     }
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, results)
+    const cJSON *result;
+    cJSON_ArrayForEach(result, results)
     {
-        if (!cJSON_IsObject(item)) {
-            snprintf(err, errlen, "result %zu is not an object", i);
-            goto out;
-        }
-        page_bar *b = &page->bars[i];
-        if (!to_ms(cJSON_GetObjectItemCaseSensitive(item, "t"), &b->t)) {
-            snprintf(err, errlen, "result %zu has no valid \"t\" timestamp", i);
-            goto out;
-        }
-        b->o = number_or_nan(item, "o");
-        b->h = number_or_nan(item, "h");
-        b->l = number_or_nan(item, "l");
-        b->c = number_or_nan(item, "c");
-        b->v = number_or_nan(item, "v");
-        b->vw = number_or_nan(item, "vw");
-        const cJSON *nn = cJSON_GetObjectItemCaseSensitive(item, "n");
+        const cJSON *item = cJSON_IsObject(result) ? result : NULL;
+        dq_candle *b = &page->bars[page->count];
+        if (!to_ms(cJSON_GetObjectItemCaseSensitive(item, "t"), &b->ts))
+            b->ts = POLYGON_NO_BAR;
+        b->open = number_or_nan(item, "o");
+        b->high = number_or_nan(item, "h");
+        b->low = number_or_nan(item, "l");
+        b->close = number_or_nan(item, "c");
+        b->volume = number_or_nan(item, "v");
+        b->vwap = number_or_nan(item, "vw");
         int64_t trades;
-        b->n = to_ms(nn, &trades) ? trades : -1;
-        i++;
+        b->trades = to_ms(cJSON_GetObjectItemCaseSensitive(item, "n"), &trades) ? (double)trades
+                                                                                : DQ_ABSENT;
+        copy_string(item, "T", page->tickers[page->count++], sizeof *page->tickers);
     }
-    page->count = i;
 
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(root, "next_url");
     if (cJSON_IsString(next) && next->valuestring && next->valuestring[0]) {
@@ -119,6 +112,20 @@ out:
     return rc;
 }
 
+int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err, size_t errlen)
+{
+    if (polygon_page_parse_all(page, body, len, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < page->count; i++) {
+        if (page->bars[i].ts == POLYGON_NO_BAR) {
+            snprintf(err, errlen, "result %zu is no bar: not an object or no valid \"t\"", i);
+            page->count = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void polygon_error_message(const char *body, size_t len, char *out, size_t outlen)
 {
     out[0] = '\0';
@@ -134,6 +141,7 @@ void polygon_error_message(const char *body, size_t len, char *out, size_t outle
 void polygon_page_free(polygon_page *page)
 {
     free(page->bars);
+    free(page->tickers);
     free(page->next_url);
     memset(page, 0, sizeof *page);
 }

@@ -9,15 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct page_bar {
-    int64_t t;            /* Unix ms, start of the bar */
-    double o, h, l, c, v; /* NAN when the field is missing or not a number */
-    double vw;            /* NAN when absent */
-    int64_t n;            /* -1 when absent */
-} page_bar;
+#include <dqcheck/dqcheck.h>
+
+/* The ts of a result that is no bar: not an object, or without a whole,
+ * non-negative "t" in milliseconds. */
+#define POLYGON_NO_BAR INT64_MIN
 
 typedef struct polygon_page {
-    page_bar *bars; /* owned; count entries */
+    /* The results as bars, owned: prices and volume NAN when missing or not
+     * numbers (for validation to quarantine them with a reason), vwap and
+     * trades DQ_ABSENT when absent. */
+    dq_candle *bars;
+    char (*tickers)[32]; /* per bar: its own "T" (grouped pages), else ""; NULL: none */
     size_t count, cap;
     char *next_url; /* owned; NULL on the last page */
     char ticker[32];
@@ -28,11 +31,16 @@ typedef struct polygon_page {
 /*
  * Parse a response body into page (which the caller zero-initialises once
  * and may reuse: its arrays are kept and grown). Returns 0, or -1 with a
- * reason in err: not JSON, not an object, a bar without a numeric "t", a
- * status other than OK/DELAYED. Bars whose prices are missing are kept with
- * NAN so that validation quarantines them with a reason.
+ * reason in err: not JSON, not an object, a result that is no bar (see
+ * POLYGON_NO_BAR), a "status" other than OK or DELAYED (a saved page may
+ * have none).
  */
 int polygon_page_parse(polygon_page *page, const char *body, size_t len, char *err, size_t errlen);
+
+/* As polygon_page_parse, but a result that is no bar is kept as a bar with
+ * ts POLYGON_NO_BAR (and NAN prices) for the caller to report. */
+int polygon_page_parse_all(polygon_page *page, const char *body, size_t len, char *err,
+                           size_t errlen);
 
 /* Pull an error body's message ("error" or "message") for a non-2xx answer. */
 void polygon_error_message(const char *body, size_t len, char *out, size_t outlen);

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for n more bytes and the NUL. */
-static bool reserve(strbuf *b, size_t n)
+bool strbuf_reserve(strbuf *b, size_t n)
 {
     if (b->failed)
         return false;
@@ -31,7 +30,7 @@ static bool reserve(strbuf *b, size_t n)
 
 void strbuf_add(strbuf *b, const char *s, size_t n)
 {
-    if (!reserve(b, n))
+    if (!strbuf_reserve(b, n))
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -53,7 +52,7 @@ void strbuf_printf(strbuf *b, const char *fmt, ...)
         b->failed = true;
         return;
     }
-    if (!reserve(b, (size_t)n))
+    if (!strbuf_reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);

@@ -22,6 +22,10 @@ typedef struct strbuf {
         NULL, 0, 0, false                                                                          \
     }
 
+/* Room for n more bytes (and the NUL) at p + len, for a caller that writes
+ * there and then adds to len; false when an allocation failed. */
+bool strbuf_reserve(strbuf *b, size_t n);
+
 void strbuf_add(strbuf *b, const char *s, size_t n);
 void strbuf_puts(strbuf *b, const char *s);
 __attribute__((format(printf, 2, 3))) void strbuf_printf(strbuf *b, const char *fmt, ...);

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,18 +38,16 @@ bool symbol_valid(const char *s, size_t len)
     return s[len - 1] != '.' && s[len - 1] != '-';
 }
 
-int url_path_segment(char *out, size_t size, const char *s, size_t len)
+int percent_encode(char *out, size_t size, const char *s, size_t len, const char *also_keep)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
-    if (size == 0)
-        return -1;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        bool keep = is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':';
-        size_t need = keep ? 1 : 3;
-        if (o + need >= size) {
-            out[0] = '\0';
+        bool keep = is_alnum(c) || (c && strchr("-._~", c)) || (c && strchr(also_keep, c));
+        if (o + (keep ? 1 : 3) >= size) {
+            if (size)
+                out[0] = '\0';
             return -1;
         }
         if (keep) {
@@ -61,4 +60,19 @@ int url_path_segment(char *out, size_t size, const char *s, size_t len)
     }
     out[o] = '\0';
     return (int)o;
+}
+
+int url_path_segment(char *out, size_t size, const char *s, size_t len)
+{
+    return percent_encode(out, size, s, len, ":");
+}
+
+void symbol_from_file_name(char *out, size_t size, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = 0;
+    for (; base[n] && !strchr("-_.", base[n]) && n + 1 < size; n++)
+        out[n] = (char)toupper((unsigned char)base[n]);
+    out[n] = '\0';
 }

@@ -41,4 +41,12 @@ bool symbol_valid(const char *s, size_t len);
  */
 int url_path_segment(char *out, size_t size, const char *s, size_t len);
 
+/* The same with only A-Z a-z 0-9 - . _ ~ and the bytes of also_keep kept. */
+int percent_encode(char *out, size_t size, const char *s, size_t len, const char *also_keep);
+
+/* The symbol a data file's name stands for: the base name of path up to its
+ * first '-', '_' or '.', upper-cased ("data/aapl-2012-raw.csv": "AAPL"),
+ * into out (size bytes, NUL-terminated, cut to fit). */
+void symbol_from_file_name(char *out, size_t size, const char *path);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbol.h"
 #include "textsafe.h"
 
 struct text_masker {
@@ -44,23 +45,10 @@ static char *json_form(const char *s)
 
 static char *url_form(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = malloc(strlen(s) * 3 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o] = '\0';
+    size_t n = strlen(s) * 3 + 1;
+    char *out = malloc(n);
+    if (out)
+        percent_encode(out, n, s, n / 3, "");
     return out;
 }
 

@@ -17,8 +17,14 @@
 #include <dqcheck/dqcheck.h>
 
 #include "dq_html.h"
+#include "read_file.h"
 #include "reader.h"
+#include "symbol.h"
 #include "textsafe.h"
+
+/* The exit statuses (see usage()): nothing reached --fail-on, something did,
+ * an input was unreadable or the command line wrong. */
+enum { STATUS_PASS = 0, STATUS_FAIL = 1, STATUS_ERROR = 2 };
 
 static void usage(FILE *to)
 {
@@ -58,52 +64,6 @@ static int parse_num(const char *opt, const char *s, double *out)
     }
     *out = v;
     return 0;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap) {
-            if (ferror(f)) {
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-        char *more = realloc(buf, cap * 2);
-        if (!more) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = more;
-        cap *= 2;
-    }
-    int saved = errno;
-    if (f != stdin)
-        fclose(f);
-    errno = saved;
-    *len = n;
-    return buf;
-}
-
-/* "AAPL" from ".../AAPL-2012_2014-adjusted-daily.csv". */
-static void symbol_from_path(char *out, size_t size, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strcspn(base, "-_.");
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, base, n);
-    out[n] = '\0';
 }
 
 typedef struct tool {
@@ -178,29 +138,28 @@ static int check_file(tool *t, const char *path)
     char *buf = read_file(path, &len);
     if (!buf) {
         fprintf(stderr, "dqcheck: %s: %s\n", spath, strerror(errno));
-        return 2;
+        return STATUS_ERROR;
     }
     char defsym[64];
     if (t->symbol)
         snprintf(defsym, sizeof defsym, "%s", t->symbol);
     else
-        symbol_from_path(defsym, sizeof defsym, path);
+        symbol_from_file_name(defsym, sizeof defsym, path);
     dqr_data d;
     dqr_init(&d);
-    int rc = dqr_read_auto(&d, buf, len, defsym);
+    int rc = dqr_read_auto(&d, path, buf, len, defsym);
     free(buf);
     if (rc == -2) {
         fprintf(stderr, "dqcheck: %s: out of memory\n", spath);
         dqr_free(&d);
-        return 2;
+        return STATUS_ERROR;
     }
     if (rc != 0) {
-        fprintf(stderr, "dqcheck: %s:%s\n", spath,
-                shown(smsg, sizeof smsg, d.err + (strncmp(d.err, "line ", 5) == 0 ? 5 : 0)));
+        fprintf(stderr, "dqcheck: %s\n", shown(smsg, sizeof smsg, d.err));
         dqr_free(&d);
-        return 2;
+        return STATUS_ERROR;
     }
-    int status = 0;
+    int status = STATUS_PASS;
     for (size_t i = 0; i < d.nbad; i++) {
         if (d.bad[i].line > 0)
             fprintf(stderr, "dqcheck: %s:%ld: malformed row %lld: %s\n", spath, d.bad[i].line,
@@ -209,7 +168,7 @@ static int check_file(tool *t, const char *path)
             fprintf(stderr, "dqcheck: %s: malformed row %lld: %s\n", spath, (long long)d.bad[i].row,
                     shown(smsg, sizeof smsg, d.bad[i].msg));
         if (t->ropts.fail_on != DQ_SEVERITY_OFF)
-            status = 1;
+            status = STATUS_FAIL;
     }
     dq_candle *cs = malloc((d.n ? d.n : 1) * sizeof *cs);
     int64_t *rows = malloc((d.n ? d.n : 1) * sizeof *rows);
@@ -218,7 +177,7 @@ static int check_file(tool *t, const char *path)
         free(rows);
         dqr_free(&d);
         fprintf(stderr, "dqcheck: %s: out of memory\n", spath);
-        return 2;
+        return STATUS_ERROR;
     }
     int daily = t->opts.interval.unit == DQ_UNIT_DAY;
     /* One checker and one report, reset per symbol: the checker's calendar
@@ -227,7 +186,7 @@ static int check_file(tool *t, const char *path)
     dq_report *r = NULL;
     if (dq_checker_new(&c, &t->opts) != DQ_OK || dq_report_new(&r, &t->ropts) != DQ_OK) {
         fprintf(stderr, "dqcheck: cannot create a checker\n");
-        status = 2;
+        status = STATUS_ERROR;
         d.nsym = 0;
     }
     for (size_t s = 0; s < d.nsym; s++) {
@@ -249,12 +208,12 @@ static int check_file(tool *t, const char *path)
             /* in parts, for the score over the series: the findings are
              * those of one call over the whole series */
             if (check_in_parts(t, path, c, r, &b) != 0) {
-                status = 2;
+                status = STATUS_ERROR;
                 continue;
             }
         } else if (dq_check(r, c, &b) != DQ_OK) {
             fprintf(stderr, "dqcheck: %s: %s\n", spath, dq_checker_errmsg(c));
-            status = 2;
+            status = STATUS_ERROR;
             continue;
         }
         if (t->html) {
@@ -263,7 +222,7 @@ static int check_file(tool *t, const char *path)
             char *js = NULL;
             if (dq_report_to_json(&js, r) != DQ_OK) {
                 fprintf(stderr, "dqcheck: out of memory\n");
-                status = 2;
+                status = STATUS_ERROR;
             } else {
                 puts(js);
                 dq_string_free(js);
@@ -271,8 +230,8 @@ static int check_file(tool *t, const char *path)
         } else {
             print_text(spath, r, daily);
         }
-        if (!dq_report_passed(r) && status < 1)
-            status = 1;
+        if (!dq_report_passed(r) && status < STATUS_FAIL)
+            status = STATUS_FAIL;
     }
     dq_checker_free(c);
     dq_report_free(r);
@@ -284,14 +243,7 @@ static int check_file(tool *t, const char *path)
 
 int main(int argc, char **argv)
 {
-    tool t;
-    dq_options o = DQ_OPTIONS_INIT;
-    dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
-    t.opts = o;
-    t.ropts = ro;
-    t.json = 0;
-    t.html = 0;
-    t.symbol = NULL;
+    tool t = { .opts = DQ_OPTIONS_INIT, .ropts = DQ_REPORT_OPTIONS_INIT };
     enum {
         O_INTERVAL = 256,
         O_CALENDAR,
@@ -337,7 +289,7 @@ int main(int argc, char **argv)
             if (dq_interval_parse(&t.opts.interval, optarg) != DQ_OK) {
                 fprintf(stderr, "dqcheck: --interval: expected N/UNIT (1/day, 5/minute): %s\n",
                         optarg);
-                return 2;
+                return STATUS_ERROR;
             }
             break;
         case O_CALENDAR:
@@ -349,7 +301,7 @@ int main(int argc, char **argv)
                 t.opts.calendar = DQ_CAL_24X7;
             else {
                 fprintf(stderr, "dqcheck: --calendar: nyse, weekdays or 24x7: %s\n", optarg);
-                return 2;
+                return STATUS_ERROR;
             }
             break;
         case O_FORMAT:
@@ -357,7 +309,7 @@ int main(int argc, char **argv)
             t.html = strcmp(optarg, "html") == 0;
             if (!t.json && !t.html && strcmp(optarg, "text") != 0) {
                 fprintf(stderr, "dqcheck: --format: text, json or html: %s\n", optarg);
-                return 2;
+                return STATUS_ERROR;
             }
             break;
         case O_FAIL_ON:
@@ -368,7 +320,7 @@ int main(int argc, char **argv)
                 if (s < DQ_SEVERITY_INFO) {
                     fprintf(stderr, "dqcheck: --fail-on: error, warning, info or never: %s\n",
                             optarg);
-                    return 2;
+                    return STATUS_ERROR;
                 }
                 t.ropts.fail_on = (dq_severity)s;
             }
@@ -379,7 +331,7 @@ int main(int argc, char **argv)
             unsigned long long n = strtoull(optarg, &end, 10);
             if (end == optarg || *end || errno || n > 100000000ULL || optarg[0] == '-') {
                 fprintf(stderr, "dqcheck: --max-issues: not a count: %s\n", optarg);
-                return 2;
+                return STATUS_ERROR;
             }
             t.ropts.max_issues = (size_t)n;
             break;
@@ -391,22 +343,17 @@ int main(int argc, char **argv)
         case O_RANGE:
         case O_SPLIT_TOL:
         case O_UNIT_TOL:
-        case O_VWAP_TOL:
+        case O_VWAP_TOL: {
+            double *field[] = { &t.opts.open_gap, &t.opts.range, &t.opts.split_tolerance,
+                                &t.opts.unit_tolerance, &t.opts.vwap_tolerance };
+            if (parse_num(longopts[ch - O_INTERVAL].name, optarg, field[ch - O_OPEN_GAP]) != 0)
+                return STATUS_ERROR;
+            break;
+        }
         case O_STALE:
             if (parse_num(longopts[ch - O_INTERVAL].name, optarg, &v) != 0)
-                return 2;
-            if (ch == O_OPEN_GAP)
-                t.opts.open_gap = v;
-            else if (ch == O_RANGE)
-                t.opts.range = v;
-            else if (ch == O_SPLIT_TOL)
-                t.opts.split_tolerance = v;
-            else if (ch == O_UNIT_TOL)
-                t.opts.unit_tolerance = v;
-            else if (ch == O_VWAP_TOL)
-                t.opts.vwap_tolerance = v;
-            else
-                t.opts.stale_repeat = v > 1e6 ? 1000000u : (unsigned)v;
+                return STATUS_ERROR;
+            t.opts.stale_repeat = v > 1e6 ? 1000000u : (unsigned)v;
             break;
         case O_SEVERITY:
         case O_OFF: {
@@ -416,7 +363,7 @@ int main(int argc, char **argv)
                 const char *eq = strchr(optarg, '=');
                 if (!eq || (size_t)(eq - optarg) >= sizeof name) {
                     fprintf(stderr, "dqcheck: --severity: expected CODE=LEVEL: %s\n", optarg);
-                    return 2;
+                    return STATUS_ERROR;
                 }
                 memcpy(name, optarg, (size_t)(eq - optarg));
                 name[eq - optarg] = '\0';
@@ -428,7 +375,7 @@ int main(int argc, char **argv)
             int sev = dq_severity_from_name(level);
             if (code < 0 || sev < 0) {
                 fprintf(stderr, "dqcheck: unknown check code or level: %s\n", optarg);
-                return 2;
+                return STATUS_ERROR;
             }
             t.opts.severity[code] = (unsigned char)sev;
             if (code == DQ_ZERO_VOLUME)
@@ -444,21 +391,21 @@ int main(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return 2;
+            return STATUS_ERROR;
         }
     }
     if (optind >= argc) {
         usage(stderr);
-        return 2;
+        return STATUS_ERROR;
     }
     dq_checker *probe = NULL;
     if (dq_checker_new(&probe, &t.opts) != DQ_OK) {
         fprintf(stderr, "dqcheck: invalid thresholds (tolerances: split < 0.2, unit < 0.5; "
                         "stale-repeat >= 2)\n");
-        return 2;
+        return STATUS_ERROR;
     }
     dq_checker_free(probe);
-    int status = 0;
+    int status = STATUS_PASS;
     if (t.html)
         html_begin(stdout, "dqcheck report");
     for (int i = optind; i < argc; i++) {

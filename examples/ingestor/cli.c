@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "symbol.h"
 #include "textsafe.h"
 

@@ -31,7 +31,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "migrate.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "pipeline.h"
 #include "report.h"
 #include "service.h"

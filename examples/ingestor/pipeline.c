@@ -9,7 +9,7 @@
 
 #include "db.h"
 #include "log.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "pipeline.h"
 
 struct worker {
@@ -21,8 +21,7 @@ struct worker {
     dq_checker *checker;
     dq_report *report;
     /* page buffers, grown to the largest page */
-    page_bar *bars; /* the bars asked for, then those refused */
-    dq_candle *candles;
+    dq_candle *candles; /* the bars asked for, then those refused */
     unsigned char *accept;
     uint32_t *reasons; /* per candle: a bit per check failed with error severity */
     sink_rejected *rejected;
@@ -52,10 +51,7 @@ static int grow(worker *w, size_t n)
     sink_rejected *rj = realloc(w->rejected, n * sizeof *rj);
     if (rj)
         w->rejected = rj;
-    page_bar *b = realloc(w->bars, n * sizeof *b);
-    if (b)
-        w->bars = b;
-    if (!c || !a || !r || !rj || !b)
+    if (!c || !a || !r || !rj)
         return -1;
     w->cap = n;
     return 0;
@@ -119,7 +115,6 @@ void worker_free(worker *w)
         return;
     dq_checker_free(w->checker);
     dq_report_free(w->report);
-    free(w->bars);
     free(w->candles);
     free(w->accept);
     free(w->reasons);
@@ -135,8 +130,8 @@ void job_range_ms(const job_row *row, int64_t *from_ms, int64_t *to_ms)
     ny_parse_date(row->from_date, 10, &y, &m, &d);
     *from_ms = ny_midnight_ms(y, m, d);
     ny_parse_date(row->to_date, 10, &y, &m, &d);
-    int64_t next = ny_days_from_civil(y, m, d) + 1;
-    ny_civil_from_days(next, &y, &m, &d);
+    int64_t next = days_from_civil(y, m, d) + 1;
+    civil_from_days(next, &y, &m, &d);
     *to_ms = ny_midnight_ms(y, m, d) - 1;
 }
 
@@ -166,21 +161,6 @@ static int checker_for(worker *w, const job_row *row)
     dq_checker_free(w->checker);
     w->checker = NULL;
     return dq_checker_new(&w->checker, &o) == DQ_OK ? 0 : -1;
-}
-
-static void to_candles(worker *w, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        const page_bar *b = &w->bars[i];
-        w->candles[i] = (dq_candle){ .ts = b->t,
-                                     .open = b->o,
-                                     .high = b->h,
-                                     .low = b->l,
-                                     .close = b->c,
-                                     .volume = b->v,
-                                     .vwap = b->vw,
-                                     .trades = b->n >= 0 ? (double)b->n : DQ_ABSENT };
-    }
 }
 
 /* Append text to the details arena; returns its offset. */
@@ -280,7 +260,7 @@ static long collect_rejected(worker *w, size_t count)
 }
 
 /*
- * Sort the page into w->bars: first the bars the job asked for (*asked of
+ * Sort the page into w->candles: first the bars the job asked for (*asked of
  * them), then those it did not — outside [from_ms, to_ms] (*outside of
  * them), or all of them when the page is for another ticker (*other).
  */
@@ -290,14 +270,14 @@ static void sort_asked(worker *w, const polygon_page *page, const char *symbol, 
     bool wrong = page->ticker[0] && strcasecmp(page->ticker, symbol) != 0;
     size_t k = 0, tail = page->count;
     for (size_t i = page->count; i-- > 0;) { /* refused ones fill the tail, in order */
-        const page_bar *b = &page->bars[i];
-        if (wrong || b->t < from_ms || b->t > to_ms)
-            w->bars[--tail] = *b;
+        const dq_candle *b = &page->bars[i];
+        if (wrong || b->ts < from_ms || b->ts > to_ms)
+            w->candles[--tail] = *b;
     }
     for (size_t i = 0; i < page->count; i++) {
-        const page_bar *b = &page->bars[i];
-        if (!(wrong || b->t < from_ms || b->t > to_ms))
-            w->bars[k++] = *b;
+        const dq_candle *b = &page->bars[i];
+        if (!(wrong || b->ts < from_ms || b->ts > to_ms))
+            w->candles[k++] = *b;
     }
     *asked = k;
     *outside = wrong ? 0 : page->count - k;
@@ -518,7 +498,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         sort_asked(w, page, row->symbol, spec.from_ms, spec.to_ms, &asked, &outside, &other);
         int64_t last = INT64_MIN;
         for (size_t i = 0; i < asked; i++)
-            last = w->bars[i].t > last ? w->bars[i].t : last;
+            last = w->candles[i].ts > last ? w->candles[i].ts : last;
         if (asked > 0 && last <= checkpoint) {
             /* The same bars again: the cursor is not moving. */
             snprintf(out->error, sizeof out->error,
@@ -532,7 +512,6 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                     "%s: page %d: %zu bars outside the job's range and %zu for another ticker "
                     "refused and quarantined",
                     row->symbol, pages, outside, other);
-        to_candles(w, asked);
         dq_report_reset(w->report);
         dq_batch b = DQ_BATCH_INIT;
         b.symbol = row->symbol;
@@ -552,7 +531,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
             break;
         }
         nrej = (long)add_refused(w, (size_t)nrej, asked, page->count, other > 0);
-        sink_page sp = { .bars = w->bars,
+        sink_page sp = { .bars = w->candles,
                          .count = asked,
                          .refused = outside + other,
                          .accepted = w->accept,

@@ -3,7 +3,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "progress.h"
 
 static double now_s(void)
@@ -20,7 +20,7 @@ int64_t progress_estimate_bars(const char *from, const char *to, const char *tim
     unsigned m1, d1, m2, d2;
     if (!ny_parse_date(from, 10, &y1, &m1, &d1) || !ny_parse_date(to, 10, &y2, &m2, &d2))
         return 0;
-    double days = (double)(ny_days_from_civil(y2, m2, d2) - ny_days_from_civil(y1, m1, d1) + 1);
+    double days = (double)(days_from_civil(y2, m2, d2) - days_from_civil(y1, m1, d1) + 1);
     double sessions = days * 252.0 / 365.25;
     double per_session = 1;
     if (strcmp(timespan, "minute") == 0)

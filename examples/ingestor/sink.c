@@ -114,7 +114,7 @@ static int copy_accepted(PGconn *conn, const copy_target *to, const sink_page *p
             sent = PQputCopyData(conn, (const char *)chunk, (int)used) == 1;
             used = 0;
         }
-        const page_bar *b = &page->bars[i];
+        const dq_candle *b = &page->bars[i];
         unsigned char *p = chunk + used;
         if (job) {
             p = put_be(p, OHLCV_FIELDS, 2);
@@ -122,18 +122,18 @@ static int copy_accepted(PGconn *conn, const copy_target *to, const sink_page *p
             p = put_text_field(p, job->timespan, to->timespan_len);
             p = put_be(p, 4, 4);
             p = put_be(p, (uint32_t)job->multiplier, 4);
-            p = put_int8_field(p, (b->t - PG_EPOCH_MS) * 1000); /* timestamptz */
+            p = put_int8_field(p, (b->ts - PG_EPOCH_MS) * 1000); /* timestamptz */
         } else {
             p = put_be(p, STAGE_FIELDS, 2);
-            p = put_int8_field(p, b->t);
+            p = put_int8_field(p, b->ts);
         }
-        p = put_float8_field(p, b->o, false);
-        p = put_float8_field(p, b->h, false);
-        p = put_float8_field(p, b->l, false);
-        p = put_float8_field(p, b->c, false);
-        p = put_float8_field(p, b->v, false);
-        p = put_float8_field(p, b->vw, true);
-        p = b->n >= 0 ? put_int8_field(p, b->n) : put_be(p, UINT32_MAX, 4);
+        p = put_float8_field(p, b->open, false);
+        p = put_float8_field(p, b->high, false);
+        p = put_float8_field(p, b->low, false);
+        p = put_float8_field(p, b->close, false);
+        p = put_float8_field(p, b->volume, false);
+        p = put_float8_field(p, b->vwap, true);
+        p = !isnan(b->trades) ? put_int8_field(p, (int64_t)b->trades) : put_be(p, UINT32_MAX, 4);
         if (job) {
             p = put_be(p, 1, 4);
             *p++ = job->adjusted ? 1 : 0;
@@ -342,25 +342,25 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
 
     for (size_t k = 0; k < page->nrejected; k++) {
         const sink_rejected *rj = &page->rejected[k];
-        const page_bar *b = &page->bars[rj->index];
+        const dq_candle *b = &page->bars[rj->index];
         char ts[24], o[32], h[32], l[32], c[32], v[32], vw[32], n[24];
         const char *p[16];
         p[0] = job->symbol;
         p[1] = job->timespan;
         p[2] = mult;
-        snprintf(ts, sizeof ts, "%lld", (long long)b->t);
+        snprintf(ts, sizeof ts, "%lld", (long long)b->ts);
         p[3] = ts;
-        fmt_double(o, sizeof o, b->o, &p[4]);
-        fmt_double(h, sizeof h, b->h, &p[5]);
-        fmt_double(l, sizeof l, b->l, &p[6]);
-        fmt_double(c, sizeof c, b->c, &p[7]);
-        fmt_double(v, sizeof v, b->v, &p[8]);
-        if (isnan(b->vw))
+        fmt_double(o, sizeof o, b->open, &p[4]);
+        fmt_double(h, sizeof h, b->high, &p[5]);
+        fmt_double(l, sizeof l, b->low, &p[6]);
+        fmt_double(c, sizeof c, b->close, &p[7]);
+        fmt_double(v, sizeof v, b->volume, &p[8]);
+        if (isnan(b->vwap))
             p[9] = NULL;
         else
-            fmt_double(vw, sizeof vw, b->vw, &p[9]);
-        snprintf(n, sizeof n, "%lld", (long long)b->n);
-        p[10] = b->n >= 0 ? n : NULL;
+            fmt_double(vw, sizeof vw, b->vwap, &p[9]);
+        snprintf(n, sizeof n, "%.0f", b->trades);
+        p[10] = !isnan(b->trades) ? n : NULL;
         p[11] = adjusted;
         p[12] = job->source;
         p[13] = rj->codes;
@@ -375,8 +375,8 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
 
     if (page->count > 0) {
         char first[24], last[24], cnt[24], acc[24], rej[24], score[32], e[16], w[16], i[16];
-        snprintf(first, sizeof first, "%lld", (long long)page->bars[0].t);
-        snprintf(last, sizeof last, "%lld", (long long)page->bars[page->count - 1].t);
+        snprintf(first, sizeof first, "%lld", (long long)page->bars[0].ts);
+        snprintf(last, sizeof last, "%lld", (long long)page->bars[page->count - 1].ts);
         snprintf(cnt, sizeof cnt, "%zu", page->count);
         snprintf(acc, sizeof acc, "%zu", ncopied);
         snprintf(rej, sizeof rej, "%zu", page->count - ncopied);

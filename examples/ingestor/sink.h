@@ -45,7 +45,7 @@ typedef struct sink_rejected {
 } sink_rejected;
 
 typedef struct sink_page {
-    const page_bar *bars; /* count checked bars, then refused ones */
+    const dq_candle *bars; /* count checked bars, then refused ones */
     size_t count;
     size_t refused;                /* bars after count, only quarantined (rejected[] has them) */
     const unsigned char *accepted; /* per bar: nonzero when it is stored in ohlcv */

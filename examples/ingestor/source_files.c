@@ -1,12 +1,13 @@
-#include <ctype.h>
 #include <dirent.h>
-#include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "array_grow.h"
 #include "candle_csv.h"
+#include "read_file.h"
 #include "source_internal.h"
 #include "symbol.h"
 
@@ -17,29 +18,19 @@ typedef struct files_source {
     source base;
     char dir[1024];
     int page_limit;
-    page_bar *bars;
+    dq_candle *bars;
     size_t count, cap, next;
     polygon_page page; /* the view handed out */
 } files_source;
 
-static int push(files_source *fs, const page_bar *b)
+static int push(files_source *fs, const dq_candle *b, char *err, size_t errlen)
 {
-    if (fs->count == fs->cap) {
-        size_t cap = fs->cap ? fs->cap * 2 : 4096;
-        page_bar *p = realloc(fs->bars, cap * sizeof *p);
-        if (!p)
-            return -1;
-        fs->bars = p;
-        fs->cap = cap;
+    if (array_grow(&fs->bars, &fs->cap, fs->count + 1, sizeof *fs->bars) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return SOURCE_FAIL;
     }
     fs->bars[fs->count++] = *b;
     return 0;
-}
-
-static bool file_symbol_is(const char *name, const char *symbol)
-{
-    size_t n = strcspn(name, "-_.");
-    return n == strlen(symbol) && strncasecmp(name, symbol, n) == 0;
 }
 
 static bool in_range(const job_spec *job, int64_t t)
@@ -53,86 +44,54 @@ static int load_csv(files_source *fs, const char *path, const char *name, const 
     csv_reader *r;
     if (csv_reader_open(&r, path, err, errlen) != 0)
         return SOURCE_FATAL;
-    bool by_name = file_symbol_is(name, job->symbol);
+    char file_symbol[SYMBOL_MAX + 1];
+    symbol_from_file_name(file_symbol, sizeof file_symbol, name);
+    bool by_name = strcasecmp(file_symbol, job->symbol) == 0;
     if (!csv_reader_has_symbol(r) && !by_name) {
         csv_reader_free(r);
         return 0;
     }
-    csv_candle c;
+    dq_candle c;
     int rc;
-    while ((rc = csv_reader_next(r, &c, err, errlen)) != 0) {
-        if (rc < 0) {
-            /* A malformed row fails the job with its file and line: bars
-             * must never vanish silently. */
-            csv_reader_free(r);
-            return SOURCE_FATAL;
-        }
-        if (c.symbol[0] ? strcmp(c.symbol, job->symbol) != 0 : !by_name)
-            continue;
-        if (!in_range(job, c.ts_ms))
-            continue;
-        page_bar b = { .t = c.ts_ms,
-                       .o = c.open,
-                       .h = c.high,
-                       .l = c.low,
-                       .c = c.close,
-                       .v = c.volume,
-                       .vw = c.vwap,
-                       .n = c.trades };
-        if (push(fs, &b) != 0) {
-            csv_reader_free(r);
-            snprintf(err, errlen, "out of memory");
-            return SOURCE_FAIL;
-        }
+    /* A malformed row fails the job with its file and line: bars must never
+     * vanish silently. */
+    while ((rc = csv_reader_next(r, &c, err, errlen)) > 0) {
+        const char *sym = csv_reader_symbol(r);
+        if ((*sym ? strcmp(sym, job->symbol) == 0 : by_name) && in_range(job, c.ts) &&
+            (rc = push(fs, &c, err, errlen)) != 0)
+            break;
     }
     csv_reader_free(r);
-    return 0;
+    return rc < 0 ? SOURCE_FATAL : rc;
 }
 
 static int load_json(files_source *fs, const char *path, const job_spec *job, char *err,
                      size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return SOURCE_FATAL;
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
-        fclose(f);
-        free(text);
-        snprintf(err, errlen, "%s: cannot read", path);
-        return SOURCE_FATAL;
-    }
-    fclose(f);
     polygon_page page = { 0 };
     char perr[256];
-    int rc = polygon_page_parse(&page, text, (size_t)len, perr, sizeof perr);
+    int rc = polygon_page_parse(&page, text, len, perr, sizeof perr);
     free(text);
     if (rc != 0) {
         snprintf(err, errlen, "%s: %s", path, perr);
-        polygon_page_free(&page);
-        return SOURCE_FATAL;
+        rc = SOURCE_FATAL;
     }
-    if (strcmp(page.ticker, job->symbol) == 0) {
-        for (size_t i = 0; i < page.count; i++) {
-            if (in_range(job, page.bars[i].t) && push(fs, &page.bars[i]) != 0) {
-                polygon_page_free(&page);
-                snprintf(err, errlen, "out of memory");
-                return SOURCE_FAIL;
-            }
-        }
-    }
+    for (size_t i = 0; rc == 0 && strcmp(page.ticker, job->symbol) == 0 && i < page.count; i++)
+        if (in_range(job, page.bars[i].ts))
+            rc = push(fs, &page.bars[i], err, errlen);
     polygon_page_free(&page);
-    return 0;
+    return rc;
 }
 
 static int cmp_bar(const void *a, const void *b)
 {
-    int64_t x = ((const page_bar *)a)->t, y = ((const page_bar *)b)->t;
+    int64_t x = ((const dq_candle *)a)->ts, y = ((const dq_candle *)b)->ts;
     return (x > y) - (x < y);
 }
 

@@ -1,15 +1,15 @@
-#include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "array_grow.h"
 #include "http_client.h"
 #include "log.h"
 #include "source_internal.h"
 #include "symbol.h"
+#include "timing.h"
 #include "urlcheck.h"
 
 /* The fetch function's own return codes, judged by classify(). */
@@ -61,21 +61,8 @@ static retry_class classify(int rc, const retry_call *call, void *userdata)
 static void sleep_interruptible(int64_t ns, void *ctx)
 {
     const polygon_client *sh = ctx;
-    if (sh && sh->cancel) {
-        struct pollfd pf = { retry_cancel_fd(sh->cancel), POLLIN, 0 };
-        int64_t ms = (ns + 999999) / 1000000;
-        while (poll(&pf, 1, ms > 1000000 ? 1000000 : (int)ms) < 0 && errno == EINTR)
-            ;
-        return;
-    }
-    atomic_int *stop = sh ? sh->stop : NULL;
-    while (ns > 0 && !(stop && *stop)) {
-        int64_t step = ns < 100000000 ? ns : 100000000; /* 100 ms */
-        struct timespec ts = { (time_t)(step / 1000000000), (long)(step % 1000000000) };
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-        ns -= step;
-    }
+    sleep_unless_stopped(ns, sh ? sh->stop : NULL,
+                         sh && sh->cancel ? retry_cancel_fd(sh->cancel) : -1);
 }
 
 int polygon_client_init(polygon_client *sh, const char *base_url, const char *api_key,
@@ -306,14 +293,8 @@ static bool seen_before(const polygon_source *ps, const char *url)
 /* Remember a URL fetched; -1 when out of memory. */
 static int remember(polygon_source *ps, const char *url)
 {
-    if (ps->nseen == ps->seen_cap) {
-        size_t cap = ps->seen_cap ? ps->seen_cap * 2 : 64;
-        uint64_t *p = realloc(ps->seen, cap * sizeof *p);
-        if (!p)
-            return -1;
-        ps->seen = p;
-        ps->seen_cap = cap;
-    }
+    if (array_grow(&ps->seen, &ps->seen_cap, ps->nseen + 1, sizeof *ps->seen) != 0)
+        return -1;
     ps->seen[ps->nseen++] = url_hash(url);
     return 0;
 }

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "agg.h"
-#include "nytime.h"
+#include "new_york_time.h"
 
 #define MINUTE_MS INT64_C(60000)
 #define HOUR_MS   (60 * MINUTE_MS)
@@ -26,7 +26,7 @@ static int64_t midnight_of_day(int64_t days)
 {
     int y;
     unsigned m, d;
-    ny_civil_from_days(days, &y, &m, &d);
+    civil_from_days(days, &y, &m, &d);
     return ny_midnight_ms(y, m, d);
 }
 
@@ -35,7 +35,7 @@ static int64_t day_of_ms(int64_t ms)
     int y;
     unsigned m, d;
     ny_date_of_ms(ms, &y, &m, &d);
-    return ny_days_from_civil(y, m, d);
+    return days_from_civil(y, m, d);
 }
 
 /* Minutes and hours: on the wall clock of t's New York day. The clocks
@@ -99,35 +99,36 @@ void agg_window(enum span sp, int64_t mult, int64_t anchor, int64_t t, int64_t *
     *end = ny_midnight_ms((int)(em / 12), (unsigned)(em % 12) + 1, 1);
 }
 
-size_t agg_bars(const bar *in, size_t n, enum span sp, int64_t mult, int64_t anchor, bar *out)
+size_t agg_bars(const dq_candle *in, size_t n, enum span sp, int64_t mult, int64_t anchor,
+                dq_candle *out)
 {
     size_t count = 0;
     int64_t end = INT64_MIN;
     double vwv = 0; /* the window's sum of vw x v */
     for (size_t k = 0; k < n; k++) {
-        const bar *b = &in[k];
-        if (count == 0 || b->t >= end) {
-            if (count > 0 && !isnan(out[count - 1].vw))
-                out[count - 1].vw = out[count - 1].v > 0 ? vwv / out[count - 1].v : NAN;
+        const dq_candle *b = &in[k];
+        if (count == 0 || b->ts >= end) {
+            if (count > 0 && !isnan(out[count - 1].vwap))
+                out[count - 1].vwap = out[count - 1].volume > 0 ? vwv / out[count - 1].volume : NAN;
             int64_t start;
-            agg_window(sp, mult, anchor, b->t, &start, &end);
+            agg_window(sp, mult, anchor, b->ts, &start, &end);
             out[count++] = *b;
-            out[count - 1].t = start;
-            vwv = isnan(b->vw) ? 0 : b->vw * b->v;
+            out[count - 1].ts = start;
+            vwv = isnan(b->vwap) ? 0 : b->vwap * b->volume;
             continue;
         }
-        bar *a = &out[count - 1];
-        a->h = b->h > a->h ? b->h : a->h;
-        a->l = b->l < a->l ? b->l : a->l;
-        a->c = b->c;
-        a->v += b->v;
-        if (isnan(b->vw))
-            a->vw = NAN;
+        dq_candle *a = &out[count - 1];
+        a->high = b->high > a->high ? b->high : a->high;
+        a->low = b->low < a->low ? b->low : a->low;
+        a->close = b->close;
+        a->volume += b->volume;
+        if (isnan(b->vwap))
+            a->vwap = NAN;
         else
-            vwv += b->vw * b->v;
-        a->n = a->n >= 0 && b->n >= 0 ? a->n + b->n : -1;
+            vwv += b->vwap * b->volume;
+        a->trades += b->trades; /* NAN (absent) stays NAN */
     }
-    if (count > 0 && !isnan(out[count - 1].vw))
-        out[count - 1].vw = out[count - 1].v > 0 ? vwv / out[count - 1].v : NAN;
+    if (count > 0 && !isnan(out[count - 1].vwap))
+        out[count - 1].vwap = out[count - 1].volume > 0 ? vwv / out[count - 1].volume : NAN;
     return count;
 }

@@ -33,6 +33,7 @@ void agg_window(enum span sp, int64_t mult, int64_t anchor, int64_t t, int64_t *
 
 /* Aggregate the n bars of in (sorted by time, all >= anchor) into out,
  * which has room for n; returns the number of windows written. */
-size_t agg_bars(const bar *in, size_t n, enum span sp, int64_t mult, int64_t anchor, bar *out);
+size_t agg_bars(const dq_candle *in, size_t n, enum span sp, int64_t mult, int64_t anchor,
+                dq_candle *out);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,10 +19,6 @@
 
 #include "server.h"
 #include "store.h"
-
-#define EX_USAGE       64
-#define EX_DATAERR     65
-#define EX_UNAVAILABLE 69
 
 static void usage(FILE *out)
 {
@@ -284,10 +281,10 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            return EX_OK;
         case O_VERSION:
             puts("polygon-replay " INGESTKIT_VERSION);
-            return 0;
+            return EX_OK;
         default:
             usage(stderr);
             return EX_USAGE;
@@ -408,5 +405,5 @@ int main(int argc, char **argv)
     store_free(&st);
     if (log && log != stderr)
         fclose(log);
-    return 0;
+    return EX_OK;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "agg.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "request.h"
 
 static bool parse_i64(const char *s, int64_t *out)
@@ -30,10 +30,10 @@ static bool parse_bound(const char *s, bool end_of_day, int64_t *out)
         if (!end_of_day) {
             *out = ny_midnight_ms(y, m, d);
         } else {
-            int64_t next = ny_days_from_civil(y, m, d) + 1;
+            int64_t next = days_from_civil(y, m, d) + 1;
             int ny;
             unsigned nm, nd;
-            ny_civil_from_days(next, &ny, &nm, &nd);
+            civil_from_days(next, &ny, &nm, &nd);
             *out = ny_midnight_ms(ny, nm, nd) - 1;
         }
         return true;

@@ -9,10 +9,12 @@
 #include <cjson/cJSON.h>
 
 #include "agg.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "request.h"
 #include "server.h"
+#include "strbuf.h"
 #include "symbol.h"
+#include "timing.h"
 
 static const char *const fault_names[FAULT_COUNT] = {
     [FAULT_NONE] = "none",   [FAULT_500] = "500",           [FAULT_502] = "502",
@@ -35,13 +37,6 @@ bool fault_parse(const char *name, enum fault *out)
         }
     }
     return false;
-}
-
-static int64_t now_ms(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* splitmix64: small, seedable, good enough to pick faults. */
@@ -74,49 +69,6 @@ void replay_server_destroy(replay_server *s)
     free(s->window);
 }
 
-/* A growing output buffer. */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} buf;
-
-static void buf_reserve(buf *b, size_t more)
-{
-    if (b->oom || b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-__attribute__((format(printf, 2, 3))) static void buf_printf(buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (int pass = 0; pass < 2 && !b->oom; pass++) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if ((size_t)n < room && b->p) {
-            b->len += (size_t)n;
-            return;
-        }
-        buf_reserve(b, (size_t)n);
-    }
-}
-
 static void request_id(replay_server *s, char out[33])
 {
     pthread_mutex_lock(&s->lock);
@@ -137,15 +89,25 @@ static void log_request(replay_server *s, const request *rq)
 {
     if (!s->log)
         return;
-    int64_t dur = now_ms(CLOCK_MONOTONIC) - rq->started_mono;
+    int64_t now = mono_ms();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "t_ms", (double)wall_ms());
+    cJSON_AddNumberToObject(o, "mono_ms", (double)rq->started_mono);
+    cJSON_AddStringToObject(o, "method", "GET");
+    cJSON_AddStringToObject(o, "path", rq->path);
+    cJSON_AddNumberToObject(o, "status", rq->status);
+    cJSON_AddStringToObject(o, "fault", fault_name(rq->fault));
+    cJSON_AddNumberToObject(o, "bars", (double)rq->bars);
+    cJSON_AddNumberToObject(o, "dur_ms", (double)(now - rq->started_mono));
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line)
+        return;
     pthread_mutex_lock(&s->lock);
-    fprintf(s->log,
-            "{\"t_ms\":%lld,\"mono_ms\":%lld,\"method\":\"GET\",\"path\":\"%s\",\"status\":%d,"
-            "\"fault\":\"%s\",\"bars\":%zu,\"dur_ms\":%lld}\n",
-            (long long)now_ms(CLOCK_REALTIME), (long long)rq->started_mono, rq->path, rq->status,
-            fault_name(rq->fault), rq->bars, (long long)dur);
+    fprintf(s->log, "%s\n", line);
     fflush(s->log);
     pthread_mutex_unlock(&s->lock);
+    cJSON_free(line);
 }
 
 static enum MHD_Result send_body(struct MHD_Connection *conn, int status, char *body, size_t len,
@@ -170,16 +132,19 @@ static enum MHD_Result send_json(replay_server *s, struct MHD_Connection *conn, 
 {
     char id[33];
     request_id(s, id);
-    buf b = { 0 };
-    buf_printf(&b, "{\"status\":\"%s\",\"request_id\":\"%s\",\"%s\":\"%s\"}", status_word, id, key,
-               value);
-    if (b.oom) {
-        free(b.p);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", status_word);
+    cJSON_AddStringToObject(o, "request_id", id);
+    cJSON_AddStringToObject(o, key, value);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *body = text ? strdup(text) : NULL; /* MHD frees it with free() */
+    cJSON_free(text);
+    if (!body)
         return MHD_NO;
-    }
     rq->status = status;
     log_request(s, rq);
-    return send_body(conn, status, b.p, b.len, retry_after);
+    return send_body(conn, status, body, strlen(body), retry_after);
 }
 
 /* Truncated body: promise len bytes, deliver half of them, then fail. */
@@ -212,7 +177,7 @@ static void partial_free(void *cls)
  * for the data's own bars, else *agg (malloc'ed, *n windows; NULL with *n 0
  * when there is nothing). Returns false when out of memory. */
 static bool select_bars(const series *se, const query *q, const view *v, size_t *lo, size_t *n,
-                        bar **agg)
+                        dq_candle **agg)
 {
     *lo = *n = 0;
     *agg = NULL;
@@ -237,22 +202,22 @@ static bool select_bars(const series *se, const query *q, const view *v, size_t 
 /* The page body for q; *nbars receives the number of bars in it. The
  * ticker comes from the request: escaped in the JSON (cJSON), one
  * percent-encoded segment in next_url. */
-static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
+static void build_page(replay_server *s, const query *q, strbuf *b, size_t *nbars)
 {
     cJSON *tj = cJSON_CreateString(q->ticker);
     char *ticker_json = tj ? cJSON_PrintUnformatted(tj) : NULL;
     cJSON_Delete(tj);
     if (!ticker_json) {
-        b->oom = true;
+        b->failed = true;
         *nbars = 0;
         return;
     }
     const series *se = store_find(s->store, q->ticker);
     const view *v = se ? &se->views[q->adjusted ? 1 : 0] : NULL;
     size_t first = 0, total = 0;
-    bar *agg = NULL;
+    dq_candle *agg = NULL;
     if (!select_bars(se, q, v, &first, &total, &agg)) {
-        b->oom = true;
+        b->failed = true;
         return;
     }
     size_t take = total < (size_t)q->limit ? total : (size_t)q->limit;
@@ -265,15 +230,15 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
     size_t lo = q->desc ? total - take : 0;
     size_t run = agg ? take * BAR_TEXT_MAX
                      : (take > 0 ? v->text_off[first + lo + take] - v->text_off[first + lo] : 0);
-    buf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
+    strbuf_reserve(b, run + 1024 + strlen(s->cfg.public_base));
 
-    buf_printf(b, "{\"ticker\":%s,\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
-               ticker_json, take, take, q->adjusted ? "true" : "false");
+    strbuf_printf(b, "{\"ticker\":%s,\"queryCount\":%zu,\"resultsCount\":%zu,\"adjusted\":%s",
+                  ticker_json, take, take, q->adjusted ? "true" : "false");
     cJSON_free(ticker_json);
     if (take > 0) {
-        buf_printf(b, ",\"results\":[");
-        buf_reserve(b, run);
-        if (!b->oom) {
+        strbuf_printf(b, ",\"results\":[");
+        strbuf_reserve(b, run);
+        if (!b->failed) {
             char *out = b->p + b->len;
             if (agg) {
                 for (size_t i = 0; i < take; i++)
@@ -291,9 +256,9 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
                 b->len += run - 1;
             }
         }
-        buf_printf(b, "]");
+        strbuf_printf(b, "]");
     }
-    buf_printf(b, ",\"status\":\"OK\",\"request_id\":\"%s\",\"count\":%zu", id, take);
+    strbuf_printf(b, ",\"status\":\"OK\",\"request_id\":\"%s\",\"count\":%zu", id, take);
     char ticker_path[3 * sizeof q->ticker];
     if (take > 0 && take < total &&
         url_path_segment(ticker_path, sizeof ticker_path, q->ticker, strlen(q->ticker)) >= 0) {
@@ -301,7 +266,7 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
          * the cursor carries the other parameters, and the key is absent.
          * A window's start is where the next page begins (ascending) or
          * just past where it ends (descending). */
-        const bar *bars = agg ? agg : v->bars + first;
+        const dq_candle *bars = agg ? agg : v->bars + first;
         char state[128], cursor[256];
         snprintf(state, sizeof state, "limit=%lld&sort=%s&adjusted=%s", (long long)q->limit,
                  q->desc ? "desc" : "asc", q->adjusted ? "true" : "false");
@@ -310,16 +275,16 @@ static void build_page(replay_server *s, const query *q, buf *b, size_t *nbars)
         snprintf(from, sizeof from, "%s", q->from_text);
         snprintf(to, sizeof to, "%s", q->to_text);
         if (q->desc && agg)
-            snprintf(to, sizeof to, "%lld", (long long)bars[total - take].t - 1);
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - take].ts - 1);
         else if (q->desc)
-            snprintf(to, sizeof to, "%lld", (long long)bars[total - 1 - take].t);
+            snprintf(to, sizeof to, "%lld", (long long)bars[total - 1 - take].ts);
         else
-            snprintf(from, sizeof from, "%lld", (long long)bars[take].t);
-        buf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
-                   s->cfg.public_base, ticker_path, (long long)q->multiplier, q->timespan, from, to,
-                   cursor);
+            snprintf(from, sizeof from, "%lld", (long long)bars[take].ts);
+        strbuf_printf(b, ",\"next_url\":\"%s/v2/aggs/ticker/%s/range/%lld/%s/%s/%s?cursor=%s\"",
+                      s->cfg.public_base, ticker_path, (long long)q->multiplier, q->timespan, from,
+                      to, cursor);
     }
-    buf_printf(b, "}");
+    strbuf_printf(b, "}");
     free(agg);
     *nbars = take;
 }
@@ -333,7 +298,7 @@ static const char *request_key(struct MHD_Connection *conn)
 }
 
 typedef struct query_text {
-    buf *b;
+    strbuf *b;
     bool first;
 } query_text;
 
@@ -344,7 +309,7 @@ static enum MHD_Result append_arg(void *cls, enum MHD_ValueKind kind, const char
     query_text *qt = cls;
     if (strcasecmp(key, "apiKey") == 0) /* never log the key */
         return MHD_YES;
-    buf_printf(qt->b, "%c%s=%s", qt->first ? '?' : '&', key, value ? value : "");
+    strbuf_printf(qt->b, "%c%s=%s", qt->first ? '?' : '&', key, value ? value : "");
     qt->first = false;
     return MHD_YES;
 }
@@ -378,7 +343,7 @@ static bool rate_admit(replay_server *s, int64_t *wait_ms)
     if (limit <= 0)
         return true;
     pthread_mutex_lock(&s->lock);
-    int64_t now = now_ms(CLOCK_MONOTONIC);
+    int64_t now = mono_ms();
     while (s->win_count > 0 && s->window[s->win_head] <= now - s->cfg.rate_window_ms) {
         s->win_head = (s->win_head + 1) % (size_t)limit;
         s->win_count--;
@@ -408,17 +373,14 @@ enum MHD_Result replay_handle(void *cls, struct MHD_Connection *conn, const char
         return MHD_YES;
     }
 
-    request rq = { .status = 0, .fault = FAULT_NONE, .started_mono = now_ms(CLOCK_MONOTONIC) };
+    request rq = { .status = 0, .fault = FAULT_NONE, .started_mono = mono_ms() };
     {
-        buf p = { 0 };
+        strbuf p = STRBUF_INIT;
         query_text qt = { &p, true };
-        buf_printf(&p, "%s", url);
+        strbuf_printf(&p, "%s", url);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, append_arg, &qt);
         snprintf(rq.path, sizeof rq.path, "%s", p.p ? p.p : url);
-        for (char *c = rq.path; *c; c++) /* keep the log line valid JSON */
-            if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
-                *c = '_';
-        free(p.p);
+        strbuf_free(&p);
     }
 
     if (strcmp(method, "GET") != 0)
@@ -480,19 +442,17 @@ enum MHD_Result replay_handle(void *cls, struct MHD_Connection *conn, const char
         log_request(s, &rq);
         return MHD_NO; /* libmicrohttpd closes the connection without an answer */
     case FAULT_DELAY: {
-        struct timespec ts = { s->cfg.delay_ms / 1000, (long)(s->cfg.delay_ms % 1000) * 1000000L };
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
+        sleep_unless_stopped((int64_t)s->cfg.delay_ms * 1000000, NULL, -1);
         break;
     }
     default:
         break;
     }
 
-    buf b = { 0 };
+    strbuf b = STRBUF_INIT;
     build_page(s, &q, &b, &rq.bars);
-    if (b.oom) {
-        free(b.p);
+    if (b.failed) {
+        strbuf_free(&b);
         return send_json(s, conn, &rq, 500, "error", "out of memory", "ERROR", NULL);
     }
     rq.status = 200;
@@ -505,7 +465,7 @@ enum MHD_Result replay_handle(void *cls, struct MHD_Connection *conn, const char
     if (rq.fault == FAULT_TRUNCATE) {
         partial *p = malloc(sizeof *p);
         if (!p) {
-            free(b.p);
+            strbuf_free(&b);
             return MHD_NO;
         }
         p->body = b.p;

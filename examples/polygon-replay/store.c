@@ -1,61 +1,38 @@
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_grow.h"
 #include "candle_csv.h"
-#include "nytime.h"
+#include "read_file.h"
+#include "new_york_time.h"
 #include "store.h"
+#include "symbol.h"
 
 static series *find_or_add(store *s, const char *symbol)
 {
     for (size_t i = 0; i < s->count; i++)
         if (strcmp(s->series[i].symbol, symbol) == 0)
             return &s->series[i];
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        series *p = realloc(s->series, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        s->series = p;
-        s->cap = cap;
-    }
+    if (array_grow(&s->series, &s->cap, s->count + 1, sizeof *s->series) != 0)
+        return NULL;
     series *se = &s->series[s->count++];
     memset(se, 0, sizeof *se);
     snprintf(se->symbol, sizeof se->symbol, "%s", symbol);
     return se;
 }
 
-static int push(series *se, const csv_candle *c)
+static int push(series *se, const dq_candle *c)
 {
-    if (se->count == se->cap) {
-        size_t cap = se->cap ? se->cap * 2 : 1024;
-        bar *p = realloc(se->views[0].bars, cap * sizeof *p);
-        if (!p)
-            return -1;
-        se->views[0].bars = p;
-        se->cap = cap;
-    }
-    se->views[0].bars[se->count++] = (bar){ .t = c->ts_ms,
-                                            .o = c->open,
-                                            .h = c->high,
-                                            .l = c->low,
-                                            .c = c->close,
-                                            .v = c->volume,
-                                            .vw = c->vwap,
-                                            .n = c->trades };
+    if (array_grow(&se->views[0].bars, &se->cap, se->count + 1, sizeof *c) != 0)
+        return -1;
+    se->views[0].bars[se->count++] = *c;
     return 0;
-}
-
-static void symbol_from_file(const char *name, char *out, size_t size)
-{
-    size_t i = 0;
-    for (; name[i] && name[i] != '-' && name[i] != '_' && name[i] != '.' && i + 1 < size; i++)
-        out[i] = (char)toupper((unsigned char)name[i]);
-    out[i] = '\0';
 }
 
 /* Whether the word w appears in name between '-', '_', '.' or the ends. */
@@ -87,9 +64,9 @@ static int load_reader(store *s, csv_reader *r, const char *name, const char *pa
         return -1;
     }
     char file_symbol[32];
-    symbol_from_file(name, file_symbol, sizeof file_symbol);
+    symbol_from_file_name(file_symbol, sizeof file_symbol, name);
     series *last = NULL;
-    csv_candle c;
+    dq_candle c;
     int rc;
     while ((rc = csv_reader_next(r, &c, err, errlen)) != 0) {
         if (rc < 0) {
@@ -97,7 +74,7 @@ static int load_reader(store *s, csv_reader *r, const char *name, const char *pa
             csv_reader_free(r);
             return -1;
         }
-        const char *sym = c.symbol[0] ? c.symbol : file_symbol;
+        const char *sym = *csv_reader_symbol(r) ? csv_reader_symbol(r) : file_symbol;
         if (!last || strcmp(last->symbol, sym) != 0) {
             size_t before = s->count;
             last = find_or_add(s, sym);
@@ -275,28 +252,28 @@ static char *put_i64(char *p, int64_t v)
 
 /* BAR_TEXT_MAX: 6 doubles of at most 24 characters (plus the NUL snprintf
  * writes), 2 integers of at most 20, the keys and "},". Key order, and the
- * absent vw (NaN) and n (negative), as Polygon writes them. */
-char *bar_render(char *p, const bar *x)
+ * absent vw and n (NaN), as Polygon writes them. */
+char *bar_render(char *p, const dq_candle *x)
 {
     p = PUT(p, "{\"v\":");
-    p = put_double(p, x->v);
-    if (!isnan(x->vw)) {
+    p = put_double(p, x->volume);
+    if (!isnan(x->vwap)) {
         p = PUT(p, ",\"vw\":");
-        p = put_double(p, x->vw);
+        p = put_double(p, x->vwap);
     }
     p = PUT(p, ",\"o\":");
-    p = put_double(p, x->o);
+    p = put_double(p, x->open);
     p = PUT(p, ",\"c\":");
-    p = put_double(p, x->c);
+    p = put_double(p, x->close);
     p = PUT(p, ",\"h\":");
-    p = put_double(p, x->h);
+    p = put_double(p, x->high);
     p = PUT(p, ",\"l\":");
-    p = put_double(p, x->l);
+    p = put_double(p, x->low);
     p = PUT(p, ",\"t\":");
-    p = put_i64(p, x->t);
-    if (x->n >= 0) {
+    p = put_i64(p, x->ts);
+    if (!isnan(x->trades)) {
         p = PUT(p, ",\"n\":");
-        p = put_i64(p, x->n);
+        p = put_i64(p, (int64_t)x->trades);
     }
     return PUT(p, "},");
 }
@@ -306,19 +283,10 @@ static int render_view(view *vw, size_t count)
     vw->text_off = malloc((count + 1) * sizeof *vw->text_off);
     if (!vw->text_off)
         return -1;
-    size_t len = 0, cap = count * 128 + BAR_TEXT_MAX;
-    vw->text = malloc(cap);
-    if (!vw->text)
-        return -1;
+    size_t len = 0, cap = 0;
     for (size_t k = 0; k < count; k++) {
-        if (cap - len < BAR_TEXT_MAX) {
-            size_t ncap = cap * 2;
-            char *p = realloc(vw->text, ncap);
-            if (!p)
-                return -1;
-            vw->text = p;
-            cap = ncap;
-        }
+        if (array_grow(&vw->text, &cap, len + BAR_TEXT_MAX, 1) != 0)
+            return -1;
         vw->text_off[k] = len;
         len = (size_t)(bar_render(vw->text + len, &vw->bars[k]) - vw->text);
     }
@@ -338,20 +306,24 @@ static int column(char *const *fields, int n, const char *name)
     return -1;
 }
 
-/* Split line (without its newline) at ',' into at most max fields. */
-static int fields_of(char *line, char **fields, int max)
+/* One row of a splits file into p; false when it is not one. */
+static bool split_row(char *const *f, int n, const int col[4], split *p)
 {
-    int n = 0;
-    line[strcspn(line, "\r")] = '\0';
-    for (char *p = line; n < max;) {
-        fields[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return n;
+    int y;
+    unsigned m, d;
+    char *e1, *e2;
+    for (int k = 0; k < 4; k++)
+        if (col[k] >= n)
+            return false;
+    double from = strtod(f[col[2]], &e1), to = strtod(f[col[3]], &e2);
+    if (!*f[col[0]] || strlen(f[col[0]]) >= sizeof p->ticker ||
+        !ny_parse_date(f[col[1]], strlen(f[col[1]]), &y, &m, &d) || e1 == f[col[2]] || *e1 ||
+        e2 == f[col[3]] || *e2 || !(from > 0 && from < 1e9) || !(to > 0 && to < 1e9))
+        return false;
+    snprintf(p->ticker, sizeof p->ticker, "%s", f[col[0]]);
+    p->when = ny_midnight_ms(y, m, d);
+    p->ratio = to / from;
+    return true;
 }
 
 int splits_parse(splits *out, const char *name, const char *text, size_t len, char *err,
@@ -365,52 +337,37 @@ int splits_parse(splits *out, const char *name, const char *text, size_t len, ch
     }
     memcpy(copy, text, len);
     copy[len] = '\0';
-    char *save = NULL, *fields[16];
-    int lineno = 1, tick = -1, date = -1, from = -1, to = -1, rc = 0;
-    char *line = strtok_r(copy, "\n", &save);
-    int n = line ? fields_of(line, fields, 16) : 0;
-    if (n > 0) {
-        tick = column(fields, n, "ticker");
-        date = column(fields, n, "execution_date");
-        from = column(fields, n, "split_from");
-        to = column(fields, n, "split_to");
-    }
-    if (tick < 0 || date < 0 || from < 0 || to < 0) {
-        snprintf(err, errlen, "%s: the header must name ticker,execution_date,split_from,split_to",
-                 name);
-        rc = -1;
-    }
-    while (rc == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL) {
-        lineno++;
-        n = fields_of(line, fields, 16);
-        if (n == 1 && !*fields[0])
+    static const char *const names[4] = { "ticker", "execution_date", "split_from", "split_to" };
+    int col[4] = { -1, -1, -1, -1 }, rc = 0, lineno = 0;
+    size_t cap = 0;
+    char *line = copy, *next;
+    for (; rc == 0 && line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        line[strcspn(line, "\r")] = '\0';
+        char *f[16];
+        int n = csv_split(line, ',', f, 16);
+        n = n < 16 ? n : 16;
+        if (++lineno == 1) {
+            for (int k = 0; k < 4; k++)
+                if ((col[k] = column(f, n, names[k])) < 0) {
+                    snprintf(err, errlen,
+                             "%s: the header must name ticker,execution_date,split_from,split_to",
+                             name);
+                    rc = -1;
+                }
+        } else if (n == 1 && !*f[0]) {
             continue;
-        int y;
-        unsigned m, d;
-        char *e1 = NULL, *e2 = NULL;
-        double f = tick < n && from < n ? strtod(fields[from], &e1) : 0;
-        double t = to < n && date < n ? strtod(fields[to], &e2) : 0;
-        if (tick >= n || date >= n || from >= n || to >= n || !*fields[tick] ||
-            strlen(fields[tick]) >= sizeof out->v->ticker ||
-            !ny_parse_date(fields[date], strlen(fields[date]), &y, &m, &d) || e1 == fields[from] ||
-            *e1 || e2 == fields[to] || *e2 || !(f > 0 && f < 1e9) || !(t > 0 && t < 1e9)) {
+        } else if (array_grow(&out->v, &cap, out->count + 1, sizeof *out->v) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else if (!split_row(f, n, col, &out->v[out->count++])) {
             snprintf(err, errlen,
                      "%s:%d: want TICKER,YYYY-MM-DD,FROM,TO with positive share counts", name,
                      lineno);
             rc = -1;
-            break;
         }
-        split *p = realloc(out->v, (out->count + 1) * sizeof *p);
-        if (!p) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
-        out->v = p;
-        p = &out->v[out->count++];
-        snprintf(p->ticker, sizeof p->ticker, "%s", fields[tick]);
-        p->when = ny_midnight_ms(y, m, d);
-        p->ratio = t / f;
     }
     free(copy);
     if (rc != 0) {
@@ -423,31 +380,13 @@ int splits_parse(splits *out, const char *name, const char *text, size_t len, ch
 static int splits_load(splits *out, const char *path, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0, got;
-    char chunk[4096];
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + got > cap) {
-            cap = (len + got) * 2;
-            char *p = realloc(text, cap);
-            if (!p) {
-                free(text);
-                fclose(f);
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            text = p;
-        }
-        memcpy(text + len, chunk, got);
-        len += got;
-    }
-    fclose(f);
-    int rc = splits_parse(out, path, text ? text : "", len, err, errlen);
+    int rc = splits_parse(out, path, text, len, err, errlen);
     free(text);
     return rc;
 }
@@ -475,28 +414,28 @@ static double round12(double x)
 static int derive_view(series *se, const splits *sp)
 {
     int have = se->adjusted_file ? 1 : 0;
-    const bar *in = se->views[have].bars;
+    const dq_candle *in = se->views[have].bars;
     bool any = false;
     for (size_t k = 0; k < se->count && !any; k++)
-        any = split_factor(sp, se->symbol, in[k].t) != 1.0;
+        any = split_factor(sp, se->symbol, in[k].ts) != 1.0;
     if (!any) {
         se->views[!have].bars = se->views[have].bars;
         return 0;
     }
-    bar *out = malloc((se->count ? se->count : 1) * sizeof *out);
+    dq_candle *out = malloc((se->count ? se->count : 1) * sizeof *out);
     if (!out)
         return -1;
     for (size_t k = 0; k < se->count; k++) {
-        double f = split_factor(sp, se->symbol, in[k].t);
+        double f = split_factor(sp, se->symbol, in[k].ts);
         double price = have ? f : 1.0 / f; /* adjusted -> raw multiplies */
-        bar b = in[k];
-        b.o = round12(b.o * price);
-        b.h = round12(b.h * price);
-        b.l = round12(b.l * price);
-        b.c = round12(b.c * price);
-        if (!isnan(b.vw))
-            b.vw = round12(b.vw * price);
-        b.v = round12(b.v / price);
+        dq_candle b = in[k];
+        b.open = round12(b.open * price);
+        b.high = round12(b.high * price);
+        b.low = round12(b.low * price);
+        b.close = round12(b.close * price);
+        if (!isnan(b.vwap))
+            b.vwap = round12(b.vwap * price);
+        b.volume = round12(b.volume / price);
         out[k] = b;
     }
     se->views[!have].bars = out;
@@ -505,7 +444,7 @@ static int derive_view(series *se, const splits *sp)
 
 static int cmp_bar(const void *a, const void *b)
 {
-    int64_t x = ((const bar *)a)->t, y = ((const bar *)b)->t;
+    int64_t x = ((const dq_candle *)a)->ts, y = ((const dq_candle *)b)->ts;
     return (x > y) - (x < y);
 }
 
@@ -529,21 +468,19 @@ int store_load_dir(store *s, const char *dir, const char *splits_path, char *err
         return -1;
     }
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
         if (len < 5 || strcmp(e->d_name + len - 4, ".csv") != 0 || e->d_name[0] == '.')
             continue;
-        char **p = realloc(names, (n + 1) * sizeof *names);
-        if (!p || !(p[n] = strdup(e->d_name))) {
-            names = p ? p : names;
+        if (array_grow(&names, &cap, n + 1, sizeof *names) != 0 ||
+            !(names[n] = strdup(e->d_name))) {
             rc = -1;
             snprintf(err, errlen, "out of memory");
             break;
         }
-        names = p;
         n++;
     }
     closedir(d);
@@ -583,26 +520,26 @@ static int finish(store *s, const char *what, splits *sp, char *err, size_t errl
 {
     for (size_t i = 0; i < s->count; i++) {
         series *se = &s->series[i];
-        bar *bars = se->views[0].bars; /* as loaded */
+        dq_candle *bars = se->views[0].bars; /* as loaded */
         se->views[0].bars = NULL;
         qsort(bars, se->count, sizeof *bars, cmp_bar);
         size_t out = 0;
         bool daily = true;
         for (size_t k = 0; k < se->count; k++) { /* keep the first of equal times */
-            if (out == 0 || bars[k].t != bars[out - 1].t)
+            if (out == 0 || bars[k].ts != bars[out - 1].ts)
                 bars[out++] = bars[k];
         }
         for (size_t k = 0; k < out && daily; k++) {
             int y;
             unsigned mo, dd;
-            ny_date_of_ms(bars[k].t, &y, &mo, &dd);
-            daily = ny_midnight_ms(y, mo, dd) == bars[k].t;
+            ny_date_of_ms(bars[k].ts, &y, &mo, &dd);
+            daily = ny_midnight_ms(y, mo, dd) == bars[k].ts;
         }
         se->base = daily ? SPAN_DAY : SPAN_MINUTE;
         se->count = out;
         s->total_bars += out;
         if (out > 0 && out < se->cap) { /* give back the growth slack */
-            bar *p = realloc(bars, out * sizeof *p);
+            dq_candle *p = realloc(bars, out * sizeof *p);
             if (p) {
                 bars = p;
                 se->cap = out;
@@ -632,10 +569,10 @@ const series *store_find(const store *s, const char *symbol)
 size_t series_lower_bound(const series *se, int64_t ms)
 {
     size_t lo = 0, hi = se->count;
-    const bar *bars = se->views[0].bars;
+    const dq_candle *bars = se->views[0].bars;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (bars[mid].t < ms)
+        if (bars[mid].ts < ms)
             lo = mid + 1;
         else
             hi = mid;

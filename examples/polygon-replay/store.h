@@ -14,12 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct bar {
-    int64_t t;
-    double o, h, l, c, v;
-    double vw; /* NAN when absent */
-    int64_t n; /* -1 when absent */
-} bar;
+#include <dqcheck/dqcheck.h>
 
 /* The timespans of the aggregates endpoint, finest first. */
 enum span {
@@ -38,7 +33,7 @@ enum span {
  * k's text (with its ',') is text[text_off[k], text_off[k + 1]), so the
  * bars [i, j) are the one run text[text_off[i], text_off[j]). */
 typedef struct view {
-    bar *bars;
+    dq_candle *bars;
     char *text;
     size_t *text_off; /* count + 1 entries */
 } view;
@@ -70,7 +65,7 @@ enum { BAR_TEXT_MAX = 256 };
 
 /* Write x's JSON object and a ',' at p (at most BAR_TEXT_MAX bytes); returns
  * the end. */
-char *bar_render(char *p, const bar *x);
+char *bar_render(char *p, const dq_candle *x);
 
 /* A splits file's list, as parsed from text (len bytes; name for messages). */
 typedef struct split {
@@ -97,7 +92,7 @@ int store_load_buffer(store *s, const char *name, const char *data, size_t len, 
 /* The series of a symbol (exact match), or NULL. */
 const series *store_find(const store *s, const char *symbol);
 
-/* Index of the first bar with t >= ms. */
+/* Index of the first bar with ts >= ms. */
 size_t series_lower_bound(const series *se, int64_t ms);
 
 void store_free(store *s);

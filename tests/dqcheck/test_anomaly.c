@@ -133,7 +133,7 @@ static dq_report *check_file(const char *name, dqr_data *d)
     size_t len = fread(buf, 1, sizeof buf, f);
     fclose(f);
     dqr_init(d);
-    assert_int_equal(dqr_read_csv(d, buf, len, "X"), 0);
+    assert_int_equal(dqr_read_csv(d, name, buf, len, "X"), 0);
     assert_int_equal(d->nbad, 0);
     return check_with(NULL, d->candles, d->n, NULL);
 }

@@ -328,6 +328,16 @@ static void ticker_is_escaped_in_the_json(void **state)
     assert_string_equal(cJSON_GetObjectItem(root, "ticker")->valuestring, "A\",\"status\":\"X\\\n");
     cJSON_Delete(root);
     fetch_free(&r);
+    /* The request log keeps the path as received, as one JSON line. */
+    char *log = read_file(rp.log_path, NULL);
+    assert_non_null(log);
+    cJSON *line = cJSON_Parse(log);
+    if (!line)
+        fail_msg("the request log is not one JSON line: %s", log);
+    assert_string_equal(cJSON_GetObjectItem(line, "path")->valuestring,
+                        "/v2/aggs/ticker/A\",\"status\":\"X\\\n/range/1/day/2012-01-01/2012-01-31");
+    cJSON_Delete(line);
+    free(log);
     replay_stop(&rp);
 }
 

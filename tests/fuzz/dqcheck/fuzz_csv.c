@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     dqr_data d;
     dqr_init(&d);
-    int rc = dqr_read_csv(&d, (const char *)data, size, "FUZZ");
+    int rc = dqr_read_csv(&d, "fuzz.csv", (const char *)data, size, "FUZZ");
     if (rc == 0) {
         for (size_t i = 0; i < d.nbad; i++)
             if (d.bad[i].line < 2)

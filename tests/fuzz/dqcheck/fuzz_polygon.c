@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     dqr_data d;
     dqr_init(&d);
-    int rc = dqr_read_polygon(&d, (const char *)data, size, NULL);
+    int rc = dqr_read_polygon(&d, "fuzz.json", (const char *)data, size, NULL);
     if (rc == 0)
         fuzz_check_all(&d);
     else if (rc == -1 && d.err[0] == '\0')

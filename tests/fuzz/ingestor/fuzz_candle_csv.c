@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256];
     if (csv_reader_open_mem(&r, "fuzz.csv", (const char *)data, size, err, sizeof err) != 0)
         return 0;
-    csv_candle c;
+    dq_candle c;
     int rc, rows = 0;
     size_t line = csv_reader_line(r);
     while ((rc = csv_reader_next(r, &c, err, sizeof err)) != 0 && rows < 100000) {

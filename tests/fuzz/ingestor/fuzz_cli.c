@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nytime.h"
+#include "new_york_time.h"
 #include "symbol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

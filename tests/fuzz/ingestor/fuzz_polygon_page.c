@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 2; i++) {
         if (polygon_page_parse(&page, (const char *)data, size, err, sizeof err) == 0) {
             for (size_t k = 0; k < page.count; k++)
-                if (page.bars[k].t < 0)
+                if (page.bars[k].ts < 0)
                     __builtin_trap();
         }
     }

@@ -23,12 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int w = 0; w < 2; w++) { /* raw, adjusted */
             const view *v = &se->views[w];
             for (size_t k = 0; k < se->count; k++) {
-                if (k > 0 && v->bars[k].t <= v->bars[k - 1].t)
+                if (k > 0 && v->bars[k].ts <= v->bars[k - 1].ts)
                     __builtin_trap();
                 if (v->text_off[k + 1] <= v->text_off[k] || v->text[v->text_off[k]] != '{' ||
                     v->text[v->text_off[k + 1] - 1] != ',')
                     __builtin_trap();
-                if (series_lower_bound(se, v->bars[k].t) != k)
+                if (series_lower_bound(se, v->bars[k].ts) != k)
                     __builtin_trap();
             }
         }

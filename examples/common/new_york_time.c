@@ -1,9 +1,9 @@
 #include <stddef.h>
 
-#include "nytime.h"
+#include "new_york_time.h"
 
 /* Howard Hinnant's days_from_civil / civil_from_days. */
-int64_t ny_days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -13,7 +13,7 @@ int64_t ny_days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + doe - 719468;
 }
 
-void ny_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -32,11 +32,11 @@ static int64_t nth_sunday(int y, unsigned m, int n)
     if (n == 0) {
         unsigned nm = m == 12 ? 1 : m + 1;
         int ny = m == 12 ? y + 1 : y;
-        int64_t last = ny_days_from_civil(ny, nm, 1) - 1;
+        int64_t last = days_from_civil(ny, nm, 1) - 1;
         int64_t wd = (last + 4) % 7; /* 1970-01-01 was a Thursday: 0 = Sunday */
         return last - wd;
     }
-    int64_t first = ny_days_from_civil(y, m, 1);
+    int64_t first = days_from_civil(y, m, 1);
     int64_t wd = (first + 4) % 7;
     int64_t sunday = first + (7 - wd) % 7;
     return sunday + 7 * (n - 1);
@@ -44,7 +44,7 @@ static int64_t nth_sunday(int y, unsigned m, int n)
 
 bool ny_is_dst_at_midnight(int y, unsigned m, unsigned d)
 {
-    int64_t day = ny_days_from_civil(y, m, d);
+    int64_t day = days_from_civil(y, m, d);
     int64_t start, end;
     if (y >= 2007) {
         start = nth_sunday(y, 3, 2);
@@ -65,7 +65,7 @@ bool ny_is_dst_at_midnight(int y, unsigned m, unsigned d)
 
 int64_t ny_midnight_ms(int y, unsigned m, unsigned d)
 {
-    int64_t day = ny_days_from_civil(y, m, d);
+    int64_t day = days_from_civil(y, m, d);
     int64_t offset_h = ny_is_dst_at_midnight(y, m, d) ? 4 : 5;
     return (day * 86400 + offset_h * 3600) * 1000;
 }
@@ -111,7 +111,7 @@ void ny_date_of_ms(int64_t ms, int *y, unsigned *m, unsigned *d)
     for (int64_t day = utc_day + 1; day >= utc_day - 1; day--) {
         int yy;
         unsigned mm, dd;
-        ny_civil_from_days(day, &yy, &mm, &dd);
+        civil_from_days(day, &yy, &mm, &dd);
         if (ny_midnight_ms(yy, mm, dd) <= ms) {
             *y = yy;
             *m = mm;
@@ -119,5 +119,5 @@ void ny_date_of_ms(int64_t ms, int *y, unsigned *m, unsigned *d)
             return;
         }
     }
-    ny_civil_from_days(utc_day, y, m, d);
+    civil_from_days(utc_day, y, m, d);
 }

@@ -3,17 +3,17 @@
  * dates to days since the epoch, and the UTC instant of a New York midnight,
  * where Polygon stamps daily bars. US DST rules since 1967 are built in.
  */
-#ifndef EXAMPLES_NYTIME_H
-#define EXAMPLES_NYTIME_H
+#ifndef EXAMPLES_NEW_YORK_TIME_H
+#define EXAMPLES_NEW_YORK_TIME_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 /* Days since 1970-01-01 of the proleptic Gregorian date y-m-d. */
-int64_t ny_days_from_civil(int64_t y, unsigned m, unsigned d);
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* The inverse: the civil date of a day number. */
-void ny_civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
+void civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d);
 
 /* Whether New York observes daylight time at local midnight of y-m-d. */
 bool ny_is_dst_at_midnight(int y, unsigned m, unsigned d);
