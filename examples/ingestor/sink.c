@@ -188,8 +188,8 @@ static int copy_direct(PGconn *conn, const sink_job *job, const sink_page *page,
     for (size_t i = 0; i < page->count; i++) {
         if (!page->accepted[i])
             continue;
-        lo = page->bars[i].t < lo ? page->bars[i].t : lo;
-        hi = page->bars[i].t > hi ? page->bars[i].t : hi;
+        lo = page->bars[i].ts < lo ? page->bars[i].ts : lo;
+        hi = page->bars[i].ts > hi ? page->bars[i].ts : hi;
     }
     size_t key_len = strlen(job->symbol) + strlen(job->timespan) + strlen(job->source);
     if (lo > hi || key_len > 1024)
