@@ -58,18 +58,18 @@ static long long query_ll(PGconn *c, const char *sql)
 }
 
 /* Minute bars from 2024-01-02 14:30 UTC on, with absent vwap and trades here and there. */
-static void make_bars(page_bar *bars, size_t n, int64_t first)
+static void make_bars(dq_candle *bars, size_t n, int64_t first)
 {
     for (size_t i = 0; i < n; i++) {
         double o = 100.0 + (double)(i % 97) * 0.01;
-        bars[i] = (page_bar){ .t = INT64_C(1704205800000) + (first + (int64_t)i) * 60000,
-                              .o = o,
-                              .h = o + 0.5,
-                              .l = o - 0.5,
-                              .c = o + 0.25,
-                              .v = 1000.0 + (double)i,
-                              .vw = i % 10 == 3 ? (double)NAN : o + 0.1,
-                              .n = i % 10 == 4 ? -1 : 10 + (int64_t)i };
+        bars[i] = (dq_candle){ .ts = INT64_C(1704205800000) + (first + (int64_t)i) * 60000,
+                               .open = o,
+                               .high = o + 0.5,
+                               .low = o - 0.5,
+                               .close = o + 0.25,
+                               .volume = 1000.0 + (double)i,
+                               .vwap = i % 10 == 3 ? (double)NAN : o + 0.1,
+                               .trades = i % 10 == 4 ? (double)NAN : 10.0 + (double)i };
     }
 }
 
@@ -82,7 +82,7 @@ static const sink_job job = { .id = 0,
 
 static unsigned char all_accepted[BARS];
 
-static sink_page page_of(const page_bar *bars, size_t n)
+static sink_page page_of(const dq_candle *bars, size_t n)
 {
     return (sink_page){ .bars = bars,
                         .count = n,
@@ -92,7 +92,7 @@ static sink_page page_of(const page_bar *bars, size_t n)
                         .checkpoint_ms = -1 };
 }
 
-static sink_result write_ok(PGconn *c, const page_bar *bars, size_t n)
+static sink_result write_ok(PGconn *c, const dq_candle *bars, size_t n)
 {
     sink_page page = page_of(bars, n);
     sink_result res;
@@ -136,7 +136,7 @@ static int setup(void **state)
 static void first_load_copies_rerun_writes_nothing_restatement_updates_changed(void **state)
 {
     (void)state;
-    static page_bar bars[BARS];
+    static dq_candle bars[BARS];
     make_bars(bars, BARS, 0);
     PGconn *c = connect_db();
 
@@ -153,13 +153,13 @@ static void first_load_copies_rerun_writes_nothing_restatement_updates_changed(v
              " ts = 'epoch'::timestamptz + %lld * interval '1 ms' AND open = %.17g AND"
              " high = %.17g AND low = %.17g AND close = %.17g AND volume = %.17g AND"
              " vwap IS NULL AND transactions = %lld",
-             (long long)bars[3].t, bars[3].o, bars[3].h, bars[3].l, bars[3].c, bars[3].v,
-             (long long)bars[3].n);
+             (long long)bars[3].ts, bars[3].open, bars[3].high, bars[3].low, bars[3].close,
+             bars[3].volume, (long long)bars[3].trades);
     assert_int_equal(query_ll(c, sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM ohlcv WHERE ts = '2024-01-02 14:34:00+00' AND"
              " transactions IS NULL AND vwap = %.17g",
-             bars[4].vw);
+             bars[4].vwap);
     assert_int_equal(query_ll(c, sql), 1);
     assert_int_equal(query_ll(c, "SELECT count(*) FROM dq_runs"), 1);
 
@@ -180,7 +180,7 @@ static void first_load_copies_rerun_writes_nothing_restatement_updates_changed(v
 
     /* A 1 % restatement: exactly the changed rows get a new version. */
     for (size_t i = 7; i < BARS; i += 100)
-        bars[i].v += 1.0;
+        bars[i].volume += 1.0;
     res = write_ok(c, bars, BARS);
     assert_int_equal(res.updated, BARS / 100);
     assert_int_equal(res.unchanged, BARS - BARS / 100);
@@ -203,7 +203,7 @@ static void first_load_copies_rerun_writes_nothing_restatement_updates_changed(v
 static void page_over_stored_bars_takes_the_upsert(void **state)
 {
     (void)state;
-    static page_bar bars[BARS];
+    static dq_candle bars[BARS];
     make_bars(bars, BARS, 0);
     PGconn *c = connect_db();
     sink_result res = write_ok(c, bars + BARS / 2, BARS / 2); /* the second half */
@@ -217,7 +217,7 @@ static void page_over_stored_bars_takes_the_upsert(void **state)
 }
 
 typedef struct racer {
-    const page_bar *bars;
+    const dq_candle *bars;
     size_t npages, per_page;
     pthread_barrier_t *start; /* NULL: none */
     sink_result total;
@@ -267,7 +267,7 @@ static void assert_raced_ok(const racer *a, const racer *b, long long bars, PGco
 static void racing_first_loads_store_each_bar_once(void **state)
 {
     (void)state;
-    static page_bar bars[BARS];
+    static dq_candle bars[BARS];
     make_bars(bars, BARS, 0);
     PGconn *c = connect_db();
     exec_ok(c, "BEGIN");
@@ -300,7 +300,7 @@ static void racing_first_loads_store_each_bar_once(void **state)
 static void racing_backfills_of_one_range_store_each_bar_once(void **state)
 {
     (void)state;
-    static page_bar bars[PAGES * PAGE_BARS];
+    static dq_candle bars[PAGES * PAGE_BARS];
     make_bars(bars, PAGES * PAGE_BARS, 0);
     PGconn *c = connect_db();
     for (int round = 0; round < ROUNDS; round++) {
