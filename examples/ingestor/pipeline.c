@@ -28,10 +28,7 @@ struct worker {
     sink_rejected *rejected;
     char *details; /* reasons and details text of the rejected candles */
     size_t cap, details_cap;
-    /* the service's settings (worker_set_service) */
-    bool service;
-    atomic_int *stop;
-    int lease_seconds;
+    atomic_int *stop; /* interrupts a job */
     worker_observer observe;
     void *observe_ud;
 };
@@ -71,7 +68,7 @@ static dq_calendar calendar_of(const char *name)
 }
 
 int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src,
-               ingest_stats *stats)
+               ingest_stats *stats, atomic_int *stop)
 {
     *out = NULL;
     worker *w = calloc(1, sizeof *w);
@@ -81,6 +78,7 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     w->pool = pool;
     w->src = src;
     w->stats = stats;
+    w->stop = stop;
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
     ro.max_issues = (size_t)cfg->dq_max_issues;
     if (dq_report_new(&w->report, &ro) != DQ_OK) {
@@ -91,17 +89,9 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     return 0;
 }
 
-void worker_set_progress(worker *w, progress *p)
+void worker_set_hooks(worker *w, progress *p, worker_observer observe, void *ud)
 {
     w->progress = p;
-}
-
-void worker_set_service(worker *w, atomic_int *stop, int lease_seconds, worker_observer observe,
-                        void *ud)
-{
-    w->service = true;
-    w->stop = stop;
-    w->lease_seconds = lease_seconds;
     w->observe = observe;
     w->observe_ud = ud;
 }
@@ -392,26 +382,9 @@ static void prime_checker(worker *w, const job_row *row)
     pgpool_conn *pc;
     if (pgpool_acquire(&pc, w->pool, 10000) != PGPOOL_OK)
         return;
-    char mult[16], ck[24];
-    snprintf(mult, sizeof mult, "%d", row->multiplier);
-    snprintf(ck, sizeof ck, "%lld", (long long)row->checkpoint_ms);
-    const char *p[4] = { row->symbol, row->timespan, mult, ck };
-    PGresult *r = PQexecParams(
-        pgpool_conn_pg(pc),
-        "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low, close, volume,"
-        " vwap, transactions FROM ohlcv WHERE symbol = $1 AND timespan = $2 AND"
-        " multiplier = $3 AND ts <= 'epoch'::timestamptz + $4::bigint * interval '1 ms'"
-        " ORDER BY ts DESC LIMIT 1",
-        4, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        dq_candle c = { .ts = atoll(PQgetvalue(r, 0, 0)),
-                        .open = atof(PQgetvalue(r, 0, 1)),
-                        .high = atof(PQgetvalue(r, 0, 2)),
-                        .low = atof(PQgetvalue(r, 0, 3)),
-                        .close = atof(PQgetvalue(r, 0, 4)),
-                        .volume = atof(PQgetvalue(r, 0, 5)),
-                        .vwap = PQgetisnull(r, 0, 6) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 6)),
-                        .trades = PQgetisnull(r, 0, 7) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 7)) };
+    dq_candle c;
+    if (sink_last_bar(pgpool_conn_pg(pc), row->symbol, row->timespan, row->multiplier,
+                      row->checkpoint_ms, &c) == 1) {
         dq_batch b = DQ_BATCH_INIT;
         b.symbol = row->symbol;
         b.candles = &c;
@@ -420,29 +393,7 @@ static void prime_checker(worker *w, const job_row *row)
             log_msg(LOG_LEVEL_DEBUG, "%s: could not prime the checker", row->symbol);
         dq_report_reset(w->report);
     }
-    PQclear(r);
-    pgpool_release(pc);
-}
-
-static void finish(worker *w, const job_row *row, bool ok, const char *error)
-{
-    pgpool_conn *pc;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        if (pgpool_acquire(&pc, w->pool, 10000) != PGPOOL_OK)
-            continue;
-        char err[256];
-        int rc = jobs_finish(pgpool_conn_pg(pc), row, ok, error, err, sizeof err);
-        if (rc == 0) {
-            pgpool_release(pc);
-            return;
-        }
-        log_msg(LOG_LEVEL_WARNING, "job %lld: could not record its end: %s", (long long)row->id,
-                err);
-        db_give_back(pc);
-        /* The database may refuse the text itself: record the end without it. */
-        if (error)
-            error = "the job's error could not be recorded";
-    }
+    db_give_back(pc);
 }
 
 void worker_run_job(worker *w, job_row *row, job_outcome *out)
@@ -460,24 +411,15 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         log_msg(LOG_LEVEL_INFO, "%s: resuming job %lld after its checkpoint", row->symbol,
                 (long long)row->id);
     }
+    char err[512];
     if (checker_for(w, row) != 0) {
         snprintf(out->error, sizeof out->error, "cannot create the data-quality checker");
-        if (!w->service) { /* the service settles jobs itself, with its retry rules */
-            finish(w, row, false, out->error);
-            atomic_fetch_add(&w->stats->jobs_failed, 1);
-        }
-        return;
+        goto end;
     }
     prime_checker(w, row);
-
-    char err[512];
     if (source_begin(w->src, &spec, err, sizeof err) != 0) {
         snprintf(out->error, sizeof out->error, "%s", err);
-        if (!w->service) {
-            finish(w, row, false, out->error);
-            atomic_fetch_add(&w->stats->jobs_failed, 1);
-        }
-        return;
+        goto end;
     }
     sink_job sj = { .id = row->id,
                     .symbol = row->symbol,
@@ -486,7 +428,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                     .adjusted = row->adjusted,
                     .source = source_name(w->src),
                     .lease_owner = row->lease_token,
-                    .lease_seconds = w->lease_seconds ? w->lease_seconds : JOB_LEASE_SECONDS };
+                    .lease_seconds = w->cfg->job_lease_s };
     retry_policy wp = RETRY_POLICY_INIT;
     wp.max_attempts = 8;
     wp.backoff.base_ns = 200 * RETRY_NS_PER_MS;
@@ -494,7 +436,6 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     wp.classify = classify_write;
 
     int pages = 0;
-    bool x_lease_lost = false;
     int64_t checkpoint = spec.from_ms - 1; /* the job resumes after this bar */
     for (;;) {
         const polygon_page *page;
@@ -573,7 +514,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         dq_string_free(json);
         if (wrc != RETRY_OK) {
             snprintf(out->error, sizeof out->error, "%s", rr.last_errmsg);
-            x_lease_lost = x.kind == SINK_LEASE_LOST;
+            out->lease_lost = x.kind == SINK_LEASE_LOST;
             if (x.kind == SINK_LEASE_LOST)
                 log_msg(LOG_LEVEL_WARNING, "%s: %s; this worker stops the job", row->symbol,
                         rr.last_errmsg);
@@ -606,14 +547,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                 (long long)x.res.updated, (long long)x.res.unchanged, (long long)x.res.quarantined,
                 sp.warnings);
     }
+end:
     out->ok = out->error[0] == '\0';
     out->interrupted = !out->ok && w->stop && *w->stop;
-    out->lease_lost = x_lease_lost;
-    if (w->service)
-        return; /* the service settles the job itself */
-    finish(w, row, out->ok, out->ok ? NULL : out->error);
-    atomic_fetch_add(out->ok ? &w->stats->jobs_done : &w->stats->jobs_failed, 1);
-    if (!out->ok)
-        log_msg(LOG_LEVEL_ERROR, "%s: job %lld failed: %s", row->symbol, (long long)row->id,
-                out->error);
 }

@@ -306,3 +306,47 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
         return SINK_ERROR;
     return SINK_OK;
 }
+
+/* ------------------------------------------------------------ reading */
+
+int sink_last_bar(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                  int64_t at_or_before_ms, dq_candle *out)
+{
+    char mult[16], ck[24];
+    snprintf(mult, sizeof mult, "%d", multiplier);
+    snprintf(ck, sizeof ck, "%lld", (long long)at_or_before_ms);
+    const char *p[4] = { symbol, timespan, mult, ck };
+    PGresult *r = PQexecParams(
+        conn,
+        "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low, close, volume,"
+        " vwap, transactions FROM ohlcv WHERE symbol = $1 AND timespan = $2 AND"
+        " multiplier = $3 AND ts <= 'epoch'::timestamptz + $4::bigint * interval '1 ms'"
+        " ORDER BY ts DESC LIMIT 1",
+        4, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : PQntuples(r) == 1 ? 1 : 0;
+    if (rc == 1)
+        *out =
+            (dq_candle){ .ts = atoll(PQgetvalue(r, 0, 0)),
+                         .open = atof(PQgetvalue(r, 0, 1)),
+                         .high = atof(PQgetvalue(r, 0, 2)),
+                         .low = atof(PQgetvalue(r, 0, 3)),
+                         .close = atof(PQgetvalue(r, 0, 4)),
+                         .volume = atof(PQgetvalue(r, 0, 5)),
+                         .vwap = PQgetisnull(r, 0, 6) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 6)),
+                         .trades = PQgetisnull(r, 0, 7) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 7)) };
+    PQclear(r);
+    return rc;
+}
+
+PGresult *sink_latest_quality(PGconn *conn)
+{
+    PGresult *r =
+        PQexec(conn, "SELECT DISTINCT ON (symbol) symbol, timespan || '/' || multiplier AS"
+                     " interval, candles, accepted, rejected, round(score::numeric, 4) AS score,"
+                     " errors, warnings, to_char(checked_at, 'YYYY-MM-DD HH24:MI:SS') AS"
+                     " checked_at FROM dq_runs ORDER BY symbol, checked_at DESC, id DESC");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    PQclear(r);
+    return NULL;
+}

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dqcheck/dqcheck.h>
+
 #include "polygon_page.h"
 
 enum {
@@ -64,5 +66,15 @@ typedef struct sink_result {
  */
 int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, sink_result *res,
                     char *err, size_t errlen, char sqlstate[6]);
+
+/*
+ * The last stored bar of the series at or before at_or_before_ms, as a
+ * candle: 1 found, 0 none, -1 a database error.
+ */
+int sink_last_bar(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                  int64_t at_or_before_ms, dq_candle *out);
+
+/* The latest quality record of each symbol (caller PQclear()s); NULL on error. */
+PGresult *sink_latest_quality(PGconn *conn);
 
 #endif
