@@ -321,18 +321,15 @@ char *jobs_json(PGconn *conn)
 PGresult *jobs_recent(PGconn *conn)
 {
     char err[512];
-    PGresult *r = run(conn, PGRES_TUPLES_OK,
-                      "SELECT id, symbol, timespan || '/' || multiplier AS interval,"
-                      " from_date, to_date, source, state, attempts, bars_fetched AS fetched,"
-                      " bars_inserted AS inserted, bars_updated AS updated,"
-                      " bars_quarantined AS quarantined,"
-                      " to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS') AS updated_at,"
-                      " coalesce(left(last_error, 60), '') AS last_error"
-                      " FROM backfill_jobs ORDER BY id DESC LIMIT 50",
-                      0, NULL, err, sizeof err);
-    if (!r)
-        log_msg(LOG_LEVEL_ERROR, "%s", err);
-    return r;
+    return run(conn, PGRES_TUPLES_OK,
+               "SELECT id, symbol, timespan || '/' || multiplier AS interval,"
+               " from_date, to_date, source, state, attempts, bars_fetched AS fetched,"
+               " bars_inserted AS inserted, bars_updated AS updated,"
+               " bars_quarantined AS quarantined,"
+               " to_char(updated_at, 'YYYY-MM-DD HH24:MI:SS') AS updated_at,"
+               " coalesce(left(last_error, 60), '') AS last_error"
+               " FROM backfill_jobs ORDER BY id DESC LIMIT 50",
+               0, NULL, err, sizeof err);
 }
 
 static int rollback(PGconn *conn, PGresult *r)

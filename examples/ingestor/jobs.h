@@ -98,7 +98,7 @@ int jobs_count_by_state(PGconn *conn, int64_t counts[5]);
 /* The latest 500 jobs as a JSON array (caller frees); NULL on error. */
 char *jobs_json(PGconn *conn);
 
-/* The latest 50 jobs, for `ingestor status` (caller PQclear()s); NULL logged. */
+/* The latest 50 jobs, for `ingestor status` (caller PQclear()s); NULL on error. */
 PGresult *jobs_recent(PGconn *conn);
 
 /*

@@ -136,11 +136,13 @@ static const char *cell(PGresult *r, int t, int f, char *buf, size_t size)
     return buf;
 }
 
-/* A table of the rows of r (which it clears), under title. */
+/* A table of the rows of r (which it clears; NULL: the query failed), under title. */
 static int print_table(const char *title, PGresult *r)
 {
-    if (!r)
+    if (!r) {
+        log_msg(LOG_LEVEL_ERROR, "%s the database could not be read", title);
         return -1;
+    }
     printf("%s\n", title);
     int nf = PQnfields(r), nt = PQntuples(r);
     int width[32] = { 0 };

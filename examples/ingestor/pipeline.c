@@ -5,12 +5,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <retry/retry.h>
 
 #include "db.h"
 #include "log.h"
 #include "nytime.h"
 #include "pipeline.h"
+#include "strbuf.h"
+#include "timing.h"
 
 struct worker {
     const ingest_config *cfg;
@@ -26,8 +29,8 @@ struct worker {
     unsigned char *accept;
     uint32_t *reasons; /* per candle: a bit per check failed with error severity */
     sink_rejected *rejected;
-    char *details; /* reasons and details text of the rejected candles */
-    size_t cap, details_cap;
+    strbuf texts; /* the codes and details of the rejected candles */
+    size_t cap;
     atomic_int *stop; /* interrupts a job */
     worker_observer observe;
     void *observe_ud;
@@ -96,13 +99,6 @@ void worker_set_hooks(worker *w, progress *p, worker_observer observe, void *ud)
     w->observe_ud = ud;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void worker_free(worker *w)
 {
     if (!w)
@@ -114,7 +110,7 @@ void worker_free(worker *w)
     free(w->accept);
     free(w->reasons);
     free(w->rejected);
-    free(w->details);
+    strbuf_free(&w->texts);
     free(w);
 }
 
@@ -173,99 +169,58 @@ static void to_candles(worker *w, size_t count)
     }
 }
 
-/* Append text to the details arena; returns its offset. */
-static size_t arena_put(worker *w, size_t *used, const char *text)
-{
-    size_t n = strlen(text) + 1;
-    if (*used + n > w->details_cap) {
-        size_t cap = w->details_cap ? w->details_cap * 2 : 65536;
-        while (cap < *used + n)
-            cap *= 2;
-        char *p = realloc(w->details, cap);
-        if (!p)
-            return SIZE_MAX;
-        w->details = p;
-        w->details_cap = cap;
-    }
-    memcpy(w->details + *used, text, n);
-    size_t at = *used;
-    *used += n;
-    return at;
-}
-
-static void json_escape(char *out, size_t size, const char *s)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < size; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)ch;
-        } else if (ch < 0x20) {
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
-        } else {
-            out[o++] = (char)ch;
-        }
-    }
-    out[o] = '\0';
-}
-
 /*
  * The rejected candles of the checked page, each with its error codes (a
- * text[] literal) and a JSON object of its error findings. Returns the
- * number of rejected candles, or -1 when out of memory.
+ * text[] literal) and a JSON object of its error findings, their texts one
+ * after another in w->texts. Returns their number, or -1 when out of memory.
  */
 static long collect_rejected(worker *w, size_t count)
 {
-    size_t nissues = dq_report_issue_count(w->report);
-    /* Offsets into the arena, turned into pointers once it stops moving. */
-    size_t used = 0, nrej = 0;
-    size_t *offs = malloc(2 * count * sizeof *offs + 1);
-    if (!offs)
-        return -1;
+    size_t nissues = dq_report_issue_count(w->report), nrej = 0;
+    strbuf_free(&w->texts);
     for (size_t i = 0; i < count; i++) {
         if (w->accept[i])
             continue;
         /* The codes come from the checker's per-candle output, which is
          * never truncated; the messages from the issue records it kept. */
-        char codes[512] = "{", details[2048] = "{\"issues\":[";
-        size_t cl = 1, dl = strlen(details);
-        for (int c = 0; c < DQ_CODE_COUNT; c++) {
-            if (!(w->reasons[i] & (1u << c)))
-                continue;
-            cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%s", cl > 1 ? "," : "",
-                                   dq_code_name(c));
-        }
-        snprintf(codes + cl, sizeof codes - cl, "}");
-        bool first = true;
+        const char *sep = "{";
+        for (int c = 0; c < DQ_CODE_COUNT; c++)
+            if (w->reasons[i] & (1u << c)) {
+                strbuf_printf(&w->texts, "%s%s", sep, dq_code_name(c));
+                sep = ",";
+            }
+        if (*sep == '{')
+            strbuf_puts(&w->texts, "{");
+        strbuf_add(&w->texts, "}", 2); /* with its NUL */
+        cJSON *doc = cJSON_CreateObject(), *issues = cJSON_AddArrayToObject(doc, "issues");
         for (size_t k = 0; k < nissues; k++) {
             const dq_issue *is = dq_report_issue(w->report, k);
             if (is->index != i || is->severity != DQ_SEVERITY_ERROR)
                 continue;
-            char msg[400];
-            json_escape(msg, sizeof msg, is->message);
-            dl += (size_t)snprintf(details + dl, sizeof details - dl,
-                                   "%s{\"code\":\"%s\",\"message\":\"%s\"}", first ? "" : ",",
-                                   dq_code_name((int)is->code), msg);
-            if (dl >= sizeof details - 4)
-                dl = sizeof details - 4;
-            first = false;
+            cJSON *o = cJSON_CreateObject();
+            if (!cJSON_AddItemToArray(issues, o)) {
+                cJSON_Delete(o);
+                continue;
+            }
+            cJSON_AddStringToObject(o, "code", dq_code_name((int)is->code));
+            cJSON_AddStringToObject(o, "message", is->message);
         }
-        snprintf(details + dl, sizeof details - dl, "]}");
-        offs[2 * nrej] = arena_put(w, &used, codes);
-        offs[2 * nrej + 1] = arena_put(w, &used, details);
-        if (offs[2 * nrej] == SIZE_MAX || offs[2 * nrej + 1] == SIZE_MAX) {
-            free(offs);
+        char *json = issues ? cJSON_PrintUnformatted(doc) : NULL;
+        cJSON_Delete(doc);
+        if (!json)
             return -1;
-        }
-        w->rejected[nrej].index = i;
-        nrej++;
+        strbuf_add(&w->texts, json, strlen(json) + 1);
+        cJSON_free(json);
+        w->rejected[nrej++].index = i;
     }
-    for (size_t k = 0; k < nrej; k++) {
-        w->rejected[k].codes = w->details + offs[2 * k];
-        w->rejected[k].details = w->details + offs[2 * k + 1];
+    if (w->texts.failed)
+        return -1;
+    const char *t = w->texts.p;
+    for (size_t k = 0; k < nrej; k++, t += strlen(t) + 1) {
+        w->rejected[k].codes = t;
+        t += strlen(t) + 1;
+        w->rejected[k].details = t;
     }
-    free(offs);
     return (long)nrej;
 }
 
@@ -439,10 +394,10 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     int64_t checkpoint = spec.from_ms - 1; /* the job resumes after this bar */
     for (;;) {
         const polygon_page *page;
-        double t0 = mono_s();
+        double t0 = (double)mono_ns() / 1e9;
         int rc = source_next(w->src, &page, err, sizeof err);
         if (w->observe && rc == SOURCE_PAGE)
-            w->observe(WORKER_OBSERVE_FETCH, mono_s() - t0, w->observe_ud);
+            w->observe(WORKER_OBSERVE_FETCH, (double)mono_ns() / 1e9 - t0, w->observe_ud);
         if (rc == SOURCE_END)
             break;
         if (rc < 0) {
@@ -507,10 +462,10 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                          .checkpoint_ms = asked ? last : -1 };
         write_ctx x = { .w = w, .job = &sj, .page = &sp };
         retry_result rr;
-        t0 = mono_s();
+        t0 = (double)mono_ns() / 1e9;
         int wrc = page->count ? retry_run(&rr, &wp, NULL, NULL, NULL, write_once, &x) : RETRY_OK;
         if (w->observe && page->count)
-            w->observe(WORKER_OBSERVE_WRITE, mono_s() - t0, w->observe_ud);
+            w->observe(WORKER_OBSERVE_WRITE, (double)mono_ns() / 1e9 - t0, w->observe_ud);
         dq_string_free(json);
         if (wrc != RETRY_OK) {
             snprintf(out->error, sizeof out->error, "%s", rr.last_errmsg);

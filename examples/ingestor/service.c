@@ -361,24 +361,19 @@ static void *worker_thread(void *arg)
 static void due_run_date(const service *s, char out[11])
 {
     time_t now = time(NULL) + (time_t)s->cfg->clock_offset_s;
-    struct tm tm;
-    localtime_r(&now, &tm);
-    struct tm at = tm;
+    struct tm at;
+    localtime_r(&now, &at);
     at.tm_hour = s->cfg->schedule_hour;
     at.tm_min = s->cfg->schedule_minute;
     at.tm_sec = 0;
     at.tm_isdst = -1;
-    time_t t = mktime(&at);
-    if (t > now) {
-        at = tm;
+    if (mktime(&at) > now) { /* today's is still to come: yesterday's */
         at.tm_mday -= 1;
         at.tm_hour = s->cfg->schedule_hour;
         at.tm_min = s->cfg->schedule_minute;
-        at.tm_sec = 0;
         at.tm_isdst = -1;
-        t = mktime(&at);
+        mktime(&at);
     }
-    localtime_r(&t, &at);
     strftime(out, 11, "%Y-%m-%d", &at);
 }
 
