@@ -95,19 +95,26 @@ static void register_url_password(const char *url)
     memset(pw, 0, sizeof pw);
 }
 
+/* The one connection of a command: 0, or the exit status. */
+static int connect_once(const ingest_config *cfg, pgpool **pool, pgpool_conn **pc)
+{
+    if (db_open_pool(cfg, pool, 1) != 0)
+        return EX_SOFTWARE;
+    if ((*pc = db_acquire_or_log(*pool)) != NULL)
+        return 0;
+    pgpool_free(*pool);
+    return EX_UNAVAILABLE;
+}
+
 static int cmd_migrate(const ingest_config *cfg)
 {
     pgpool *pool;
-    if (db_open_pool(cfg, &pool, 1) != 0)
-        return EX_SOFTWARE;
-    pgpool_conn *pc = db_acquire_or_log(pool);
-    if (!pc) {
-        pgpool_free(pool);
-        return EX_UNAVAILABLE;
-    }
-    int applied;
+    pgpool_conn *pc;
+    int applied, rc = connect_once(cfg, &pool, &pc);
+    if (rc != 0)
+        return rc;
     char err[512];
-    int rc = migrate_run(pgpool_conn_pg(pc), &applied, err, sizeof err);
+    rc = migrate_run(pgpool_conn_pg(pc), &applied, err, sizeof err);
     pgpool_release(pc);
     pgpool_free(pool);
     if (rc != 0) {
@@ -168,15 +175,12 @@ static int print_table(const char *title, PGresult *r)
 static int cmd_status(const ingest_config *cfg)
 {
     pgpool *pool;
-    if (db_open_pool(cfg, &pool, 1) != 0)
-        return EX_SOFTWARE;
-    pgpool_conn *pc = db_acquire_or_log(pool);
-    if (!pc) {
-        pgpool_free(pool);
-        return EX_UNAVAILABLE;
-    }
+    pgpool_conn *pc;
+    int rc = connect_once(cfg, &pool, &pc);
+    if (rc != 0)
+        return rc;
     PGconn *conn = pgpool_conn_pg(pc);
-    int rc = print_table("Jobs:", jobs_recent(conn));
+    rc = print_table("Jobs:", jobs_recent(conn));
     rc |= print_table("Latest quality records (per symbol):", sink_latest_quality(conn));
     pgpool_release(pc);
     pgpool_free(pool);
@@ -219,22 +223,11 @@ int main(int argc, char **argv)
 
     backfill_args bargs;
     report_args rargs;
+    int rc = 0;
     if (strcmp(cmd, "report") == 0) {
-        int rc = cli_parse_report(argc - 1, argv + 1, &rargs);
-        if (rc == CLI_HELP) {
-            usage(stdout);
-            return 0;
-        }
-        if (rc != 0)
-            return rc;
+        rc = cli_parse_report(argc - 1, argv + 1, &rargs);
     } else if (strcmp(cmd, "backfill") == 0 || strcmp(cmd, "enqueue") == 0) {
-        int rc = cli_parse_backfill(argc - 1, argv + 1, &bargs);
-        if (rc == CLI_HELP) {
-            usage(stdout);
-            return 0;
-        }
-        if (rc != 0)
-            return rc;
+        rc = cli_parse_backfill(argc - 1, argv + 1, &bargs);
     } else if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "status") != 0 &&
                strcmp(cmd, "check-config") != 0 && strcmp(cmd, "run") != 0) {
         fprintf(stderr, "ingestor: unknown command '%s'\n", cmd);
@@ -244,9 +237,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "ingestor: '%s' takes no arguments\n", cmd);
         return EX_USAGE;
     }
+    if (rc == CLI_HELP)
+        usage(stdout);
+    if (rc != 0)
+        return rc == CLI_HELP ? 0 : rc;
 
     ingest_config cfg;
-    int rc = config_load(&cfg, stderr);
+    rc = config_load(&cfg, stderr);
     if (rc != 0) {
         config_free(&cfg);
         return rc;

@@ -77,4 +77,19 @@ int sink_last_bar(PGconn *conn, const char *symbol, const char *timespan, int mu
 /* The latest quality record of each symbol (caller PQclear()s); NULL on error. */
 PGresult *sink_latest_quality(PGconn *conn);
 
+typedef enum sink_series {
+    SINK_SERIES_BARS,       /* the stored bars: ts (Unix ms), open .. volume, vwap, transactions */
+    SINK_SERIES_QUARANTINE, /* the quarantined bars: New York time, codes */
+    SINK_SERIES_RUNS,       /* the pages' quality records, summed up in one row */
+} sink_series;
+
+/*
+ * What is stored of a series (symbol, timespan, multiplier) between the New
+ * York dates from and to (NULL: unbounded), in time order (caller
+ * PQclear()s); NULL with the server's message in err.
+ */
+PGresult *sink_read_series(PGconn *conn, sink_series what, const char *symbol, const char *timespan,
+                           int multiplier, const char *from, const char *to, char *err,
+                           size_t errlen);
+
 #endif
