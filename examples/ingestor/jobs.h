@@ -1,9 +1,12 @@
 /*
- * The backfill_jobs table: one row per (symbol, timespan, multiplier,
- * adjusted, date range, source). A worker claims a job by taking its lease
- * (owner + expiry), renews it as pages commit, and finishes it. A lease whose
- * owner died is taken over: after its expiry, or at once when the owner was
- * a process on this host that no longer exists (kill -9, then a re-run).
+ * The tables of the job queue: backfill_jobs, one row per (symbol, timespan,
+ * multiplier, adjusted, date range, source), and service_runs, one row per
+ * daily run of the service. A worker of any process claims a job by taking
+ * its lease (a fencing token + expiry), renews it (heartbeat, and each page
+ * it commits), and settles it. A lease whose owner died is taken over after
+ * its expiry, or at once when the owner was a process on this host that no
+ * longer exists (kill -9, then a re-run). Every SQL statement on these
+ * tables is here.
  */
 #ifndef INGESTOR_JOBS_H
 #define INGESTOR_JOBS_H
@@ -24,50 +27,43 @@ typedef struct job_row {
     bool has_checkpoint;
     int64_t checkpoint_ms;
     int attempts;
-    /* The fencing token of this claim: the process's owner token, plus a
-     * claim number in the service (so that two workers of one process can
-     * never both hold a job). */
+    /* The fencing token of this claim: the process's owner token and a
+     * claim number (so that two workers of one process never both hold a job). */
     char lease_token[96];
 } job_row;
+
+/* What a job fetches. */
+typedef struct job_key {
+    const char *symbol, *timespan;
+    int multiplier;
+    bool adjusted;
+    const char *from_date, *to_date; /* YYYY-MM-DD */
+    const char *source;              /* "polygon" or "files" */
+} job_key;
 
 /* This process's lease owner token: "host:pid:random". */
 const char *jobs_owner(void);
 
-/* Seconds a lease lasts without renewal. */
-#define JOB_LEASE_SECONDS 120
-
 /*
- * Find or create the job row. Returns 0 with *row filled, -1 with err.
+ * Add the job of k (run_date may be NULL), or make a finished, failed or dead
+ * job of the same key pending again with a fresh set of attempts (a done job
+ * starts over from its first bar, so that restated bars are seen; a failed one
+ * resumes from its checkpoint); a pending or running one is left alone.
+ * *id (may be NULL) receives its id. 0, or -1 with err.
  */
-int jobs_ensure(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
-                bool adjusted, const char *from_date, const char *to_date, const char *source,
-                job_row *row, char *err, size_t errlen);
+int jobs_enqueue(PGconn *conn, const job_key *k, const char *run_date, int64_t *id, char *err,
+                 size_t errlen);
 
 enum { JOB_CLAIMED = 1, JOB_BUSY = 0, JOB_CLAIM_ERROR = -1 };
 
 /*
- * Take the job's lease. A finished job starts a new pass from the beginning
- * (so restated bars are seen again); a failed or interrupted one resumes
- * from its checkpoint. JOB_BUSY when a live worker holds it.
+ * Claim the next runnable job (pending, failed and due for a retry, running
+ * with an expired lease or a dead local owner) with FOR UPDATE SKIP LOCKED,
+ * for lease_s seconds: one of the n ids, or when ids is NULL any job of
+ * source polygon (the service's). JOB_BUSY: nothing to claim now.
  */
-int jobs_claim(PGconn *conn, job_row *row, char *err, size_t errlen);
-
-/* The longest error text stored with a job, in bytes (cut on a character). */
-#define JOB_ERROR_MAX 1024
-
-/*
- * End the job: state "done" or "failed" (error text may be NULL; stored
- * masked, as valid UTF-8, cut to JOB_ERROR_MAX). Fenced.
- */
-int jobs_finish(PGconn *conn, const job_row *row, bool ok, const char *error, char *err,
-                size_t errlen);
-
-/*
- * The service's side (`ingestor run`): any worker of any process claims the
- * next runnable job (pending, failed and due for a retry, or running with an
- * expired lease) with FOR UPDATE SKIP LOCKED. JOB_BUSY: nothing to do now.
- */
-int jobs_claim_next(PGconn *conn, int lease_s, job_row *row, char *err, size_t errlen);
+int jobs_claim_next(PGconn *conn, int lease_s, const int64_t *ids, size_t n, job_row *row,
+                    char *err, size_t errlen);
 
 typedef enum job_end {
     JOB_END_DONE,
@@ -75,11 +71,14 @@ typedef enum job_end {
     JOB_END_RELEASED, /* shutdown: back to pending, the attempt not counted */
 } job_end;
 
+/* The longest error text stored with a job, in bytes (cut on a character). */
+#define JOB_ERROR_MAX 1024
+
 /*
- * End a claimed job, fenced by this process's lease; error is stored as by
- * jobs_finish. state_out (12 bytes,
- * may be NULL) receives the new state: done, failed, dead, pending, or
- * "lost" when the lease had passed to another worker.
+ * End a claimed job, fenced by its lease; error (may be NULL) is stored
+ * masked, as valid UTF-8, cut to JOB_ERROR_MAX. state_out (12 bytes, may be
+ * NULL) receives the new state: done, failed, dead, pending, or "lost" when
+ * the lease had passed to another worker.
  */
 int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error, int max_attempts,
                 int retry_base_s, char *state_out, char *err, size_t errlen);
@@ -92,12 +91,32 @@ int jobs_settle(PGconn *conn, const job_row *row, job_end end, const char *error
 int jobs_heartbeat(PGconn *conn, int lease_s, const char *const *tokens, size_t n, char *err,
                    size_t errlen);
 
+/* The number of jobs in each of the 5 states (pending, running, done, failed, dead). */
+extern const char *const jobs_states[5];
+int jobs_count_by_state(PGconn *conn, int64_t counts[5]);
+
+/* The latest 500 jobs as a JSON array (caller frees); NULL on error. */
+char *jobs_json(PGconn *conn);
+
+/* The latest 50 jobs, for `ingestor status` (caller PQclear()s); NULL on error. */
+PGresult *jobs_recent(PGconn *conn);
+
 /*
- * Add a job for the service (source polygon; run_date may be NULL), or
- * make a finished, failed or dead job of the same range pending again.
+ * Enqueue the jobs (daily bars of each of the n symbols, or of the active
+ * rows of the symbols table when n is 0) of the daily run of run_date unless
+ * some process already has: the row in service_runs, inserted in the same
+ * transaction as the jobs, is the once-only key. The run covers the days
+ * since the last completed run, and at least lookback days. Returns 1 when
+ * this process enqueued, 0 when it was done already, -1 with err.
  */
-int jobs_enqueue(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
-                 bool adjusted, const char *from_date, const char *to_date, const char *run_date,
-                 char *err, size_t errlen);
+int jobs_enqueue_run(PGconn *conn, const char *run_date, int lookback, const char *const *symbols,
+                     int n, char *err, size_t errlen);
+
+/*
+ * Close the runs whose jobs have all ended: completed when every job is
+ * done, failed when one is dead; closed(run_date, dead jobs, ud) for each.
+ */
+void jobs_close_runs(PGconn *conn, void (*closed)(const char *run_date, long dead, void *ud),
+                     void *ud);
 
 #endif

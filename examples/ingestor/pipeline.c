@@ -5,12 +5,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <retry/retry.h>
 
 #include "db.h"
 #include "log.h"
 #include "new_york_time.h"
 #include "pipeline.h"
+#include "strbuf.h"
+#include "timing.h"
 
 struct worker {
     const ingest_config *cfg;
@@ -25,12 +28,9 @@ struct worker {
     unsigned char *accept;
     uint32_t *reasons; /* per candle: a bit per check failed with error severity */
     sink_rejected *rejected;
-    char *details; /* reasons and details text of the rejected candles */
-    size_t cap, details_cap;
-    /* the service's settings (worker_set_service) */
-    bool service;
-    atomic_int *stop;
-    int lease_seconds;
+    strbuf texts; /* the codes and details of the rejected candles */
+    size_t cap;
+    atomic_int *stop; /* interrupts a job */
     worker_observer observe;
     void *observe_ud;
 };
@@ -67,7 +67,7 @@ static dq_calendar calendar_of(const char *name)
 }
 
 int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src,
-               ingest_stats *stats)
+               ingest_stats *stats, atomic_int *stop)
 {
     *out = NULL;
     worker *w = calloc(1, sizeof *w);
@@ -77,6 +77,7 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     w->pool = pool;
     w->src = src;
     w->stats = stats;
+    w->stop = stop;
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
     ro.max_issues = (size_t)cfg->dq_max_issues;
     if (dq_report_new(&w->report, &ro) != DQ_OK) {
@@ -87,26 +88,11 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     return 0;
 }
 
-void worker_set_progress(worker *w, progress *p)
+void worker_set_hooks(worker *w, progress *p, worker_observer observe, void *ud)
 {
     w->progress = p;
-}
-
-void worker_set_service(worker *w, atomic_int *stop, int lease_seconds, worker_observer observe,
-                        void *ud)
-{
-    w->service = true;
-    w->stop = stop;
-    w->lease_seconds = lease_seconds;
     w->observe = observe;
     w->observe_ud = ud;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void worker_free(worker *w)
@@ -119,7 +105,7 @@ void worker_free(worker *w)
     free(w->accept);
     free(w->reasons);
     free(w->rejected);
-    free(w->details);
+    strbuf_free(&w->texts);
     free(w);
 }
 
@@ -163,99 +149,58 @@ static int checker_for(worker *w, const job_row *row)
     return dq_checker_new(&w->checker, &o) == DQ_OK ? 0 : -1;
 }
 
-/* Append text to the details arena; returns its offset. */
-static size_t arena_put(worker *w, size_t *used, const char *text)
-{
-    size_t n = strlen(text) + 1;
-    if (*used + n > w->details_cap) {
-        size_t cap = w->details_cap ? w->details_cap * 2 : 65536;
-        while (cap < *used + n)
-            cap *= 2;
-        char *p = realloc(w->details, cap);
-        if (!p)
-            return SIZE_MAX;
-        w->details = p;
-        w->details_cap = cap;
-    }
-    memcpy(w->details + *used, text, n);
-    size_t at = *used;
-    *used += n;
-    return at;
-}
-
-static void json_escape(char *out, size_t size, const char *s)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < size; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)ch;
-        } else if (ch < 0x20) {
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", ch);
-        } else {
-            out[o++] = (char)ch;
-        }
-    }
-    out[o] = '\0';
-}
-
 /*
  * The rejected candles of the checked page, each with its error codes (a
- * text[] literal) and a JSON object of its error findings. Returns the
- * number of rejected candles, or -1 when out of memory.
+ * text[] literal) and a JSON object of its error findings, their texts one
+ * after another in w->texts. Returns their number, or -1 when out of memory.
  */
 static long collect_rejected(worker *w, size_t count)
 {
-    size_t nissues = dq_report_issue_count(w->report);
-    /* Offsets into the arena, turned into pointers once it stops moving. */
-    size_t used = 0, nrej = 0;
-    size_t *offs = malloc(2 * count * sizeof *offs + 1);
-    if (!offs)
-        return -1;
+    size_t nissues = dq_report_issue_count(w->report), nrej = 0;
+    strbuf_free(&w->texts);
     for (size_t i = 0; i < count; i++) {
         if (w->accept[i])
             continue;
         /* The codes come from the checker's per-candle output, which is
          * never truncated; the messages from the issue records it kept. */
-        char codes[512] = "{", details[2048] = "{\"issues\":[";
-        size_t cl = 1, dl = strlen(details);
-        for (int c = 0; c < DQ_CODE_COUNT; c++) {
-            if (!(w->reasons[i] & (1u << c)))
-                continue;
-            cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%s", cl > 1 ? "," : "",
-                                   dq_code_name(c));
-        }
-        snprintf(codes + cl, sizeof codes - cl, "}");
-        bool first = true;
+        const char *sep = "{";
+        for (int c = 0; c < DQ_CODE_COUNT; c++)
+            if (w->reasons[i] & (1u << c)) {
+                strbuf_printf(&w->texts, "%s%s", sep, dq_code_name(c));
+                sep = ",";
+            }
+        if (*sep == '{')
+            strbuf_puts(&w->texts, "{");
+        strbuf_add(&w->texts, "}", 2); /* with its NUL */
+        cJSON *doc = cJSON_CreateObject(), *issues = cJSON_AddArrayToObject(doc, "issues");
         for (size_t k = 0; k < nissues; k++) {
             const dq_issue *is = dq_report_issue(w->report, k);
             if (is->index != i || is->severity != DQ_SEVERITY_ERROR)
                 continue;
-            char msg[400];
-            json_escape(msg, sizeof msg, is->message);
-            dl += (size_t)snprintf(details + dl, sizeof details - dl,
-                                   "%s{\"code\":\"%s\",\"message\":\"%s\"}", first ? "" : ",",
-                                   dq_code_name((int)is->code), msg);
-            if (dl >= sizeof details - 4)
-                dl = sizeof details - 4;
-            first = false;
+            cJSON *o = cJSON_CreateObject();
+            if (!cJSON_AddItemToArray(issues, o)) {
+                cJSON_Delete(o);
+                continue;
+            }
+            cJSON_AddStringToObject(o, "code", dq_code_name((int)is->code));
+            cJSON_AddStringToObject(o, "message", is->message);
         }
-        snprintf(details + dl, sizeof details - dl, "]}");
-        offs[2 * nrej] = arena_put(w, &used, codes);
-        offs[2 * nrej + 1] = arena_put(w, &used, details);
-        if (offs[2 * nrej] == SIZE_MAX || offs[2 * nrej + 1] == SIZE_MAX) {
-            free(offs);
+        char *json = issues ? cJSON_PrintUnformatted(doc) : NULL;
+        cJSON_Delete(doc);
+        if (!json)
             return -1;
-        }
-        w->rejected[nrej].index = i;
-        nrej++;
+        strbuf_add(&w->texts, json, strlen(json) + 1);
+        cJSON_free(json);
+        w->rejected[nrej++].index = i;
     }
-    for (size_t k = 0; k < nrej; k++) {
-        w->rejected[k].codes = w->details + offs[2 * k];
-        w->rejected[k].details = w->details + offs[2 * k + 1];
+    if (w->texts.failed)
+        return -1;
+    const char *t = w->texts.p;
+    for (size_t k = 0; k < nrej; k++, t += strlen(t) + 1) {
+        w->rejected[k].codes = t;
+        t += strlen(t) + 1;
+        w->rejected[k].details = t;
     }
-    free(offs);
     return (long)nrej;
 }
 
@@ -372,26 +317,9 @@ static void prime_checker(worker *w, const job_row *row)
     pgpool_conn *pc;
     if (pgpool_acquire(&pc, w->pool, 10000) != PGPOOL_OK)
         return;
-    char mult[16], ck[24];
-    snprintf(mult, sizeof mult, "%d", row->multiplier);
-    snprintf(ck, sizeof ck, "%lld", (long long)row->checkpoint_ms);
-    const char *p[4] = { row->symbol, row->timespan, mult, ck };
-    PGresult *r = PQexecParams(
-        pgpool_conn_pg(pc),
-        "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low, close, volume,"
-        " vwap, transactions FROM ohlcv WHERE symbol = $1 AND timespan = $2 AND"
-        " multiplier = $3 AND ts <= 'epoch'::timestamptz + $4::bigint * interval '1 ms'"
-        " ORDER BY ts DESC LIMIT 1",
-        4, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        dq_candle c = { .ts = atoll(PQgetvalue(r, 0, 0)),
-                        .open = atof(PQgetvalue(r, 0, 1)),
-                        .high = atof(PQgetvalue(r, 0, 2)),
-                        .low = atof(PQgetvalue(r, 0, 3)),
-                        .close = atof(PQgetvalue(r, 0, 4)),
-                        .volume = atof(PQgetvalue(r, 0, 5)),
-                        .vwap = PQgetisnull(r, 0, 6) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 6)),
-                        .trades = PQgetisnull(r, 0, 7) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 7)) };
+    dq_candle c;
+    if (sink_last_bar(pgpool_conn_pg(pc), row->symbol, row->timespan, row->multiplier,
+                      row->checkpoint_ms, &c) == 1) {
         dq_batch b = DQ_BATCH_INIT;
         b.symbol = row->symbol;
         b.candles = &c;
@@ -400,29 +328,7 @@ static void prime_checker(worker *w, const job_row *row)
             log_msg(LOG_LEVEL_DEBUG, "%s: could not prime the checker", row->symbol);
         dq_report_reset(w->report);
     }
-    PQclear(r);
-    pgpool_release(pc);
-}
-
-static void finish(worker *w, const job_row *row, bool ok, const char *error)
-{
-    pgpool_conn *pc;
-    for (int attempt = 0; attempt < 5; attempt++) {
-        if (pgpool_acquire(&pc, w->pool, 10000) != PGPOOL_OK)
-            continue;
-        char err[256];
-        int rc = jobs_finish(pgpool_conn_pg(pc), row, ok, error, err, sizeof err);
-        if (rc == 0) {
-            pgpool_release(pc);
-            return;
-        }
-        log_msg(LOG_LEVEL_WARNING, "job %lld: could not record its end: %s", (long long)row->id,
-                err);
-        db_give_back(pc);
-        /* The database may refuse the text itself: record the end without it. */
-        if (error)
-            error = "the job's error could not be recorded";
-    }
+    db_give_back(pc);
 }
 
 void worker_run_job(worker *w, job_row *row, job_outcome *out)
@@ -440,24 +346,15 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
         log_msg(LOG_LEVEL_INFO, "%s: resuming job %lld after its checkpoint", row->symbol,
                 (long long)row->id);
     }
+    char err[512];
     if (checker_for(w, row) != 0) {
         snprintf(out->error, sizeof out->error, "cannot create the data-quality checker");
-        if (!w->service) { /* the service settles jobs itself, with its retry rules */
-            finish(w, row, false, out->error);
-            atomic_fetch_add(&w->stats->jobs_failed, 1);
-        }
-        return;
+        goto end;
     }
     prime_checker(w, row);
-
-    char err[512];
     if (source_begin(w->src, &spec, err, sizeof err) != 0) {
         snprintf(out->error, sizeof out->error, "%s", err);
-        if (!w->service) {
-            finish(w, row, false, out->error);
-            atomic_fetch_add(&w->stats->jobs_failed, 1);
-        }
-        return;
+        goto end;
     }
     sink_job sj = { .id = row->id,
                     .symbol = row->symbol,
@@ -466,7 +363,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                     .adjusted = row->adjusted,
                     .source = source_name(w->src),
                     .lease_owner = row->lease_token,
-                    .lease_seconds = w->lease_seconds ? w->lease_seconds : JOB_LEASE_SECONDS };
+                    .lease_seconds = w->cfg->job_lease_s };
     retry_policy wp = RETRY_POLICY_INIT;
     wp.max_attempts = 8;
     wp.backoff.base_ns = 200 * RETRY_NS_PER_MS;
@@ -474,14 +371,13 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
     wp.classify = classify_write;
 
     int pages = 0;
-    bool x_lease_lost = false;
     int64_t checkpoint = spec.from_ms - 1; /* the job resumes after this bar */
     for (;;) {
         const polygon_page *page;
-        double t0 = mono_s();
+        double t0 = (double)mono_ns() / 1e9;
         int rc = source_next(w->src, &page, err, sizeof err);
         if (w->observe && rc == SOURCE_PAGE)
-            w->observe(WORKER_OBSERVE_FETCH, mono_s() - t0, w->observe_ud);
+            w->observe(WORKER_OBSERVE_FETCH, (double)mono_ns() / 1e9 - t0, w->observe_ud);
         if (rc == SOURCE_END)
             break;
         if (rc < 0) {
@@ -545,14 +441,14 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                          .checkpoint_ms = asked ? last : -1 };
         write_ctx x = { .w = w, .job = &sj, .page = &sp };
         retry_result rr;
-        t0 = mono_s();
+        t0 = (double)mono_ns() / 1e9;
         int wrc = page->count ? retry_run(&rr, &wp, NULL, NULL, NULL, write_once, &x) : RETRY_OK;
         if (w->observe && page->count)
-            w->observe(WORKER_OBSERVE_WRITE, mono_s() - t0, w->observe_ud);
+            w->observe(WORKER_OBSERVE_WRITE, (double)mono_ns() / 1e9 - t0, w->observe_ud);
         dq_string_free(json);
         if (wrc != RETRY_OK) {
             snprintf(out->error, sizeof out->error, "%s", rr.last_errmsg);
-            x_lease_lost = x.kind == SINK_LEASE_LOST;
+            out->lease_lost = x.kind == SINK_LEASE_LOST;
             if (x.kind == SINK_LEASE_LOST)
                 log_msg(LOG_LEVEL_WARNING, "%s: %s; this worker stops the job", row->symbol,
                         rr.last_errmsg);
@@ -585,14 +481,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                 (long long)x.res.updated, (long long)x.res.unchanged, (long long)x.res.quarantined,
                 sp.warnings);
     }
+end:
     out->ok = out->error[0] == '\0';
     out->interrupted = !out->ok && w->stop && *w->stop;
-    out->lease_lost = x_lease_lost;
-    if (w->service)
-        return; /* the service settles the job itself */
-    finish(w, row, out->ok, out->ok ? NULL : out->error);
-    atomic_fetch_add(out->ok ? &w->stats->jobs_done : &w->stats->jobs_failed, 1);
-    if (!out->ok)
-        log_msg(LOG_LEVEL_ERROR, "%s: job %lld failed: %s", row->symbol, (long long)row->id,
-                out->error);
 }

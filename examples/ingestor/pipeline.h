@@ -1,7 +1,7 @@
 /*
- * One worker of the pipeline: claim a job, pull its pages from the source,
- * validate them with a stream checker (state carried across pages), write
- * each page in one fenced transaction, finish the job.
+ * One worker of the pipeline: run a claimed job, pulling its pages from the
+ * source, validating them with a stream checker (state carried across
+ * pages), writing each page in one fenced transaction.
  */
 #ifndef INGESTOR_PIPELINE_H
 #define INGESTOR_PIPELINE_H
@@ -44,25 +44,20 @@ typedef struct worker worker;
 void pipeline_dq_options(const ingest_config *cfg, const char *timespan, int multiplier,
                          dq_options *out);
 
+/* A worker over src (borrowed); *stop (may be NULL) interrupts its job. */
 int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src,
-               ingest_stats *stats);
+               ingest_stats *stats, atomic_int *stop);
 void worker_free(worker *w);
-
-/* Report pages to p (borrowed; may be NULL). */
-void worker_set_progress(worker *w, progress *p);
 
 enum { WORKER_OBSERVE_FETCH, WORKER_OBSERVE_WRITE };
 typedef void (*worker_observer)(int what, double seconds, void *ud);
 
-/*
- * Service mode (`ingestor run`): pages renew the lease for lease_seconds,
- * *stop interrupts a job, observe (may be NULL) times each page's fetch and
- * write, and worker_run_job() leaves settling the job to the caller.
- */
-void worker_set_service(worker *w, atomic_int *stop, int lease_seconds, worker_observer observe,
-                        void *ud);
+/* Report pages to p, and time each page's fetch and write with observe
+ * (each may be NULL; borrowed). */
+void worker_set_hooks(worker *w, progress *p, worker_observer observe, void *ud);
 
-/* Run one job to its end. The outcome is filled in either way. */
+/* Run a claimed job to its end, each page renewing its lease; the caller
+ * settles it. The outcome is filled in either way. */
 void worker_run_job(worker *w, job_row *row, job_outcome *out);
 
 /* A job's time range in Unix ms from its dates (New York days). */

@@ -66,6 +66,9 @@ static void show(progress *p, bool force)
     } else if (p->bars_expected && p->bars >= p->bars_expected) {
         snprintf(eta, sizeof eta, "0:00");
     }
+    char wait[48] = "";
+    if (p->waiting_until > t)
+        snprintf(wait, sizeof wait, ", waiting for rate limit (%.1f s)", p->waiting_until - t);
     if (p->tty) {
         int width = 24, filled = 0;
         if (p->bars_expected > 0)
@@ -77,14 +80,15 @@ static void show(progress *p, bool force)
         memset(bar + filled, '.', (size_t)(width - filled));
         bar[width] = '\0';
         fprintf(stderr,
-                "\r[%s] %d/%d symbols  %-8s page %lld  %lld bars  %.0f bars/s  ETA %s \033[K", bar,
-                p->symbols_done, p->symbols_total, p->current, (long long)p->pages,
-                (long long)p->bars, rate, eta);
+                "\r[%s] %d/%d symbols  %-8s page %lld  %lld bars  %.0f bars/s  ETA %s%s \033[K",
+                bar, p->symbols_done, p->symbols_total, p->current, (long long)p->pages,
+                (long long)p->bars, rate, eta, wait);
         fflush(stderr);
     } else {
-        log_msg(
-            LOG_LEVEL_INFO, "progress: %d/%d symbols, %lld pages, %lld bars, %.0f bars/s, ETA %s",
-            p->symbols_done, p->symbols_total, (long long)p->pages, (long long)p->bars, rate, eta);
+        log_msg(LOG_LEVEL_INFO,
+                "progress: %d/%d symbols, %lld pages, %lld bars, %.0f bars/s, ETA %s%s",
+                p->symbols_done, p->symbols_total, (long long)p->pages, (long long)p->bars, rate,
+                eta, wait);
     }
 }
 
@@ -102,6 +106,20 @@ void progress_symbol_done(progress *p)
     pthread_mutex_lock(&p->lock);
     p->symbols_done++;
     show(p, p->tty);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void progress_waiting(progress *p, int64_t wait_ns)
+{
+    pthread_mutex_lock(&p->lock);
+    double t = now_s(), until = t + (double)wait_ns / 1e9;
+    /* the first worker to wait since the last one's turn; a log line at most every 10 s */
+    bool news = p->waiting_until < t && (p->tty || t - p->waiting_logged >= 10.0);
+    if (until > p->waiting_until)
+        p->waiting_until = until;
+    if (news)
+        p->waiting_logged = t;
+    show(p, news);
     pthread_mutex_unlock(&p->lock);
 }
 

@@ -17,7 +17,8 @@ typedef struct progress {
     int64_t bars_expected; /* an estimate from the date ranges; 0 when unknown */
     int64_t bars, pages;
     double started, last_print;
-    char current[32]; /* the symbol a worker started last */
+    char current[32];                     /* the symbol a worker started last */
+    double waiting_until, waiting_logged; /* a worker waits for the rate limit until then */
 } progress;
 
 /* tty: draw a bar on standard error; else log every 10 s. */
@@ -25,6 +26,8 @@ void progress_start(progress *p, int symbols, int64_t bars_expected, bool tty);
 void progress_symbol(progress *p, const char *symbol);
 void progress_page(progress *p, int64_t bars);
 void progress_symbol_done(progress *p);
+/* A worker waits wait_ns for its turn in the rate limit: shown at once. */
+void progress_waiting(progress *p, int64_t wait_ns);
 /* Draw the final state and release the lock. */
 void progress_end(progress *p);
 

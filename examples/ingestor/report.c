@@ -10,29 +10,19 @@
 #include "log.h"
 #include "pipeline.h"
 #include "report.h"
+#include "sink.h"
 #include "textsafe.h"
 
 #define EX_UNAVAILABLE 69
 #define EX_SOFTWARE    70
 
-/* The filter all queries share: $1 symbol, $2 timespan, $3 multiplier,
- * $4/$5 the New York dates (NULL: unbounded). */
-#define WHERE_SERIES                                                                               \
-    " WHERE symbol = $1 AND timespan = $2 AND multiplier = $3"                                     \
-    " AND ($4::date IS NULL OR (ts AT TIME ZONE 'America/New_York')::date >= $4::date)"            \
-    " AND ($5::date IS NULL OR (ts AT TIME ZONE 'America/New_York')::date <= $5::date)"
-
-static PGresult *query(PGconn *conn, const char *sql, const report_args *a)
+static PGresult *query(PGconn *conn, sink_series what, const report_args *a)
 {
-    char mult[16];
-    snprintf(mult, sizeof mult, "%d", a->multiplier);
-    const char *params[5] = { a->symbol, a->timespan, mult, a->from, a->to };
-    PGresult *r = PQexecParams(conn, sql, 5, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_msg(LOG_LEVEL_ERROR, "report: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
+    char err[512];
+    PGresult *r = sink_read_series(conn, what, a->symbol, a->timespan, a->multiplier, a->from,
+                                   a->to, err, sizeof err);
+    if (!r)
+        log_msg(LOG_LEVEL_ERROR, "report: %s", err);
     return r;
 }
 
@@ -126,23 +116,9 @@ static void write_html_stored(FILE *out, PGresult *q, PGresult *runs)
 
 static int report_conn(PGconn *conn, const ingest_config *cfg, const report_args *a, FILE *out)
 {
-    PGresult *bars = query(conn,
-                           "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low, close,"
-                           " volume, vwap, transactions FROM ohlcv" WHERE_SERIES " ORDER BY ts",
-                           a);
-    PGresult *q =
-        query(conn,
-              "SELECT to_char(ts AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI'),"
-              " array_to_string(codes, ', ') FROM ohlcv_quarantine" WHERE_SERIES " ORDER BY ts",
-              a);
-    /* dq_runs have no ts: their range is [first_ts, last_ts]; "ts" there is first_ts. */
-    PGresult *runs =
-        query(conn,
-              "SELECT count(*), round(min(score)::numeric, 4), coalesce(sum(errors), 0),"
-              " coalesce(sum(warnings), 0),"
-              " to_char(max(checked_at), 'YYYY-MM-DD HH24:MI:SS')"
-              " FROM (SELECT *, first_ts AS ts FROM dq_runs) d" WHERE_SERIES,
-              a);
+    PGresult *bars = query(conn, SINK_SERIES_BARS, a);
+    PGresult *q = query(conn, SINK_SERIES_QUARANTINE, a);
+    PGresult *runs = query(conn, SINK_SERIES_RUNS, a);
     int rc = EX_SOFTWARE;
     dq_candle *cs = NULL;
     dq_checker *c = NULL;

@@ -1,4 +1,3 @@
-#include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -6,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,44 +14,52 @@
 #include "admin.h"
 #include "alert.h"
 #include "db.h"
+#include "db_rate_limit.h"
 #include "hostname.h"
 #include "jobs.h"
 #include "log.h"
 #include "metrics.h"
+#include "migrate.h"
 #include "pipeline.h"
 #include "service.h"
-#include "db_rate_limit.h"
 #include "source.h"
-#include "symbol.h"
+#include "summary.h"
 #include "textsafe.h"
+#include "timing.h"
 
-#define EX_UNAVAILABLE 69
-#define EX_SOFTWARE    70
-#define EX_CONFIG      78
-
-/* How often an idle worker looks for a job, and the housekeeper wakes. */
-#define POLL_MS 500
+#define POLL_MS     500 /* how often an idle worker of the service looks for a job */
+#define MAX_WORKERS 64  /* API_WORKERS is at most this */
 
 typedef struct service {
     const ingest_config *cfg;
     atomic_int *stop;
     pgpool *pool;
+    const char *files_dir; /* the jobs' source: files:DIR, or NULL for the API */
     polygon_client sh;
     db_rate_limit *limit;
     ingest_stats stats;
     atomic_llong lease_losses;
     atomic_llong last_success_s; /* Unix time of the last job done */
     atomic_int workers_running;
-    alerter *alerts; /* NULL: no channel configured */
+    atomic_int unavailable; /* a backfill's worker could not reach the database */
+    atomic_int broken;      /* a worker could not be set up */
+    alerter *alerts;        /* NULL: no channel configured (and in a backfill) */
     admin_server *admin;
     latency_hist fetch_hist, write_hist;
     retry_breaker_state breaker_seen;
     char db_password[256]; /* to mask it in alerts */
-    /* The lease tokens of the jobs the workers hold now: the heartbeat
-     * renews these and nothing else. */
+    /* The lease tokens of the jobs the workers hold now: the heartbeat renews
+     * these and nothing else. The lock also guards the outcomes. */
     pthread_mutex_t held_lock;
-    atomic_int next_slot;                               /* the slot of the next worker thread */
-    char held[64][sizeof(((job_row *)0)->lease_token)]; /* "" when free */
+    atomic_int next_slot; /* the slot of the next worker thread */
+    char held[MAX_WORKERS][sizeof(((job_row *)0)->lease_token)]; /* "" when free */
+    /* A backfill: its jobs (NULL: the service's, every job of the API), and
+     * what each did in this process. */
+    const int64_t *jobs;
+    int njobs;
+    job_outcome *outcomes;
+    bool *ran;
+    progress *prog;
 } service;
 
 /* Note (token) or forget (NULL) the job worker slot holds. */
@@ -64,11 +72,11 @@ static void hold(service *s, int slot, const char *token)
 
 static int heartbeat(service *s, PGconn *c, char *err, size_t errlen)
 {
-    const char *tokens[64];
-    char copy[64][sizeof s->held[0]];
+    const char *tokens[MAX_WORKERS];
+    char copy[MAX_WORKERS][sizeof s->held[0]];
     size_t n = 0;
     pthread_mutex_lock(&s->held_lock);
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < MAX_WORKERS; i++)
         if (s->held[i][0]) {
             memcpy(copy[n], s->held[i], sizeof copy[n]);
             tokens[n] = copy[n];
@@ -156,22 +164,17 @@ static int start_alerts(service *s)
     return 0;
 }
 
-/* Sleep, in steps, until *stop is set (stop may be NULL: just sleep). */
-static void sleep_ms_interruptible(int64_t ms, atomic_int *stop)
-{
-    while (ms > 0 && !(stop && *stop)) {
-        int64_t step = ms < 100 ? ms : 100;
-        struct timespec ts = { 0, (long)step * 1000000L };
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-        ms -= step;
-    }
-}
-
 static int reserve_slot(void *ud, int64_t *waited_ms, char *err, size_t errlen)
 {
     service *s = ud;
     return db_rate_limit_reserve(s->limit, s->stop, waited_ms, err, errlen);
+}
+
+static void on_rate_wait(void *ud, int64_t wait_ns)
+{
+    service *s = ud;
+    if (s->prog)
+        progress_waiting(s->prog, wait_ns);
 }
 
 /* ---------------------------------------------------------------- workers */
@@ -189,7 +192,7 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
     for (int attempt = 0; attempt < 10; attempt++) {
         pgpool_conn *pc;
         if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
-            sleep_ms_interruptible(1000, NULL);
+            sleep_unless_stopped(RETRY_NS_PER_S, NULL, -1);
             continue;
         }
         char err[256];
@@ -208,17 +211,53 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
      * its lease, and another worker takes it when the lease expires. */
 }
 
+/* A backfill's account of what its job did: the attempts of this process added up. */
+static void record(service *s, const job_row *row, const job_outcome *o)
+{
+    pthread_mutex_lock(&s->held_lock);
+    for (int i = 0; i < s->njobs; i++) {
+        if (s->jobs[i] != row->id)
+            continue;
+        job_outcome *t = &s->outcomes[i];
+        t->fetched += o->fetched;
+        t->inserted += o->inserted;
+        t->updated += o->updated;
+        t->unchanged += o->unchanged;
+        t->quarantined += o->quarantined;
+        t->refused += o->refused;
+        t->warnings += o->warnings;
+        t->errors += o->errors;
+        t->score_loss += o->score_loss;
+        t->ok = o->ok;
+        snprintf(t->error, sizeof t->error, "%s", o->error);
+        s->ran[i] = true;
+    }
+    pthread_mutex_unlock(&s->held_lock);
+}
+
 static void run_claimed(service *s, worker *w, job_row *row)
 {
     job_outcome out;
     log_msg(LOG_LEVEL_INFO, "%s: job %lld (%s..%s), attempt %d", row->symbol, (long long)row->id,
             row->from_date, row->to_date, row->attempts);
+    if (s->prog)
+        progress_symbol(s->prog, row->symbol);
     worker_run_job(w, row, &out);
+    if (s->jobs)
+        record(s, row, &out);
     char state[12];
     if (out.lease_lost) {
         atomic_fetch_add(&s->lease_losses, 1);
         return; /* the job is another worker's now: touch nothing */
     }
+    if (out.interrupted) {
+        settle(s, row, JOB_END_RELEASED, NULL, state);
+        log_msg(LOG_LEVEL_INFO, "%s: job %lld released at shutdown (%s)", row->symbol,
+                (long long)row->id, state);
+        return;
+    }
+    if (s->prog)
+        progress_symbol_done(s->prog);
     if (out.ok) {
         settle(s, row, JOB_END_DONE, NULL, state);
         atomic_fetch_add(&s->stats.jobs_done, 1);
@@ -240,15 +279,10 @@ static void run_claimed(service *s, worker *w, job_row *row)
         }
         return;
     }
-    if (out.interrupted) {
-        settle(s, row, JOB_END_RELEASED, NULL, state);
-        log_msg(LOG_LEVEL_INFO, "%s: job %lld released at shutdown (%s)", row->symbol,
-                (long long)row->id, state);
-        return;
-    }
     settle(s, row, JOB_END_FAILED, out.error, state);
     atomic_fetch_add(&s->stats.jobs_failed, 1);
-    if (strcmp(state, "dead") == 0) {
+    bool dead = strcmp(state, "dead") == 0;
+    if (dead) {
         char key[64];
         snprintf(key, sizeof key, "job-dead:%lld", (long long)row->id);
         alert(s, key, row->symbol, ALERT_CRITICAL,
@@ -256,45 +290,61 @@ static void run_claimed(service *s, worker *w, job_row *row)
               (long long)row->id, row->from_date, row->to_date, row->attempts,
               row->attempts == 1 ? "" : "s", out.error);
     }
-    log_msg(strcmp(state, "dead") == 0 ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING, "%s: job %lld %s: %s",
-            row->symbol, (long long)row->id,
-            strcmp(state, "dead") == 0 ? "is dead after its last attempt" : "failed; will retry",
+    log_msg(dead ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING, "%s: job %lld %s: %s", row->symbol,
+            (long long)row->id, dead ? "is dead after its last attempt" : "failed; will retry",
             out.error);
 }
 
+/* Claim the next job of the service, or of the backfill. */
+static int claim(service *s, job_row *row)
+{
+    pgpool_conn *pc;
+    char err[256];
+    int rc = pgpool_acquire(&pc, s->pool, 5000);
+    if (rc != PGPOOL_OK) {
+        log_msg(LOG_LEVEL_WARNING, "claiming a job: database: %s", pgpool_strerror(rc));
+        return JOB_CLAIM_ERROR;
+    }
+    rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, s->jobs, (size_t)s->njobs, row,
+                         err, sizeof err);
+    db_give_back(pc);
+    if (rc == JOB_CLAIM_ERROR)
+        log_msg(LOG_LEVEL_WARNING, "claiming a job: %s", err);
+    return rc;
+}
+
+/* A worker: claim, run, settle, until stopped (or a backfill's jobs are all taken). */
 static void *worker_thread(void *arg)
 {
     service *s = arg;
     source *src = NULL;
     worker *w = NULL;
-    if (source_polygon_new(&src, &s->sh) != 0 ||
-        worker_new(&w, s->cfg, s->pool, src, &s->stats) != 0) {
+    int rc = s->files_dir ? source_files_new(&src, s->files_dir, s->cfg->page_limit)
+                          : source_polygon_new(&src, &s->sh);
+    if (rc != 0 || worker_new(&w, s->cfg, s->pool, src, &s->stats, s->stop) != 0) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a worker");
-        source_free(src);
-        atomic_fetch_sub(&s->workers_running, 1);
-        return NULL;
+        atomic_store(&s->broken, 1);
+    } else {
+        worker_set_hooks(w, s->prog, observe, s);
     }
-    worker_set_service(w, s->stop, s->cfg->job_lease_s, observe, s);
-    int slot = atomic_fetch_add(&s->next_slot, 1) % 64;
-    while (!*s->stop) {
-        pgpool_conn *pc;
-        if (pgpool_acquire(&pc, s->pool, 5000) != PGPOOL_OK) {
-            sleep_ms_interruptible(1000, s->stop);
-            continue;
-        }
+    int slot = atomic_fetch_add(&s->next_slot, 1) % MAX_WORKERS, errors = 0;
+    while (w && !*s->stop && !atomic_load(&s->unavailable)) {
         job_row row;
-        char err[256];
-        int rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, &row, err, sizeof err);
-        db_give_back(pc);
+        rc = claim(s, &row);
         if (rc == JOB_CLAIMED) {
+            errors = 0;
             hold(s, slot, row.lease_token);
             run_claimed(s, w, &row);
             hold(s, slot, NULL);
             continue;
         }
-        if (rc == JOB_CLAIM_ERROR)
-            log_msg(LOG_LEVEL_WARNING, "claiming a job: %s", err);
-        sleep_ms_interruptible(POLL_MS, s->stop);
+        /* A backfill ends when none of its jobs is left to claim now, and
+         * gives up on a database that does not answer three times. */
+        if (s->jobs && rc == JOB_BUSY)
+            break;
+        if (s->jobs && rc == JOB_CLAIM_ERROR && ++errors == 3)
+            atomic_store(&s->unavailable, 1);
+        sleep_unless_stopped(POLL_MS * RETRY_NS_PER_MS, s->stop, -1);
     }
     worker_free(w);
     source_free(src);
@@ -304,18 +354,6 @@ static void *worker_thread(void *arg)
 
 /* ------------------------------------------------------------- schedule */
 
-static bool exec_ok(PGconn *c, const char *sql, int n, const char *const *p, char *err,
-                    size_t errlen)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok;
-}
-
 /*
  * The run date due now: the local date (in BACKFILL_SCHEDULE_TZ, the
  * process's TZ) of the latest scheduled instant that is not in the future.
@@ -323,162 +361,35 @@ static bool exec_ok(PGconn *c, const char *sql, int n, const char *const *p, cha
 static void due_run_date(const service *s, char out[11])
 {
     time_t now = time(NULL) + (time_t)s->cfg->clock_offset_s;
-    struct tm tm;
-    localtime_r(&now, &tm);
-    struct tm at = tm;
+    struct tm at;
+    localtime_r(&now, &at);
     at.tm_hour = s->cfg->schedule_hour;
     at.tm_min = s->cfg->schedule_minute;
     at.tm_sec = 0;
     at.tm_isdst = -1;
-    time_t t = mktime(&at);
-    if (t > now) {
-        at = tm;
+    if (mktime(&at) > now) { /* today's is still to come: yesterday's */
         at.tm_mday -= 1;
         at.tm_hour = s->cfg->schedule_hour;
         at.tm_min = s->cfg->schedule_minute;
-        at.tm_sec = 0;
         at.tm_isdst = -1;
-        t = mktime(&at);
+        mktime(&at);
     }
-    localtime_r(&t, &at);
     strftime(out, 11, "%Y-%m-%d", &at);
 }
 
-/*
- * Enqueue the jobs of run_date unless some process already has: the row
- * in service_runs is the once-only key, inserted in the same transaction as
- * the jobs. Returns 1 when this process enqueued, 0 when it was done
- * already, -1 on error.
- */
-static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, size_t errlen)
+static void closed_run(const char *run_date, long dead, void *ud)
 {
-    const ingest_config *cfg = s->cfg;
-    PGresult *r = PQexecParams(c, "SELECT 1 FROM service_runs WHERE run_date = $1", 1, NULL,
-                               (const char *const[]){ run_date }, NULL, NULL, 0);
-    bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
-    bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
-    if (failed)
-        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    if (failed)
-        return -1;
-    if (exists)
-        return 0;
-
-    if (!exec_ok(c, "BEGIN", 0, NULL, err, errlen))
-        return -1;
-    /* The days since the last completed run, and at least the lookback. */
-    char lookback[16];
-    snprintf(lookback, sizeof lookback, "%d", cfg->lookback_days);
-    const char *p[3] = { run_date, lookback, jobs_owner() };
-    r = PQexecParams(c,
-                     "INSERT INTO service_runs (run_date, from_date, to_date, symbols,"
-                     "  enqueued_by)"
-                     " SELECT $1::date, least($1::date - ($2::int - 1),"
-                     "   coalesce((SELECT max(to_date) + 1 FROM service_runs"
-                     "     WHERE completed_at IS NOT NULL), $1::date)), $1::date, 0, $3"
-                     " ON CONFLICT (run_date) DO NOTHING"
-                     " RETURNING from_date::text, to_date::text",
-                     3, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        PQclear(PQexec(c, "ROLLBACK"));
-        return -1;
+    service *s = ud;
+    if (dead == 0) {
+        log_msg(LOG_LEVEL_INFO, "scheduled run %s completed", run_date);
+        return;
     }
-    if (PQntuples(r) == 0) { /* another process, a moment ago */
-        PQclear(r);
-        PQclear(PQexec(c, "ROLLBACK"));
-        return 0;
-    }
-    char from[11], to[11];
-    snprintf(from, sizeof from, "%s", PQgetvalue(r, 0, 0));
-    snprintf(to, sizeof to, "%s", PQgetvalue(r, 0, 1));
-    PQclear(r);
-
-    /* The universe: BACKFILL_SYMBOLS, else the symbols table. */
-    PGresult *syms = NULL;
-    int n = cfg->nsymbols;
-    if (n == 0) {
-        syms = PQexec(c, "SELECT symbol FROM symbols WHERE active ORDER BY symbol");
-        if (PQresultStatus(syms) != PGRES_TUPLES_OK) {
-            snprintf(err, errlen, "%s", PQresultErrorMessage(syms));
-            PQclear(syms);
-            PQclear(PQexec(c, "ROLLBACK"));
-            return -1;
-        }
-        n = PQntuples(syms);
-    }
-    int skipped = 0;
-    for (int i = 0; i < n; i++) {
-        const char *sym = syms ? PQgetvalue(syms, i, 0) : cfg->symbols[i];
-        if (!symbol_valid(sym, strlen(sym))) {
-            char shown[64];
-            text_escape(shown, sizeof shown, sym, strlen(sym));
-            log_msg(LOG_LEVEL_WARNING, "symbols table: skipping \"%s\": not %s", shown,
-                    SYMBOL_RULE);
-            skipped++;
-            continue;
-        }
-        if (jobs_enqueue(c, sym, "day", 1, true, from, to, run_date, err, errlen) != 0) {
-            PQclear(syms);
-            PQclear(PQexec(c, "ROLLBACK"));
-            return -1;
-        }
-    }
-    PQclear(syms);
-    n -= skipped;
-    char count[16];
-    snprintf(count, sizeof count, "%d", n);
-    if (!exec_ok(c, "UPDATE service_runs SET symbols = $2 WHERE run_date = $1", 2,
-                 (const char *const[]){ run_date, count }, err, errlen) ||
-        !exec_ok(c, "COMMIT", 0, NULL, err, errlen)) {
-        PQclear(PQexec(c, "ROLLBACK"));
-        return -1;
-    }
-    log_msg(LOG_LEVEL_INFO, "scheduled run %s: %d job%s for %s..%s", run_date, n, n == 1 ? "" : "s",
-            from, to);
-    return 1;
-}
-
-/*
- * Close the runs whose jobs have all ended: completed when every job is
- * done, failed when one is dead.
- */
-static void close_runs(service *s, PGconn *c)
-{
-    PGresult *r = PQexec(
-        c, "UPDATE service_runs r SET"
-           "  completed_at = CASE WHEN j.dead = 0 THEN now() END,"
-           "  failed_at = CASE WHEN j.dead > 0 THEN now() END"
-           " FROM (SELECT r2.run_date,"
-           "         count(b.id) FILTER (WHERE b.state = 'dead') AS dead,"
-           "         count(b.id) FILTER (WHERE b.state <> 'done' AND b.state <> 'dead') AS open"
-           "       FROM service_runs r2 LEFT JOIN backfill_jobs b ON b.run_date = r2.run_date"
-           "       WHERE r2.completed_at IS NULL AND r2.failed_at IS NULL"
-           "       GROUP BY r2.run_date) j"
-           " WHERE r.run_date = j.run_date AND j.open = 0"
-           /* again here: a concurrent closer's update is re-checked
-            * against these, not against the subquery */
-           "   AND r.completed_at IS NULL AND r.failed_at IS NULL"
-           " RETURNING r.run_date::text, j.dead");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        for (int i = 0; i < PQntuples(r); i++) {
-            long dead = atol(PQgetvalue(r, i, 1));
-            if (dead == 0)
-                log_msg(LOG_LEVEL_INFO, "scheduled run %s completed", PQgetvalue(r, i, 0));
-            else {
-                log_msg(LOG_LEVEL_ERROR, "scheduled run %s did not complete: %ld dead job%s",
-                        PQgetvalue(r, i, 0), dead, dead == 1 ? "" : "s");
-                char key[64];
-                snprintf(key, sizeof key, "run:%s", PQgetvalue(r, i, 0));
-                alert(s, key, NULL, ALERT_CRITICAL,
-                      "scheduled run %s did not complete: %ld dead job%s", PQgetvalue(r, i, 0),
-                      dead, dead == 1 ? "" : "s");
-            }
-        }
-    }
-    PQclear(r);
+    log_msg(LOG_LEVEL_ERROR, "scheduled run %s did not complete: %ld dead job%s", run_date, dead,
+            dead == 1 ? "" : "s");
+    char key[64];
+    snprintf(key, sizeof key, "run:%s", run_date);
+    alert(s, key, NULL, ALERT_CRITICAL, "scheduled run %s did not complete: %ld dead job%s",
+          run_date, dead, dead == 1 ? "" : "s");
 }
 
 /* The API breaker's transitions, as alerts: opened, and resolved. */
@@ -500,13 +411,13 @@ static void watch_breaker(service *s)
     }
 }
 
+/* The leases' heartbeat; the service's schedule and breaker alerts too. */
 static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_schedule)
 {
-    watch_breaker(s);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (now < *next_heartbeat && now < *next_schedule)
+    if (!s->jobs)
+        watch_breaker(s);
+    int64_t now = mono_ms();
+    if (now < *next_heartbeat && (s->jobs || now < *next_schedule))
         return;
     pgpool_conn *pc;
     if (pgpool_acquire(&pc, s->pool, 2000) != PGPOOL_OK)
@@ -518,12 +429,14 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
             log_msg(LOG_LEVEL_WARNING, "lease heartbeat: %s", err);
         *next_heartbeat = now + s->cfg->job_lease_s * 1000 / 3;
     }
-    if (now >= *next_schedule) {
+    if (!s->jobs && now >= *next_schedule) {
         char run_date[11];
         due_run_date(s, run_date);
-        if (enqueue_run(s, c, run_date, err, sizeof err) < 0)
+        if (jobs_enqueue_run(c, run_date, s->cfg->lookback_days,
+                             (const char *const *)s->cfg->symbols, s->cfg->nsymbols, err,
+                             sizeof err) < 0)
             log_msg(LOG_LEVEL_WARNING, "scheduled run %s: %s", run_date, err);
-        close_runs(s, c);
+        jobs_close_runs(c, closed_run, s);
         *next_schedule = now + 2000;
     }
     db_give_back(pc);
@@ -554,25 +467,15 @@ static int admin_snapshot(metrics_snapshot *out, void *ud)
     out->pool.version = PGPOOL_STATS_VERSION;
     out->have_pool = pgpool_stats_get(&out->pool, s->pool) == PGPOOL_OK;
     /* Jobs by state, for the whole deployment: the table is the truth. */
-    static const char *const states[] = { "pending", "running", "done", "failed", "dead" };
-    int64_t counts[5] = { 0 };
+    int64_t counts[5];
     pgpool_conn *pc;
     if (pgpool_acquire(&pc, s->pool, 1000) != PGPOOL_OK)
         return -1;
-    PGresult *r =
-        PQexec(pgpool_conn_pg(pc), "SELECT state, count(*) FROM backfill_jobs GROUP BY state");
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    for (int i = 0; ok && i < PQntuples(r); i++)
-        for (int k = 0; k < 5; k++)
-            if (strcmp(PQgetvalue(r, i, 0), states[k]) == 0)
-                counts[k] = atoll(PQgetvalue(r, i, 1));
-    PQclear(r);
+    int rc = jobs_count_by_state(pgpool_conn_pg(pc), counts);
     db_give_back(pc);
-    if (!ok)
-        return -1;
-    for (int k = 0; k < 5; k++)
-        metrics_snapshot_add_jobs(out, states[k], counts[k]);
-    return 0;
+    for (int k = 0; rc == 0 && k < 5; k++)
+        metrics_snapshot_add_jobs(out, jobs_states[k], counts[k]);
+    return rc;
 }
 
 static int admin_ready(char *reason, size_t len, void *ud)
@@ -593,12 +496,11 @@ static int admin_ready(char *reason, size_t len, void *ud)
         snprintf(reason, len, "database: %s", pgpool_strerror(rc));
         return 0;
     }
-    PGresult *r = PQexec(pgpool_conn_pg(pc), "SELECT 1");
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
+    char err[256];
+    bool ok = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err) >= 0;
     db_give_back(pc);
     if (!ok)
-        snprintf(reason, len, "database: SELECT 1 failed");
+        snprintf(reason, len, "database: %s", err);
     return ok;
 }
 
@@ -608,27 +510,15 @@ static int admin_jobs(char **out, void *ud)
     pgpool_conn *pc;
     if (pgpool_acquire(&pc, s->pool, 1000) != PGPOOL_OK)
         return -1;
-    PGresult *r =
-        PQexec(pgpool_conn_pg(pc),
-               "SELECT coalesce(json_agg(j ORDER BY j.id DESC), '[]')::text FROM"
-               " (SELECT id, symbol, timespan, multiplier, adjusted, from_date, to_date, state,"
-               "   attempts, checkpoint_ms, bars_fetched, bars_inserted, bars_updated,"
-               "   bars_quarantined, last_error, lease_owner, lease_until, run_after, run_date,"
-               "   updated_at FROM backfill_jobs ORDER BY id DESC LIMIT 500) j");
-    int rc = -1;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        /* Error texts come from servers: mask the secrets, as in logs. */
-        size_t n = strlen(PQgetvalue(r, 0, 0));
-        size_t cap = n * 3 + 64;
-        *out = malloc(cap);
-        if (*out) {
-            log_scrub(PQgetvalue(r, 0, 0), *out, cap);
-            rc = 0;
-        }
-    }
-    PQclear(r);
+    char *json = jobs_json(pgpool_conn_pg(pc));
     db_give_back(pc);
-    return rc;
+    /* Error texts come from servers: mask the secrets, as in logs. */
+    size_t cap = json ? strlen(json) * 3 + 64 : 0;
+    *out = json ? malloc(cap) : NULL;
+    if (*out)
+        log_scrub(json, *out, cap);
+    free(json);
+    return *out ? 0 : -1;
 }
 
 /* The admin module's messages carry their own "admin http" prefix. */
@@ -659,8 +549,6 @@ static int start_admin(service *s)
     return 0; /* the admin module announces its address */
 }
 
-/* ------------------------------------------------------------ lifecycle */
-
 static bool zone_exists(const char *tz)
 {
     if (strcmp(tz, "UTC") == 0)
@@ -673,13 +561,112 @@ static bool zone_exists(const char *tz)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel)
+/* ------------------------------------------------------------ lifecycle */
+
+/* The pool, and the API's client unless the jobs read files_dir. 0, or the exit status. */
+static int open_service(service *s, const ingest_config *cfg, atomic_int *stop,
+                        retry_cancel *cancel, const char *files_dir, const char *needs_key)
 {
-    if (!cfg->api_key) {
-        fprintf(stderr, "ingestor: invalid configuration\n"
-                        "  POLYGON_API_KEY  required for ingestor run\n");
+    if (!files_dir && !cfg->api_key) {
+        fprintf(stderr, "ingestor: invalid configuration\n  POLYGON_API_KEY  required for %s\n",
+                needs_key);
         return EX_CONFIG;
     }
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->held_lock, NULL);
+    s->cfg = cfg;
+    s->stop = stop;
+    s->files_dir = files_dir;
+    s->breaker_seen = RETRY_BREAKER_CLOSED;
+    latency_hist_init(&s->fetch_hist);
+    latency_hist_init(&s->write_hist);
+    /* Every worker holds one connection at a time; one more for the
+     * housekeeper, the rate limit and the admin server. */
+    int rc = db_open_ready(cfg, &s->pool,
+                           cfg->pool_max > cfg->workers ? cfg->pool_max : cfg->workers + 1);
+    if (rc != 0 || files_dir)
+        return rc;
+    if (polygon_client_init(&s->sh, cfg->base_url, cfg->api_key, cfg->page_limit,
+                            (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
+                            cfg->rate_limit_per_min, cfg->rate_window_ms,
+                            (size_t)cfg->max_body_bytes, &s->stats) != 0 ||
+        (cfg->rate_limit_per_min > 0 &&
+         db_rate_limit_new(&s->limit, s->pool, "polygon", cfg->rate_limit_per_min,
+                           cfg->rate_window_ms) != 0)) {
+        polygon_client_destroy(&s->sh);
+        pgpool_free(s->pool);
+        return EX_SOFTWARE;
+    }
+    s->sh.stop = stop;
+    s->sh.cancel = cancel;
+    s->sh.on_rate_wait = on_rate_wait;
+    s->sh.on_rate_wait_ud = s;
+    if (s->limit) {
+        s->sh.reserve = reserve_slot;
+        s->sh.reserve_ud = s;
+    }
+    return 0;
+}
+
+static void close_service(service *s)
+{
+    admin_stop(s->admin);
+    alerter_free(s->alerts); /* delivers what is queued, within its drain timeout */
+    db_rate_limit_free(s->limit);
+    if (!s->files_dir)
+        polygon_client_destroy(&s->sh);
+    pgpool_free(s->pool);
+    memset(s->db_password, 0, sizeof s->db_password);
+}
+
+/*
+ * Run n workers and the housekeeping until *stop (or, for a backfill, until
+ * its workers are done); then give the running pages SHUTDOWN_TIMEOUT to
+ * commit or roll back, their jobs released. 0; -1 when workers are still
+ * busy at the deadline (their leases will expire: leave the process).
+ */
+static int run_workers(service *s, int n)
+{
+    pthread_t threads[MAX_WORKERS];
+    int started = 0;
+    for (; started < n; started++) {
+        atomic_fetch_add(&s->workers_running, 1);
+        if (pthread_create(&threads[started], NULL, worker_thread, s) != 0) {
+            atomic_fetch_sub(&s->workers_running, 1);
+            break;
+        }
+    }
+    if (!s->jobs)
+        log_msg(LOG_LEVEL_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s",
+                started, started == 1 ? "" : "s", s->cfg->schedule_hour, s->cfg->schedule_minute,
+                s->cfg->schedule_tz, s->cfg->job_lease_s);
+    int64_t next_heartbeat = 0, next_schedule = 0;
+    while (!*s->stop && atomic_load(&s->workers_running) > 0) {
+        housekeeping(s, &next_heartbeat, &next_schedule);
+        sleep_unless_stopped(100 * RETRY_NS_PER_MS, s->stop, -1);
+    }
+    if (*s->stop)
+        log_msg(LOG_LEVEL_INFO, "stopping: waiting up to %lld ms for running pages",
+                (long long)s->cfg->shutdown_timeout_ms);
+    int64_t end = mono_ms() + s->cfg->shutdown_timeout_ms;
+    while (atomic_load(&s->workers_running) > 0 && mono_ms() < end)
+        sleep_unless_stopped(50 * RETRY_NS_PER_MS, NULL, -1);
+    int busy = atomic_load(&s->workers_running);
+    if (busy > 0) {
+        log_msg(LOG_LEVEL_WARNING,
+                "%d worker%s still busy at the deadline; their leases will expire", busy,
+                busy == 1 ? "" : "s");
+        return -1;
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    if (started == 0)
+        log_msg(LOG_LEVEL_ERROR, "cannot start a worker thread");
+    return started > 0 || n == 0 ? 0 : -1;
+}
+
+int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel)
+{
     if (!zone_exists(cfg->schedule_tz)) {
         fprintf(stderr,
                 "ingestor: invalid configuration\n"
@@ -690,131 +677,141 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     /* The schedule's wall clock; logs are in UTC either way. */
     setenv("TZ", cfg->schedule_tz, 1);
     tzset();
-
     static service s; /* big (the stats), and its threads outlive no caller */
-    memset(&s, 0, sizeof s);
-    pthread_mutex_init(&s.held_lock, NULL);
-    s.cfg = cfg;
-    s.stop = stop;
-    /* Every worker holds one connection at a time; one more for the
-     * housekeeper, the rate limit and the admin server. */
-    int pool_size = cfg->pool_max > cfg->workers + 1 ? cfg->pool_max : cfg->workers + 1;
-    int ready = db_open_ready(cfg, &s.pool, pool_size);
-    if (ready != 0)
-        return ready;
-    if (polygon_client_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
-                            (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
-                            cfg->rate_limit_per_min, cfg->rate_window_ms,
-                            (size_t)cfg->max_body_bytes, &s.stats) != 0) {
-        pgpool_free(s.pool);
-        return EX_SOFTWARE;
-    }
-    s.sh.stop = stop;
-    s.sh.cancel = cancel;
-    if (cfg->rate_limit_per_min > 0) {
-        if (db_rate_limit_new(&s.limit, s.pool, "polygon", cfg->rate_limit_per_min,
-                              cfg->rate_window_ms) != 0) {
-            polygon_client_destroy(&s.sh);
-            pgpool_free(s.pool);
-            return EX_SOFTWARE;
-        }
-        s.sh.reserve = reserve_slot;
-        s.sh.reserve_ud = &s;
-    }
-
-    s.breaker_seen = RETRY_BREAKER_CLOSED;
-    latency_hist_init(&s.fetch_hist);
-    latency_hist_init(&s.write_hist);
+    int rc = open_service(&s, cfg, stop, cancel, NULL, "ingestor run");
+    if (rc != 0)
+        return rc;
     if (start_alerts(&s) != 0 || start_admin(&s) != 0) {
-        alerter_free(s.alerts);
-        db_rate_limit_free(s.limit);
-        polygon_client_destroy(&s.sh);
-        pgpool_free(s.pool);
+        close_service(&s);
         return EX_SOFTWARE;
     }
+    if (run_workers(&s, cfg->workers) != 0)
+        return EX_SOFTWARE; /* exit with the threads running: the process ends */
+    close_service(&s);
+    log_msg(LOG_LEVEL_INFO, "stopped");
+    return 0;
+}
 
-    pthread_t threads[64];
-    int started = 0;
-    for (; started < cfg->workers; started++) {
-        atomic_fetch_add(&s.workers_running, 1);
-        if (pthread_create(&threads[started], NULL, worker_thread, &s) != 0) {
-            atomic_fetch_sub(&s.workers_running, 1);
-            break;
+static void print_summary(const service *s, double secs, int workers)
+{
+    printf("\n%-8s %8s %8s %8s %9s %11s %8s %7s  %s\n", "symbol", "fetched", "inserted", "updated",
+           "unchanged", "quarantined", "warnings", "score", "result");
+    for (int i = 0; i < s->njobs; i++) {
+        const job_outcome *o = &s->outcomes[i];
+        double score = o->fetched ? 1.0 - o->score_loss / (double)o->fetched : 1.0;
+        char masked[sizeof o->error], result[4 * sizeof o->error];
+        log_scrub(o->error, masked, sizeof masked);
+        text_escape(result, sizeof result, masked, strlen(masked));
+        if (!s->ran[i] && !*s->stop && s->jobs[i] >= 0)
+            snprintf(result, sizeof result, "skipped (running elsewhere)");
+        else if (o->ok && o->refused)
+            snprintf(result, sizeof result,
+                     "ok; %lld bars refused (outside the range or another ticker)",
+                     (long long)o->refused);
+        else if (o->ok)
+            snprintf(result, sizeof result, "ok");
+        printf("%-8s %8lld %8lld %8lld %9lld %11lld %8lld %7.4f  %s\n", o->symbol,
+               (long long)o->fetched, (long long)o->inserted, (long long)o->updated,
+               (long long)o->unchanged, (long long)o->quarantined, (long long)o->warnings, score,
+               result);
+    }
+    const ingest_stats *st = &s->stats;
+    summary_totals t = { .requests = st->requests,
+                         .retries = st->retries,
+                         .rate_limited = st->responses_429,
+                         .transport_errors = st->transport_errors,
+                         .reconnects = st->reconnects,
+                         .bars_refused = st->bars_refused,
+                         .waited_s = (double)st->waited_ms / 1000.0,
+                         .elapsed_s = secs,
+                         .workers = workers };
+    char text[512];
+    summary_format(text, sizeof text, &t);
+    printf("\n%s", text);
+}
+
+/* Add (or re-arm) the jobs of a; their ids into ids (-1 for one that failed). 0, or the exit
+ * status. */
+static int enqueue(pgpool *pool, const backfill_args *a, const char *from, int64_t *ids,
+                   job_outcome *outcomes)
+{
+    pgpool_conn *pc = db_acquire_or_log(pool);
+    if (!pc)
+        return EX_UNAVAILABLE;
+    int rc = 0;
+    for (int i = 0; i < a->nsymbols; i++) {
+        job_key k = {
+            a->symbols[i], a->timespan, a->multiplier, a->adjusted, a->from, a->to, from
+        };
+        char err[512] = "not run";
+        ids[i] = -1;
+        if (jobs_enqueue(pgpool_conn_pg(pc), &k, NULL, &ids[i], err, sizeof err) != 0) {
+            log_msg(LOG_LEVEL_ERROR, "%s: %s", a->symbols[i], err);
+            rc = 1;
+        }
+        if (outcomes) {
+            snprintf(outcomes[i].symbol, sizeof outcomes[i].symbol, "%s", a->symbols[i]);
+            snprintf(outcomes[i].error, sizeof outcomes[i].error, "%s", err);
         }
     }
-    log_msg(LOG_LEVEL_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s", started,
-            started == 1 ? "" : "s", cfg->schedule_hour, cfg->schedule_minute, cfg->schedule_tz,
-            cfg->job_lease_s);
-
-    int64_t next_heartbeat = 0, next_schedule = 0;
-    while (!*stop && started > 0) {
-        housekeeping(&s, &next_heartbeat, &next_schedule);
-        sleep_ms_interruptible(POLL_MS, stop);
-    }
-
-    /* Shutdown: workers stop claiming; each running page commits or rolls
-     * back; jobs are released. Those still busy at the deadline are left
-     * to their lease. */
-    log_msg(LOG_LEVEL_INFO, "stopping: waiting up to %lld ms for running pages",
-            (long long)cfg->shutdown_timeout_ms);
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    int64_t end_ms =
-        (int64_t)deadline.tv_sec * 1000 + deadline.tv_nsec / 1000000 + cfg->shutdown_timeout_ms;
-    for (;;) {
-        if (atomic_load(&s.workers_running) == 0)
-            break;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 >= end_ms)
-            break;
-        struct timespec ts = { 0, 50 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
-    int rc = 0;
-    if (atomic_load(&s.workers_running) > 0) {
-        log_msg(LOG_LEVEL_WARNING,
-                "%d worker%s still busy at the deadline; their leases will expire",
-                atomic_load(&s.workers_running), atomic_load(&s.workers_running) == 1 ? "" : "s");
-        return EX_SOFTWARE; /* exit with the threads running: the process ends */
-    }
-    for (int t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
-    admin_stop(s.admin);
-    alerter_free(s.alerts); /* delivers what is queued, within its drain timeout */
-    db_rate_limit_free(s.limit);
-    polygon_client_destroy(&s.sh);
-    pgpool_free(s.pool);
-    memset(s.db_password, 0, sizeof s.db_password);
-    log_msg(LOG_LEVEL_INFO, "stopped");
+    db_give_back(pc);
     return rc;
 }
 
-int service_enqueue(const ingest_config *cfg, const char *const *symbols, int nsymbols,
-                    const char *from, const char *to, const char *timespan, int multiplier,
-                    bool adjusted)
+int service_backfill(const ingest_config *cfg, const backfill_args *a, atomic_int *stop,
+                     retry_cancel *cancel)
 {
-    pgpool *pool;
-    int ready = db_open_ready(cfg, &pool, 1);
-    if (ready != 0)
-        return ready;
-    pgpool_conn *pc = db_acquire_or_log(pool);
-    if (!pc) {
-        pgpool_free(pool);
+    static service s; /* big (the stats) */
+    bool files = strncmp(a->source, "files:", 6) == 0;
+    int rc = open_service(&s, cfg, stop, cancel, files ? a->source + 6 : NULL, "--source polygon");
+    if (rc != 0)
+        return rc;
+    int64_t t0 = mono_ms(), ids[MAX_SYMBOLS];
+    job_outcome outcomes[MAX_SYMBOLS];
+    bool ran[MAX_SYMBOLS] = { false };
+    memset(outcomes, 0, sizeof outcomes);
+    int enqueued = enqueue(s.pool, a, files ? "files" : "polygon", ids, outcomes);
+    if (enqueued == EX_UNAVAILABLE) {
+        close_service(&s);
         return EX_UNAVAILABLE;
     }
-    char err[512];
-    int rc = 0;
-    for (int i = 0; i < nsymbols && rc == 0; i++) {
-        if (jobs_enqueue(pgpool_conn_pg(pc), symbols[i], timespan, multiplier, adjusted, from, to,
-                         NULL, err, sizeof err) != 0) {
-            log_msg(LOG_LEVEL_ERROR, "%s: %s", symbols[i], err);
+    progress prog;
+    progress_start(&prog, a->nsymbols,
+                   a->nsymbols * progress_estimate_bars(a->from, a->to, a->timespan, a->multiplier),
+                   isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_LEVEL_INFO);
+    s.jobs = ids;
+    s.njobs = a->nsymbols;
+    s.outcomes = outcomes;
+    s.ran = ran;
+    s.prog = &prog;
+    /* Workers beyond the number of jobs would have nothing to do. */
+    int workers = cfg->workers < a->nsymbols ? cfg->workers : a->nsymbols;
+    if (run_workers(&s, workers) != 0)
+        return EX_SOFTWARE; /* threads still running: the process ends */
+    progress_end(&prog);
+    print_summary(&s, (double)(mono_ms() - t0) / 1000.0, workers);
+    rc = atomic_load(&s.broken)        ? EX_SOFTWARE
+         : atomic_load(&s.unavailable) ? EX_UNAVAILABLE
+         : *stop                       ? 130 /* interrupted */
+                                       : enqueued;
+    for (int i = 0; i < a->nsymbols && rc == 0; i++)
+        if (ran[i] && !outcomes[i].ok)
             rc = 1;
-        }
-    }
+    close_service(&s);
+    return rc;
+}
+
+int service_enqueue(const ingest_config *cfg, const backfill_args *a)
+{
+    pgpool *pool;
+    int rc = db_open_ready(cfg, &pool, 1);
+    if (rc != 0)
+        return rc;
+    int64_t ids[MAX_SYMBOLS];
+    rc = enqueue(pool, a, "polygon", ids, NULL);
     if (rc == 0)
-        printf("%d job%s enqueued for %s..%s\n", nsymbols, nsymbols == 1 ? "" : "s", from, to);
-    pgpool_release(pc);
+        printf("%d job%s enqueued for %s..%s\n", a->nsymbols, a->nsymbols == 1 ? "" : "s", a->from,
+               a->to);
     pgpool_free(pool);
     return rc;
 }

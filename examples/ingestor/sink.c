@@ -439,3 +439,82 @@ int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, si
         return SINK_ERROR;
     return SINK_OK;
 }
+
+/* ------------------------------------------------------------ reading */
+
+int sink_last_bar(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                  int64_t at_or_before_ms, dq_candle *out)
+{
+    char mult[16], ck[24];
+    snprintf(mult, sizeof mult, "%d", multiplier);
+    snprintf(ck, sizeof ck, "%lld", (long long)at_or_before_ms);
+    const char *p[4] = { symbol, timespan, mult, ck };
+    PGresult *r = PQexecParams(
+        conn,
+        "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low, close, volume,"
+        " vwap, transactions FROM ohlcv WHERE symbol = $1 AND timespan = $2 AND"
+        " multiplier = $3 AND ts <= 'epoch'::timestamptz + $4::bigint * interval '1 ms'"
+        " ORDER BY ts DESC LIMIT 1",
+        4, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : PQntuples(r) == 1 ? 1 : 0;
+    if (rc == 1)
+        *out =
+            (dq_candle){ .ts = atoll(PQgetvalue(r, 0, 0)),
+                         .open = atof(PQgetvalue(r, 0, 1)),
+                         .high = atof(PQgetvalue(r, 0, 2)),
+                         .low = atof(PQgetvalue(r, 0, 3)),
+                         .close = atof(PQgetvalue(r, 0, 4)),
+                         .volume = atof(PQgetvalue(r, 0, 5)),
+                         .vwap = PQgetisnull(r, 0, 6) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 6)),
+                         .trades = PQgetisnull(r, 0, 7) ? DQ_ABSENT : atof(PQgetvalue(r, 0, 7)) };
+    PQclear(r);
+    return rc;
+}
+
+PGresult *sink_latest_quality(PGconn *conn)
+{
+    PGresult *r =
+        PQexec(conn, "SELECT DISTINCT ON (symbol) symbol, timespan || '/' || multiplier AS"
+                     " interval, candles, accepted, rejected, round(score::numeric, 4) AS score,"
+                     " errors, warnings, to_char(checked_at, 'YYYY-MM-DD HH24:MI:SS') AS"
+                     " checked_at FROM dq_runs ORDER BY symbol, checked_at DESC, id DESC");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *sink_read_series(PGconn *conn, sink_series what, const char *symbol, const char *timespan,
+                           int multiplier, const char *from, const char *to, char *err,
+                           size_t errlen)
+{
+/* The filter all three share: $1 symbol, $2 timespan, $3 multiplier, $4/$5
+ * the New York dates (NULL: unbounded). */
+#define WHERE_SERIES                                                                               \
+    " WHERE symbol = $1 AND timespan = $2 AND multiplier = $3"                                     \
+    " AND ($4::date IS NULL OR (ts AT TIME ZONE 'America/New_York')::date >= $4::date)"            \
+    " AND ($5::date IS NULL OR (ts AT TIME ZONE 'America/New_York')::date <= $5::date)"
+    static const char *const sql[] = {
+        [SINK_SERIES_BARS] =
+            "SELECT (extract(epoch FROM ts) * 1000)::bigint, open, high, low,"
+            " close, volume, vwap, transactions FROM ohlcv" WHERE_SERIES " ORDER BY ts",
+        [SINK_SERIES_QUARANTINE] =
+            "SELECT to_char(ts AT TIME ZONE 'America/New_York', 'YYYY-MM-DD HH24:MI'),"
+            " array_to_string(codes, ', ') FROM ohlcv_quarantine" WHERE_SERIES " ORDER BY ts",
+        /* dq_runs have no ts: their range is [first_ts, last_ts]; "ts" there is first_ts. */
+        [SINK_SERIES_RUNS] = "SELECT count(*), round(min(score)::numeric, 4),"
+                             " coalesce(sum(errors), 0), coalesce(sum(warnings), 0),"
+                             " to_char(max(checked_at), 'YYYY-MM-DD HH24:MI:SS')"
+                             " FROM (SELECT *, first_ts AS ts FROM dq_runs) d" WHERE_SERIES,
+    };
+#undef WHERE_SERIES
+    char mult[16];
+    snprintf(mult, sizeof mult, "%d", multiplier);
+    const char *p[5] = { symbol, timespan, mult, from, to };
+    PGresult *r = PQexecParams(conn, sql[what], 5, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return NULL;
+}

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dqcheck/dqcheck.h>
+
 #include "polygon_page.h"
 
 enum {
@@ -70,5 +72,30 @@ typedef struct sink_result {
  */
 int sink_write_page(PGconn *conn, const sink_job *job, const sink_page *page, sink_result *res,
                     char *err, size_t errlen, char sqlstate[6]);
+
+/*
+ * The last stored bar of the series at or before at_or_before_ms, as a
+ * candle: 1 found, 0 none, -1 a database error.
+ */
+int sink_last_bar(PGconn *conn, const char *symbol, const char *timespan, int multiplier,
+                  int64_t at_or_before_ms, dq_candle *out);
+
+/* The latest quality record of each symbol (caller PQclear()s); NULL on error. */
+PGresult *sink_latest_quality(PGconn *conn);
+
+typedef enum sink_series {
+    SINK_SERIES_BARS,       /* the stored bars: ts (Unix ms), open .. volume, vwap, transactions */
+    SINK_SERIES_QUARANTINE, /* the quarantined bars: New York time, codes */
+    SINK_SERIES_RUNS,       /* the pages' quality records, summed up in one row */
+} sink_series;
+
+/*
+ * What is stored of a series (symbol, timespan, multiplier) between the New
+ * York dates from and to (NULL: unbounded), in time order (caller
+ * PQclear()s); NULL with the server's message in err.
+ */
+PGresult *sink_read_series(PGconn *conn, sink_series what, const char *symbol, const char *timespan,
+                           int multiplier, const char *from, const char *to, char *err,
+                           size_t errlen);
 
 #endif

@@ -49,6 +49,9 @@ typedef struct polygon_client {
      * why not. */
     int (*reserve)(void *ud, int64_t *waited_ms, char *err, size_t errlen);
     void *reserve_ud;
+    /* Told (may be NULL) when a page waits wait_ns for its turn in the limiter. */
+    void (*on_rate_wait)(void *ud, int64_t wait_ns);
+    void *on_rate_wait_ud;
 } polygon_client;
 
 /* Create the limiter, breaker and budget: rate_limit requests per

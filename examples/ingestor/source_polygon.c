@@ -85,8 +85,9 @@ int polygon_client_init(polygon_client *sh, const char *base_url, const char *ap
     retry_policy p = RETRY_POLICY_INIT;
     p.max_attempts = (uint32_t)max_attempts;
     p.max_delay_ns = max_retry_delay_ms * RETRY_NS_PER_MS;
-    /* Waiting for the limiter is normal on the free tier: up to two slots. */
-    p.limiter_timeout_ns = rate > 0 ? (int64_t)(2.0 / rate * 1e9) + RETRY_NS_PER_S : 0;
+    /* Waiting for the limiter is the normal state of the free tier, however
+     * many workers queue: only a stop (or the job's end) cuts the wait short. */
+    p.limiter_timeout_ns = INT64_MAX;
     p.backoff.base_ns = 250 * RETRY_NS_PER_MS;
     p.backoff.cap_ns = 30 * RETRY_NS_PER_S;
     p.backoff.jitter = RETRY_JITTER_FULL;
@@ -349,6 +350,9 @@ static int polygon_next(source *s, const polygon_page **page, char *err, size_t 
         p.env.sleep_ns = NULL;
         p.env.ctx = NULL;
     }
+    int64_t turn = sh->limiter ? retry_limiter_time_until(sh->limiter, 1) : 0;
+    if (turn > 0 && sh->on_rate_wait)
+        sh->on_rate_wait(sh->on_rate_wait_ud, turn);
     retry_result res;
     int rc;
     /* An open breaker pauses the job rather than failing it: wait until it

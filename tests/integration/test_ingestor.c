@@ -316,6 +316,80 @@ static void sigterm_during_retry_after_stops_without_another_request(void **stat
 }
 
 /*
+ * The free tier: 5 requests per window and 4 workers for 5 symbols. Most of
+ * the time every worker waits for the rate limit, however long its turn
+ * takes: the backfill completes, says it waits, and fails no job. A window
+ * of 6 s instead of a minute: a slot every 1.2 s.
+ */
+static const char *const free_tier_backfill[] = {
+    "backfill",   "--symbols", "AAPL,IBM,KO,MSFT,GME", "--from",
+    "2012-01-01", "--to",      "2012-12-31",           NULL
+};
+
+static void free_tier_env(itenv *e, const char *name)
+{
+    env_start(e, name, it_data_dir, NULL);
+    setenv_var(e, "POLYGON_RATE_LIMIT_PER_MIN", "5");
+    setenv_var(e, "POLYGON_RATE_WINDOW", "6s");
+    setenv_var(e, "API_WORKERS", "4");
+    migrate(e);
+}
+
+static void free_tier_backfill_waits_for_the_rate_limit_and_completes(void **state)
+{
+    (void)state;
+    static itenv e;
+    free_tier_env(&e, "free");
+    char *out;
+    int rc = run_ingestor(&e, &out, free_tier_backfill);
+    if (rc != 0 || query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") != 5)
+        fail_msg("exit %d, %lld of 5 jobs done:\n%s", rc,
+                 query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'"), out);
+    if (!strstr(out, "waiting for rate limit"))
+        fail_msg("the progress does not say that it waits for the rate limit:\n%s", out);
+    free(out);
+    static const char *const files[][2] = {
+        { "AAPL", AAPL_CSV }, { "IBM", IBM_CSV }, { "KO", KO_CSV }, { "MSFT", MSFT_CSV }
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM ohlcv WHERE symbol = '%s'", files[i][0]);
+        assert_int_equal(query_int(&e, sql), csv_rows(files[i][1], "2012-01-01", "2012-12-31"));
+    }
+    itenv_stop(&e);
+}
+
+/*
+ * SIGTERM during a backfill: the jobs its workers hold go back to pending,
+ * the attempt not counted, and the next backfill completes them.
+ */
+static void sigterm_during_backfill_returns_its_jobs_to_pending(void **state)
+{
+    (void)state;
+    static itenv e;
+    free_tier_env(&e, "termjobs");
+    itenv_proc *p = spawn_ingestor(&e, free_tier_backfill, NULL);
+    /* the first job is done: the others are claimed, waiting for their turn */
+    WAIT_FOR_EVERY(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'") >= 1,
+                   20000, 100);
+    int rc = proc_stop(p, 10000);
+    char *text = proc_output(p);
+    long long running = query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'running'");
+    long long failed =
+        query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state NOT IN ('done', 'pending')"
+                      " OR (state = 'pending' AND attempts <> 0)");
+    long long pending = query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'pending'");
+    if (rc != 130 || running != 0 || failed != 0 || pending < 1)
+        fail_msg("exit %d; %lld running, %lld failed or counted, %lld pending:\n%s", rc, running,
+                 failed, pending, text);
+    free(text);
+    char *out = run_ingestor_ok(&e, free_tier_backfill);
+    free(out);
+    assert_int_equal(query_int(&e, "SELECT count(*) FROM backfill_jobs WHERE state = 'done'"), 5);
+    itenv_stop(&e);
+}
+
+/*
  * A slow backfill of every symbol in the background (each page delayed by the
  * replay), started in a fresh environment; returns once it has stored at
  * least `rows` bars.
@@ -551,6 +625,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(unauthorized_fails_at_once_with_a_clear_message, itenv_teardown),
         cmocka_unit_test_teardown(rate_limit_and_retry_after_are_honoured, itenv_teardown),
         cmocka_unit_test_teardown(sigterm_during_retry_after_stops_without_another_request,
+                                  itenv_teardown),
+        cmocka_unit_test_teardown(free_tier_backfill_waits_for_the_rate_limit_and_completes,
+                                  itenv_teardown),
+        cmocka_unit_test_teardown(sigterm_during_backfill_returns_its_jobs_to_pending,
                                   itenv_teardown),
         cmocka_unit_test_teardown(kill_9_then_rerun_gives_the_full_data, itenv_teardown),
         cmocka_unit_test_teardown(postgres_restart_mid_run_loses_nothing, itenv_teardown),
