@@ -230,7 +230,7 @@ static void *backfill_worker(void *arg)
     source *src = NULL;
     worker *w = NULL;
     int rc = b->sh ? source_polygon_new(&src, b->sh)
-                   : source_files_new(&src, b->a->source + 6, b->cfg->page_limit);
+                   : source_files_new(&src, b->a->source + 6, b->cfg->polygon.page_limit);
     if (rc != 0 || worker_new(&w, b->cfg, b->pool, src, b->stats) != 0) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a worker");
         atomic_store(&b->broken, 1);
@@ -250,7 +250,7 @@ static void *backfill_worker(void *arg)
 
 static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
 {
-    if (strcmp(a->source, "polygon") == 0 && !cfg->api_key) {
+    if (strcmp(a->source, "polygon") == 0 && !cfg->polygon.api_key) {
         fprintf(stderr, "ingestor: invalid configuration\n"
                         "  POLYGON_API_KEY  required for --source polygon\n");
         return EX_CONFIG;
@@ -259,17 +259,18 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     static ingest_stats stats;
     pgpool *pool;
-    int ready = db_open_ready(cfg, &pool, cfg->pool_max);
+    int ready = db_open_ready(cfg, &pool, cfg->db.pool_max);
     if (ready != 0)
         return ready;
 
     polygon_client sh;
     bool polygon = strcmp(a->source, "polygon") == 0;
     if (polygon) {
-        if (polygon_client_init(&sh, cfg->base_url, cfg->api_key, cfg->page_limit,
-                                (long)cfg->http_timeout_ms, cfg->max_attempts,
-                                cfg->max_retry_delay_ms, cfg->rate_limit_per_min,
-                                cfg->rate_window_ms, (size_t)cfg->max_body_bytes, &stats) != 0) {
+        if (polygon_client_init(&sh, cfg->polygon.base_url, cfg->polygon.api_key,
+                                cfg->polygon.page_limit, (long)cfg->polygon.timeout_ms,
+                                cfg->polygon.max_attempts, cfg->polygon.max_retry_delay_ms,
+                                cfg->polygon.rate_limit_per_min, cfg->polygon.rate_window_ms,
+                                (size_t)cfg->polygon.max_body_bytes, &stats) != 0) {
             pgpool_free(pool);
             return EX_SOFTWARE;
         }
@@ -286,7 +287,8 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
     progress prog;
     progress_start(&prog, a->nsymbols,
                    a->nsymbols * progress_estimate_bars(a->from, a->to, a->timespan, a->multiplier),
-                   isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_LEVEL_INFO);
+                   isatty(STDERR_FILENO) && !(cfg->log.format == CONFIG_LOG_JSON) &&
+                       cfg->log.level <= LOG_LEVEL_INFO);
     backfill_run run = { .cfg = cfg,
                          .a = a,
                          .pool = pool,
@@ -295,8 +297,8 @@ static int cmd_backfill(const ingest_config *cfg, const backfill_args *a)
                          .prog = &prog,
                          .outcomes = outcomes };
     /* Workers beyond the number of symbols would have nothing to do. */
-    int nthreads = cfg->workers < a->nsymbols ? cfg->workers : a->nsymbols;
-    pthread_t threads[64]; /* API_WORKERS is at most 64 */
+    int nthreads = cfg->service.api_workers < a->nsymbols ? cfg->service.api_workers : a->nsymbols;
+    pthread_t threads[CONFIG_MAX_WORKERS]; /* API_WORKERS is at most 64 */
     int started = 0;
     for (; started < nthreads; started++)
         if (pthread_create(&threads[started], NULL, backfill_worker, &run) != 0)
@@ -474,9 +476,9 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return rc;
     }
-    log_setup(cfg.log_level, cfg.log_json, stderr);
-    log_add_secret(cfg.api_key);
-    register_url_password(cfg.database_url);
+    log_setup(cfg.log.level, (cfg.log.format == CONFIG_LOG_JSON), stderr);
+    log_add_secret(cfg.polygon.api_key);
+    register_url_password(cfg.db.url);
 
     if (retry_cancel_new(&stop_token) != RETRY_OK)
         stop_token = NULL; /* then the sleeps poll stop_requested */
@@ -488,7 +490,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     if ((strcmp(cmd, "backfill") == 0 || strcmp(cmd, "run") == 0) &&
-        url_plain_http_remote(cfg.base_url))
+        url_plain_http_remote(cfg.polygon.base_url))
         log_msg(LOG_LEVEL_WARNING,
                 "POLYGON_BASE_URL is plain http to another host: the API key and the bars "
                 "cross the network unencrypted and unauthenticated");

@@ -75,7 +75,7 @@ static int heartbeat(service *s, PGconn *c, char *err, size_t errlen)
             n++;
         }
     pthread_mutex_unlock(&s->held_lock);
-    return jobs_heartbeat(c, s->cfg->job_lease_s, tokens, n, err, errlen);
+    return jobs_heartbeat(c, s->cfg->service.job_lease_s, tokens, n, err, errlen);
 }
 
 /* Raise an alert (about symbol, NULL for none) when a channel is configured;
@@ -108,41 +108,42 @@ static void alert_log(int level, const char *msg, void *ud)
 static int start_alerts(service *s)
 {
     const ingest_config *cfg = s->cfg;
-    bool webhook = cfg->alert_webhook_url && cfg->alert_webhook_url[0];
-    if (!webhook && !cfg->alert_email_enabled)
+    bool webhook = cfg->alerts.webhook_url && cfg->alerts.webhook_url[0];
+    if (!webhook && !cfg->alerts.email_enabled)
         return 0;
-    db_url_password(cfg->database_url, s->db_password, sizeof s->db_password);
-    const char *secrets[] = { cfg->api_key, s->db_password[0] ? s->db_password : NULL, NULL };
+    db_url_password(cfg->db.url, s->db_password, sizeof s->db_password);
+    const char *secrets[] = { cfg->polygon.api_key, s->db_password[0] ? s->db_password : NULL,
+                              NULL };
     char from[192];
-    if (cfg->alert_email_from) {
-        snprintf(from, sizeof from, "%s", cfg->alert_email_from);
+    if (cfg->alerts.email_from) {
+        snprintf(from, sizeof from, "%s", cfg->alerts.email_from);
     } else {
         char host[128];
         bool fq = host_fqdn(host, sizeof host);
         snprintf(from, sizeof from, "ingestor@%s%s", host, fq ? "" : ".localdomain");
     }
     alert_options o = ALERT_OPTIONS_INIT;
-    o.webhook_url = webhook ? cfg->alert_webhook_url : NULL;
-    o.webhook_slack = cfg->alert_webhook_slack;
-    o.email_enabled = cfg->alert_email_enabled;
-    o.email_to = cfg->alert_email_to;
+    o.webhook_url = webhook ? cfg->alerts.webhook_url : NULL;
+    o.webhook_slack = (cfg->alerts.webhook_format == CONFIG_WEBHOOK_SLACK);
+    o.email_enabled = cfg->alerts.email_enabled;
+    o.email_to = cfg->alerts.email_to;
     o.email_from = from;
-    o.smtp_host = cfg->alert_smtp_host;
-    o.smtp_port = cfg->alert_smtp_port;
-    o.smtp_user = cfg->alert_smtp_user;
-    o.smtp_password = cfg->alert_smtp_password;
-    o.smtp_tls_off = cfg->alert_smtp_tls_off;
-    o.dedup_window_ms = cfg->alert_dedup_window_ms;
-    o.webhook_alertmanager = cfg->alert_webhook_alertmanager;
+    o.smtp_host = cfg->alerts.smtp_host;
+    o.smtp_port = cfg->alerts.smtp_port;
+    o.smtp_user = cfg->alerts.smtp_user;
+    o.smtp_password = cfg->alerts.smtp_password;
+    o.smtp_tls_off = (cfg->alerts.smtp_tls == CONFIG_SMTP_TLS_OFF);
+    o.dedup_window_ms = cfg->alerts.dedup_window_ms;
+    o.webhook_alertmanager = (cfg->alerts.webhook_format == CONFIG_WEBHOOK_ALERTMANAGER);
     char instance[192] = "", generator[256] = "";
-    if (cfg->admin_port > 0) {
+    if (cfg->admin.port > 0) {
         char host[128] = "localhost";
         gethostname(host, sizeof host - 1);
-        bool any = !cfg->admin_addr || !*cfg->admin_addr || strcmp(cfg->admin_addr, "0.0.0.0") == 0;
-        snprintf(instance, sizeof instance, "%s:%d", host, cfg->admin_port);
-        bool v6 = !any && strchr(cfg->admin_addr, ':') != NULL;
+        bool any = !cfg->admin.addr || !*cfg->admin.addr || strcmp(cfg->admin.addr, "0.0.0.0") == 0;
+        snprintf(instance, sizeof instance, "%s:%d", host, cfg->admin.port);
+        bool v6 = !any && strchr(cfg->admin.addr, ':') != NULL;
         snprintf(generator, sizeof generator, "http://%s%s%s:%d/api/v1/jobs", v6 ? "[" : "",
-                 any ? host : cfg->admin_addr, v6 ? "]" : "", cfg->admin_port);
+                 any ? host : cfg->admin.addr, v6 ? "]" : "", cfg->admin.port);
         o.am_instance = instance;
         o.am_generator_url = generator;
     }
@@ -193,8 +194,8 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
             continue;
         }
         char err[256];
-        int rc = jobs_settle(pgpool_conn_pg(pc), row, end, error, s->cfg->job_max_attempts,
-                             s->cfg->job_retry_delay_s, state, err, sizeof err);
+        int rc = jobs_settle(pgpool_conn_pg(pc), row, end, error, s->cfg->service.job_max_attempts,
+                             s->cfg->service.job_retry_delay_s, state, err, sizeof err);
         db_give_back(pc);
         if (rc == 0)
             return;
@@ -228,14 +229,14 @@ static void run_claimed(service *s, worker *w, job_row *row)
                 "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f", row->symbol,
                 (long long)row->id, (long long)out.fetched, (long long)out.inserted,
                 (long long)out.quarantined, score);
-        if (out.fetched > 0 && score < s->cfg->dq_alert_score) {
+        if (out.fetched > 0 && score < s->cfg->quality.alert_score) {
             char key[64];
             snprintf(key, sizeof key, "dq-score:%s", row->symbol);
             alert(s, key, row->symbol, ALERT_WARNING,
                   "%s: data-quality score %.4f below %.4f (job %lld, %s..%s: %lld bars, "
                   "%lld quarantined, %lld warnings)",
-                  row->symbol, score, s->cfg->dq_alert_score, (long long)row->id, row->from_date,
-                  row->to_date, (long long)out.fetched, (long long)out.quarantined,
+                  row->symbol, score, s->cfg->quality.alert_score, (long long)row->id,
+                  row->from_date, row->to_date, (long long)out.fetched, (long long)out.quarantined,
                   (long long)out.warnings);
         }
         return;
@@ -274,7 +275,7 @@ static void *worker_thread(void *arg)
         atomic_fetch_sub(&s->workers_running, 1);
         return NULL;
     }
-    worker_set_service(w, s->stop, s->cfg->job_lease_s, observe, s);
+    worker_set_service(w, s->stop, s->cfg->service.job_lease_s, observe, s);
     int slot = atomic_fetch_add(&s->next_slot, 1) % 64;
     while (!*s->stop) {
         pgpool_conn *pc;
@@ -284,7 +285,8 @@ static void *worker_thread(void *arg)
         }
         job_row row;
         char err[256];
-        int rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, &row, err, sizeof err);
+        int rc =
+            jobs_claim_next(pgpool_conn_pg(pc), s->cfg->service.job_lease_s, &row, err, sizeof err);
         db_give_back(pc);
         if (rc == JOB_CLAIMED) {
             hold(s, slot, row.lease_token);
@@ -322,20 +324,20 @@ static bool exec_ok(PGconn *c, const char *sql, int n, const char *const *p, cha
  */
 static void due_run_date(const service *s, char out[11])
 {
-    time_t now = time(NULL) + (time_t)s->cfg->clock_offset_s;
+    time_t now = time(NULL) + (time_t)s->cfg->service.clock_offset_s;
     struct tm tm;
     localtime_r(&now, &tm);
     struct tm at = tm;
-    at.tm_hour = s->cfg->schedule_hour;
-    at.tm_min = s->cfg->schedule_minute;
+    at.tm_hour = s->cfg->service.schedule_hour;
+    at.tm_min = s->cfg->service.schedule_minute;
     at.tm_sec = 0;
     at.tm_isdst = -1;
     time_t t = mktime(&at);
     if (t > now) {
         at = tm;
         at.tm_mday -= 1;
-        at.tm_hour = s->cfg->schedule_hour;
-        at.tm_min = s->cfg->schedule_minute;
+        at.tm_hour = s->cfg->service.schedule_hour;
+        at.tm_min = s->cfg->service.schedule_minute;
         at.tm_sec = 0;
         at.tm_isdst = -1;
         t = mktime(&at);
@@ -369,7 +371,7 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
         return -1;
     /* The days since the last completed run, and at least the lookback. */
     char lookback[16];
-    snprintf(lookback, sizeof lookback, "%d", cfg->lookback_days);
+    snprintf(lookback, sizeof lookback, "%d", cfg->service.lookback_days);
     const char *p[3] = { run_date, lookback, jobs_owner() };
     r = PQexecParams(c,
                      "INSERT INTO service_runs (run_date, from_date, to_date, symbols,"
@@ -398,7 +400,7 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
 
     /* The universe: BACKFILL_SYMBOLS, else the symbols table. */
     PGresult *syms = NULL;
-    int n = cfg->nsymbols;
+    int n = cfg->service.symbols.n;
     if (n == 0) {
         syms = PQexec(c, "SELECT symbol FROM symbols WHERE active ORDER BY symbol");
         if (PQresultStatus(syms) != PGRES_TUPLES_OK) {
@@ -411,7 +413,7 @@ static int enqueue_run(service *s, PGconn *c, const char *run_date, char *err, s
     }
     int skipped = 0;
     for (int i = 0; i < n; i++) {
-        const char *sym = syms ? PQgetvalue(syms, i, 0) : cfg->symbols[i];
+        const char *sym = syms ? PQgetvalue(syms, i, 0) : cfg->service.symbols.item[i];
         if (!symbol_valid(sym, strlen(sym))) {
             char shown[64];
             text_escape(shown, sizeof shown, sym, strlen(sym));
@@ -516,7 +518,7 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
     if (now >= *next_heartbeat) {
         if (heartbeat(s, c, err, sizeof err) < 0)
             log_msg(LOG_LEVEL_WARNING, "lease heartbeat: %s", err);
-        *next_heartbeat = now + s->cfg->job_lease_s * 1000 / 3;
+        *next_heartbeat = now + s->cfg->service.job_lease_s * 1000 / 3;
     }
     if (now >= *next_schedule) {
         char run_date[11];
@@ -641,19 +643,19 @@ static void admin_log(log_level level, const char *msg, void *ud)
 static int start_admin(service *s)
 {
     admin_options o = ADMIN_OPTIONS_INIT;
-    o.bind_address = s->cfg->admin_addr;
-    o.port = (unsigned)s->cfg->admin_port;
+    o.bind_address = s->cfg->admin.addr;
+    o.port = (unsigned)s->cfg->admin.port;
     o.snapshot = admin_snapshot;
     o.ready = admin_ready;
     o.jobs_json = admin_jobs;
     o.log = admin_log;
     o.userdata = s;
-    o.token = s->cfg->admin_token;
-    o.per_client_limit = (unsigned)s->cfg->admin_client_connections;
-    o.header_timeout_ms = (unsigned)s->cfg->admin_header_timeout_ms;
+    o.token = s->cfg->admin.token;
+    o.per_client_limit = (unsigned)s->cfg->admin.client_connections;
+    o.header_timeout_ms = (unsigned)s->cfg->admin.header_timeout_ms;
     if (admin_start(&s->admin, &o) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
-                s->cfg->admin_port);
+        log_msg(LOG_LEVEL_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin.addr,
+                s->cfg->admin.port);
         return -1;
     }
     return 0; /* the admin module announces its address */
@@ -675,20 +677,20 @@ static bool zone_exists(const char *tz)
 
 int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel)
 {
-    if (!cfg->api_key) {
+    if (!cfg->polygon.api_key) {
         fprintf(stderr, "ingestor: invalid configuration\n"
                         "  POLYGON_API_KEY  required for ingestor run\n");
         return EX_CONFIG;
     }
-    if (!zone_exists(cfg->schedule_tz)) {
+    if (!zone_exists(cfg->service.schedule_tz)) {
         fprintf(stderr,
                 "ingestor: invalid configuration\n"
                 "  BACKFILL_SCHEDULE_TZ  \"%s\" is not a time zone of this system\n",
-                cfg->schedule_tz);
+                cfg->service.schedule_tz);
         return EX_CONFIG;
     }
     /* The schedule's wall clock; logs are in UTC either way. */
-    setenv("TZ", cfg->schedule_tz, 1);
+    setenv("TZ", cfg->service.schedule_tz, 1);
     tzset();
 
     static service s; /* big (the stats), and its threads outlive no caller */
@@ -698,22 +700,24 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
     s.stop = stop;
     /* Every worker holds one connection at a time; one more for the
      * housekeeper, the rate limit and the admin server. */
-    int pool_size = cfg->pool_max > cfg->workers + 1 ? cfg->pool_max : cfg->workers + 1;
+    int pool_size = cfg->db.pool_max > cfg->service.api_workers + 1 ? cfg->db.pool_max
+                                                                    : cfg->service.api_workers + 1;
     int ready = db_open_ready(cfg, &s.pool, pool_size);
     if (ready != 0)
         return ready;
-    if (polygon_client_init(&s.sh, cfg->base_url, cfg->api_key, cfg->page_limit,
-                            (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
-                            cfg->rate_limit_per_min, cfg->rate_window_ms,
-                            (size_t)cfg->max_body_bytes, &s.stats) != 0) {
+    if (polygon_client_init(&s.sh, cfg->polygon.base_url, cfg->polygon.api_key,
+                            cfg->polygon.page_limit, (long)cfg->polygon.timeout_ms,
+                            cfg->polygon.max_attempts, cfg->polygon.max_retry_delay_ms,
+                            cfg->polygon.rate_limit_per_min, cfg->polygon.rate_window_ms,
+                            (size_t)cfg->polygon.max_body_bytes, &s.stats) != 0) {
         pgpool_free(s.pool);
         return EX_SOFTWARE;
     }
     s.sh.stop = stop;
     s.sh.cancel = cancel;
-    if (cfg->rate_limit_per_min > 0) {
-        if (db_rate_limit_new(&s.limit, s.pool, "polygon", cfg->rate_limit_per_min,
-                              cfg->rate_window_ms) != 0) {
+    if (cfg->polygon.rate_limit_per_min > 0) {
+        if (db_rate_limit_new(&s.limit, s.pool, "polygon", cfg->polygon.rate_limit_per_min,
+                              cfg->polygon.rate_window_ms) != 0) {
             polygon_client_destroy(&s.sh);
             pgpool_free(s.pool);
             return EX_SOFTWARE;
@@ -733,9 +737,9 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
         return EX_SOFTWARE;
     }
 
-    pthread_t threads[64];
+    pthread_t threads[CONFIG_MAX_WORKERS];
     int started = 0;
-    for (; started < cfg->workers; started++) {
+    for (; started < cfg->service.api_workers; started++) {
         atomic_fetch_add(&s.workers_running, 1);
         if (pthread_create(&threads[started], NULL, worker_thread, &s) != 0) {
             atomic_fetch_sub(&s.workers_running, 1);
@@ -743,8 +747,8 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
         }
     }
     log_msg(LOG_LEVEL_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s", started,
-            started == 1 ? "" : "s", cfg->schedule_hour, cfg->schedule_minute, cfg->schedule_tz,
-            cfg->job_lease_s);
+            started == 1 ? "" : "s", cfg->service.schedule_hour, cfg->service.schedule_minute,
+            cfg->service.schedule_tz, cfg->service.job_lease_s);
 
     int64_t next_heartbeat = 0, next_schedule = 0;
     while (!*stop && started > 0) {
@@ -756,11 +760,11 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
      * back; jobs are released. Those still busy at the deadline are left
      * to their lease. */
     log_msg(LOG_LEVEL_INFO, "stopping: waiting up to %lld ms for running pages",
-            (long long)cfg->shutdown_timeout_ms);
+            (long long)cfg->service.shutdown_timeout_ms);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    int64_t end_ms =
-        (int64_t)deadline.tv_sec * 1000 + deadline.tv_nsec / 1000000 + cfg->shutdown_timeout_ms;
+    int64_t end_ms = (int64_t)deadline.tv_sec * 1000 + deadline.tv_nsec / 1000000 +
+                     cfg->service.shutdown_timeout_ms;
     for (;;) {
         if (atomic_load(&s.workers_running) == 0)
             break;
