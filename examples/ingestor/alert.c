@@ -17,7 +17,9 @@
 #include "alert_internal.h"
 #include "hostname.h"
 #include "http_header.h"
+#include "strbuf.h"
 #include "textsafe.h"
+#include "timing.h"
 
 #ifndef INGESTKIT_VERSION
 #define INGESTKIT_VERSION "unknown"
@@ -155,83 +157,10 @@ const char *alert_severity_name(alert_severity sev)
     }
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t default_clock_ms(void *ud)
 {
     (void)ud;
-    return mono_ns() / 1000000;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
-/* Growable string. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_fmt(sbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* Take the string out of the buffer (NULL when out of memory). */
-static char *sb_take(sbuf *b)
-{
-    if (b->oom) {
-        free(b->p);
-        return NULL;
-    }
-    if (!b->p)
-        return xstrdup("");
-    return b->p;
+    return mono_ms();
 }
 
 /* Largest length <= max that does not cut a UTF-8 sequence. */
@@ -464,9 +393,9 @@ static int parse_email(alerter *a, const alert_options *o)
     char url[300];
     snprintf(url, sizeof url, "%s://%s%s%s:%d", scheme, v6 ? "[" : "", h, v6 ? "]" : "", port);
     snprintf(a->smtp_origin, sizeof a->smtp_origin, "%s", url);
-    a->smtp_url = xstrdup(url);
+    a->smtp_url = strdup(url);
 
-    sbuf to = { 0 };
+    strbuf to = STRBUF_INIT;
     const char *p = o->email_to;
     while (*p) {
         size_t n = strcspn(p, ",");
@@ -478,60 +407,61 @@ static int parse_email(alerter *a, const alert_options *o)
         if (e > s) {
             char addr[320];
             if ((size_t)(e - s) >= sizeof addr - 2) {
-                free(to.p);
+                strbuf_free(&to);
                 alog(a, ALERT_LOG_ERROR, "an ALERT_EMAIL_TO address is too long");
                 return ALERT_EINVAL;
             }
             snprintf(addr, sizeof addr, "%.*s", (int)(e - s), s);
             if (!address_ok(addr)) {
-                free(to.p);
+                strbuf_free(&to);
                 alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO holds an invalid address");
                 return ALERT_EINVAL;
             }
             char **v = realloc(a->rcpt, (a->nrcpt + 1) * sizeof *v);
             if (!v) {
-                free(to.p);
+                strbuf_free(&to);
                 return ALERT_ENOMEM;
             }
             a->rcpt = v;
             char br[324];
             snprintf(br, sizeof br, "<%s>", addr);
-            if (!(a->rcpt[a->nrcpt] = xstrdup(br))) {
-                free(to.p);
+            if (!(a->rcpt[a->nrcpt] = strdup(br))) {
+                strbuf_free(&to);
                 return ALERT_ENOMEM;
             }
             a->nrcpt++;
             if (to.len)
-                sb_str(&to, ", ");
-            sb_str(&to, addr);
+                strbuf_puts(&to, ", ");
+            strbuf_puts(&to, addr);
         }
         p += n;
         if (*p == ',')
             p++;
     }
     if (a->nrcpt == 0) {
-        free(to.p);
+        strbuf_free(&to);
         alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO names no recipient");
         return ALERT_EINVAL;
     }
-    a->to_header = sb_take(&to);
+    a->to_header = strbuf_take(&to);
     char from[324];
     snprintf(from, sizeof from, "<%s>", from_addr);
-    a->mail_from = xstrdup(from);
+    a->mail_from = strdup(from);
     if (from_name[0]) {
         /* a quoted string unless the name is atoms and spaces only */
         int quote = strpbrk(from_name, "()<>[]:;@\\,.\"") != NULL;
-        sbuf fh = { 0 };
-        sb_fmt(&fh, "%s%s%s <%s>", quote ? "\"" : "", from_name, quote ? "\"" : "", from_addr);
-        a->from_header = sb_take(&fh);
+        strbuf fh = STRBUF_INIT;
+        strbuf_printf(&fh, "%s%s%s <%s>", quote ? "\"" : "", from_name, quote ? "\"" : "",
+                      from_addr);
+        a->from_header = strbuf_take(&fh);
     } else {
-        a->from_header = xstrdup(from_addr);
+        a->from_header = strdup(from_addr);
     }
     const char *dom = strrchr(from_addr, '@') + 1;
     snprintf(a->from_domain, sizeof a->from_domain, "%s", dom);
     if (o->smtp_user && *o->smtp_user) {
-        a->smtp_user = xstrdup(o->smtp_user);
-        a->smtp_password = xstrdup(o->smtp_password ? o->smtp_password : "");
+        a->smtp_user = strdup(o->smtp_user);
+        a->smtp_password = strdup(o->smtp_password ? o->smtp_password : "");
         if (!a->smtp_user || !a->smtp_password)
             return ALERT_ENOMEM;
     }
@@ -550,16 +480,7 @@ static int parse_email(alerter *a, const alert_options *o)
 static void interruptible_sleep(int64_t ns, void *ctx)
 {
     alerter *a = ctx;
-    int64_t until = mono_ns() + ns;
-    pthread_mutex_lock(&a->lock);
-    while (!atomic_load(&a->abort_flag)) {
-        int64_t now = mono_ns();
-        if (now >= until)
-            break;
-        struct timespec ts = { (time_t)(until / 1000000000), (long)(until % 1000000000) };
-        pthread_cond_timedwait(&a->wake, &a->lock, &ts);
-    }
-    pthread_mutex_unlock(&a->lock);
+    sleep_unless_stopped(ns, &a->abort_flag, -1);
 }
 
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -781,20 +702,29 @@ static int run_with_retry(alerter *a, retry_fn fn, attempt_ctx *c, const char *c
     return -1;
 }
 
+/* "CRITICAL", "WARNING", "RESOLVED" into out (16 bytes). */
+static void severity_caps(char *out, alert_severity sev)
+{
+    size_t i = 0;
+    for (const char *p = alert_severity_name(sev); *p && i < 15; p++)
+        out[i++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    out[i] = '\0';
+}
+
 static char *slack_escape(const char *s)
 {
-    sbuf b = { 0 };
+    strbuf b = STRBUF_INIT;
     for (; *s; s++) {
         if (*s == '&')
-            sb_str(&b, "&amp;");
+            strbuf_puts(&b, "&amp;");
         else if (*s == '<')
-            sb_str(&b, "&lt;");
+            strbuf_puts(&b, "&lt;");
         else if (*s == '>')
-            sb_str(&b, "&gt;");
+            strbuf_puts(&b, "&gt;");
         else
-            sb_add(&b, s, 1);
+            strbuf_add(&b, s, 1);
     }
-    return sb_take(&b);
+    return strbuf_take(&b);
 }
 
 static char *webhook_payload(const alerter *a, const alert_item *it)
@@ -808,32 +738,30 @@ static char *webhook_payload(const alerter *a, const alert_item *it)
     if (a->webhook_slack) {
         char *t = slack_escape(it->title), *b = slack_escape(it->body), *k = slack_escape(it->key),
              *h = slack_escape(a->host);
-        sbuf s = { 0 };
+        strbuf s = STRBUF_INIT;
         if (t && b && k && h) {
             static const char *const icon[] = { ":red_circle:", ":warning:", ":white_check_mark:" };
             char sev[16];
-            snprintf(sev, sizeof sev, "%s", alert_severity_name(it->sev));
-            for (char *p = sev; *p; p++)
-                *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-            sb_fmt(&s, "%s *[%s] ", icon[(unsigned)it->sev % 3], sev);
-            sb_str(&s, t);
-            sb_str(&s, "*\n");
+            severity_caps(sev, it->sev);
+            strbuf_printf(&s, "%s *[%s] ", icon[(unsigned)it->sev % 3], sev);
+            strbuf_puts(&s, t);
+            strbuf_puts(&s, "*\n");
             if (*b) {
-                sb_str(&s, b);
-                sb_str(&s, "\n");
+                strbuf_puts(&s, b);
+                strbuf_puts(&s, "\n");
             }
-            sb_str(&s, "key `");
-            sb_str(&s, k);
-            sb_str(&s, "` · host ");
-            sb_str(&s, h);
-            sb_str(&s, " · ");
-            sb_str(&s, when);
-            sb_str(&s, " · ingestor");
+            strbuf_puts(&s, "key `");
+            strbuf_puts(&s, k);
+            strbuf_puts(&s, "` · host ");
+            strbuf_puts(&s, h);
+            strbuf_puts(&s, " · ");
+            strbuf_puts(&s, when);
+            strbuf_puts(&s, " · ingestor");
         } else {
-            s.oom = 1;
+            s.failed = true;
         }
         free(t), free(b), free(k), free(h);
-        char *text = sb_take(&s);
+        char *text = strbuf_take(&s);
         ok = text && cJSON_AddStringToObject(o, "text", text);
         free(text);
     } else {
@@ -850,7 +778,7 @@ static char *webhook_payload(const alerter *a, const alert_item *it)
     return out;
 }
 
-static void b64(sbuf *b, const unsigned char *s, size_t n)
+static void b64(strbuf *b, const unsigned char *s, size_t n)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
@@ -861,14 +789,14 @@ static void b64(sbuf *b, const unsigned char *s, size_t n)
             v |= s[i + 2];
         char q[4] = { tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
                       i + 1 < n ? tbl[(v >> 6) & 63] : '=', i + 2 < n ? tbl[v & 63] : '=' };
-        sb_add(b, q, 4);
+        strbuf_add(b, q, 4);
     }
 }
 
 /* The Subject field value, folded so that no line passes 78 bytes
  * ("Subject: " included): plain when printable ASCII, else RFC 2047
  * encoded words (UTF-8, base64) of at most 39 bytes each. */
-static void subject_value(sbuf *b, const char *subj)
+static void subject_value(strbuf *b, const char *subj)
 {
     int plain = strlen(subj) <= 900;
     for (const char *p = subj; *p && plain; p++)
@@ -881,10 +809,10 @@ static void subject_value(sbuf *b, const char *subj)
         while (*p) {
             size_t word = strcspn(p + 1, " ") + 1;
             if (col + word > 78 && *p == ' ' && col > 1) {
-                sb_str(b, "\r\n");
+                strbuf_puts(b, "\r\n");
                 col = 0;
             }
-            sb_add(b, p, word);
+            strbuf_add(b, p, word);
             col += word;
             p += word;
         }
@@ -896,31 +824,31 @@ static void subject_value(sbuf *b, const char *subj)
         if (n == 0)
             n = 1;
         if (i)
-            sb_str(b, "\r\n ");
-        sb_str(b, "=?UTF-8?B?");
+            strbuf_puts(b, "\r\n ");
+        strbuf_puts(b, "=?UTF-8?B?");
         b64(b, (const unsigned char *)subj + i, n);
-        sb_str(b, "?=");
+        strbuf_puts(b, "?=");
         i += n;
     }
 }
 
 /* Text with CRLF line ends and no line longer than 998 bytes. */
-static void crlf_text(sbuf *b, const char *s)
+static void crlf_text(strbuf *b, const char *s)
 {
     size_t col = 0;
     for (const char *p = s; *p; p++) {
         if (*p == '\r' || *p == '\n') {
             if (*p == '\r' && p[1] == '\n')
                 p++;
-            sb_str(b, "\r\n");
+            strbuf_puts(b, "\r\n");
             col = 0;
             continue;
         }
         if (col >= 900 && ((unsigned char)*p & 0xC0) != 0x80) {
-            sb_str(b, "\r\n");
+            strbuf_puts(b, "\r\n");
             col = 0;
         }
-        sb_add(b, p, 1);
+        strbuf_add(b, p, 1);
         col++;
     }
 }
@@ -941,11 +869,10 @@ static void mail_free(mail *m)
     m->text = NULL;
 }
 
-/* Append one header field; the sbuf is emptied. Returns -1 when out of memory. */
-static int add_field(mail *m, sbuf *f)
+/* Append one header field; the buffer is emptied. Returns -1 when out of memory. */
+static int add_field(mail *m, strbuf *f)
 {
-    char *s = sb_take(f);
-    memset(f, 0, sizeof *f);
+    char *s = strbuf_take(f);
     struct curl_slist *tmp = s ? curl_slist_append(m->headers, s) : NULL;
     free(s);
     if (!tmp)
@@ -960,9 +887,7 @@ static int email_message(alerter *a, const alert_item *it, mail *m)
     format_rfc5322_date(&it->when, date, sizeof date);
     format_rfc3339(&it->when, when, sizeof when);
     char sev[16];
-    snprintf(sev, sizeof sev, "%s", alert_severity_name(it->sev));
-    for (char *p = sev; *p; p++)
-        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    severity_caps(sev, it->sev);
 
     char subj[TITLE_MAX + 64];
     snprintf(subj, sizeof subj, "[ingestor %s] %s", sev, it->title);
@@ -976,39 +901,40 @@ static int email_message(alerter *a, const alert_item *it, mail *m)
             *p = '_';
 
     memset(m, 0, sizeof *m);
-    sbuf f = { 0 };
+    strbuf f = STRBUF_INIT;
     int rc = 0;
-    sb_fmt(&f, "Date: %s", date);
+    strbuf_printf(&f, "Date: %s", date);
     rc |= add_field(m, &f);
-    sb_str(&f, "From: ");
-    sb_str(&f, a->from_header);
+    strbuf_puts(&f, "From: ");
+    strbuf_puts(&f, a->from_header);
     rc |= add_field(m, &f);
-    sb_str(&f, "To: ");
-    sb_str(&f, a->to_header);
+    strbuf_puts(&f, "To: ");
+    strbuf_puts(&f, a->to_header);
     rc |= add_field(m, &f);
-    sb_str(&f, "Subject: ");
+    strbuf_puts(&f, "Subject: ");
     subject_value(&f, subj);
     rc |= add_field(m, &f);
-    sb_fmt(&f, "Message-ID: <%lld.%09ld.%llu.%ld@%s>", (long long)it->when.tv_sec, it->when.tv_nsec,
-           (unsigned long long)++a->msgid_seq, (long)getpid(), a->msgid_host);
+    strbuf_printf(&f, "Message-ID: <%lld.%09ld.%llu.%ld@%s>", (long long)it->when.tv_sec,
+                  it->when.tv_nsec, (unsigned long long)++a->msgid_seq, (long)getpid(),
+                  a->msgid_host);
     rc |= add_field(m, &f);
-    sb_str(&f, "Auto-Submitted: auto-generated");
+    strbuf_puts(&f, "Auto-Submitted: auto-generated");
     rc |= add_field(m, &f);
-    sb_str(&f, "X-Ingestor-Alert-Key: ");
-    sb_str(&f, key);
+    strbuf_puts(&f, "X-Ingestor-Alert-Key: ");
+    strbuf_puts(&f, key);
     rc |= add_field(m, &f);
 
     /* The title is the Subject: the text starts with the body (the title
      * only when there is no body), then the alert's particulars. */
-    sbuf b = { 0 };
+    strbuf b = STRBUF_INIT;
     crlf_text(&b, *it->body ? it->body : it->title);
-    sb_str(&b, "\r\n\r\n");
-    sb_fmt(&b, "Severity: %s\r\nKey: ", alert_severity_name(it->sev));
+    strbuf_puts(&b, "\r\n\r\n");
+    strbuf_printf(&b, "Severity: %s\r\nKey: ", alert_severity_name(it->sev));
     crlf_text(&b, it->key);
-    sb_str(&b, "\r\nHost: ");
-    sb_str(&b, a->host);
-    sb_fmt(&b, "\r\nTime: %s\r\nSource: ingestor\r\n", when);
-    m->text = sb_take(&b);
+    strbuf_puts(&b, "\r\nHost: ");
+    strbuf_puts(&b, a->host);
+    strbuf_printf(&b, "\r\nTime: %s\r\nSource: ingestor\r\n", when);
+    m->text = strbuf_take(&b);
     if (rc != 0 || !m->text) {
         mail_free(m);
         return -1;
@@ -1043,13 +969,6 @@ static void rfc3339_ns(int64_t ns, char *out, size_t n)
 {
     struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
     format_rfc3339(&ts, out, n);
-}
-
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* One element of the POST /api/v2/alerts array; ends_ns is CLOCK_REALTIME. */
@@ -1127,7 +1046,7 @@ static int am_deliver(alerter *a, const alert_item *it)
         *f = a->firing[--a->nfiring];
         ends_ns = (int64_t)it->when.tv_sec * 1000000000 + it->when.tv_nsec;
     } else {
-        char *s = xstrdup(it->title), *d = xstrdup(it->body);
+        char *s = strdup(it->title), *d = strdup(it->body);
         if (!s || !d) {
             free(s), free(d);
             alog(a, ALERT_LOG_ERROR, "alert %s: out of memory", it->key);
@@ -1155,7 +1074,7 @@ static int am_deliver(alerter *a, const alert_item *it)
         f->description = d;
         f->sev = it->sev;
         memcpy(f->symbol, it->symbol, sizeof f->symbol);
-        ends_ns = real_ns() + ahead_ns;
+        ends_ns = wall_ms() * 1000000 + ahead_ns;
     }
     const am_alert *post = it->sev == ALERT_RESOLVED ? &one : f;
     char *json = am_payload(a, post, 1, ends_ns);
@@ -1179,7 +1098,8 @@ static int am_deliver(alerter *a, const alert_item *it)
 static void am_resend(alerter *a)
 {
     a->am_next_ns = mono_ns() + a->am_resend_ms * 1000000;
-    char *json = am_payload(a, a->firing, a->nfiring, real_ns() + 4 * a->am_resend_ms * 1000000);
+    char *json =
+        am_payload(a, a->firing, a->nfiring, wall_ms() * 1000000 + 4 * a->am_resend_ms * 1000000);
     if (!json) {
         alog(a, ALERT_LOG_ERROR, "out of memory re-sending to Alertmanager");
         return;
@@ -1357,19 +1277,13 @@ static void release(alerter *a)
 static char *am_url(const alert_options *o)
 {
     const char *u = o->webhook_url;
-    if (!o->webhook_alertmanager)
-        return xstrdup(u);
     const char *path = strstr(u, "://") + 3;
     path += strcspn(path, "/?#");
-    if (*path && strcmp(path, "/") != 0)
-        return xstrdup(u);
-    size_t n = (size_t)(path - u);
-    char *out = malloc(n + sizeof "/api/v2/alerts");
-    if (out) {
-        memcpy(out, u, n);
-        memcpy(out + n, "/api/v2/alerts", sizeof "/api/v2/alerts");
-    }
-    return out;
+    strbuf b = STRBUF_INIT;
+    strbuf_add(&b, u, (size_t)(path - u));
+    strbuf_puts(&b, o->webhook_alertmanager && (!*path || strcmp(path, "/") == 0) ? "/api/v2/alerts"
+                                                                                  : path);
+    return strbuf_take(&b);
 }
 
 int alerter_new(alerter **out, const alert_options *o)
@@ -1448,10 +1362,10 @@ int alerter_new(alerter **out, const alert_options *o)
     if (j == 0)
         snprintf(a->msgid_host, sizeof a->msgid_host, "localhost");
     if (a->webhook_am) {
-        a->am_instance = xstrdup(o->am_instance && *o->am_instance ? o->am_instance : a->host);
-        a->am_job = xstrdup(o->am_job && *o->am_job ? o->am_job : "ingestor");
+        a->am_instance = strdup(o->am_instance && *o->am_instance ? o->am_instance : a->host);
+        a->am_job = strdup(o->am_job && *o->am_job ? o->am_job : "ingestor");
         a->am_generator =
-            o->am_generator_url && *o->am_generator_url ? xstrdup(o->am_generator_url) : NULL;
+            o->am_generator_url && *o->am_generator_url ? strdup(o->am_generator_url) : NULL;
         a->firing = calloc(AM_MAX_FIRING, sizeof *a->firing);
         if (!a->am_instance || !a->am_job || !a->firing ||
             (o->am_generator_url && *o->am_generator_url && !a->am_generator)) {
@@ -1640,15 +1554,6 @@ size_t alerter_pending(alerter *a)
 /* Internals for the fuzz target (alert_internal.h)                          */
 /* ------------------------------------------------------------------------ */
 
-static void scratch_free(alerter *a)
-{
-    for (size_t k = 0; k < a->nsecrets; k++)
-        text_wipe_free(a->secrets[k]);
-    free(a->secrets);
-    text_masker_free(a->masker);
-    free(a);
-}
-
 int alert_internal_webhook(const char *url, const char *text, char *origin, size_t size,
                            char **scrubbed)
 {
@@ -1663,7 +1568,7 @@ int alert_internal_webhook(const char *url, const char *text, char *origin, size
         if (!*scrubbed)
             rc = ALERT_ENOMEM;
     }
-    scratch_free(a);
+    release(a);
     return rc;
 }
 
@@ -1680,8 +1585,8 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     alerter *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    a->from_header = xstrdup(from);
-    a->to_header = xstrdup(to);
+    a->from_header = strdup(from);
+    a->to_header = strdup(to);
     snprintf(a->host, sizeof a->host, "fuzz.invalid");
     snprintf(a->msgid_host, sizeof a->msgid_host, "fuzz.invalid");
     alert_item it = { .sev = ALERT_WARNING };
@@ -1693,20 +1598,18 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     char *msg = NULL;
     mail m;
     if (it.title && it.body && a->from_header && a->to_header && email_message(a, &it, &m) == 0) {
-        sbuf b = { 0 };
+        strbuf b = STRBUF_INIT;
         for (const struct curl_slist *h = m.headers; h; h = h->next) {
-            sb_str(&b, h->data);
-            sb_str(&b, "\r\n");
+            strbuf_puts(&b, h->data);
+            strbuf_puts(&b, "\r\n");
         }
-        sb_str(&b, "\r\n");
-        sb_str(&b, m.text);
-        msg = sb_take(&b);
+        strbuf_puts(&b, "\r\n");
+        strbuf_puts(&b, m.text);
+        msg = strbuf_take(&b);
         mail_free(&m);
     }
     free(it.title);
     free(it.body);
-    free(a->from_header);
-    free(a->to_header);
-    scratch_free(a);
+    release(a);
     return msg;
 }

@@ -1,6 +1,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include <dqcheck/dqcheck.h>
 #include <libpq-fe.h>
@@ -11,9 +12,6 @@
 #include "pipeline.h"
 #include "report.h"
 #include "textsafe.h"
-
-#define EX_UNAVAILABLE 69
-#define EX_SOFTWARE    70
 
 /* The filter all queries share: $1 symbol, $2 timespan, $3 multiplier,
  * $4/$5 the New York dates (NULL: unbounded). */
