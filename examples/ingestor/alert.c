@@ -125,36 +125,20 @@ struct alerter {
 
 const char *alert_strerror(int rc)
 {
-    switch (rc) {
-    case ALERT_OK:
-        return "queued";
-    case ALERT_SUPPRESSED:
-        return "suppressed as a duplicate";
-    case ALERT_EINVAL:
-        return "invalid argument";
-    case ALERT_ENOMEM:
-        return "out of memory";
-    case ALERT_EFULL:
-        return "alert queue full";
-    case ALERT_ETHREAD:
-        return "could not start the delivery thread";
-    default:
-        return "unknown error";
-    }
+    static const char *const text[] = { "could not start the delivery thread",
+                                        "alert queue full",
+                                        "out of memory",
+                                        "invalid argument",
+                                        "queued",
+                                        "suppressed as a duplicate" };
+    return rc >= ALERT_ETHREAD && rc <= ALERT_SUPPRESSED ? text[rc - ALERT_ETHREAD]
+                                                         : "unknown error";
 }
 
 const char *alert_severity_name(alert_severity sev)
 {
-    switch (sev) {
-    case ALERT_CRITICAL:
-        return "critical";
-    case ALERT_WARNING:
-        return "warning";
-    case ALERT_RESOLVED:
-        return "resolved";
-    default:
-        return "unknown";
-    }
+    static const char *const names[] = { "critical", "warning", "resolved" };
+    return (unsigned)sev < 3 ? names[sev] : "unknown";
 }
 
 static int64_t default_clock_ms(void *ud)
@@ -396,52 +380,42 @@ static int parse_email(alerter *a, const alert_options *o)
     a->smtp_url = strdup(url);
 
     strbuf to = STRBUF_INIT;
-    const char *p = o->email_to;
-    while (*p) {
-        size_t n = strcspn(p, ",");
-        const char *s = p, *e = p + n;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e > s) {
-            char addr[320];
-            if ((size_t)(e - s) >= sizeof addr - 2) {
-                strbuf_free(&to);
-                alog(a, ALERT_LOG_ERROR, "an ALERT_EMAIL_TO address is too long");
-                return ALERT_EINVAL;
-            }
-            snprintf(addr, sizeof addr, "%.*s", (int)(e - s), s);
-            if (!address_ok(addr)) {
-                strbuf_free(&to);
-                alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO holds an invalid address");
-                return ALERT_EINVAL;
-            }
-            char **v = realloc(a->rcpt, (a->nrcpt + 1) * sizeof *v);
-            if (!v) {
-                strbuf_free(&to);
-                return ALERT_ENOMEM;
-            }
+    char *list = strdup(o->email_to), *save = NULL;
+    int rc = list ? ALERT_OK : ALERT_ENOMEM;
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; rc == ALERT_OK && t;
+         t = strtok_r(NULL, ",", &save)) {
+        t += strspn(t, " \t");
+        size_t n = strlen(t);
+        while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+            t[--n] = '\0';
+        char **v = NULL;
+        if (n == 0)
+            continue;
+        if (n >= 318 || !address_ok(t)) {
+            alog(a, ALERT_LOG_ERROR,
+                 n >= 318 ? "an ALERT_EMAIL_TO address is too long"
+                          : "ALERT_EMAIL_TO holds an invalid address");
+            rc = ALERT_EINVAL;
+        } else if (!(v = realloc(a->rcpt, (a->nrcpt + 1) * sizeof *v))) {
+            rc = ALERT_ENOMEM;
+        } else {
             a->rcpt = v;
-            char br[324];
-            snprintf(br, sizeof br, "<%s>", addr);
-            if (!(a->rcpt[a->nrcpt] = strdup(br))) {
-                strbuf_free(&to);
-                return ALERT_ENOMEM;
-            }
-            a->nrcpt++;
-            if (to.len)
-                strbuf_puts(&to, ", ");
-            strbuf_puts(&to, addr);
+            strbuf br = STRBUF_INIT;
+            strbuf_printf(&br, "<%s>", t);
+            if (!(a->rcpt[a->nrcpt] = strbuf_take(&br)))
+                rc = ALERT_ENOMEM;
+            a->nrcpt += rc == ALERT_OK;
+            strbuf_printf(&to, "%s%s", to.len ? ", " : "", t);
         }
-        p += n;
-        if (*p == ',')
-            p++;
     }
-    if (a->nrcpt == 0) {
-        strbuf_free(&to);
+    free(list);
+    if (rc == ALERT_OK && a->nrcpt == 0) {
         alog(a, ALERT_LOG_ERROR, "ALERT_EMAIL_TO names no recipient");
-        return ALERT_EINVAL;
+        rc = ALERT_EINVAL;
+    }
+    if (rc != ALERT_OK) {
+        strbuf_free(&to);
+        return rc;
     }
     a->to_header = strbuf_take(&to);
     char from[324];
