@@ -717,20 +717,8 @@ static char *webhook_payload(const alerter *a, const alert_item *it)
             static const char *const icon[] = { ":red_circle:", ":warning:", ":white_check_mark:" };
             char sev[16];
             severity_caps(sev, it->sev);
-            strbuf_printf(&s, "%s *[%s] ", icon[(unsigned)it->sev % 3], sev);
-            strbuf_puts(&s, t);
-            strbuf_puts(&s, "*\n");
-            if (*b) {
-                strbuf_puts(&s, b);
-                strbuf_puts(&s, "\n");
-            }
-            strbuf_puts(&s, "key `");
-            strbuf_puts(&s, k);
-            strbuf_puts(&s, "` · host ");
-            strbuf_puts(&s, h);
-            strbuf_puts(&s, " · ");
-            strbuf_puts(&s, when);
-            strbuf_puts(&s, " · ingestor");
+            strbuf_printf(&s, "%s *[%s] %s*\n%s%skey `%s` · host %s · %s · ingestor",
+                          icon[(unsigned)it->sev % 3], sev, t, b, *b ? "\n" : "", k, h, when);
         } else {
             s.failed = true;
         }
@@ -879,11 +867,9 @@ static int email_message(alerter *a, const alert_item *it, mail *m)
     int rc = 0;
     strbuf_printf(&f, "Date: %s", date);
     rc |= add_field(m, &f);
-    strbuf_puts(&f, "From: ");
-    strbuf_puts(&f, a->from_header);
+    strbuf_printf(&f, "From: %s", a->from_header);
     rc |= add_field(m, &f);
-    strbuf_puts(&f, "To: ");
-    strbuf_puts(&f, a->to_header);
+    strbuf_printf(&f, "To: %s", a->to_header);
     rc |= add_field(m, &f);
     strbuf_puts(&f, "Subject: ");
     subject_value(&f, subj);
@@ -894,8 +880,7 @@ static int email_message(alerter *a, const alert_item *it, mail *m)
     rc |= add_field(m, &f);
     strbuf_puts(&f, "Auto-Submitted: auto-generated");
     rc |= add_field(m, &f);
-    strbuf_puts(&f, "X-Ingestor-Alert-Key: ");
-    strbuf_puts(&f, key);
+    strbuf_printf(&f, "X-Ingestor-Alert-Key: %s", key);
     rc |= add_field(m, &f);
 
     /* The title is the Subject: the text starts with the body (the title
@@ -905,9 +890,7 @@ static int email_message(alerter *a, const alert_item *it, mail *m)
     strbuf_puts(&b, "\r\n\r\n");
     strbuf_printf(&b, "Severity: %s\r\nKey: ", alert_severity_name(it->sev));
     crlf_text(&b, it->key);
-    strbuf_puts(&b, "\r\nHost: ");
-    strbuf_puts(&b, a->host);
-    strbuf_printf(&b, "\r\nTime: %s\r\nSource: ingestor\r\n", when);
+    strbuf_printf(&b, "\r\nHost: %s\r\nTime: %s\r\nSource: ingestor\r\n", a->host, when);
     m->text = strbuf_take(&b);
     if (rc != 0 || !m->text) {
         mail_free(m);
@@ -1414,23 +1397,19 @@ int alert_raise_symbol(alerter *a, const char *key, alert_severity sev, const ch
     if (!it)
         return ALERT_ENOMEM;
     char *k = scrub_dup(a, key, ALERT_KEY_MAX);
+    char *sym = scrub_dup(a, symbol ? symbol : "", sizeof it->symbol - 1);
     it->title = scrub_dup(a, title, TITLE_MAX);
     it->body = scrub_dup(a, body ? body : "", BODY_MAX);
-    if (!k || !it->title || !it->body) {
-        free(k);
+    if (k && sym) {
+        snprintf(it->key, sizeof it->key, "%s", k);
+        snprintf(it->symbol, sizeof it->symbol, "%s", sym);
+    }
+    int bad = !k || !sym || !it->title || !it->body;
+    free(k);
+    free(sym);
+    if (bad) {
         item_free(it);
         return ALERT_ENOMEM;
-    }
-    snprintf(it->key, sizeof it->key, "%s", k);
-    free(k);
-    if (symbol && *symbol) {
-        char *sym = scrub_dup(a, symbol, sizeof it->symbol - 1);
-        if (!sym) {
-            item_free(it);
-            return ALERT_ENOMEM;
-        }
-        snprintf(it->symbol, sizeof it->symbol, "%s", sym);
-        free(sym);
     }
     it->sev = sev;
     clock_gettime(CLOCK_REALTIME, &it->when);
@@ -1573,12 +1552,9 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     mail m;
     if (it.title && it.body && a->from_header && a->to_header && email_message(a, &it, &m) == 0) {
         strbuf b = STRBUF_INIT;
-        for (const struct curl_slist *h = m.headers; h; h = h->next) {
-            strbuf_puts(&b, h->data);
-            strbuf_puts(&b, "\r\n");
-        }
-        strbuf_puts(&b, "\r\n");
-        strbuf_puts(&b, m.text);
+        for (const struct curl_slist *h = m.headers; h; h = h->next)
+            strbuf_printf(&b, "%s\r\n", h->data);
+        strbuf_printf(&b, "\r\n%s", m.text);
         msg = strbuf_take(&b);
         mail_free(&m);
     }
