@@ -119,9 +119,7 @@ struct alerter {
     pthread_t thread;
 };
 
-/* ------------------------------------------------------------------------ */
-/* Small helpers                                                            */
-/* ------------------------------------------------------------------------ */
+/* ------------------------------------------------------------ Small helpers */
 
 const char *alert_strerror(int rc)
 {
@@ -213,9 +211,7 @@ static void format_rfc5322_date(const struct timespec *ts, char *out, size_t n)
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Options                                                                  */
-/* ------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------ Options */
 
 static int has_ctl(const char *s)
 {
@@ -446,9 +442,7 @@ static int parse_email(alerter *a, const alert_options *o)
     return ALERT_OK;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Delivery                                                                 */
-/* ------------------------------------------------------------------------ */
+/* ----------------------------------------------------------------- Delivery */
 
 /* Sleep for the retry policy, cut short when alerter_free() gives up. */
 static void interruptible_sleep(int64_t ns, void *ctx)
@@ -899,9 +893,7 @@ static int email_message(alerter *a, const alert_item *it, mail *m)
     return 0;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Alertmanager (API v2)                                                    */
-/* ------------------------------------------------------------------------ */
+/* ---------------------------------------------------- Alertmanager (API v2) */
 
 /* "job-dead:42" -> "IngestorJobDead": the key's part before ':', in
  * CamelCase, letters and digits only (a valid Prometheus label value is any
@@ -1200,9 +1192,7 @@ static void *delivery_main(void *arg)
     return NULL;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Public API                                                               */
-/* ------------------------------------------------------------------------ */
+/* --------------------------------------------------------------- Public API */
 
 static void release(alerter *a)
 {
@@ -1503,9 +1493,7 @@ size_t alerter_pending(alerter *a)
     return n;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Internals for the fuzz target (alert_internal.h)                          */
-/* ------------------------------------------------------------------------ */
+/* ------------------------- Internals for the fuzz target (alert_internal.h) */
 
 int alert_internal_webhook(const char *url, const char *text, char *origin, size_t size,
                            char **scrubbed)

@@ -265,6 +265,7 @@ static int build_schema(envcheck_schema **out)
     if (rc == ENVCHECK_OK)
         rc = envcheck_schema_group_rule(s, ENVCHECK_ALL_OR_NONE, smtp_auth, 2);
     if (rc != ENVCHECK_OK) {
+        fprintf(stderr, "ingestor: %s\n", envcheck_schema_errmsg(s));
         envcheck_schema_free(s);
         *out = NULL;
         return -1;
