@@ -59,10 +59,9 @@ struct alerter {
     int webhook_slack, webhook_am;
     struct curl_slist *hook_headers;
     int email_enabled, smtp_tls_off;
-    struct curl_slist *rcpt;                   /* "<addr>" each */
-    char *mail_from, *from_header, *to_header; /* "<addr>", "Name <addr>", "a, b" */
-    char *smtp_url;                            /* smtp[s]://host:port */
-    char smtp_origin[300];
+    struct curl_slist *rcpt;                           /* "<addr>" each */
+    char mail_from[324], from_header[480], *to_header; /* "<addr>", "Name <addr>", "a, b" */
+    char smtp_origin[300];                             /* the URL: smtp[s]://host:port */
     char *smtp_user, *smtp_password;
     int64_t window_ms, base_ms, cap_ms, drain_ms, am_resend_ms;
     long timeout_ms;
@@ -172,6 +171,11 @@ static void format_time(const struct timespec *ts, int rfc5322, char *out, size_
         strftime(out, n, rfc5322 ? "%a, %d %b %Y %H:%M:%S +0000" : "%Y-%m-%dT%H:%M:%S", &tm);
     if (!rfc5322)
         snprintf(out + len, n - len, ".%03ldZ", ts->tv_nsec / 1000000);
+}
+
+static struct timespec ns_to_ts(int64_t ns)
+{
+    return (struct timespec){ (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
 }
 
 static int has_ctl(const char *s)
@@ -327,7 +331,7 @@ static int parse_email(alerter *a, const alert_options *o)
              !o->smtp_tls_off && port == 465 ? "smtps" : "smtp", v6 ? "[" : "", h, v6 ? "]" : "",
              port);
 
-    strbuf to = STRBUF_INIT, b = STRBUF_INIT;
+    strbuf to = STRBUF_INIT;
     char *list = strdup(o->email_to), *save = NULL;
     int rc = list ? ALERT_OK : ALERT_ENOMEM;
     for (char *t = list ? strtok_r(list, ",", &save) : NULL; rc == ALERT_OK && t;
@@ -343,10 +347,9 @@ static int parse_email(alerter *a, const alert_options *o)
             rc = ALERT_EINVAL;
             break;
         }
-        strbuf_printf(&b, "<%s>", t);
-        char *r = strbuf_take(&b);
-        struct curl_slist *l = r ? curl_slist_append(a->rcpt, r) : NULL;
-        free(r);
+        char r[320];
+        snprintf(r, sizeof r, "<%s>", t);
+        struct curl_slist *l = curl_slist_append(a->rcpt, r);
         rc = l ? ALERT_OK : ALERT_ENOMEM;
         a->rcpt = l ? l : a->rcpt;
         strbuf_printf(&to, "%s%s", to.len ? ", " : "", t);
@@ -361,22 +364,17 @@ static int parse_email(alerter *a, const alert_options *o)
         return rc;
     /* the display name is a quoted string unless it is atoms and spaces only */
     const char *q = strpbrk(name, "()<>[]:;@\\,.\"") ? "\"" : "";
-    strbuf_printf(&b, "<%s>", addr);
-    a->mail_from = strbuf_take(&b);
-    if (name[0])
-        strbuf_printf(&b, "%s%s%s <%s>", q, name, q, addr);
-    else
-        strbuf_puts(&b, addr);
-    a->from_header = strbuf_take(&b);
+    snprintf(a->mail_from, sizeof a->mail_from, "<%s>", addr);
+    snprintf(a->from_header, sizeof a->from_header, "%s%s%s%s%s%s", q, name, q, name[0] ? " <" : "",
+             addr, name[0] ? ">" : "");
     snprintf(a->from_domain, sizeof a->from_domain, "%s", strrchr(addr, '@') + 1);
-    a->smtp_url = strdup(a->smtp_origin);
     if (o->smtp_user && *o->smtp_user) {
         a->smtp_user = strdup(o->smtp_user);
         a->smtp_password = strdup(o->smtp_password ? o->smtp_password : "");
         if (!a->smtp_user || !a->smtp_password)
             return ALERT_ENOMEM;
     }
-    if (!a->smtp_url || !a->to_header || !a->mail_from || !a->from_header)
+    if (!a->to_header)
         return ALERT_ENOMEM;
     a->smtp_tls_off = o->smtp_tls_off;
     a->email_enabled = 1;
@@ -442,26 +440,23 @@ static int attempt(retry_call *call, void *ud)
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, a);
     curl_mime *mime = NULL;
+    CURLcode rc = CURLE_OK;
     if (email) {
-        curl_easy_setopt(h, CURLOPT_URL, a->smtp_url);
+        curl_easy_setopt(h, CURLOPT_URL, a->smtp_origin);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(h, CURLOPT_USE_SSL, a->smtp_tls_off ? CURLUSESSL_NONE : CURLUSESSL_ALL);
+        curl_easy_setopt(h, CURLOPT_USE_SSL,
+                         (long)(a->smtp_tls_off ? CURLUSESSL_NONE : CURLUSESSL_ALL));
         curl_easy_setopt(h, CURLOPT_MAIL_FROM, a->mail_from);
         curl_easy_setopt(h, CURLOPT_MAIL_RCPT, a->rcpt);
         curl_easy_setopt(h, CURLOPT_USERNAME, a->smtp_user);
         curl_easy_setopt(h, CURLOPT_PASSWORD, a->smtp_password);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->mail_headers);
         /* the text as one quoted-printable part: 8BITMIME is never assumed */
-        mime = curl_mime_init(h);
-        curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
-        if (!part || curl_mime_data(part, c->payload, CURL_ZERO_TERMINATED) != CURLE_OK ||
-            curl_mime_type(part, "text/plain; charset=utf-8") != CURLE_OK ||
-            curl_mime_encoder(part, "quoted-printable") != CURLE_OK) {
-            curl_mime_free(mime);
-            curl_easy_cleanup(h);
-            snprintf(call->errmsg, sizeof call->errmsg, "out of memory");
-            return RC_TRANSPORT;
-        }
+        curl_mimepart *part = curl_mime_addpart(mime = curl_mime_init(h));
+        if (curl_mime_data(part, c->payload, CURL_ZERO_TERMINATED) ||
+            curl_mime_type(part, "text/plain; charset=utf-8") ||
+            curl_mime_encoder(part, "quoted-printable"))
+            rc = CURLE_OUT_OF_MEMORY;
         curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
     } else {
         c->retry_after[0] = '\0';
@@ -474,7 +469,8 @@ static int attempt(retry_call *call, void *ud)
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
     }
-    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(h);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
@@ -606,7 +602,7 @@ static char *am_payload(const alerter *a, alert_item *const *f, size_t n, int64_
 {
     cJSON *arr = cJSON_CreateArray();
     int ok = arr != NULL;
-    struct timespec ends_ts = { (time_t)(ends_ns / 1000000000), (long)(ends_ns % 1000000000) };
+    struct timespec ends_ts = ns_to_ts(ends_ns);
     char name[96], starts[64], ends[64];
     format_time(&ends_ts, 0, ends, sizeof ends);
     for (size_t i = 0; ok && i < n; i++) {
@@ -622,10 +618,14 @@ static char *am_payload(const alerter *a, alert_item *const *f, size_t n, int64_
         name[j] = '\0';
         format_time(&f[i]->starts, 0, starts, sizeof starts);
         cJSON *o = cJSON_CreateObject();
+        if (!cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            ok = 0;
+            break;
+        }
         cJSON *l = cJSON_AddObjectToObject(o, "labels"),
               *an = cJSON_AddObjectToObject(o, "annotations");
-        ok = cJSON_AddItemToArray(arr, o) && l && an &&
-             cJSON_AddStringToObject(l, "alertname", name) &&
+        ok = l && an && cJSON_AddStringToObject(l, "alertname", name) &&
              cJSON_AddStringToObject(l, "key", f[i]->key) &&
              cJSON_AddStringToObject(l, "severity", alert_severity_name(f[i]->sev)) &&
              cJSON_AddStringToObject(l, "instance", a->am_instance) &&
@@ -636,8 +636,6 @@ static char *am_payload(const alerter *a, alert_item *const *f, size_t n, int64_
              cJSON_AddStringToObject(o, "startsAt", starts) &&
              cJSON_AddStringToObject(o, "endsAt", ends) &&
              (!a->am_generator || cJSON_AddStringToObject(o, "generatorURL", a->am_generator));
-        if (!ok && o && !cJSON_IsArray(arr))
-            cJSON_Delete(o);
     }
     char *out = ok ? cJSON_PrintUnformatted(arr) : NULL;
     cJSON_Delete(arr);
@@ -725,9 +723,10 @@ static void subject_value(strbuf *b, const char *subj)
         }
         strbuf_add(b, subj + i, n);
     }
-    for (size_t i = 0, n = 39; !plain && i < len; i += n, n = 39) {
+    for (size_t i = 0, n; !plain && i < len; i += n) {
         const unsigned char *s = (const unsigned char *)subj + i;
-        while (n > 1 && (n >= len - i ? (n = len - i), 0 : (s[n] & 0xC0) == 0x80)) /* UTF-8 cut */
+        n = len - i <= 39 ? len - i : 39;
+        while (n > 1 && n < len - i && (s[n] & 0xC0) == 0x80) /* do not cut a character */
             n--;
         strbuf_puts(b, i ? "\r\n =?UTF-8?B?" : "=?UTF-8?B?");
         for (size_t k = 0; k < n; k += 3) {
@@ -823,11 +822,6 @@ static void email_message(alerter *a, const alert_item *it, mail *m)
 
 /* ------------------------------------------------ Queue and delivery thread */
 
-static struct timespec ns_to_ts(int64_t ns)
-{
-    return (struct timespec){ (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-}
-
 /* Count a delivery by ch: 0 sent, < 0 failed, > 0 nothing to send. */
 static void tally(alerter *a, alert_channel ch, int rc)
 {
@@ -920,10 +914,7 @@ static void release(alerter *a)
     text_wipe_free(a->webhook_url);
     curl_slist_free_all(a->hook_headers);
     curl_slist_free_all(a->rcpt);
-    free(a->mail_from);
-    free(a->from_header);
     free(a->to_header);
-    free(a->smtp_url);
     text_wipe_free(a->smtp_user);
     text_wipe_free(a->smtp_password);
     for (size_t i = 0; i < a->nsecrets && a->secrets; i++)
@@ -1188,7 +1179,7 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     alerter *a = *key && strlen(key) <= ALERT_KEY_MAX ? calloc(1, sizeof *a) : NULL;
     if (!a)
         return NULL;
-    a->from_header = strdup(from);
+    snprintf(a->from_header, sizeof a->from_header, "%s", from);
     a->to_header = strdup(to);
     snprintf(a->host, sizeof a->host, "fuzz.invalid");
     snprintf(a->msgid_host, sizeof a->msgid_host, "fuzz.invalid");
@@ -1197,7 +1188,7 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     it.title = scrub_dup(a, title, TITLE_MAX);
     it.body = scrub_dup(a, body, BODY_MAX);
     mail m = { 0 };
-    if (it.title && it.body && a->from_header && a->to_header)
+    if (it.title && it.body && a->to_header)
         email_message(a, &it, &m);
     /* the header fields one per line, a blank line, then the text */
     strbuf b = STRBUF_INIT;
