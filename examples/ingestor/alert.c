@@ -38,9 +38,6 @@
 #define LOG_MAX       1024
 #define NS_PER_MS     1000000LL
 
-/* Results of one attempt besides 0 (delivered) and HTTP statuses. */
-enum { RC_TRANSPORT = -1 /* retry */, RC_FATAL = -2 /* do not retry */, RC_ABORTED = -3 };
-
 typedef struct alert_item {
     struct alert_item *next;
     alert_severity sev;
@@ -417,8 +414,8 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
     return size * nitems;
 }
 
-/* One delivery: 0, an HTTP status, or RC_*; errmsg (scrubbed) and the
- * Retry-After hint of a 429 or 5xx for the retry policy. */
+/* One delivery, judged for the retry policy (a retry_class); errmsg
+ * (scrubbed) and the Retry-After hint of a 429 or 5xx. */
 static int attempt(retry_call *call, void *ud)
 {
     attempt_ctx *c = ud;
@@ -429,7 +426,7 @@ static int attempt(retry_call *call, void *ud)
         snprintf(call->errmsg, sizeof call->errmsg, "%s",
                  atomic_load(&a->abort_flag) ? "aborted at shutdown"
                                              : "libcurl could not be initialised");
-        return atomic_load(&a->abort_flag) ? RC_ABORTED : RC_TRANSPORT;
+        return atomic_load(&a->abort_flag) ? RETRY_CLASS_FATAL : RETRY_CLASS_RETRYABLE;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -482,33 +479,29 @@ static int attempt(retry_call *call, void *ud)
         scrub_to(a, call->errmsg, sizeof call->errmsg, msg);
         /* a bad URL, no TLS offered, credentials refused or a permanent
          * (5xx) SMTP refusal: retrying cannot help */
-        if (rc == CURLE_ABORTED_BY_CALLBACK)
-            return RC_ABORTED;
-        return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
-                       rc == CURLE_OUT_OF_MEMORY ||
+        return rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_UNSUPPORTED_PROTOCOL ||
+                       rc == CURLE_URL_MALFORMAT || rc == CURLE_OUT_OF_MEMORY ||
                        (email && (rc == CURLE_USE_SSL_FAILED || rc == CURLE_LOGIN_DENIED ||
                                   (code >= 500 && code < 600)))
-                   ? RC_FATAL
-                   : RC_TRANSPORT;
+                   ? RETRY_CLASS_FATAL
+                   : RETRY_CLASS_RETRYABLE;
     }
     if (email || (code >= 200 && code < 300))
-        return 0;
+        return RETRY_CLASS_SUCCESS;
     snprintf(call->errmsg, sizeof call->errmsg, "HTTP status %ld", code);
     int64_t hint = 0;
-    if ((code == 429 || code >= 500) && c->retry_after[0] &&
-        retry_parse_retry_after(&hint, c->retry_after, strlen(c->retry_after),
-                                (int64_t)time(NULL)) == RETRY_OK)
+    if (code != 429 && (code < 500 || code >= 600))
+        return RETRY_CLASS_FATAL;
+    if (c->retry_after[0] && retry_parse_retry_after(&hint, c->retry_after, strlen(c->retry_after),
+                                                     (int64_t)time(NULL)) == RETRY_OK)
         call->hint_ns = hint;
-    return code > 0 && code < 1000 ? (int)code : RC_TRANSPORT;
+    return RETRY_CLASS_RETRYABLE;
 }
 
 static retry_class classify(int rc, const retry_call *call, void *ud)
 {
     (void)call, (void)ud;
-    if (rc == 0)
-        return RETRY_CLASS_SUCCESS;
-    return rc == RC_TRANSPORT || rc == 429 || (rc >= 500 && rc < 600) ? RETRY_CLASS_RETRYABLE
-                                                                      : RETRY_CLASS_FATAL;
+    return (retry_class)rc; /* attempt() judged it */
 }
 
 /*
