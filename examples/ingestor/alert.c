@@ -82,8 +82,7 @@ struct alerter {
 
     /* shared, under lock */
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* items, stop, abort (CLOCK_MONOTONIC) */
-    pthread_cond_t done_cv;
+    pthread_cond_t cv; /* an alert, stop, abort, done (CLOCK_MONOTONIC) */
     alert_item *head, *tail;
     size_t queued;
     int busy, stopping, done;
@@ -191,11 +190,9 @@ static int address_ok(const char *s)
 
 static void item_free(alert_item *it)
 {
-    if (it) {
-        free(it->title);
-        free(it->body);
-        free(it);
-    }
+    if (it)
+        free(it->title), free(it->body);
+    free(it);
 }
 
 /* ------------------------------------------------------------------ Options */
@@ -223,13 +220,11 @@ static int make_masker(alerter *a)
     return a->nsecrets > 0 && !a->masker ? -1 : 0;
 }
 
-/*
- * Check a webhook URL (http or https, by libcurl's parser), note its
+/* Check a webhook URL (http or https, by libcurl's parser), note its
  * scheme://host[:port] for logs and the URL to post to (for Alertmanager a
  * base URL gets /api/v2/alerts), and register as secrets the URL, its user
  * information, its path and query, and their long segments (tokens: Slack's
- * /services/T../B../<24>).
- */
+ * /services/T../B../<24>). */
 static int parse_webhook(alerter *a, const char *url, int am)
 {
     CURLU *u = curl_url();
@@ -276,11 +271,9 @@ static int parse_webhook(alerter *a, const char *url, int am)
     return rc;
 }
 
-/*
- * "addr" or "Display Name <addr>" (the name optionally in double quotes,
+/* "addr" or "Display Name <addr>" (the name optionally in double quotes,
  * printable ASCII without quotes or backslashes inside) into name[128] (""
- * when none) and addr[320]. Returns 0, or -1 when malformed or too long.
- */
+ * when none) and addr[320]. Returns 0, or -1 when malformed or too long. */
 static int split_mailbox(const char *s, char *name, char *addr)
 {
     s += strspn(s, " ");
@@ -504,11 +497,9 @@ static retry_class classify(int rc, const retry_call *call, void *ud)
     return (retry_class)rc; /* attempt() judged it */
 }
 
-/*
- * Deliver payload by channel ch (headers: the e-mail's), in at most
+/* Deliver payload by channel ch (headers: the e-mail's), in at most
  * attempts attempts, and log the outcome for "what" (the alert). A NULL
- * payload is a message that could not be built. Returns 0 when delivered.
- */
+ * payload is a message that could not be built. Returns 0 when delivered. */
 static int send_with_retry(alerter *a, alert_channel ch, const char *payload,
                            struct curl_slist *headers, uint32_t attempts, const char *what,
                            const char *chname)
@@ -540,16 +531,6 @@ static int send_with_retry(alerter *a, alert_channel ch, const char *payload,
 
 /* -------------------------------------------------------- Webhook payloads */
 
-/* s with & < > escaped as Slack's message text needs. */
-static void slack_text(strbuf *b, const char *s)
-{
-    for (; *s; s++)
-        strbuf_puts(b, *s == '&'   ? "&amp;"
-                       : *s == '<' ? "&lt;"
-                       : *s == '>' ? "&gt;"
-                                   : (char[2]){ *s, 0 });
-}
-
 /* Generic JSON {key, severity, title, body, time, source, host} or Slack's {"text": ...}. */
 static char *webhook_payload(const alerter *a, const alert_item *it)
 {
@@ -560,16 +541,17 @@ static char *webhook_payload(const alerter *a, const alert_item *it)
     if (a->webhook_slack) {
         static const char *const icon[] = { ":red_circle:", ":warning:", ":white_check_mark:" };
         strbuf s = STRBUF_INIT;
-        strbuf_printf(&s, "%s *[%s] ", icon[it->sev], severity_caps[it->sev]);
-        slack_text(&s, it->title);
-        strbuf_puts(&s, "*\n");
-        slack_text(&s, it->body);
-        strbuf_puts(&s, *it->body ? "\nkey `" : "key `");
-        slack_text(&s, it->key);
-        strbuf_puts(&s, "` · host ");
-        slack_text(&s, a->host);
-        strbuf_printf(&s, " · %s · ingestor", when);
-        char *text = strbuf_take(&s);
+        strbuf_printf(&s, "%s *[%s] %s*\n%s%skey `%s` · host %s · %s · ingestor", icon[it->sev],
+                      severity_caps[it->sev], it->title, it->body, *it->body ? "\n" : "", it->key,
+                      a->host, when);
+        char *raw = strbuf_take(&s); /* then & < > escaped, as Slack's text needs */
+        for (const char *p = raw; p && *p; p++)
+            strbuf_puts(&s, *p == '&'   ? "&amp;"
+                            : *p == '<' ? "&lt;"
+                            : *p == '>' ? "&gt;"
+                                        : (char[2]){ *p, 0 });
+        char *text = raw ? strbuf_take(&s) : NULL;
+        free(raw);
         ok = o && text && cJSON_AddStringToObject(o, "text", text);
         free(text);
     } else {
@@ -635,13 +617,11 @@ static char *am_payload(const alerter *a, alert_item *const *f, size_t n, int64_
     return out;
 }
 
-/*
- * A firing alert joins (or refreshes, keeping its startsAt) the set that is
+/* A firing alert joins (or refreshes, keeping its startsAt) the set that is
  * re-sent, and is posted with endsAt four intervals ahead; *kept tells that
  * the set owns it now. A resolved one posts the firing alert with endsAt =
  * now and removes it from the set. Returns 0 when delivered, 1 when there
- * was nothing to post (a resolution of an alert not firing here), -1.
- */
+ * was nothing to post (a resolution of an alert not firing here), -1. */
 static int am_deliver(alerter *a, alert_item *it, const char *what, int *kept)
 {
     size_t i = 0;
@@ -830,13 +810,12 @@ static void deliver(alerter *a, alert_item *it)
     char what[ALERT_KEY_MAX + 32];
     snprintf(what, sizeof what, "alert %s (%s)", it->key, alert_severity_name(it->sev));
     int kept = 0;
-    if (a->webhook_url && a->webhook_am) {
-        tally(a, ALERT_CHANNEL_WEBHOOK, am_deliver(a, it, what, &kept));
-    } else if (a->webhook_url) {
-        char *json = webhook_payload(a, it);
+    if (a->webhook_url) {
+        char *json = a->webhook_am ? NULL : webhook_payload(a, it);
         tally(a, ALERT_CHANNEL_WEBHOOK,
-              send_with_retry(a, ALERT_CHANNEL_WEBHOOK, json, NULL, a->max_attempts, what,
-                              "webhook"));
+              a->webhook_am ? am_deliver(a, it, what, &kept)
+                            : send_with_retry(a, ALERT_CHANNEL_WEBHOOK, json, NULL, a->max_attempts,
+                                              what, "webhook"));
         free(json);
     }
     if (a->email_enabled) {
@@ -860,11 +839,8 @@ static void *delivery_main(void *arg)
     pthread_mutex_lock(&a->lock);
     while (a->head || !a->stopping) {
         if (!a->head && (a->nfiring == 0 || mono_ns() < a->am_next_ns)) {
-            struct timespec ts = ns_to_ts(a->am_next_ns);
-            if (a->nfiring == 0)
-                pthread_cond_wait(&a->wake, &a->lock);
-            else
-                pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+            struct timespec ts = ns_to_ts(a->nfiring ? a->am_next_ns : INT64_MAX);
+            pthread_cond_timedwait(&a->cv, &a->lock, &ts); /* idle */
             continue;
         }
         if (a->head && atomic_load(&a->abort_flag)) {
@@ -895,7 +871,7 @@ static void *delivery_main(void *arg)
         a->busy = 0;
     }
     a->done = 1;
-    pthread_cond_broadcast(&a->done_cv);
+    pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->lock);
     return NULL;
 }
@@ -910,7 +886,7 @@ static void release(alerter *a)
     free(a->to_header);
     text_wipe_free(a->smtp_user);
     text_wipe_free(a->smtp_password);
-    for (size_t i = 0; i < a->nsecrets && a->secrets; i++)
+    for (size_t i = 0; a->secrets && i < a->nsecrets; i++)
         text_wipe_free(a->secrets[i]);
     free(a->secrets);
     text_masker_free(a->masker);
@@ -998,15 +974,14 @@ int alerter_new(alerter **out, const alert_options *o)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->wake, &ca);
-    pthread_cond_init(&a->done_cv, &ca);
+    pthread_cond_init(&a->cv, &ca);
     pthread_condattr_destroy(&ca);
     if (rc == ALERT_OK && pthread_create(&a->thread, NULL, delivery_main, a) != 0)
         rc = ALERT_ETHREAD;
     if (rc != ALERT_OK) {
         pthread_mutex_destroy(&a->lock);
-        pthread_cond_destroy(&a->wake);
-        pthread_cond_destroy(&a->done_cv);
+        pthread_cond_destroy(&a->cv);
+        pthread_cond_destroy(&a->cv);
         release(a);
         return rc;
     }
@@ -1026,19 +1001,18 @@ void alerter_free(alerter *a)
         return;
     pthread_mutex_lock(&a->lock);
     a->stopping = 1;
-    pthread_cond_broadcast(&a->wake);
+    pthread_cond_broadcast(&a->cv);
     struct timespec until = ns_to_ts(mono_ns() + a->drain_ms * NS_PER_MS);
-    while (!a->done && pthread_cond_timedwait(&a->done_cv, &a->lock, &until) != ETIMEDOUT)
+    while (!a->done && pthread_cond_timedwait(&a->cv, &a->lock, &until) != ETIMEDOUT)
         ;
     atomic_store(&a->abort_flag, 1); /* past the drain time: abort and drop the rest */
-    pthread_cond_broadcast(&a->wake);
+    pthread_cond_broadcast(&a->cv);
     while (!a->done)
-        pthread_cond_wait(&a->done_cv, &a->lock);
+        pthread_cond_wait(&a->cv, &a->lock);
     pthread_mutex_unlock(&a->lock);
     pthread_join(a->thread, NULL);
     pthread_mutex_destroy(&a->lock);
-    pthread_cond_destroy(&a->wake);
-    pthread_cond_destroy(&a->done_cv);
+    pthread_cond_destroy(&a->cv);
     release(a);
 }
 
@@ -1095,7 +1069,7 @@ int alert_raise_symbol(alerter *a, const char *key, alert_severity sev, const ch
         *(a->tail ? &a->tail->next : &a->head) = it;
         a->tail = it;
         a->queued++;
-        pthread_cond_broadcast(&a->wake);
+        pthread_cond_broadcast(&a->cv);
     }
     pthread_mutex_unlock(&a->lock);
 
@@ -1176,24 +1150,23 @@ char *alert_internal_email(const char *from, const char *to, const char *key, co
     a->to_header = strdup(to);
     snprintf(a->host, sizeof a->host, "fuzz.invalid");
     snprintf(a->msgid_host, sizeof a->msgid_host, "fuzz.invalid");
-    alert_item it = { .sev = ALERT_WARNING };
+    char t[TITLE_MAX + 1], b[BODY_MAX + 1];
+    scrub_to(a, t, sizeof t, title);
+    scrub_to(a, b, sizeof b, body);
+    alert_item it = { .sev = ALERT_WARNING, .title = t, .body = b };
     snprintf(it.key, sizeof it.key, "%s", key);
-    it.title = scrub_dup(a, title, TITLE_MAX);
-    it.body = scrub_dup(a, body, BODY_MAX);
     mail m = { 0 };
-    if (it.title && it.body && a->to_header)
+    if (a->to_header)
         email_message(a, &it, &m);
     /* the header fields one per line, a blank line, then the text */
-    strbuf b = STRBUF_INIT;
+    strbuf out = STRBUF_INIT;
     for (const struct curl_slist *h = m.headers; h; h = h->next)
-        strbuf_printf(&b, "%s\r\n", h->data);
-    strbuf_printf(&b, "\r\n%s", m.text ? m.text : "");
-    char *msg = m.text ? strbuf_take(&b) : NULL;
-    strbuf_free(&b);
+        strbuf_printf(&out, "%s\r\n", h->data);
+    strbuf_printf(&out, "\r\n%s", m.text ? m.text : "");
+    char *msg = m.text ? strbuf_take(&out) : NULL;
+    strbuf_free(&out);
     curl_slist_free_all(m.headers);
     free(m.text);
-    free(it.title);
-    free(it.body);
     release(a);
     return msg;
 }
