@@ -206,7 +206,10 @@ static int add_secret(alerter *a, const char *s, size_t n)
     if (!v)
         return -1;
     a->secrets = v;
-    return (v[a->nsecrets] = strndup(s, n)) ? (int)a->nsecrets++ * 0 : -1;
+    if (!(v[a->nsecrets] = strndup(s, n)))
+        return -1;
+    a->nsecrets++;
+    return 0;
 }
 
 static int make_masker(alerter *a)
@@ -227,46 +230,44 @@ static int make_masker(alerter *a)
  * /services/T../B../<24>). */
 static int parse_webhook(alerter *a, const char *url, int am)
 {
+    enum { SCHEME, HOST, PORT, USER, PASSWORD, PATH, QUERY, NPARTS };
+    static const CURLUPart which[NPARTS] = { CURLUPART_SCHEME, CURLUPART_HOST,     CURLUPART_PORT,
+                                             CURLUPART_USER,   CURLUPART_PASSWORD, CURLUPART_PATH,
+                                             CURLUPART_QUERY };
+    char *p[NPARTS] = { 0 }, *full = NULL, userinfo[512];
     CURLU *u = curl_url();
-    char *part[6] = { 0 }; /* scheme, host, port, user, password, path; query */
-    char *query = NULL;
-    static const CURLUPart which[] = { CURLUPART_SCHEME, CURLUPART_HOST,     CURLUPART_PORT,
-                                       CURLUPART_USER,   CURLUPART_PASSWORD, CURLUPART_PATH };
     if (!u)
         return ALERT_ENOMEM;
     int rc = !has_ctl(url) && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK ? ALERT_OK
                                                                                   : ALERT_EINVAL;
-    for (int i = 0; i < 6; i++)
-        curl_url_get(u, which[i], &part[i], 0);
-    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    for (int i = 0; i < NPARTS; i++)
+        curl_url_get(u, which[i], &p[i], 0);
     if (rc == ALERT_OK &&
-        (!part[0] || (strcmp(part[0], "http") && strcmp(part[0], "https")) || !part[1] ||
-         !*part[1] ||
-         snprintf(a->webhook_origin, sizeof a->webhook_origin, "%s://%s%s%s", part[0], part[1],
-                  part[2] ? ":" : "", part[2] ? part[2] : "") >= (int)sizeof a->webhook_origin))
+        (!p[SCHEME] || (strcmp(p[SCHEME], "http") && strcmp(p[SCHEME], "https")) || !p[HOST] ||
+         !*p[HOST] || !p[PATH] ||
+         snprintf(a->webhook_origin, sizeof a->webhook_origin, "%s://%s%s%s", p[SCHEME], p[HOST],
+                  p[PORT] ? ":" : "", p[PORT] ? p[PORT] : "") >= (int)sizeof a->webhook_origin))
         rc = ALERT_EINVAL;
-    if (rc == ALERT_OK && am && part[5] && strcmp(part[5], "/") == 0)
+    if (rc == ALERT_OK && am && strcmp(p[PATH], "/") == 0)
         rc = curl_url_set(u, CURLUPART_PATH, "/api/v2/alerts", 0) ? ALERT_ENOMEM : ALERT_OK;
-    char *full = NULL;
     if (rc == ALERT_OK &&
         (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK || !(a->webhook_url = strdup(full))))
         rc = ALERT_ENOMEM;
-    curl_free(full);
-    char userinfo[512];
-    snprintf(userinfo, sizeof userinfo, "%s%s%s", part[3] ? part[3] : "", part[4] ? ":" : "",
-             part[4] ? part[4] : "");
-    const char *parts[] = { url, a->webhook_url ? a->webhook_url : "", userinfo,
-                            part[5] && strlen(part[5]) > 1 ? part[5] : "", query ? query : "" };
-    for (size_t i = 0; rc == ALERT_OK && i < sizeof parts / sizeof *parts; i++)
-        if (add_secret(a, parts[i], strlen(parts[i])) != 0)
+    snprintf(userinfo, sizeof userinfo, "%s%s%s", p[USER] ? p[USER] : "", p[PASSWORD] ? ":" : "",
+             p[PASSWORD] ? p[PASSWORD] : "");
+    const char *secret[] = { url, full ? full : "", userinfo,
+                             p[PATH] && strlen(p[PATH]) > 1 ? p[PATH] : "",
+                             p[QUERY] ? p[QUERY] : "" };
+    for (size_t i = 0; rc == ALERT_OK && i < sizeof secret / sizeof *secret; i++)
+        if (add_secret(a, secret[i], strlen(secret[i])) != 0)
             rc = ALERT_ENOMEM;
-    for (size_t i = 3, n; rc == ALERT_OK && i < 5; i++)
-        for (const char *p = parts[i]; *p && rc == ALERT_OK; p += n ? n : 1)
-            if ((n = strcspn(p, "/?#&=")) >= 16 && add_secret(a, p, n) != 0)
+    for (size_t i = 3, n; rc == ALERT_OK && i < 5; i++) /* long segments of path and query */
+        for (const char *s = secret[i]; *s && rc == ALERT_OK; s += n ? n : 1)
+            if ((n = strcspn(s, "/?#&=")) >= 16 && add_secret(a, s, n) != 0)
                 rc = ALERT_ENOMEM;
-    for (int i = 0; i < 6; i++)
-        curl_free(part[i]);
-    curl_free(query);
+    for (int i = 0; i < NPARTS; i++)
+        curl_free(p[i]);
+    curl_free(full);
     curl_url_cleanup(u);
     return rc;
 }
