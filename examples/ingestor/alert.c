@@ -66,8 +66,8 @@ struct alerter {
     size_t capacity;
     char **secrets; /* while alerter_new() collects them for masker */
     size_t nsecrets;
-    text_masker *masker; /* NULL: no secret */
-    int64_t (*clock_ms)(void *);
+    text_masker *masker;         /* NULL: no secret */
+    int64_t (*clock_ms)(void *); /* NULL: mono_ms() */
     void *clock_ud;
     void (*log)(int, const char *, void *);
     void *log_ud;
@@ -117,12 +117,6 @@ static const char *const severity_caps[] = { "CRITICAL", "WARNING", "RESOLVED" }
 const char *alert_severity_name(alert_severity sev)
 {
     return (unsigned)sev < 3 ? severity_names[sev] : "unknown";
-}
-
-static int64_t default_clock_ms(void *ud)
-{
-    (void)ud;
-    return mono_ms();
 }
 
 /* s with every secret masked (text_mask), cut to size - 1 bytes with "..." */
@@ -925,7 +919,7 @@ int alerter_new(alerter **out, const alert_options *o)
         return ALERT_ENOMEM;
     a->log = o->log;
     a->log_ud = o->log_ud;
-    a->clock_ms = o->clock_ms ? o->clock_ms : default_clock_ms;
+    a->clock_ms = o->clock_ms;
     a->clock_ud = o->clock_ud;
     a->window_ms = o->dedup_window_ms ? o->dedup_window_ms : 15 * 60 * 1000;
     a->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
@@ -1044,7 +1038,7 @@ int alert_raise_symbol(alerter *a, const char *key, alert_severity sev, const ch
     it->starts = it->when;
 
     pthread_mutex_lock(&a->lock);
-    int64_t now = a->clock_ms(a->clock_ud);
+    int64_t now = a->clock_ms ? a->clock_ms(a->clock_ud) : mono_ms();
     struct dedup_slot *slot = NULL, *spare = NULL; /* the key's; a free one, else the oldest */
     for (struct dedup_slot *s = a->slots; s < a->slots + DEDUP_SLOTS; s++) {
         if (s->used && strcmp(s->key, it->key) == 0)
