@@ -54,7 +54,6 @@ struct alerter {
     char *webhook_url;        /* for Alertmanager with /api/v2/alerts */
     char webhook_origin[256]; /* scheme://host[:port], safe to log */
     int webhook_slack, webhook_am;
-    struct curl_slist *hook_headers;
     int email_enabled, smtp_tls_off;
     struct curl_slist *rcpt;                           /* "<addr>" each */
     char mail_from[324], from_header[480], *to_header; /* "<addr>", "Name <addr>", "a, b" */
@@ -416,7 +415,9 @@ static int attempt(retry_call *call, void *ud)
                                              : "libcurl could not be initialised");
         return atomic_load(&a->abort_flag) ? RETRY_CLASS_FATAL : RETRY_CLASS_RETRYABLE;
     }
-    char errbuf[CURL_ERROR_SIZE] = "";
+    char errbuf[CURL_ERROR_SIZE] = "", ctype[] = "Content-Type: application/json",
+         expect[] = "Expect:";
+    struct curl_slist no_expect = { expect, NULL }, json_headers = { ctype, &no_expect };
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, a->timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, a->timeout_ms);
@@ -447,7 +448,7 @@ static int attempt(retry_call *call, void *ud)
         c->retry_after[0] = '\0';
         curl_easy_setopt(h, CURLOPT_URL, a->webhook_url);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, a->hook_headers);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, &json_headers);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->payload);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "ingestkit-ingestor/" INGESTKIT_VERSION);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
@@ -876,7 +877,6 @@ static void *delivery_main(void *arg)
 static void release(alerter *a)
 {
     text_wipe_free(a->webhook_url);
-    curl_slist_free_all(a->hook_headers);
     curl_slist_free_all(a->rcpt);
     free(a->to_header);
     text_wipe_free(a->smtp_user);
@@ -948,15 +948,13 @@ int alerter_new(alerter **out, const alert_options *o)
         rc = parse_webhook(a, o->webhook_url, a->webhook_am);
         if (rc == ALERT_EINVAL)
             alog(a, ALERT_LOG_ERROR, "ALERT_WEBHOOK_URL is not an http(s) URL");
-        a->hook_headers = curl_slist_append(NULL, "Content-Type: application/json");
-        if (rc == ALERT_OK && !(a->hook_headers && curl_slist_append(a->hook_headers, "Expect:")))
-            rc = ALERT_ENOMEM;
     }
     if (rc == ALERT_OK && o->email_enabled)
         rc = parse_email(a, o);
     if (rc == ALERT_OK && make_masker(a) != 0)
         rc = ALERT_ENOMEM;
-    host_names(a);
+    if (rc == ALERT_OK)
+        host_names(a);
     if (rc == ALERT_OK && a->webhook_am) {
         const char *gen = o->am_generator_url && *o->am_generator_url ? o->am_generator_url : NULL;
         a->am_instance = strdup(o->am_instance && *o->am_instance ? o->am_instance : a->host);
@@ -975,7 +973,6 @@ int alerter_new(alerter **out, const alert_options *o)
         rc = ALERT_ETHREAD;
     if (rc != ALERT_OK) {
         pthread_mutex_destroy(&a->lock);
-        pthread_cond_destroy(&a->cv);
         pthread_cond_destroy(&a->cv);
         release(a);
         return rc;
