@@ -41,12 +41,12 @@
 typedef struct alert_item {
     struct alert_item *next;
     alert_severity sev;
-    struct timespec when;   /* CLOCK_REALTIME at alert_raise() */
-    struct timespec starts; /* Alertmanager's startsAt: when it began firing */
-    char key[ALERT_KEY_MAX + 1];
-    char symbol[32]; /* the rest scrubbed too; "" when none */
+    struct timespec when;        /* CLOCK_REALTIME at alert_raise() */
+    struct timespec starts;      /* Alertmanager's startsAt: when it began firing */
+    char key[ALERT_KEY_MAX + 1]; /* key, symbol, title and body: scrubbed of secrets */
+    char symbol[32];             /* "" when none */
     char *title;
-    char *body;
+    char *body; /* "" when none */
 } alert_item;
 
 struct alerter {
