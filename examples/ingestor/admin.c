@@ -23,6 +23,8 @@
 #include <microhttpd.h>
 #include <retry/retry.h>
 
+#include "timing.h"
+
 #define PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define JSON_CONTENT_TYPE       "application/json"
 
@@ -64,13 +66,6 @@ struct admin_server {
     int have_sync, have_watchdog;
     pthread_t watchdog;
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 __attribute__((format(printf, 3, 4))) static void say(const admin_server *s, log_level level,
                                                       const char *fmt, ...)
@@ -142,7 +137,7 @@ static void set_waiting(admin_server *s, struct MHD_Connection *conn, int waitin
         return;
     pthread_mutex_lock(&s->lock);
     t->waiting = waiting;
-    t->since_ms = monotonic_ms();
+    t->since_ms = mono_ms();
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -158,7 +153,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         t->fd = i ? i->connect_fd : -1;
         t->waiting = 1;
-        t->since_ms = monotonic_ms();
+        t->since_ms = mono_ms();
         i = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *a = i ? i->client_addr : NULL;
         if (a && a->sa_family == AF_INET)
@@ -214,7 +209,7 @@ static void *watchdog(void *arg)
     tick = tick < 10 ? 10 : tick > 250 ? 250 : tick;
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
-        int64_t now = monotonic_ms();
+        int64_t now = mono_ms();
         unsigned cuts = 0;
         char client[48] = "";
         for (conn_track *t = s->conns; t; t = t->next) {
@@ -232,11 +227,8 @@ static void *watchdog(void *arg)
                         s->header_timeout_ms);
             pthread_mutex_lock(&s->lock);
         }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += (long)(tick * 1000000);
-        until.tv_sec += until.tv_nsec / 1000000000;
-        until.tv_nsec %= 1000000000;
+        int64_t next = mono_ns() + tick * 1000000;
+        struct timespec until = { (time_t)(next / 1000000000), (long)(next % 1000000000) };
         pthread_cond_timedwait(&s->wake, &s->lock, &until);
     }
     pthread_mutex_unlock(&s->lock);

@@ -50,6 +50,38 @@ static int check_common(const char *from, const char *to, const char *timespan, 
     return 0;
 }
 
+/* The options backfill and report share: --from, --to, --timespan,
+ * --multiplier, --help. 0 when c was one of them and is fine. */
+#define COMMON_OPTIONS                                                                             \
+    { "from", required_argument, NULL, 'f' }, { "to", required_argument, NULL, 't' },              \
+        { "timespan", required_argument, NULL, 'T' },                                              \
+        { "multiplier", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },        \
+    {                                                                                              \
+        NULL, 0, NULL, 0                                                                           \
+    }
+
+static int common_option(int c, const char **from, const char **to, const char **timespan,
+                         int *multiplier)
+{
+    switch (c) {
+    case 'f':
+        *from = optarg;
+        return 0;
+    case 't':
+        *to = optarg;
+        return 0;
+    case 'T':
+        *timespan = optarg;
+        return 0;
+    case 'm':
+        return parse_multiplier(optarg, multiplier);
+    case 'h':
+        return CLI_HELP;
+    default:
+        return CLI_USAGE;
+    }
+}
+
 /* A symbol from the command line, or a message. */
 static bool symbol_ok(const char *t)
 {
@@ -65,14 +97,9 @@ int cli_parse_backfill(int argc, char **argv, backfill_args *a)
 {
     static const struct option opts[] = {
         { "symbols", required_argument, NULL, 's' },
-        { "from", required_argument, NULL, 'f' },
-        { "to", required_argument, NULL, 't' },
-        { "timespan", required_argument, NULL, 'T' },
-        { "multiplier", required_argument, NULL, 'm' },
         { "adjusted", required_argument, NULL, 'a' },
         { "source", required_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        COMMON_OPTIONS,
     };
     memset(a, 0, sizeof *a);
     a->timespan = "day";
@@ -104,19 +131,6 @@ int cli_parse_backfill(int argc, char **argv, backfill_args *a)
             free(copy);
             break;
         }
-        case 'f':
-            a->from = optarg;
-            break;
-        case 't':
-            a->to = optarg;
-            break;
-        case 'T':
-            a->timespan = optarg;
-            break;
-        case 'm':
-            if (parse_multiplier(optarg, &a->multiplier) != 0)
-                return CLI_USAGE;
-            break;
         case 'a':
             if (strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
                 fprintf(stderr, "ingestor: --adjusted takes true or false\n");
@@ -127,10 +141,11 @@ int cli_parse_backfill(int argc, char **argv, backfill_args *a)
         case 'S':
             a->source = optarg;
             break;
-        case 'h':
-            return CLI_HELP;
-        default:
-            return CLI_USAGE;
+        default: {
+            int rc = common_option(c, &a->from, &a->to, &a->timespan, &a->multiplier);
+            if (rc != 0)
+                return rc;
+        }
         }
     }
     if (a->nsymbols == 0 || !a->from || !a->to) {
@@ -148,13 +163,8 @@ int cli_parse_report(int argc, char **argv, report_args *a)
 {
     static const struct option opts[] = {
         { "symbol", required_argument, NULL, 's' },
-        { "from", required_argument, NULL, 'f' },
-        { "to", required_argument, NULL, 't' },
-        { "timespan", required_argument, NULL, 'T' },
-        { "multiplier", required_argument, NULL, 'm' },
         { "format", required_argument, NULL, 'F' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        COMMON_OPTIONS,
     };
     memset(a, 0, sizeof *a);
     a->timespan = "day";
@@ -169,19 +179,6 @@ int cli_parse_report(int argc, char **argv, report_args *a)
                 return CLI_USAGE;
             snprintf(a->symbol, sizeof a->symbol, "%s", optarg);
             break;
-        case 'f':
-            a->from = optarg;
-            break;
-        case 't':
-            a->to = optarg;
-            break;
-        case 'T':
-            a->timespan = optarg;
-            break;
-        case 'm':
-            if (parse_multiplier(optarg, &a->multiplier) != 0)
-                return CLI_USAGE;
-            break;
         case 'F':
             if (strcmp(optarg, "text") == 0)
                 a->format = REPORT_TEXT;
@@ -194,10 +191,11 @@ int cli_parse_report(int argc, char **argv, report_args *a)
                 return CLI_USAGE;
             }
             break;
-        case 'h':
-            return CLI_HELP;
-        default:
-            return CLI_USAGE;
+        default: {
+            int rc = common_option(c, &a->from, &a->to, &a->timespan, &a->multiplier);
+            if (rc != 0)
+                return rc;
+        }
         }
     }
     if (!a->symbol[0]) {
@@ -205,5 +203,4 @@ int cli_parse_report(int argc, char **argv, report_args *a)
         return CLI_USAGE;
     }
     return check_common(a->from, a->to, a->timespan, argc, argv);
-    return 0;
 }

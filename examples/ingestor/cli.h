@@ -10,8 +10,9 @@
 #define INGESTOR_CLI_H
 
 #include <stdbool.h>
+#include <sysexits.h>
 
-#define CLI_USAGE 64 /* EX_USAGE: a bad command line */
+#define CLI_USAGE EX_USAGE /* a bad command line */
 #define CLI_HELP  (-1)
 
 #define MAX_SYMBOLS 64

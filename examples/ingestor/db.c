@@ -29,8 +29,8 @@ static void pool_log(pgpool_log_level level, const char *msg, void *userdata)
 int db_open_pool(const ingest_config *cfg, pgpool **pool, int max_size)
 {
     pgpool_options o = PGPOOL_OPTIONS_INIT;
-    o.conninfo = cfg->database_url;
-    o.min_idle = cfg->pool_min < max_size ? cfg->pool_min : max_size;
+    o.conninfo = cfg->db.url;
+    o.min_idle = cfg->db.pool_min < max_size ? cfg->db.pool_min : max_size;
     o.max_size = max_size;
     o.on_connect = quiet_on_connect;
     o.log = pool_log;

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "log.h"
 #include "textsafe.h"
 
@@ -49,10 +51,7 @@ void log_clear_secrets(void)
 {
     pthread_mutex_lock(&L.lock);
     for (int i = 0; i < L.nsecrets; i++) {
-        volatile char *p = L.secrets[i];
-        while (*p)
-            *p++ = 0;
-        free(L.secrets[i]);
+        text_wipe_free(L.secrets[i]);
         L.secrets[i] = NULL;
     }
     L.nsecrets = 0;
@@ -79,23 +78,6 @@ void log_scrub(const char *text, char *out, size_t outlen)
     pthread_mutex_unlock(&L.lock);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", f);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 void log_msg(log_level level, const char *fmt, ...)
 {
     if (level < L.min)
@@ -119,9 +101,15 @@ void log_msg(log_level level, const char *fmt, ...)
     scrub_locked(raw, clean, sizeof clean);
     FILE *out = L.out ? L.out : stderr;
     if (L.json) {
-        fprintf(out, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", when, names[level]);
-        json_string(out, clean);
-        fputs("}\n", out);
+        cJSON *o = cJSON_CreateObject();
+        char *line = o && cJSON_AddStringToObject(o, "time", when) &&
+                             cJSON_AddStringToObject(o, "level", names[level]) &&
+                             cJSON_AddStringToObject(o, "msg", clean)
+                         ? cJSON_PrintUnformatted(o)
+                         : NULL;
+        fprintf(out, "%s\n", line ? line : "{\"level\":\"ERROR\",\"msg\":\"out of memory\"}");
+        cJSON_free(line);
+        cJSON_Delete(o);
     } else {
         /* One message, one line: a newline or an escape sequence in a
          * server's text cannot forge a line or drive a terminal. */

@@ -248,9 +248,9 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return rc;
     }
-    log_setup(cfg.log_level, cfg.log_json, stderr);
-    log_add_secret(cfg.api_key);
-    register_url_password(cfg.database_url);
+    log_setup(cfg.log.level, (cfg.log.format == CONFIG_LOG_JSON), stderr);
+    log_add_secret(cfg.polygon.api_key);
+    register_url_password(cfg.db.url);
 
     if (retry_cancel_new(&stop_token) != RETRY_OK)
         stop_token = NULL; /* then the sleeps poll stop_requested */
@@ -262,7 +262,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     if ((strcmp(cmd, "backfill") == 0 || strcmp(cmd, "run") == 0) &&
-        url_plain_http_remote(cfg.base_url))
+        url_plain_http_remote(cfg.polygon.base_url))
         log_msg(LOG_LEVEL_WARNING,
                 "POLYGON_BASE_URL is plain http to another host: the API key and the bars "
                 "cross the network unencrypted and unauthenticated");

@@ -3,12 +3,13 @@
 #include "metrics.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+
+#include "strbuf.h"
 
 /* ---------------------------------------------------------------- histograms */
 
@@ -131,42 +132,6 @@ static const char *breaker_state_name(retry_breaker_state st)
 
 /* ---------------------------------------------------------------- Prometheus text */
 
-typedef struct sbuf {
-    char *buf;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->buf ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->buf && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len <= (size_t)n)
-            cap *= 2;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            b->failed = 1;
-            return;
-        }
-        b->buf = nb;
-        b->cap = cap;
-    }
-}
-
 /* A label value with \, " and newline escaped (the 0.0.4 rules). */
 static void escape_label(char *out, size_t size, const char *in)
 {
@@ -185,21 +150,21 @@ static void escape_label(char *out, size_t size, const char *in)
     out[o] = '\0';
 }
 
-static void family(sbuf *b, const char *name, const char *type, const char *help)
+static void family(strbuf *b, const char *name, const char *type, const char *help)
 {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void one(sbuf *b, const char *name, const char *type, const char *help, long long v)
+static void one(strbuf *b, const char *name, const char *type, const char *help, long long v)
 {
     family(b, name, type, help);
-    sb_printf(b, "%s %lld\n", name, v);
+    strbuf_printf(b, "%s %lld\n", name, v);
 }
 
 /* A histogram from per-bucket counts; bound(i) gives the upper bounds, the
  * last bucket is +Inf. _count is the sum of the buckets, so it always equals
  * the +Inf bucket. */
-static void histogram(sbuf *b, const char *name, const char *help, const uint64_t *h, int n,
+static void histogram(strbuf *b, const char *name, const char *help, const uint64_t *h, int n,
                       double (*bound)(int), double sum_seconds)
 {
     family(b, name, "histogram", help);
@@ -207,11 +172,11 @@ static void histogram(sbuf *b, const char *name, const char *help, const uint64_
     for (int i = 0; i < n; i++) {
         cum += h[i];
         if (i == n - 1)
-            sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
+            strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
         else
-            sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bound(i), cum);
+            strbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, bound(i), cum);
     }
-    sb_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, sum_seconds, name, cum);
+    strbuf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, sum_seconds, name, cum);
 }
 
 static double pgpool_bound(int i)
@@ -220,16 +185,16 @@ static double pgpool_bound(int i)
 }
 
 /* The pool's families, as libpgpool renders them (label pool="ingestor"). */
-static void render_pool(sbuf *b, const pgpool_stats *st)
+static void render_pool(strbuf *b, const pgpool_stats *st)
 {
     size_t n = pgpool_stats_prometheus(NULL, 0, st, "ingestor");
     char *text = malloc(n + 1);
     if (!text) {
-        b->failed = 1;
+        b->failed = true;
         return;
     }
     pgpool_stats_prometheus(text, n + 1, st, "ingestor");
-    sb_printf(b, "%s", text);
+    strbuf_add(b, text, strlen(text));
     free(text);
 }
 
@@ -237,7 +202,7 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
 {
     if (!out || !len || !s)
         return -1;
-    sbuf b = { 0 };
+    strbuf b = STRBUF_INIT;
     const metrics_counters *c = &s->counters;
 
     http_classes cls[6];
@@ -246,8 +211,8 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
            "Polygon API requests answered, by outcome (disjoint classes: 2xx excludes "
            "malformed, 4xx excludes 429).");
     for (int i = 0; i < 6; i++)
-        sb_printf(&b, "ingestor_http_requests_total{class=\"%s\"} %lld\n", cls[i].name,
-                  (long long)cls[i].value);
+        strbuf_printf(&b, "ingestor_http_requests_total{class=\"%s\"} %lld\n", cls[i].name,
+                      (long long)cls[i].value);
     one(&b, "ingestor_retries_total", "counter", "Attempts after the first, HTTP and database.",
         (long long)nonneg(c->retries));
     one(&b, "ingestor_db_retries_total", "counter", "Database transactions retried.",
@@ -265,22 +230,22 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
         { "quarantined", c->bars_quarantined },
     };
     for (size_t i = 0; i < sizeof bars / sizeof bars[0]; i++)
-        sb_printf(&b, "ingestor_bars_total{outcome=\"%s\"} %lld\n", bars[i].name,
-                  (long long)nonneg(bars[i].v));
+        strbuf_printf(&b, "ingestor_bars_total{outcome=\"%s\"} %lld\n", bars[i].name,
+                      (long long)nonneg(bars[i].v));
 
     family(&b, "ingestor_dq_issues_total", "counter", "Data quality issues by severity.");
-    sb_printf(&b,
-              "ingestor_dq_issues_total{severity=\"warning\"} %lld\n"
-              "ingestor_dq_issues_total{severity=\"error\"} %lld\n",
-              (long long)nonneg(c->dq_warnings), (long long)nonneg(c->dq_errors));
+    strbuf_printf(&b,
+                  "ingestor_dq_issues_total{severity=\"warning\"} %lld\n"
+                  "ingestor_dq_issues_total{severity=\"error\"} %lld\n",
+                  (long long)nonneg(c->dq_warnings), (long long)nonneg(c->dq_errors));
     family(&b, "ingestor_jobs_finished_total", "counter", "Jobs finished by this process.");
-    sb_printf(&b,
-              "ingestor_jobs_finished_total{result=\"done\"} %lld\n"
-              "ingestor_jobs_finished_total{result=\"failed\"} %lld\n",
-              (long long)nonneg(c->jobs_done), (long long)nonneg(c->jobs_failed));
+    strbuf_printf(&b,
+                  "ingestor_jobs_finished_total{result=\"done\"} %lld\n"
+                  "ingestor_jobs_finished_total{result=\"failed\"} %lld\n",
+                  (long long)nonneg(c->jobs_done), (long long)nonneg(c->jobs_failed));
     family(&b, "ingestor_wait_seconds_total", "counter",
            "Time slept for backoff and the rate limit.");
-    sb_printf(&b, "ingestor_wait_seconds_total %.3f\n", (double)nonneg(c->waited_ms) / 1000.0);
+    strbuf_printf(&b, "ingestor_wait_seconds_total %.3f\n", (double)nonneg(c->waited_ms) / 1000.0);
 
     histogram(&b, "ingestor_page_fetch_seconds", "Time to fetch and parse one page of bars.",
               s->page_fetch.buckets, LATENCY_HIST_BUCKETS, latency_hist_bound,
@@ -297,7 +262,7 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
         memcpy(name, s->jobs[i].state, sizeof name);
         name[sizeof name - 1] = '\0';
         escape_label(st, sizeof st, name);
-        sb_printf(&b, "ingestor_jobs{state=\"%s\"} %lld\n", st, (long long)s->jobs[i].count);
+        strbuf_printf(&b, "ingestor_jobs{state=\"%s\"} %lld\n", st, (long long)s->jobs[i].count);
     }
     one(&b, "ingestor_lease_losses_total", "counter",
         "Jobs whose lease was lost to another worker.", (long long)nonneg(s->lease_losses));
@@ -307,18 +272,18 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
     family(&b, "ingestor_alerts_total", "counter", "Alert deliveries by channel and result.");
     static const char *const channel[METRICS_ALERT_CHANNELS] = { "webhook", "email" };
     for (int ch = 0; ch < METRICS_ALERT_CHANNELS; ch++)
-        sb_printf(&b,
-                  "ingestor_alerts_total{channel=\"%s\",result=\"sent\"} %lld\n"
-                  "ingestor_alerts_total{channel=\"%s\",result=\"failed\"} %lld\n",
-                  channel[ch], (long long)nonneg(s->alerts_sent[ch]), channel[ch],
-                  (long long)nonneg(s->alerts_failed[ch]));
+        strbuf_printf(&b,
+                      "ingestor_alerts_total{channel=\"%s\",result=\"sent\"} %lld\n"
+                      "ingestor_alerts_total{channel=\"%s\",result=\"failed\"} %lld\n",
+                      channel[ch], (long long)nonneg(s->alerts_sent[ch]), channel[ch],
+                      (long long)nonneg(s->alerts_failed[ch]));
 
     if (s->have_breaker) {
         family(&b, "ingestor_api_breaker_state", "gauge",
                "Circuit breaker of the Polygon API (1 for the current state).");
         for (int i = 0; i < BREAKER_STATES; i++)
-            sb_printf(&b, "ingestor_api_breaker_state{state=\"%s\"} %d\n", breaker_states[i],
-                      (int)s->breaker.state == i);
+            strbuf_printf(&b, "ingestor_api_breaker_state{state=\"%s\"} %d\n", breaker_states[i],
+                          (int)s->breaker.state == i);
         one(&b, "ingestor_api_breaker_rejections_total", "counter",
             "Calls the circuit breaker refused.", (long long)s->breaker.rejections);
         one(&b, "ingestor_api_breaker_transitions_total", "counter",
@@ -327,13 +292,9 @@ int metrics_render_prometheus(char **out, size_t *len, const metrics_snapshot *s
     if (s->have_pool)
         render_pool(&b, &s->pool);
 
-    if (b.failed || !b.buf) {
-        free(b.buf);
-        return -1;
-    }
-    *out = b.buf;
     *len = b.len;
-    return 0;
+    *out = strbuf_take(&b);
+    return *out ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- JSON */

@@ -79,7 +79,7 @@ int worker_new(worker **out, const ingest_config *cfg, pgpool *pool, source *src
     w->stats = stats;
     w->stop = stop;
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
-    ro.max_issues = (size_t)cfg->dq_max_issues;
+    ro.max_issues = (size_t)cfg->quality.max_issues;
     if (dq_report_new(&w->report, &ro) != DQ_OK) {
         free(w);
         return -1;
@@ -125,9 +125,9 @@ void pipeline_dq_options(const ingest_config *cfg, const char *timespan, int mul
                          dq_options *out)
 {
     dq_options o = DQ_OPTIONS_INIT;
-    o.calendar = calendar_of(cfg->dq_calendar);
-    o.open_gap = cfg->dq_open_gap;
-    o.range = cfg->dq_range;
+    o.calendar = calendar_of(cfg->quality.calendar);
+    o.open_gap = cfg->quality.open_gap;
+    o.range = cfg->quality.range;
     char text[48];
     snprintf(text, sizeof text, "%d/%s", multiplier, timespan);
     if (dq_interval_parse(&o.interval, text) != DQ_OK) {
@@ -363,7 +363,7 @@ void worker_run_job(worker *w, job_row *row, job_outcome *out)
                     .adjusted = row->adjusted,
                     .source = source_name(w->src),
                     .lease_owner = row->lease_token,
-                    .lease_seconds = w->cfg->job_lease_s };
+                    .lease_seconds = w->cfg->service.job_lease_s };
     retry_policy wp = RETRY_POLICY_INIT;
     wp.max_attempts = 8;
     wp.backoff.base_ns = 200 * RETRY_NS_PER_MS;

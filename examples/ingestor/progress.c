@@ -1,16 +1,14 @@
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "new_york_time.h"
 #include "progress.h"
+#include "timing.h"
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)mono_ns() / 1e9;
 }
 
 int64_t progress_estimate_bars(const char *from, const char *to, const char *timespan,

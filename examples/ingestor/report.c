@@ -1,6 +1,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include <dqcheck/dqcheck.h>
 #include <libpq-fe.h>
@@ -12,9 +13,6 @@
 #include "report.h"
 #include "sink.h"
 #include "textsafe.h"
-
-#define EX_UNAVAILABLE 69
-#define EX_SOFTWARE    70
 
 static PGresult *query(PGconn *conn, sink_series what, const report_args *a)
 {
@@ -140,7 +138,7 @@ static int report_conn(PGconn *conn, const ingest_config *cfg, const report_args
     dq_options o;
     pipeline_dq_options(cfg, a->timespan, a->multiplier, &o);
     dq_report_options ro = DQ_REPORT_OPTIONS_INIT;
-    ro.max_issues = (size_t)cfg->dq_max_issues;
+    ro.max_issues = (size_t)cfg->quality.max_issues;
     if (!cs || dq_checker_new(&c, &o) != DQ_OK || dq_report_new(&r, &ro) != DQ_OK) {
         log_msg(LOG_LEVEL_ERROR, "report: out of memory");
         goto done;

@@ -83,7 +83,7 @@ static int heartbeat(service *s, PGconn *c, char *err, size_t errlen)
             n++;
         }
     pthread_mutex_unlock(&s->held_lock);
-    return jobs_heartbeat(c, s->cfg->job_lease_s, tokens, n, err, errlen);
+    return jobs_heartbeat(c, s->cfg->service.job_lease_s, tokens, n, err, errlen);
 }
 
 /* Raise an alert (about symbol, NULL for none) when a channel is configured;
@@ -116,41 +116,42 @@ static void alert_log(int level, const char *msg, void *ud)
 static int start_alerts(service *s)
 {
     const ingest_config *cfg = s->cfg;
-    bool webhook = cfg->alert_webhook_url && cfg->alert_webhook_url[0];
-    if (!webhook && !cfg->alert_email_enabled)
+    bool webhook = cfg->alerts.webhook_url && cfg->alerts.webhook_url[0];
+    if (!webhook && !cfg->alerts.email_enabled)
         return 0;
-    db_url_password(cfg->database_url, s->db_password, sizeof s->db_password);
-    const char *secrets[] = { cfg->api_key, s->db_password[0] ? s->db_password : NULL, NULL };
+    db_url_password(cfg->db.url, s->db_password, sizeof s->db_password);
+    const char *secrets[] = { cfg->polygon.api_key, s->db_password[0] ? s->db_password : NULL,
+                              NULL };
     char from[192];
-    if (cfg->alert_email_from) {
-        snprintf(from, sizeof from, "%s", cfg->alert_email_from);
+    if (cfg->alerts.email_from) {
+        snprintf(from, sizeof from, "%s", cfg->alerts.email_from);
     } else {
         char host[128];
         bool fq = host_fqdn(host, sizeof host);
         snprintf(from, sizeof from, "ingestor@%s%s", host, fq ? "" : ".localdomain");
     }
     alert_options o = ALERT_OPTIONS_INIT;
-    o.webhook_url = webhook ? cfg->alert_webhook_url : NULL;
-    o.webhook_slack = cfg->alert_webhook_slack;
-    o.email_enabled = cfg->alert_email_enabled;
-    o.email_to = cfg->alert_email_to;
+    o.webhook_url = webhook ? cfg->alerts.webhook_url : NULL;
+    o.webhook_slack = (cfg->alerts.webhook_format == CONFIG_WEBHOOK_SLACK);
+    o.email_enabled = cfg->alerts.email_enabled;
+    o.email_to = cfg->alerts.email_to;
     o.email_from = from;
-    o.smtp_host = cfg->alert_smtp_host;
-    o.smtp_port = cfg->alert_smtp_port;
-    o.smtp_user = cfg->alert_smtp_user;
-    o.smtp_password = cfg->alert_smtp_password;
-    o.smtp_tls_off = cfg->alert_smtp_tls_off;
-    o.dedup_window_ms = cfg->alert_dedup_window_ms;
-    o.webhook_alertmanager = cfg->alert_webhook_alertmanager;
+    o.smtp_host = cfg->alerts.smtp_host;
+    o.smtp_port = cfg->alerts.smtp_port;
+    o.smtp_user = cfg->alerts.smtp_user;
+    o.smtp_password = cfg->alerts.smtp_password;
+    o.smtp_tls_off = (cfg->alerts.smtp_tls == CONFIG_SMTP_TLS_OFF);
+    o.dedup_window_ms = cfg->alerts.dedup_window_ms;
+    o.webhook_alertmanager = (cfg->alerts.webhook_format == CONFIG_WEBHOOK_ALERTMANAGER);
     char instance[192] = "", generator[256] = "";
-    if (cfg->admin_port > 0) {
+    if (cfg->admin.port > 0) {
         char host[128] = "localhost";
         gethostname(host, sizeof host - 1);
-        bool any = !cfg->admin_addr || !*cfg->admin_addr || strcmp(cfg->admin_addr, "0.0.0.0") == 0;
-        snprintf(instance, sizeof instance, "%s:%d", host, cfg->admin_port);
-        bool v6 = !any && strchr(cfg->admin_addr, ':') != NULL;
+        bool any = !cfg->admin.addr || !*cfg->admin.addr || strcmp(cfg->admin.addr, "0.0.0.0") == 0;
+        snprintf(instance, sizeof instance, "%s:%d", host, cfg->admin.port);
+        bool v6 = !any && strchr(cfg->admin.addr, ':') != NULL;
         snprintf(generator, sizeof generator, "http://%s%s%s:%d/api/v1/jobs", v6 ? "[" : "",
-                 any ? host : cfg->admin_addr, v6 ? "]" : "", cfg->admin_port);
+                 any ? host : cfg->admin.addr, v6 ? "]" : "", cfg->admin.port);
         o.am_instance = instance;
         o.am_generator_url = generator;
     }
@@ -196,8 +197,8 @@ static void settle(service *s, const job_row *row, job_end end, const char *erro
             continue;
         }
         char err[256];
-        int rc = jobs_settle(pgpool_conn_pg(pc), row, end, error, s->cfg->job_max_attempts,
-                             s->cfg->job_retry_delay_s, state, err, sizeof err);
+        int rc = jobs_settle(pgpool_conn_pg(pc), row, end, error, s->cfg->service.job_max_attempts,
+                             s->cfg->service.job_retry_delay_s, state, err, sizeof err);
         db_give_back(pc);
         if (rc == 0)
             return;
@@ -267,14 +268,14 @@ static void run_claimed(service *s, worker *w, job_row *row)
                 "%s: job %lld done: %lld bars, %lld new, %lld quarantined, score %.4f", row->symbol,
                 (long long)row->id, (long long)out.fetched, (long long)out.inserted,
                 (long long)out.quarantined, score);
-        if (out.fetched > 0 && score < s->cfg->dq_alert_score) {
+        if (out.fetched > 0 && score < s->cfg->quality.alert_score) {
             char key[64];
             snprintf(key, sizeof key, "dq-score:%s", row->symbol);
             alert(s, key, row->symbol, ALERT_WARNING,
                   "%s: data-quality score %.4f below %.4f (job %lld, %s..%s: %lld bars, "
                   "%lld quarantined, %lld warnings)",
-                  row->symbol, score, s->cfg->dq_alert_score, (long long)row->id, row->from_date,
-                  row->to_date, (long long)out.fetched, (long long)out.quarantined,
+                  row->symbol, score, s->cfg->quality.alert_score, (long long)row->id,
+                  row->from_date, row->to_date, (long long)out.fetched, (long long)out.quarantined,
                   (long long)out.warnings);
         }
         return;
@@ -305,8 +306,8 @@ static int claim(service *s, job_row *row)
         log_msg(LOG_LEVEL_WARNING, "claiming a job: database: %s", pgpool_strerror(rc));
         return JOB_CLAIM_ERROR;
     }
-    rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->job_lease_s, s->jobs, (size_t)s->njobs, row,
-                         err, sizeof err);
+    rc = jobs_claim_next(pgpool_conn_pg(pc), s->cfg->service.job_lease_s, s->jobs, (size_t)s->njobs,
+                         row, err, sizeof err);
     db_give_back(pc);
     if (rc == JOB_CLAIM_ERROR)
         log_msg(LOG_LEVEL_WARNING, "claiming a job: %s", err);
@@ -319,7 +320,7 @@ static void *worker_thread(void *arg)
     service *s = arg;
     source *src = NULL;
     worker *w = NULL;
-    int rc = s->files_dir ? source_files_new(&src, s->files_dir, s->cfg->page_limit)
+    int rc = s->files_dir ? source_files_new(&src, s->files_dir, s->cfg->polygon.page_limit)
                           : source_polygon_new(&src, &s->sh);
     if (rc != 0 || worker_new(&w, s->cfg, s->pool, src, &s->stats, s->stop) != 0) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a worker");
@@ -360,17 +361,17 @@ static void *worker_thread(void *arg)
  */
 static void due_run_date(const service *s, char out[11])
 {
-    time_t now = time(NULL) + (time_t)s->cfg->clock_offset_s;
+    time_t now = time(NULL) + (time_t)s->cfg->service.clock_offset_s;
     struct tm at;
     localtime_r(&now, &at);
-    at.tm_hour = s->cfg->schedule_hour;
-    at.tm_min = s->cfg->schedule_minute;
+    at.tm_hour = s->cfg->service.schedule_hour;
+    at.tm_min = s->cfg->service.schedule_minute;
     at.tm_sec = 0;
     at.tm_isdst = -1;
     if (mktime(&at) > now) { /* today's is still to come: yesterday's */
         at.tm_mday -= 1;
-        at.tm_hour = s->cfg->schedule_hour;
-        at.tm_min = s->cfg->schedule_minute;
+        at.tm_hour = s->cfg->service.schedule_hour;
+        at.tm_min = s->cfg->service.schedule_minute;
         at.tm_isdst = -1;
         mktime(&at);
     }
@@ -427,14 +428,14 @@ static void housekeeping(service *s, int64_t *next_heartbeat, int64_t *next_sche
     if (now >= *next_heartbeat) {
         if (heartbeat(s, c, err, sizeof err) < 0)
             log_msg(LOG_LEVEL_WARNING, "lease heartbeat: %s", err);
-        *next_heartbeat = now + s->cfg->job_lease_s * 1000 / 3;
+        *next_heartbeat = now + s->cfg->service.job_lease_s * 1000 / 3;
     }
     if (!s->jobs && now >= *next_schedule) {
         char run_date[11];
         due_run_date(s, run_date);
-        if (jobs_enqueue_run(c, run_date, s->cfg->lookback_days,
-                             (const char *const *)s->cfg->symbols, s->cfg->nsymbols, err,
-                             sizeof err) < 0)
+        if (jobs_enqueue_run(c, run_date, s->cfg->service.lookback_days,
+                             (const char *const *)s->cfg->service.symbols.item,
+                             s->cfg->service.symbols.n, err, sizeof err) < 0)
             log_msg(LOG_LEVEL_WARNING, "scheduled run %s: %s", run_date, err);
         jobs_close_runs(c, closed_run, s);
         *next_schedule = now + 2000;
@@ -531,19 +532,19 @@ static void admin_log(log_level level, const char *msg, void *ud)
 static int start_admin(service *s)
 {
     admin_options o = ADMIN_OPTIONS_INIT;
-    o.bind_address = s->cfg->admin_addr;
-    o.port = (unsigned)s->cfg->admin_port;
+    o.bind_address = s->cfg->admin.addr;
+    o.port = (unsigned)s->cfg->admin.port;
     o.snapshot = admin_snapshot;
     o.ready = admin_ready;
     o.jobs_json = admin_jobs;
     o.log = admin_log;
     o.userdata = s;
-    o.token = s->cfg->admin_token;
-    o.per_client_limit = (unsigned)s->cfg->admin_client_connections;
-    o.header_timeout_ms = (unsigned)s->cfg->admin_header_timeout_ms;
+    o.token = s->cfg->admin.token;
+    o.per_client_limit = (unsigned)s->cfg->admin.client_connections;
+    o.header_timeout_ms = (unsigned)s->cfg->admin.header_timeout_ms;
     if (admin_start(&s->admin, &o) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin_addr,
-                s->cfg->admin_port);
+        log_msg(LOG_LEVEL_ERROR, "the admin HTTP server cannot listen on %s:%d", s->cfg->admin.addr,
+                s->cfg->admin.port);
         return -1;
     }
     return 0; /* the admin module announces its address */
@@ -567,7 +568,7 @@ static bool zone_exists(const char *tz)
 static int open_service(service *s, const ingest_config *cfg, atomic_int *stop,
                         retry_cancel *cancel, const char *files_dir, const char *needs_key)
 {
-    if (!files_dir && !cfg->api_key) {
+    if (!files_dir && !cfg->polygon.api_key) {
         fprintf(stderr, "ingestor: invalid configuration\n  POLYGON_API_KEY  required for %s\n",
                 needs_key);
         return EX_CONFIG;
@@ -582,17 +583,20 @@ static int open_service(service *s, const ingest_config *cfg, atomic_int *stop,
     latency_hist_init(&s->write_hist);
     /* Every worker holds one connection at a time; one more for the
      * housekeeper, the rate limit and the admin server. */
-    int rc = db_open_ready(cfg, &s->pool,
-                           cfg->pool_max > cfg->workers ? cfg->pool_max : cfg->workers + 1);
+    int rc =
+        db_open_ready(cfg, &s->pool,
+                      cfg->db.pool_max > cfg->service.api_workers ? cfg->db.pool_max
+                                                                  : cfg->service.api_workers + 1);
     if (rc != 0 || files_dir)
         return rc;
-    if (polygon_client_init(&s->sh, cfg->base_url, cfg->api_key, cfg->page_limit,
-                            (long)cfg->http_timeout_ms, cfg->max_attempts, cfg->max_retry_delay_ms,
-                            cfg->rate_limit_per_min, cfg->rate_window_ms,
-                            (size_t)cfg->max_body_bytes, &s->stats) != 0 ||
-        (cfg->rate_limit_per_min > 0 &&
-         db_rate_limit_new(&s->limit, s->pool, "polygon", cfg->rate_limit_per_min,
-                           cfg->rate_window_ms) != 0)) {
+    if (polygon_client_init(&s->sh, cfg->polygon.base_url, cfg->polygon.api_key,
+                            cfg->polygon.page_limit, (long)cfg->polygon.timeout_ms,
+                            cfg->polygon.max_attempts, cfg->polygon.max_retry_delay_ms,
+                            cfg->polygon.rate_limit_per_min, cfg->polygon.rate_window_ms,
+                            (size_t)cfg->polygon.max_body_bytes, &s->stats) != 0 ||
+        (cfg->polygon.rate_limit_per_min > 0 &&
+         db_rate_limit_new(&s->limit, s->pool, "polygon", cfg->polygon.rate_limit_per_min,
+                           cfg->polygon.rate_window_ms) != 0)) {
         polygon_client_destroy(&s->sh);
         pgpool_free(s->pool);
         return EX_SOFTWARE;
@@ -638,8 +642,9 @@ static int run_workers(service *s, int n)
     }
     if (!s->jobs)
         log_msg(LOG_LEVEL_INFO, "ingestor run: %d worker%s, schedule %02d:%02d %s, lease %d s",
-                started, started == 1 ? "" : "s", s->cfg->schedule_hour, s->cfg->schedule_minute,
-                s->cfg->schedule_tz, s->cfg->job_lease_s);
+                started, started == 1 ? "" : "s", s->cfg->service.schedule_hour,
+                s->cfg->service.schedule_minute, s->cfg->service.schedule_tz,
+                s->cfg->service.job_lease_s);
     int64_t next_heartbeat = 0, next_schedule = 0;
     while (!*s->stop && atomic_load(&s->workers_running) > 0) {
         housekeeping(s, &next_heartbeat, &next_schedule);
@@ -647,8 +652,8 @@ static int run_workers(service *s, int n)
     }
     if (*s->stop)
         log_msg(LOG_LEVEL_INFO, "stopping: waiting up to %lld ms for running pages",
-                (long long)s->cfg->shutdown_timeout_ms);
-    int64_t end = mono_ms() + s->cfg->shutdown_timeout_ms;
+                (long long)s->cfg->service.shutdown_timeout_ms);
+    int64_t end = mono_ms() + s->cfg->service.shutdown_timeout_ms;
     while (atomic_load(&s->workers_running) > 0 && mono_ms() < end)
         sleep_unless_stopped(50 * RETRY_NS_PER_MS, NULL, -1);
     int busy = atomic_load(&s->workers_running);
@@ -667,15 +672,15 @@ static int run_workers(service *s, int n)
 
 int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel)
 {
-    if (!zone_exists(cfg->schedule_tz)) {
+    if (!zone_exists(cfg->service.schedule_tz)) {
         fprintf(stderr,
                 "ingestor: invalid configuration\n"
                 "  BACKFILL_SCHEDULE_TZ  \"%s\" is not a time zone of this system\n",
-                cfg->schedule_tz);
+                cfg->service.schedule_tz);
         return EX_CONFIG;
     }
     /* The schedule's wall clock; logs are in UTC either way. */
-    setenv("TZ", cfg->schedule_tz, 1);
+    setenv("TZ", cfg->service.schedule_tz, 1);
     tzset();
     static service s; /* big (the stats), and its threads outlive no caller */
     int rc = open_service(&s, cfg, stop, cancel, NULL, "ingestor run");
@@ -685,7 +690,7 @@ int service_run(const ingest_config *cfg, atomic_int *stop, retry_cancel *cancel
         close_service(&s);
         return EX_SOFTWARE;
     }
-    if (run_workers(&s, cfg->workers) != 0)
+    if (run_workers(&s, cfg->service.api_workers) != 0)
         return EX_SOFTWARE; /* exit with the threads running: the process ends */
     close_service(&s);
     log_msg(LOG_LEVEL_INFO, "stopped");
@@ -778,14 +783,15 @@ int service_backfill(const ingest_config *cfg, const backfill_args *a, atomic_in
     progress prog;
     progress_start(&prog, a->nsymbols,
                    a->nsymbols * progress_estimate_bars(a->from, a->to, a->timespan, a->multiplier),
-                   isatty(STDERR_FILENO) && !cfg->log_json && cfg->log_level <= LOG_LEVEL_INFO);
+                   isatty(STDERR_FILENO) && !(cfg->log.format == CONFIG_LOG_JSON) &&
+                       cfg->log.level <= LOG_LEVEL_INFO);
     s.jobs = ids;
     s.njobs = a->nsymbols;
     s.outcomes = outcomes;
     s.ran = ran;
     s.prog = &prog;
     /* Workers beyond the number of jobs would have nothing to do. */
-    int workers = cfg->workers < a->nsymbols ? cfg->workers : a->nsymbols;
+    int workers = cfg->service.api_workers < a->nsymbols ? cfg->service.api_workers : a->nsymbols;
     if (run_workers(&s, workers) != 0)
         return EX_SOFTWARE; /* threads still running: the process ends */
     progress_end(&prog);
