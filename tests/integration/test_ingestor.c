@@ -332,6 +332,7 @@ static void free_tier_env(itenv *e, const char *name)
     setenv_var(e, "POLYGON_RATE_LIMIT_PER_MIN", "5");
     setenv_var(e, "POLYGON_RATE_WINDOW", "6s");
     setenv_var(e, "API_WORKERS", "4");
+    setenv_var(e, "DB_POOL_MAX", "5"); /* each worker one connection, the service one more */
     migrate(e);
 }
 
