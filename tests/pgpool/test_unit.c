@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-#define MS NS_PER_MS
+#define MS PGPOOL__NS_PER_MS
 
 static void backoff_doubles_caps_and_jitters_within_half(void **state)
 {
@@ -61,8 +61,8 @@ static void histogram_buckets(void **state)
     assert_int_equal(pgpool__hist_index(0), 0);
     assert_int_equal(pgpool__hist_index(100000), 0);
     assert_int_equal(pgpool__hist_index(100001), 1);
-    assert_int_equal(pgpool__hist_index(NS_PER_S), 8);
-    assert_int_equal(pgpool__hist_index(11 * NS_PER_S), PGPOOL_HIST_BUCKETS - 1);
+    assert_int_equal(pgpool__hist_index(PGPOOL__NS_PER_S), 8);
+    assert_int_equal(pgpool__hist_index(11 * PGPOOL__NS_PER_S), PGPOOL_HIST_BUCKETS - 1);
     assert_true(pgpool_hist_bound(0) == 0.0001);
     assert_true(pgpool_hist_bound(PGPOOL_HIST_BUCKETS - 1) > 1e300);
 }
