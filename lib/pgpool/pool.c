@@ -373,6 +373,7 @@ static const char *bad_option(const pgpool_options *o)
     BAD_IF(o->leak_threshold_ms < 0 || o->leak_threshold_ms > lim, "leak_threshold_ms (>= 0)")
     BAD_IF(o->health_check_period_ms <= 0 || o->health_check_period_ms > lim,
            "health_check_period_ms (> 0)")
+    BAD_IF(o->alive_bypass_ms < 0 || o->alive_bypass_ms > lim, "alive_bypass_ms (>= 0)")
     BAD_IF((unsigned)o->reuse > PGPOOL_REUSE_FIFO, "reuse")
     BAD_IF((unsigned)o->reset > PGPOOL_RESET_ALWAYS, "reset")
     BAD_IF((unsigned)o->log_level > PGPOOL_LOG_ERROR, "log_level")
@@ -547,8 +548,13 @@ static int new_failed(pgpool_error_info *info, int code, const char *why)
 int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *opts)
 {
     *out = NULL;
-    pgpool_options defaults = PGPOOL_OPTIONS_INIT;
-    const pgpool_options *o = opts ? opts : &defaults;
+    /* A caller's struct of version 1 ends before alive_bypass_ms: read only
+     * that much, and leave the later fields at their defaults. */
+    pgpool_options oc = PGPOOL_OPTIONS_INIT;
+    if (opts)
+        memcpy(&oc, opts,
+               opts->version >= 2 ? sizeof oc : offsetof(pgpool_options, alive_bypass_ms));
+    const pgpool_options *o = &oc;
     const char *bad = bad_option(o);
     if (bad) {
         char msg[200];
@@ -706,6 +712,34 @@ static void failure_message(const pgpool *p, pgpool_cause cause, int64_t waited_
     }
 }
 
+/*
+ * The fast path of acquire: nobody waits and the first idle connection came
+ * back less than alive_bypass_ms ago, is not due for validation, stale,
+ * expired or known dead. Its socket is not checked: a backend that ended in
+ * that window shows up as a failed query, and the release closes the
+ * connection as broken. One coarse clock read. Returns the slot, counted in
+ * use, or NULL. mu held.
+ */
+static pgpool__slot *fast_take(pgpool *p, int64_t tmo)
+{
+    pgpool__slot *s = p->idle_head;
+    if (!s || p->wait_head || p->closed || p->o.static_mode || p->o.alive_bypass_ms <= 0)
+        return NULL;
+    int64_t t = pgpool__coarse_now(p), idle = t - s->idle_since_ns;
+    if (idle >= p->o.alive_bypass_ms * PGPOOL__NS_PER_MS ||
+        (tmo > 0 && p->o.validate_after_idle_ms >= 0 &&
+         idle >= p->o.validate_after_idle_ms * PGPOOL__NS_PER_MS) ||
+        pgpool__slot_stale(p, s) || t >= s->expires_ns || s->fatal ||
+        PQstatus(s->pg) != CONNECTION_OK)
+        return NULL;
+    pgpool__idle_unlink(p, s);
+    s->state = PGPOOL__SLOT_IN_USE;
+    p->n_in_use++;
+    s->holders = 1;
+    s->acquired_ns = t;
+    return s;
+}
+
 int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
 {
     return pgpool_acquire_ex(out, NULL, p, timeout_ms);
@@ -717,13 +751,14 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
     int64_t tmo = timeout_ms < 0 ? p->o.acquire_timeout_ms * PGPOOL__NS_PER_MS
                                  : (int64_t)timeout_ms * PGPOOL__NS_PER_MS;
     pthread_mutex_lock(&p->mu);
-    int64_t start = pgpool__now(p), now = start, deadline = start + tmo;
+    pgpool__slot *got = fast_take(p, tmo);
+    bool fast = got != NULL;
+    int64_t start = fast ? got->acquired_ns : pgpool__now(p), now = start, deadline = start + tmo;
     bool waited = false, warmup = false, vhit = false;
-    pgpool__slot *got = NULL;
     int rc = PGPOOL_OK;
     pgpool_cause cause = PGPOOL_CAUSE_NONE;
     char vmsg[200] = "";
-    for (;;) {
+    while (!got) {
         if (p->closed) {
             rc = PGPOOL_ECLOSED;
             cause = PGPOOL_CAUSE_CLOSED;
@@ -768,14 +803,18 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
             if (dead) {
                 snprintf(err, sizeof err, "%s", s->fatal ? s->fatal_msg : PQerrorMessage(s->pg));
             } else {
+                /* outside the lock: the slot is ours (in use, checking) */
+                s->checking = true;
+                pthread_mutex_unlock(&p->mu);
                 struct pollfd pfd = { PQsocket(s->pg), POLLIN, 0 };
-                if (poll(&pfd, 1, 0) != 0) {
-                    s->checking = true;
-                    pthread_mutex_unlock(&p->mu);
+                if (poll(&pfd, 1, 0) != 0)
                     dead = pgpool__slot_consume_dead(s, err, sizeof err);
-                    pthread_mutex_lock(&p->mu);
-                    s->checking = false;
-                    now = pgpool__now(p);
+                pthread_mutex_lock(&p->mu);
+                s->checking = false;
+                now = pgpool__now(p);
+                if (!dead && p->closed) { /* closed while we looked */
+                    drop_unlocked(p, s, PGPOOL_CLOSE_CLOSED, now, NULL);
+                    continue;
                 }
             }
             if (dead) {
@@ -856,7 +895,8 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         if (!waited)
             warmup = !p->warm;
         waited = true;
-        pgpool__wake(p); /* a connect may be needed */
+        if (p->n_open_slots < p->nslots)
+            pgpool__wake(p); /* a connect may be needed */
         while (!w.done && now < deadline) {
             struct timespec ts = wait_until(p, deadline - now);
             pthread_cond_timedwait(&w.cond, &p->mu, &ts);
@@ -878,7 +918,8 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
     char msg[256] = "";
     char sqlstate[6] = "";
     if (got) {
-        got->acquired_ns = now;
+        if (!fast)
+            got->acquired_ns = pgpool__coarse_now(p);
         if (got->holders <= 1)
             got->leak_reported = false;
         p->refs++;
@@ -1087,7 +1128,7 @@ static void release_impl(pgpool__slot *s, bool discard)
     }
 
     pthread_mutex_lock(&p->mu);
-    int64_t now = pgpool__now(p);
+    int64_t now = pgpool__coarse_now(p);
     int64_t held = now - s->acquired_ns;
     pgpool__record_hist(p->st.usage_hist, &p->st.usage_sum_ns, held);
     p->st.usage_count++;
