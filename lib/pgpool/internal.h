@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,10 +53,16 @@ struct pgpool_conn {
 typedef struct pgpool_conn pgpool__slot;
 
 /* A waiting acquire, on its caller's stack. */
+/* A waiting acquire, on its caller's stack. Whoever sets done (a release
+ * handing it a connection, or close) posts sem once, with mu held, so that
+ * exactly this waiter wakes, and it need not take mu again: the handing
+ * over did its bookkeeping (acquire_account()). */
 typedef struct pgpool__waiter {
-    pthread_cond_t cond;
+    sem_t sem;
     pgpool__slot *got;
-    bool done; /* got set, or woken for close */
+    bool done;        /* got set, or woken for close */
+    bool warmup;      /* began waiting before min_idle was first reached */
+    int64_t start_ns; /* the acquire call, pgpool__now() */
     struct pgpool__waiter *prev, *next;
 } pgpool__waiter;
 

@@ -2,6 +2,7 @@
  * The pool: creation, acquire with FIFO waiters and absolute deadlines,
  * release rules, close, free, fork. Connects happen in maint.c only.
  */
+#define _GNU_SOURCE /* sem_clockwait(): a waiter's deadline is CLOCK_MONOTONIC */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -140,15 +141,41 @@ static void waiter_unlink(pgpool *p, pgpool__waiter *w)
     p->n_waiters--;
 }
 
+/* The bookkeeping of a successful acquire that waited wait_ns: counters,
+ * the wait histogram, the ACQUIRE event. s->acquired_ns is set. mu held. */
+static void acquire_account(pgpool *p, pgpool__slot *s, int64_t wait_ns, bool waited, bool warmup)
+{
+    if (s->holders <= 1)
+        s->leak_reported = false;
+    p->refs++;
+    p->st.acquires++;
+    if (waited)
+        p->st.waits++;
+    if (waited && warmup)
+        p->st.warmup_waits++;
+    if (p->n_in_use > p->o.max_size)
+        p->st.overflow_acquires++;
+    pgpool__record_hist(p->st.wait_hist, &p->st.wait_sum_ns, wait_ns);
+    if (p->o.on_event || p->o.log) {
+        char emsg[96];
+        snprintf(emsg, sizeof emsg, "acquire: connection %llu after %lld us",
+                 (unsigned long long)s->id, (long long)(wait_ns / 1000));
+        pgpool__event(p, PGPOOL_EVENT_ACQUIRE, s, 0, wait_ns, emsg);
+        pgpool__log(p, PGPOOL_LOG_TRACE, "%s", emsg);
+    }
+}
+
 /*
- * s is open and counted in n_in_use, not on the idle list: give it to the
- * first waiter (FIFO; in static mode to every waiter), or put it on the idle
- * list. Called with mu held.
+ * s is open and counted in n_in_use, not on the idle list: hand it to the
+ * first waiter (FIFO; in static mode to every waiter), whose acquire is
+ * accounted here and who alone is woken, or put it on the idle list.
+ * Called with mu held.
  */
 void pgpool__make_available(pgpool *p, pgpool__slot *s, int64_t now)
 {
     if (p->wait_head) {
-        s->acquired_ns = now;
+        int64_t t = pgpool__now(p);
+        s->acquired_ns = pgpool__coarse_now(p);
         s->leak_reported = false;
         s->holders = 0;
         do {
@@ -157,7 +184,8 @@ void pgpool__make_available(pgpool *p, pgpool__slot *s, int64_t now)
             w->got = s;
             w->done = true;
             s->holders++;
-            pthread_cond_signal(&w->cond);
+            acquire_account(p, s, t - w->start_ns, true, w->warmup);
+            sem_post(&w->sem);
         } while (p->o.static_mode && p->wait_head);
         return;
     }
@@ -754,7 +782,7 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
     pgpool__slot *got = fast_take(p, tmo);
     bool fast = got != NULL;
     int64_t start = fast ? got->acquired_ns : pgpool__now(p), now = start, deadline = start + tmo;
-    bool waited = false, warmup = false, vhit = false;
+    bool waited = false, warmup = false, vhit = false, waited_got = false;
     int rc = PGPOOL_OK;
     pgpool_cause cause = PGPOOL_CAUSE_NONE;
     char vmsg[200] = "";
@@ -884,7 +912,8 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         }
         pgpool__waiter w;
         memset(&w, 0, sizeof w);
-        pthread_cond_init(&w.cond, &p->cattr);
+        sem_init(&w.sem, 0, 0);
+        w.start_ns = start;
         w.prev = p->wait_tail;
         if (p->wait_tail)
             p->wait_tail->next = &w;
@@ -895,18 +924,36 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         if (!waited)
             warmup = !p->warm;
         waited = true;
+        w.warmup = warmup;
         if (p->n_open_slots < p->nslots)
             pgpool__wake(p); /* a connect may be needed */
+        bool posted = false;
         while (!w.done && now < deadline) {
             struct timespec ts = wait_until(p, deadline - now);
-            pthread_cond_timedwait(&w.cond, &p->mu, &ts);
+            pthread_mutex_unlock(&p->mu);
+            posted = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &ts) == 0;
+            if (posted)
+                break; /* done is set: no need for mu */
+            pthread_mutex_lock(&p->mu);
             now = pgpool__now(p);
         }
-        if (!w.done)
+        if (posted && w.got) { /* handed over and accounted by the releaser */
+            sem_destroy(&w.sem);
+            if (p->o.on_event || p->o.log)
+                pgpool__flush(p);
+            *out = w.got;
+            return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
+        }
+        if (posted) /* woken by close */
+            pthread_mutex_lock(&p->mu);
+        else if (w.done) /* set while we timed out: the post is there, take it */
+            sem_wait(&w.sem);
+        else
             waiter_unlink(p, &w);
-        pthread_cond_destroy(&w.cond);
+        sem_destroy(&w.sem);
         if (w.got) {
             got = w.got;
+            waited_got = true;
             break;
         }
         if (!w.done) { /* the deadline passed */
@@ -917,28 +964,11 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
     }
     char msg[256] = "";
     char sqlstate[6] = "";
-    if (got) {
+    if (got && !waited_got) { /* a connection handed over was accounted by the releaser */
         if (!fast)
             got->acquired_ns = pgpool__coarse_now(p);
-        if (got->holders <= 1)
-            got->leak_reported = false;
-        p->refs++;
-        p->st.acquires++;
-        if (waited)
-            p->st.waits++;
-        if (waited && warmup)
-            p->st.warmup_waits++;
-        if (p->n_in_use > p->o.max_size)
-            p->st.overflow_acquires++;
-        pgpool__record_hist(p->st.wait_hist, &p->st.wait_sum_ns, now - start);
-        if (p->o.on_event || p->o.log) {
-            char emsg[96];
-            snprintf(emsg, sizeof emsg, "acquire: connection %llu after %lld us",
-                     (unsigned long long)got->id, (long long)((now - start) / 1000));
-            pgpool__event(p, PGPOOL_EVENT_ACQUIRE, got, 0, now - start, emsg);
-            pgpool__log(p, PGPOOL_LOG_TRACE, "%s", emsg);
-        }
-    } else {
+        acquire_account(p, got, now - start, waited, warmup);
+    } else if (!got) {
         if (info)
             failure_message(p, cause, now - start, vmsg, msg, sizeof msg);
         if (cause == PGPOOL_CAUSE_CONNECT_FAILED)
@@ -1218,7 +1248,7 @@ static int close_impl(pgpool *p, int timeout_ms, bool shut_down_late)
         pthread_cond_broadcast(&p->ready);
         for (pgpool__waiter *w = p->wait_head; w; w = w->next) {
             w->done = true;
-            pthread_cond_signal(&w->cond);
+            sem_post(&w->sem);
         }
         pgpool__log(p, PGPOOL_LOG_INFO, "pool %s: closing, %d connection(s) borrowed", p->name,
                     p->n_in_use);
