@@ -780,8 +780,16 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
                                  : (int64_t)timeout_ms * PGPOOL__NS_PER_MS;
     pthread_mutex_lock(&p->mu);
     pgpool__slot *got = fast_take(p, tmo);
-    bool fast = got != NULL;
-    int64_t start = fast ? got->acquired_ns : pgpool__now(p), now = start, deadline = start + tmo;
+    if (got) { /* before the message buffers below: zero-filling them costs as much */
+        acquire_account(p, got, 0, false, false);
+        bool callbacks = p->o.on_event || p->o.log;
+        pthread_mutex_unlock(&p->mu);
+        if (callbacks)
+            pgpool__flush(p);
+        *out = got;
+        return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
+    }
+    int64_t start = pgpool__now(p), now = start, deadline = start + tmo;
     bool waited = false, warmup = false, vhit = false, waited_got = false;
     int rc = PGPOOL_OK;
     pgpool_cause cause = PGPOOL_CAUSE_NONE;
@@ -965,8 +973,7 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
     char msg[256] = "";
     char sqlstate[6] = "";
     if (got && !waited_got) { /* a connection handed over was accounted by the releaser */
-        if (!fast)
-            got->acquired_ns = pgpool__coarse_now(p);
+        got->acquired_ns = pgpool__coarse_now(p);
         acquire_account(p, got, now - start, waited, warmup);
     } else if (!got) {
         if (info)

@@ -760,16 +760,22 @@ static uint64_t kill_next(pgpool *p)
     return id;
 }
 
-static void alive_bypass_zero_checks_every_acquire(void **state)
+/* The next acquire gets a working connection, not the dead one. */
+static void acquire_alive_other_than(pgpool *p, uint64_t dead)
 {
-    (void)state;
-    pgpool *p = bypass_pool(0, "pgpool_bypass0");
-    uint64_t dead = kill_next(p); /* the clock has not moved: returned 0 ms ago */
     pgpool_conn *c;
     assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_OK);
     assert_true(pgpool_conn_id(c) != dead);
     select_one(c);
     pgpool_release(c);
+}
+
+static void alive_bypass_zero_checks_every_acquire(void **state)
+{
+    (void)state;
+    pgpool *p = bypass_pool(0, "pgpool_bypass0");
+    uint64_t dead = kill_next(p); /* the clock has not moved: returned 0 ms ago */
+    acquire_alive_other_than(p, dead);
     assert_int_equal(stats_of(p).closed[PGPOOL_CLOSE_BROKEN], 1);
     pgpool_free(p);
 }
@@ -789,18 +795,12 @@ static void alive_bypass_window_skips_the_check_and_release_catches_it(void **st
     PQclear(r);
     pgpool_release(c);
     assert_int_equal(stats_of(p).closed[PGPOOL_CLOSE_BROKEN], 1);
-    assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_OK);
-    assert_true(pgpool_conn_id(c) != dead);
-    select_one(c);
-    pgpool_release(c);
+    acquire_alive_other_than(p, dead);
     /* past the window: the check at acquire finds it, nobody sees it */
     WAIT_FOR(stats_of(p).idle == 2, 10000);
     dead = kill_next(p);
     advance_ms(50);
-    assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_OK);
-    assert_true(pgpool_conn_id(c) != dead);
-    select_one(c);
-    pgpool_release(c);
+    acquire_alive_other_than(p, dead);
     assert_int_equal(stats_of(p).closed[PGPOOL_CLOSE_BROKEN], 2);
     pgpool_free(p);
 }
