@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,7 +61,8 @@ typedef struct pgpool_conn pgpool__slot;
 typedef struct pgpool__waiter {
     sem_t sem;
     pgpool__slot *got;
-    bool done;        /* got set, or woken for close */
+    atomic_bool done; /* got set, or woken for close: stored last (release), so that a
+                         waiter that read it (acquire) sees the bookkeeping */
     bool warmup;      /* began waiting before min_idle was first reached */
     int64_t start_ns; /* the acquire call, pgpool__now() */
     struct pgpool__waiter *prev, *next;

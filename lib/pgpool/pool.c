@@ -127,6 +127,18 @@ static void idle_push(pgpool *p, pgpool__slot *s)
     p->n_idle++;
 }
 
+static bool waiter_done(pgpool__waiter *w)
+{
+    return atomic_load_explicit(&w->done, memory_order_acquire);
+}
+
+/* After got (and the bookkeeping): wake exactly w. mu held. */
+static void waiter_wake(pgpool__waiter *w)
+{
+    atomic_store_explicit(&w->done, true, memory_order_release);
+    sem_post(&w->sem);
+}
+
 static void waiter_unlink(pgpool *p, pgpool__waiter *w)
 {
     if (w->prev)
@@ -182,10 +194,9 @@ void pgpool__make_available(pgpool *p, pgpool__slot *s, int64_t now)
             pgpool__waiter *w = p->wait_head;
             waiter_unlink(p, w);
             w->got = s;
-            w->done = true;
             s->holders++;
             acquire_account(p, s, t - w->start_ns, true, w->warmup);
-            sem_post(&w->sem);
+            waiter_wake(w);
         } while (p->o.static_mode && p->wait_head);
         return;
     }
@@ -921,6 +932,7 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         pgpool__waiter w;
         memset(&w, 0, sizeof w);
         sem_init(&w.sem, 0, 0);
+        atomic_init(&w.done, false);
         w.start_ns = start;
         w.prev = p->wait_tail;
         if (p->wait_tail)
@@ -936,12 +948,12 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         if (p->n_open_slots < p->nslots)
             pgpool__wake(p); /* a connect may be needed */
         bool posted = false;
-        while (!w.done && now < deadline) {
+        while (!waiter_done(&w) && now < deadline) {
             struct timespec ts = wait_until(p, deadline - now);
             pthread_mutex_unlock(&p->mu);
-            posted = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &ts) == 0;
+            posted = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &ts) == 0 && waiter_done(&w);
             if (posted)
-                break; /* done is set: no need for mu */
+                break; /* no need for mu */
             pthread_mutex_lock(&p->mu);
             now = pgpool__now(p);
         }
@@ -954,7 +966,7 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         }
         if (posted) /* woken by close */
             pthread_mutex_lock(&p->mu);
-        else if (w.done) /* set while we timed out: the post is there, take it */
+        else if (waiter_done(&w)) /* set while we timed out: the post is there, take it */
             sem_wait(&w.sem);
         else
             waiter_unlink(p, &w);
@@ -964,7 +976,7 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
             waited_got = true;
             break;
         }
-        if (!w.done) { /* the deadline passed */
+        if (!waiter_done(&w)) { /* the deadline passed */
             rc = deadline_code(p, vhit, &cause);
             break;
         }
@@ -1254,8 +1266,7 @@ static int close_impl(pgpool *p, int timeout_ms, bool shut_down_late)
         p->stopping = true;
         pthread_cond_broadcast(&p->ready);
         for (pgpool__waiter *w = p->wait_head; w; w = w->next) {
-            w->done = true;
-            sem_post(&w->sem);
+            waiter_wake(w);
         }
         pgpool__log(p, PGPOOL_LOG_INFO, "pool %s: closing, %d connection(s) borrowed", p->name,
                     p->n_in_use);
