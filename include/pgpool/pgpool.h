@@ -330,7 +330,8 @@ PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1) int pgpool_new_ex(pgpool **out,
  * timeout_ms (plus scheduling slack) whatever the server does, and never
  * connects in the caller's thread. An idle connection is handed out only
  * after a non-blocking check of its socket (end of stream, or a FATAL sent by
- * the server: closed as broken); when it has idled longer than
+ * the server: closed as broken), skipped when it came back less than
+ * alive_bypass_ms ago; when it has idled longer than
  * validate_after_idle, the validation query runs in the caller's thread
  * within min(validation_timeout, time left), and a connection that fails or
  * does not answer is closed (that one only). acquire(0) does no I/O that

@@ -132,10 +132,16 @@ static bool waiter_done(pgpool__waiter *w)
     return atomic_load_explicit(&w->done, memory_order_acquire);
 }
 
-/* After got (and the bookkeeping): wake exactly w. mu held. */
-static void waiter_wake(pgpool__waiter *w)
+/* After got (and the bookkeeping): w is done; post w->sem next, with or
+ * without mu (w waits for that post once done is set). mu held. */
+static void waiter_set_done(pgpool__waiter *w)
 {
     atomic_store_explicit(&w->done, true, memory_order_release);
+}
+
+static void waiter_wake(pgpool__waiter *w)
+{
+    waiter_set_done(w);
     sem_post(&w->sem);
 }
 
@@ -180,31 +186,43 @@ static void acquire_account(pgpool *p, pgpool__slot *s, int64_t wait_ns, bool wa
 /*
  * s is open and counted in n_in_use, not on the idle list: hand it to the
  * first waiter (FIFO; in static mode to every waiter), whose acquire is
- * accounted here and who alone is woken, or put it on the idle list.
- * Called with mu held.
+ * accounted here, or put it on the idle list. Returns the one waiter whose
+ * semaphore the caller must post (after dropping mu, to keep the system call
+ * out of the critical section), or NULL. Called with mu held.
  */
+static pgpool__waiter *hand_over(pgpool *p, pgpool__slot *s, int64_t now)
+{
+    if (!p->wait_head) {
+        s->state = PGPOOL__SLOT_IDLE;
+        s->holders = 0;
+        s->idle_since_ns = now;
+        p->n_in_use--;
+        idle_push(p, s);
+        return NULL;
+    }
+    int64_t t = pgpool__now(p);
+    s->acquired_ns = pgpool__coarse_now(p);
+    s->leak_reported = false;
+    s->holders = 0;
+    for (;;) {
+        pgpool__waiter *w = p->wait_head;
+        waiter_unlink(p, w);
+        w->got = s;
+        s->holders++;
+        acquire_account(p, s, t - w->start_ns, true, w->warmup);
+        waiter_set_done(w);
+        if (!p->o.static_mode || !p->wait_head)
+            return w;
+        sem_post(&w->sem); /* static mode: every waiter shares s */
+    }
+}
+
+/* hand_over() with the post made under mu. Called with mu held. */
 void pgpool__make_available(pgpool *p, pgpool__slot *s, int64_t now)
 {
-    if (p->wait_head) {
-        int64_t t = pgpool__now(p);
-        s->acquired_ns = pgpool__coarse_now(p);
-        s->leak_reported = false;
-        s->holders = 0;
-        do {
-            pgpool__waiter *w = p->wait_head;
-            waiter_unlink(p, w);
-            w->got = s;
-            s->holders++;
-            acquire_account(p, s, t - w->start_ns, true, w->warmup);
-            waiter_wake(w);
-        } while (p->o.static_mode && p->wait_head);
-        return;
-    }
-    s->state = PGPOOL__SLOT_IDLE;
-    s->holders = 0;
-    s->idle_since_ns = now;
-    p->n_in_use--;
-    idle_push(p, s);
+    pgpool__waiter *w = hand_over(p, s, now);
+    if (w)
+        sem_post(&w->sem);
 }
 
 /* s was checked but not used: available again, still idle since it was. */
@@ -966,9 +984,11 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         }
         if (posted) /* woken by close */
             pthread_mutex_lock(&p->mu);
-        else if (waiter_done(&w)) /* set while we timed out: the post is there, take it */
+        else if (waiter_done(&w)) { /* set while we timed out: the post comes, take it */
+            pthread_mutex_unlock(&p->mu);
             sem_wait(&w.sem);
-        else
+            pthread_mutex_lock(&p->mu);
+        } else
             waiter_unlink(p, &w);
         sem_destroy(&w.sem);
         if (w.got) {
@@ -1219,15 +1239,16 @@ static void release_impl(pgpool__slot *s, bool discard)
             pgpool__broken_evidence(p, s);
         to_close = pgpool__remove(p, s, (pgpool_close_reason)reason, now,
                                   reason == PGPOOL_CLOSE_RESET_FAILED ? p->last_error : NULL);
-    } else {
-        pgpool__make_available(p, s, now);
     }
+    pgpool__waiter *wake = reason < 0 ? hand_over(p, s, now) : NULL;
     bool slow = to_close || p->o.on_event || p->o.log;
     bool destroy = false;
     if (!slow)
         destroy = --p->refs == 0;
     bool closed = p->closed;
     pthread_mutex_unlock(&p->mu);
+    if (wake)
+        sem_post(&wake->sem);
     if (!slow) {
         if (destroy)
             pgpool__destroy(p);
