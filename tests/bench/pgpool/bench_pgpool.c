@@ -170,6 +170,7 @@ typedef struct minpool {
     pthread_cond_t cv;
     PGconn *free[N_CONN];
     int n_free;
+    long acquires, waits; /* acquires, and those that found no connection free */
 } minpool;
 
 static void minpool_init(minpool *m)
@@ -177,6 +178,7 @@ static void minpool_init(minpool *m)
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     m->n_free = 0;
+    m->acquires = m->waits = 0;
     for (int i = 0; i < N_CONN; i++) {
         PGconn *pg = PQconnectdb(url);
         if (PQstatus(pg) != CONNECTION_OK || prepare_hook(pg, NULL) != 0) {
@@ -190,6 +192,8 @@ static void minpool_init(minpool *m)
 static PGconn *minpool_acquire(minpool *m)
 {
     pthread_mutex_lock(&m->mu);
+    m->acquires++;
+    m->waits += m->n_free == 0;
     while (m->n_free == 0)
         pthread_cond_wait(&m->cv, &m->mu);
     PGconn *pg = m->free[--m->n_free];
@@ -347,6 +351,11 @@ static void bench_select_vs(int minimal)
     for (int k = 1; k <= 4; k *= 2) {
         int threads = N_CONN * k;
         double tps[RUNS], ref[RUNS];
+        pgpool_stats st0 = PGPOOL_STATS_INIT, st1 = PGPOOL_STATS_INIT;
+        if (pgpool_stats_get(&st0, p) != PGPOOL_OK)
+            exit(1);
+        if (minimal)
+            m.acquires = m.waits = 0;
         for (int r = 0; r < RUNS; r++) {
             for (int side = 0; side < 2; side++) {
                 if ((side == 0) == ref_first(r))
@@ -357,6 +366,17 @@ static void bench_select_vs(int minimal)
             }
         }
         double v = median(tps, RUNS), rv = median(ref, RUNS);
+        if (pgpool_stats_get(&st1, p) != PGPOOL_OK)
+            exit(1);
+        /* For people: how often a checkout had to wait (a handoff to a
+         * sleeping thread in the pool), on each side. */
+        if (minimal)
+            fprintf(stderr,
+                    "%d threads: %.0f%% of the pool's checkouts waited, %.0f%% of the "
+                    "minimal pool's\n",
+                    threads,
+                    100.0 * (double)(st1.waits - st0.waits) / (double)(st1.acquires - st0.acquires),
+                    100.0 * (double)m.waits / (double)m.acquires);
         snprintf(cse, sizeof cse, "SELECT 1 prepared, %d connections, %d threads", N_CONN, threads);
         if (minimal)
             snprintf(refname, sizeof refname, "minimal mutex+condvar pool, %d connections", N_CONN);
