@@ -273,15 +273,22 @@ typedef struct pgpool_options {
     void *random_userdata;
 
     const char *name; /* label value for Prometheus text and log lines; default "default" */
+
+    /* version 2 */
+    int64_t alive_bypass_ms; /* skip the check of an idle connection's socket at acquire when
+                                it came back less than this long ago (measured with a clock
+                                of 1-4 ms resolution); 0 = always check; default 1 */
 } pgpool_options;
 
-#define PGPOOL_OPTIONS_VERSION 1
+/* A caller built against version 1 (no alive_bypass_ms) is still accepted:
+ * the fields of version 2 then take their defaults. */
+#define PGPOOL_OPTIONS_VERSION 2
 #define PGPOOL_OPTIONS_INIT                                                                        \
     {                                                                                              \
         PGPOOL_OPTIONS_VERSION, NULL, NULL, NULL, 1, 10, 0, 2, 30000, 5000, 1800000, 60000,        \
             600000, 1000, 2000, 2000, 50, 5000, 0, 100, PGPOOL_REUSE_LIFO, PGPOOL_RESET_NEVER,     \
             NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, PGPOOL_LOG_INFO, NULL, NULL, NULL,     \
-            NULL, NULL                                                                             \
+            NULL, NULL, 1                                                                          \
     }
 
 /* ---------------------------------------------------------------- handles */
@@ -323,7 +330,8 @@ PGPOOL_API PGPOOL_NODISCARD PGPOOL_NONNULL(1) int pgpool_new_ex(pgpool **out,
  * timeout_ms (plus scheduling slack) whatever the server does, and never
  * connects in the caller's thread. An idle connection is handed out only
  * after a non-blocking check of its socket (end of stream, or a FATAL sent by
- * the server: closed as broken); when it has idled longer than
+ * the server: closed as broken), skipped when it came back less than
+ * alive_bypass_ms ago; when it has idled longer than
  * validate_after_idle, the validation query runs in the caller's thread
  * within min(validation_timeout, time left), and a connection that fails or
  * does not answer is closed (that one only). acquire(0) does no I/O that

@@ -1,6 +1,6 @@
 /*
  * Events, log lines and the last error. Producers run with the pool's lock
- * held and only queue; pool_flush() delivers the queue in order, without the
+ * held and only queue; pgpool__flush() delivers the queue in order, without the
  * lock, one callback at a time (cb_mu), so that a callback may call back
  * into the pool.
  */
@@ -10,23 +10,23 @@
 
 #include "internal.h"
 
-static queued *ring_push(pgpool *p)
+static pgpool__queued *ring_push(pgpool *p)
 {
-    if (p->ring_len == RING_SIZE) { /* full: drop the oldest */
-        p->ring_head = (p->ring_head + 1) % RING_SIZE;
+    if (p->ring_len == PGPOOL__RING_SIZE) { /* full: drop the oldest */
+        p->ring_head = (p->ring_head + 1) % PGPOOL__RING_SIZE;
         p->ring_len--;
     }
-    queued *q = &p->ring[(p->ring_head + p->ring_len) % RING_SIZE];
+    pgpool__queued *q = &p->ring[(p->ring_head + p->ring_len) % PGPOOL__RING_SIZE];
     p->ring_len++;
     return q;
 }
 
-void pool_event(pgpool *p, pgpool_event_type type, const slot *s, int reason, int64_t duration_ns,
-                const char *msg)
+void pgpool__event(pgpool *p, pgpool_event_type type, const pgpool__slot *s, int reason,
+                   int64_t duration_ns, const char *msg)
 {
     if (!p->o.on_event)
         return;
-    queued *q = ring_push(p);
+    pgpool__queued *q = ring_push(p);
     memset(&q->ev, 0, sizeof q->ev);
     q->is_log = false;
     q->ev.type = type;
@@ -37,40 +37,40 @@ void pool_event(pgpool *p, pgpool_event_type type, const slot *s, int reason, in
     pgpool__redact(q->msg, sizeof q->msg, msg ? msg : "", p->secret);
 }
 
-void pool_log(pgpool *p, pgpool_log_level level, const char *fmt, ...)
+void pgpool__log(pgpool *p, pgpool_log_level level, const char *fmt, ...)
 {
     if (!p->o.log || level < p->o.log_level)
         return;
-    char raw[MSG_LEN];
+    char raw[PGPOOL__MSG_LEN];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    queued *q = ring_push(p);
+    pgpool__queued *q = ring_push(p);
     q->is_log = true;
     q->level = level;
     pgpool__redact(q->msg, sizeof q->msg, raw, p->secret);
 }
 
-void pool_flush(pgpool *p)
+void pgpool__flush(pgpool *p)
 {
     if (!p->o.on_event && !p->o.log)
         return;
     pthread_mutex_lock(&p->cb_mu);
     for (;;) {
-        queued batch[16];
+        pgpool__queued batch[16];
         unsigned n = 0;
         pthread_mutex_lock(&p->mu);
         while (n < 16 && p->ring_len > 0) {
             batch[n++] = p->ring[p->ring_head];
-            p->ring_head = (p->ring_head + 1) % RING_SIZE;
+            p->ring_head = (p->ring_head + 1) % PGPOOL__RING_SIZE;
             p->ring_len--;
         }
         pthread_mutex_unlock(&p->mu);
         if (n == 0)
             break;
         for (unsigned i = 0; i < n; i++) {
-            queued *q = &batch[i];
+            pgpool__queued *q = &batch[i];
             if (q->is_log) {
                 p->o.log(q->level, q->msg, p->o.log_userdata);
             } else {
@@ -84,7 +84,7 @@ void pool_flush(pgpool *p)
 
 /* The pool's last failure: one line, LOCATION: dropped, the SQLSTATE apart,
  * the password masked. */
-void pool_set_error(pgpool *p, const char *msg)
+void pgpool__set_error(pgpool *p, const char *msg)
 {
     char terse[sizeof p->last_error];
     pgpool__terse(terse, sizeof terse, p->last_sqlstate, msg ? msg : "");
@@ -94,18 +94,18 @@ void pool_set_error(pgpool *p, const char *msg)
 /* Evidence that the server went away: every connection with an id below
  * id (opened before) is stale; idle ones are closed by the maintenance
  * thread, borrowed ones on release. mu held. */
-void pool_invalidate_below(pgpool *p, uint64_t id, const char *why)
+void pgpool__invalidate_below(pgpool *p, uint64_t id, const char *why)
 {
     if (id <= p->stale_below)
         return;
     p->stale_below = id;
     p->next_housekeeping_ns = 0; /* close the idle ones at the next turn */
-    pool_log(p, PGPOOL_LOG_INFO, "pool %s: connections 1..%llu invalidated: %s", p->name,
-             (unsigned long long)(id - 1), why);
+    pgpool__log(p, PGPOOL_LOG_INFO, "pool %s: connections 1..%llu invalidated: %s", p->name,
+                (unsigned long long)(id - 1), why);
 }
 
 /* Recompute the health state after a connect result or a close. */
-void pool_update_health(pgpool *p, int64_t now)
+void pgpool__update_health(pgpool *p, int64_t now)
 {
     pgpool_health_state h;
     if (p->failures == 0)
@@ -123,6 +123,6 @@ void pool_update_health(pgpool *p, int64_t now)
     snprintf(msg, sizeof msg, "pool %s: %s -> %s%s%s", p->name, pgpool_health_state_name((int)old),
              pgpool_health_state_name((int)h), h == PGPOOL_UP ? "" : ": ",
              h == PGPOOL_UP ? "" : p->last_error);
-    pool_event(p, PGPOOL_EVENT_STATE, NULL, 0, 0, msg);
-    pool_log(p, h == PGPOOL_UP ? PGPOOL_LOG_INFO : PGPOOL_LOG_WARN, "%s", msg);
+    pgpool__event(p, PGPOOL_EVENT_STATE, NULL, 0, 0, msg);
+    pgpool__log(p, h == PGPOOL_UP ? PGPOOL_LOG_INFO : PGPOOL_LOG_WARN, "%s", msg);
 }

@@ -5,7 +5,7 @@
  * fail), and the housekeeping: lifetime, stale and idle retirement, dead
  * idle sockets, leaks.
  *
- * Slots in SLOT_CONNECTING belong to this thread alone, so their PGconn is
+ * Slots in PGPOOL__SLOT_CONNECTING belong to this thread alone, so their PGconn is
  * driven without the lock; everything shared is changed under p->mu.
  */
 #include <errno.h>
@@ -41,21 +41,21 @@ static int connects_needed(pgpool *p, int64_t now)
     return n > 0 ? n : 0;
 }
 
-static slot *alloc_slot(pgpool *p, int64_t now)
+static pgpool__slot *alloc_slot(pgpool *p, int64_t now)
 {
     for (int i = 0; i < p->nslots; i++) {
-        slot *s = &p->slots[i];
-        if (s->state != SLOT_FREE)
+        pgpool__slot *s = &p->slots[i];
+        if (s->state != PGPOOL__SLOT_FREE)
             continue;
-        memset(&s->checking, 0, sizeof *s - offsetof(slot, checking));
+        memset(&s->checking, 0, sizeof *s - offsetof(pgpool__slot, checking));
         s->pool = p;
         s->pg = NULL;
-        s->state = SLOT_CONNECTING;
+        s->state = PGPOOL__SLOT_CONNECTING;
         s->overflow = p->n_open_slots >= p->o.max_size;
         s->leak_reported = false;
         s->id = ++p->serial;
         s->created_ns = now;
-        s->connect_deadline_ns = now + p->o.connect_timeout_ms * NS_PER_MS;
+        s->connect_deadline_ns = now + p->o.connect_timeout_ms * PGPOOL__NS_PER_MS;
         s->pstat = PGRES_POLLING_WRITING;
         p->n_connecting++;
         p->n_open_slots++;
@@ -67,7 +67,7 @@ static slot *alloc_slot(pgpool *p, int64_t now)
 
 /* A connect failed: count it, back off, remember why. mu held. Returns the
  * PGconn to finish without the lock. */
-static PGconn *connect_failed(pgpool *p, slot *s, int64_t now, const char *why)
+static PGconn *connect_failed(pgpool *p, pgpool__slot *s, int64_t now, const char *why)
 {
     p->st.connect_failures++;
     p->failures++;
@@ -76,39 +76,41 @@ static PGconn *connect_failed(pgpool *p, slot *s, int64_t now, const char *why)
     uint32_t attempt = p->failures;
     if (transient && attempt > 4)
         attempt = 4; /* the server is there: retry soon, but not in a loop */
-    int64_t delay = pgpool__backoff_ns(p->o.backoff_initial_ms * NS_PER_MS,
-                                       p->o.backoff_max_ms * NS_PER_MS, attempt, pool_random(p));
+    int64_t delay =
+        pgpool__backoff_ns(p->o.backoff_initial_ms * PGPOOL__NS_PER_MS,
+                           p->o.backoff_max_ms * PGPOOL__NS_PER_MS, attempt, pgpool__random(p));
     p->next_connect_ns = now + delay;
-    pool_set_error(p, why);
+    pgpool__set_error(p, why);
     /* Refused, no socket, shutting down or starting up: the server went
      * away, so whatever was opened before this attempt is gone with it. A
      * connect that only hangs (a stopped postmaster) is no such evidence:
      * the backends may still serve. */
     if (pgpool__server_gone(why, p->last_sqlstate))
-        pool_invalidate_below(p, s->id, p->last_error);
+        pgpool__invalidate_below(p, s->id, p->last_error);
     char msg[700];
     snprintf(msg, sizeof msg, "connect %llu to %s failed (%u in a row%s), next try in %lld ms: %s",
              (unsigned long long)s->id, p->masked_target, p->failures,
-             transient ? ", transient" : "", (long long)(delay / NS_PER_MS), p->last_error);
-    pool_event(p, PGPOOL_EVENT_CONNECT_FAILED, s, 0, now - s->created_ns, msg);
-    pool_log(p, PGPOOL_LOG_WARN, "%s", msg);
-    PGconn *pg = pool_remove(p, s, PGPOOL_CLOSE_CLOSED, now, NULL);
-    pool_update_health(p, now);
+             transient ? ", transient" : "", (long long)(delay / PGPOOL__NS_PER_MS), p->last_error);
+    pgpool__event(p, PGPOOL_EVENT_CONNECT_FAILED, s, 0, now - s->created_ns, msg);
+    pgpool__log(p, PGPOOL_LOG_WARN, "%s", msg);
+    PGconn *pg = pgpool__remove(p, s, PGPOOL_CLOSE_CLOSED, now, NULL);
+    pgpool__update_health(p, now);
     return pg;
 }
 
 /* A connect succeeded (and on_connect accepted it). mu held. */
-static void connect_done(pgpool *p, slot *s, int64_t now)
+static void connect_done(pgpool *p, pgpool__slot *s, int64_t now)
 {
     p->n_connecting--;
     p->n_in_use++;
-    s->state = SLOT_IN_USE;
+    s->state = PGPOOL__SLOT_IN_USE;
     p->st.created++;
     int64_t took = now - s->created_ns;
-    record_hist(p->st.connect_hist, &p->st.connect_sum_ns, took);
+    pgpool__record_hist(p->st.connect_hist, &p->st.connect_sum_ns, took);
     s->created_ns = now;
-    s->expires_ns = pgpool__lifetime_ns(p->o.max_lifetime_ms * NS_PER_MS,
-                                        p->o.max_lifetime_jitter_ms * NS_PER_MS, pool_random(p));
+    s->expires_ns =
+        pgpool__lifetime_ns(p->o.max_lifetime_ms * PGPOOL__NS_PER_MS,
+                            p->o.max_lifetime_jitter_ms * PGPOOL__NS_PER_MS, pgpool__random(p));
     if (s->expires_ns != INT64_MAX)
         s->expires_ns += now;
     s->idle_since_ns = now;
@@ -116,11 +118,11 @@ static void connect_done(pgpool *p, slot *s, int64_t now)
     p->last_transient = false;
     char msg[200];
     snprintf(msg, sizeof msg, "connection %llu open in %lld ms", (unsigned long long)s->id,
-             (long long)(took / NS_PER_MS));
-    pool_event(p, PGPOOL_EVENT_CONNECT, s, 0, took, msg);
-    pool_log(p, PGPOOL_LOG_DEBUG, "%s", msg);
-    pool_update_health(p, now);
-    pool_make_available(p, s, now);
+             (long long)(took / PGPOOL__NS_PER_MS));
+    pgpool__event(p, PGPOOL_EVENT_CONNECT, s, 0, took, msg);
+    pgpool__log(p, PGPOOL_LOG_DEBUG, "%s", msg);
+    pgpool__update_health(p, now);
+    pgpool__make_available(p, s, now);
     if (p->n_idle + p->n_in_use >= p->o.min_idle)
         p->warm = true;
     pthread_cond_broadcast(&p->ready);
@@ -128,7 +130,7 @@ static void connect_done(pgpool *p, slot *s, int64_t now)
 
 /* Drive one connecting slot after poll() said its socket is ready (or to
  * start it). Without the lock. Returns 1 done, -1 failed, 0 in progress. */
-static int drive(slot *s, char *err, size_t errsize)
+static int drive(pgpool__slot *s, char *err, size_t errsize)
 {
     s->pstat = PQconnectPoll(s->pg);
     if (s->pstat == PGRES_POLLING_OK)
@@ -142,10 +144,10 @@ static int drive(slot *s, char *err, size_t errsize)
 
 /* After a successful connect: normal error texts, the notice processor,
  * the on_connect hook. Without the lock. */
-static int finish_connect(pgpool *p, slot *s, char *err, size_t errsize)
+static int finish_connect(pgpool *p, pgpool__slot *s, char *err, size_t errsize)
 {
     PQsetErrorVerbosity(s->pg, PQERRORS_DEFAULT);
-    pool_install_notice(s);
+    pgpool__install_notice(s);
     if (p->o.on_connect && p->o.on_connect(s->pg, p->o.on_connect_userdata) != 0) {
         snprintf(err, errsize, "on_connect hook rejected the connection%s%s",
                  PQstatus(s->pg) == CONNECTION_BAD ? ": " : "",
@@ -160,38 +162,38 @@ static int finish_connect(pgpool *p, slot *s, char *err, size_t errsize)
 static int housekeeping(pgpool *p, int64_t now)
 {
     int nclose = 0;
-    slot *next;
-    for (slot *s = p->idle_head; s; s = next) {
+    pgpool__slot *next;
+    for (pgpool__slot *s = p->idle_head; s; s = next) {
         next = s->next;
         int reason = -1;
-        if (slot_stale(p, s))
+        if (pgpool__slot_stale(p, s))
             reason = PGPOOL_CLOSE_STALE;
         else if (now >= s->expires_ns)
             reason = PGPOOL_CLOSE_LIFETIME;
         else if (p->o.idle_timeout_ms > 0 &&
-                 now - s->idle_since_ns >= p->o.idle_timeout_ms * NS_PER_MS &&
+                 now - s->idle_since_ns >= p->o.idle_timeout_ms * PGPOOL__NS_PER_MS &&
                  p->n_idle > p->o.min_idle)
             reason = PGPOOL_CLOSE_IDLE;
         if (reason >= 0)
-            p->closebuf[nclose++] = pool_remove(p, s, (pgpool_close_reason)reason, now, NULL);
+            p->closebuf[nclose++] = pgpool__remove(p, s, (pgpool_close_reason)reason, now, NULL);
     }
     if (p->o.leak_threshold_ms > 0) {
         for (int i = 0; i < p->nslots; i++) {
-            slot *s = &p->slots[i];
-            if (s->state != SLOT_IN_USE || s->checking || s->leak_reported)
+            pgpool__slot *s = &p->slots[i];
+            if (s->state != PGPOOL__SLOT_IN_USE || s->checking || s->leak_reported)
                 continue;
             int64_t held = now - s->acquired_ns;
-            if (held < p->o.leak_threshold_ms * NS_PER_MS)
+            if (held < p->o.leak_threshold_ms * PGPOOL__NS_PER_MS)
                 continue;
             s->leak_reported = true;
             p->st.leaks++;
             char msg[200];
             snprintf(msg, sizeof msg,
                      "connection %llu held for %lld ms (leak_threshold %lld ms): possible leak",
-                     (unsigned long long)s->id, (long long)(held / NS_PER_MS),
+                     (unsigned long long)s->id, (long long)(held / PGPOOL__NS_PER_MS),
                      (long long)p->o.leak_threshold_ms);
-            pool_event(p, PGPOOL_EVENT_LEAK, s, 0, held, msg);
-            pool_log(p, PGPOOL_LOG_WARN, "%s", msg);
+            pgpool__event(p, PGPOOL_EVENT_LEAK, s, 0, held, msg);
+            pgpool__log(p, PGPOOL_LOG_WARN, "%s", msg);
         }
     }
     return nclose;
@@ -203,7 +205,7 @@ static int housekeeping(pgpool *p, int64_t now)
 static void check_idle_sockets(pgpool *p)
 {
     int n = 0;
-    for (slot *s = p->idle_head; s && n < p->nslots; s = s->next) {
+    for (pgpool__slot *s = p->idle_head; s && n < p->nslots; s = s->next) {
         p->pfds[n].fd = PQsocket(s->pg);
         p->pfds[n].events = POLLIN;
         p->pfds[n].revents = 0;
@@ -219,33 +221,33 @@ static void check_idle_sockets(pgpool *p)
     if (r <= 0)
         return;
     for (int i = 0; i < n; i++) {
-        slot *s = p->pslots[i];
-        if (!p->pfds[i].revents || s->state != SLOT_IDLE ||
+        pgpool__slot *s = p->pslots[i];
+        if (!p->pfds[i].revents || s->state != PGPOOL__SLOT_IDLE ||
             s->id != (uint64_t)(uintptr_t)p->closebuf[i])
             continue;
-        idle_unlink(p, s);
-        s->state = SLOT_IN_USE;
+        pgpool__idle_unlink(p, s);
+        s->state = PGPOOL__SLOT_IN_USE;
         s->checking = true;
         p->n_in_use++;
         pthread_mutex_unlock(&p->mu);
         char err[256];
-        bool dead = slot_consume_dead(s, err, sizeof err);
+        bool dead = pgpool__slot_consume_dead(s, err, sizeof err);
         pthread_mutex_lock(&p->mu);
         s->checking = false;
-        int64_t now = pool_now(p);
+        int64_t now = pgpool__now(p);
         if (dead || p->closed) {
             if (dead) {
-                pool_set_error(p, err);
-                broken_evidence(p, s);
+                pgpool__set_error(p, err);
+                pgpool__broken_evidence(p, s);
             }
-            PGconn *c = pool_remove(p, s, dead ? PGPOOL_CLOSE_BROKEN : PGPOOL_CLOSE_CLOSED, now,
-                                    dead ? p->last_error : NULL);
+            PGconn *c = pgpool__remove(p, s, dead ? PGPOOL_CLOSE_BROKEN : PGPOOL_CLOSE_CLOSED, now,
+                                       dead ? p->last_error : NULL);
             pthread_mutex_unlock(&p->mu);
             PQfinish(c);
             pthread_mutex_lock(&p->mu);
         } else {
             /* a notice or a parameter change: still idle since then */
-            pool_put_back(p, s, now);
+            pgpool__put_back(p, s, now);
         }
     }
 }
@@ -257,13 +259,13 @@ static void finish_all(PGconn **list, int n)
             PQfinish(list[i]);
 }
 
-void *pool_maint_main(void *arg)
+void *pgpool__maint_main(void *arg)
 {
     pgpool *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stopping) {
-        int64_t now = pool_now(p);
-        int64_t period = p->o.health_check_period_ms * NS_PER_MS;
+        int64_t now = pgpool__now(p);
+        int64_t period = p->o.health_check_period_ms * PGPOOL__NS_PER_MS;
 
         if (now >= p->next_housekeeping_ns) {
             int nclose = housekeeping(p, now);
@@ -273,15 +275,15 @@ void *pool_maint_main(void *arg)
                 pthread_mutex_lock(&p->mu);
             }
             check_idle_sockets(p);
-            now = pool_now(p);
+            now = pgpool__now(p);
             p->next_housekeeping_ns = now + period;
             p->st.maintenance_runs++;
         }
 
         /* Connect attempts past the pool's connect_timeout fail. */
         for (int i = 0; i < p->nslots; i++) {
-            slot *s = &p->slots[i];
-            if (s->state == SLOT_CONNECTING && s->pg && now >= s->connect_deadline_ns) {
+            pgpool__slot *s = &p->slots[i];
+            if (s->state == PGPOOL__SLOT_CONNECTING && s->pg && now >= s->connect_deadline_ns) {
                 char why[128];
                 snprintf(why, sizeof why, "connect timed out after %lld ms (connect_timeout)",
                          (long long)p->o.connect_timeout_ms);
@@ -295,7 +297,7 @@ void *pool_maint_main(void *arg)
         /* Start what is needed. */
         int n = connects_needed(p, now);
         for (int k = 0; k < n; k++) {
-            slot *s = alloc_slot(p, now);
+            pgpool__slot *s = alloc_slot(p, now);
             if (!s)
                 break;
             pthread_mutex_unlock(&p->mu);
@@ -311,7 +313,7 @@ void *pool_maint_main(void *arg)
             pthread_mutex_lock(&p->mu);
             s->pg = pg;
             if (err[0]) {
-                PGconn *c = connect_failed(p, s, pool_now(p), err);
+                PGconn *c = connect_failed(p, s, pgpool__now(p), err);
                 pthread_mutex_unlock(&p->mu);
                 if (c)
                     PQfinish(c);
@@ -328,8 +330,8 @@ void *pool_maint_main(void *arg)
         p->pslots[np++] = NULL;
         int64_t next = p->next_housekeeping_ns;
         for (int i = 0; i < p->nslots; i++) {
-            slot *s = &p->slots[i];
-            if (s->state != SLOT_CONNECTING || !s->pg)
+            pgpool__slot *s = &p->slots[i];
+            if (s->state != PGPOOL__SLOT_CONNECTING || !s->pg)
                 continue;
             p->pfds[np].fd = PQsocket(s->pg);
             p->pfds[np].events = s->pstat == PGRES_POLLING_READING ? POLLIN : POLLOUT;
@@ -346,10 +348,10 @@ void *pool_maint_main(void *arg)
             wait_ns = period;
         if (wait_ns < 0)
             wait_ns = 0;
-        int timeout = (int)((wait_ns + NS_PER_MS - 1) / NS_PER_MS);
+        int timeout = (int)((wait_ns + PGPOOL__NS_PER_MS - 1) / PGPOOL__NS_PER_MS);
         pthread_mutex_unlock(&p->mu);
 
-        pool_flush(p);
+        pgpool__flush(p);
         int r = poll(p->pfds, (nfds_t)np, timeout);
         if (r < 0 && errno != EINTR)
             r = 0;
@@ -360,7 +362,7 @@ void *pool_maint_main(void *arg)
         }
         /* Advance the connects whose sockets are ready, without the lock. */
         for (int i = 1; r > 0 && i < np; i++) {
-            slot *s = p->pslots[i];
+            pgpool__slot *s = p->pslots[i];
             if (!p->pfds[i].revents)
                 continue;
             char err[512] = "";
@@ -370,11 +372,11 @@ void *pool_maint_main(void *arg)
             if (d == 0)
                 continue;
             pthread_mutex_lock(&p->mu);
-            int64_t t = pool_now(p);
+            int64_t t = pgpool__now(p);
             if (d > 0 && !p->stopping) {
                 connect_done(p, s, t);
             } else if (d > 0) {
-                PGconn *c = pool_remove(p, s, PGPOOL_CLOSE_CLOSED, t, NULL);
+                PGconn *c = pgpool__remove(p, s, PGPOOL_CLOSE_CLOSED, t, NULL);
                 pthread_mutex_unlock(&p->mu);
                 PQfinish(c);
                 pthread_mutex_lock(&p->mu);
@@ -390,16 +392,16 @@ void *pool_maint_main(void *arg)
     }
     /* Stopping: abandon connects in flight. */
     for (int i = 0; i < p->nslots; i++) {
-        slot *s = &p->slots[i];
-        if (s->state != SLOT_CONNECTING)
+        pgpool__slot *s = &p->slots[i];
+        if (s->state != PGPOOL__SLOT_CONNECTING)
             continue;
-        PGconn *c = pool_remove(p, s, PGPOOL_CLOSE_CLOSED, pool_now(p), NULL);
+        PGconn *c = pgpool__remove(p, s, PGPOOL_CLOSE_CLOSED, pgpool__now(p), NULL);
         pthread_mutex_unlock(&p->mu);
         if (c)
             PQfinish(c);
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
-    pool_flush(p);
+    pgpool__flush(p);
     return NULL;
 }

@@ -2,6 +2,7 @@
  * The pool: creation, acquire with FIFO waiters and absolute deadlines,
  * release rules, close, free, fork. Connects happen in maint.c only.
  */
+#define _GNU_SOURCE /* sem_clockwait(): a waiter's deadline is CLOCK_MONOTONIC */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,7 +35,7 @@ static char *dup_or_null(const char *s, bool *oom)
     return d;
 }
 
-void pool_wake(pgpool *p)
+void pgpool__wake(pgpool *p)
 {
     uint64_t one = 1;
     ssize_t r = write(p->wake_fd, &one, sizeof one);
@@ -48,16 +49,16 @@ static struct timespec wait_until(pgpool *p, int64_t rel_ns)
 {
     if (rel_ns < 0)
         rel_ns = 0;
-    if (p->o.clock && rel_ns > 10 * NS_PER_MS)
-        rel_ns = 10 * NS_PER_MS;
-    if (rel_ns > 3600 * NS_PER_S)
-        rel_ns = 3600 * NS_PER_S;
-    int64_t t = pool_mono_ns() + rel_ns;
-    struct timespec ts = { (time_t)(t / NS_PER_S), (long)(t % NS_PER_S) };
+    if (p->o.clock && rel_ns > 10 * PGPOOL__NS_PER_MS)
+        rel_ns = 10 * PGPOOL__NS_PER_MS;
+    if (rel_ns > 3600 * PGPOOL__NS_PER_S)
+        rel_ns = 3600 * PGPOOL__NS_PER_S;
+    int64_t t = pgpool__mono_ns() + rel_ns;
+    struct timespec ts = { (time_t)(t / PGPOOL__NS_PER_S), (long)(t % PGPOOL__NS_PER_S) };
     return ts;
 }
 
-bool slot_stale(const pgpool *p, const slot *s)
+bool pgpool__slot_stale(const pgpool *p, const pgpool__slot *s)
 {
     return s->id < p->stale_below;
 }
@@ -66,16 +67,16 @@ bool slot_stale(const pgpool *p, const slot *s)
  * (pg_terminate_backend, idle_session_timeout and proxies end one session):
  * only a crash of the server (57P02, every backend was told to quit) is
  * evidence against every connection. mu held. */
-void broken_evidence(pgpool *p, const slot *s)
+void pgpool__broken_evidence(pgpool *p, const pgpool__slot *s)
 {
     if (s->fatal && strcmp(s->fatal_state, "57P02") == 0)
-        pool_invalidate_below(p, p->serial + 1, "the server crashed (57P02)");
+        pgpool__invalidate_below(p, p->serial + 1, "the server crashed (57P02)");
 }
 
 /* Read what the server sent to an idle connection (without mu): is the
  * session over? End of stream, a FATAL or PANIC (which libpq hands to the
  * notice receiver while idle), or a bad status. err gets why. */
-bool slot_consume_dead(slot *s, char *err, size_t errsize)
+bool pgpool__slot_consume_dead(pgpool__slot *s, char *err, size_t errsize)
 {
     bool dead = !PQconsumeInput(s->pg);
     if (!dead)
@@ -90,7 +91,7 @@ bool slot_consume_dead(slot *s, char *err, size_t errsize)
     return dead;
 }
 
-void idle_unlink(pgpool *p, slot *s)
+void pgpool__idle_unlink(pgpool *p, pgpool__slot *s)
 {
     if (s->prev)
         s->prev->next = s->next;
@@ -104,7 +105,7 @@ void idle_unlink(pgpool *p, slot *s)
     p->n_idle--;
 }
 
-static void idle_push(pgpool *p, slot *s)
+static void idle_push(pgpool *p, pgpool__slot *s)
 {
     if (p->o.reuse == PGPOOL_REUSE_FIFO) { /* take from the head, add at the tail */
         s->next = NULL;
@@ -126,7 +127,25 @@ static void idle_push(pgpool *p, slot *s)
     p->n_idle++;
 }
 
-static void waiter_unlink(pgpool *p, waiter *w)
+static bool waiter_done(pgpool__waiter *w)
+{
+    return atomic_load_explicit(&w->done, memory_order_acquire);
+}
+
+/* After got (and the bookkeeping): w is done; post w->sem next, with or
+ * without mu (w waits for that post once done is set). mu held. */
+static void waiter_set_done(pgpool__waiter *w)
+{
+    atomic_store_explicit(&w->done, true, memory_order_release);
+}
+
+static void waiter_wake(pgpool__waiter *w)
+{
+    waiter_set_done(w);
+    sem_post(&w->sem);
+}
+
+static void waiter_unlink(pgpool *p, pgpool__waiter *w)
 {
     if (w->prev)
         w->prev->next = w->next;
@@ -140,40 +159,78 @@ static void waiter_unlink(pgpool *p, waiter *w)
     p->n_waiters--;
 }
 
-/*
- * s is open and counted in n_in_use, not on the idle list: give it to the
- * first waiter (FIFO; in static mode to every waiter), or put it on the idle
- * list. Called with mu held.
- */
-void pool_make_available(pgpool *p, slot *s, int64_t now)
+/* The bookkeeping of a successful acquire that waited wait_ns: counters,
+ * the wait histogram, the ACQUIRE event. s->acquired_ns is set. mu held. */
+static void acquire_account(pgpool *p, pgpool__slot *s, int64_t wait_ns, bool waited, bool warmup)
 {
-    if (p->wait_head) {
-        s->acquired_ns = now;
+    if (s->holders <= 1)
         s->leak_reported = false;
-        s->holders = 0;
-        do {
-            waiter *w = p->wait_head;
-            waiter_unlink(p, w);
-            w->got = s;
-            w->done = true;
-            s->holders++;
-            pthread_cond_signal(&w->cond);
-        } while (p->o.static_mode && p->wait_head);
-        return;
+    p->refs++;
+    p->st.acquires++;
+    if (waited)
+        p->st.waits++;
+    if (waited && warmup)
+        p->st.warmup_waits++;
+    if (p->n_in_use > p->o.max_size)
+        p->st.overflow_acquires++;
+    pgpool__record_hist(p->st.wait_hist, &p->st.wait_sum_ns, wait_ns);
+    if (p->o.on_event || p->o.log) {
+        char emsg[96];
+        snprintf(emsg, sizeof emsg, "acquire: connection %llu after %lld us",
+                 (unsigned long long)s->id, (long long)(wait_ns / 1000));
+        pgpool__event(p, PGPOOL_EVENT_ACQUIRE, s, 0, wait_ns, emsg);
+        pgpool__log(p, PGPOOL_LOG_TRACE, "%s", emsg);
     }
-    s->state = SLOT_IDLE;
+}
+
+/*
+ * s is open and counted in n_in_use, not on the idle list: hand it to the
+ * first waiter (FIFO; in static mode to every waiter), whose acquire is
+ * accounted here, or put it on the idle list. Returns the one waiter whose
+ * semaphore the caller must post (after dropping mu, to keep the system call
+ * out of the critical section), or NULL. Called with mu held.
+ */
+static pgpool__waiter *hand_over(pgpool *p, pgpool__slot *s, int64_t now)
+{
+    if (!p->wait_head) {
+        s->state = PGPOOL__SLOT_IDLE;
+        s->holders = 0;
+        s->idle_since_ns = now;
+        p->n_in_use--;
+        idle_push(p, s);
+        return NULL;
+    }
+    int64_t t = pgpool__now(p);
+    s->acquired_ns = pgpool__coarse_now(p);
+    s->leak_reported = false;
     s->holders = 0;
-    s->idle_since_ns = now;
-    p->n_in_use--;
-    idle_push(p, s);
+    for (;;) {
+        pgpool__waiter *w = p->wait_head;
+        waiter_unlink(p, w);
+        w->got = s;
+        s->holders++;
+        acquire_account(p, s, t - w->start_ns, true, w->warmup);
+        waiter_set_done(w);
+        if (!p->o.static_mode || !p->wait_head)
+            return w;
+        sem_post(&w->sem); /* static mode: every waiter shares s */
+    }
+}
+
+/* hand_over() with the post made under mu. Called with mu held. */
+void pgpool__make_available(pgpool *p, pgpool__slot *s, int64_t now)
+{
+    pgpool__waiter *w = hand_over(p, s, now);
+    if (w)
+        sem_post(&w->sem);
 }
 
 /* s was checked but not used: available again, still idle since it was. */
-void pool_put_back(pgpool *p, slot *s, int64_t now)
+void pgpool__put_back(pgpool *p, pgpool__slot *s, int64_t now)
 {
     int64_t since = s->idle_since_ns;
-    pool_make_available(p, s, now);
-    if (s->state == SLOT_IDLE)
+    pgpool__make_available(p, s, now);
+    if (s->state == PGPOOL__SLOT_IDLE)
         s->idle_since_ns = since;
 }
 
@@ -181,38 +238,40 @@ void pool_put_back(pgpool *p, slot *s, int64_t now)
  * Take s out of the pool and count its closing. Returns its PGconn for the
  * caller to PQfinish() after dropping mu. Called with mu held.
  */
-PGconn *pool_remove(pgpool *p, slot *s, pgpool_close_reason reason, int64_t now, const char *why)
+PGconn *pgpool__remove(pgpool *p, pgpool__slot *s, pgpool_close_reason reason, int64_t now,
+                       const char *why)
 {
     switch (s->state) {
-    case SLOT_IDLE:
-        idle_unlink(p, s);
+    case PGPOOL__SLOT_IDLE:
+        pgpool__idle_unlink(p, s);
         break;
-    case SLOT_IN_USE:
+    case PGPOOL__SLOT_IN_USE:
         p->n_in_use--;
         break;
-    case SLOT_CONNECTING:
+    case PGPOOL__SLOT_CONNECTING:
         p->n_connecting--;
         break;
     default:
         break;
     }
     PGconn *pg = s->pg;
-    if (s->state != SLOT_CONNECTING) {
+    if (s->state != PGPOOL__SLOT_CONNECTING) {
         p->st.closed[reason]++;
         char msg[200];
         snprintf(msg, sizeof msg, "connection %llu closed: %s%s%s", (unsigned long long)s->id,
                  pgpool_close_reason_name((int)reason), why ? ": " : "", why ? why : "");
-        pool_event(p, PGPOOL_EVENT_CLOSE, s, (int)reason, now - s->created_ns, msg);
-        pool_log(p, reason == PGPOOL_CLOSE_BROKEN ? PGPOOL_LOG_INFO : PGPOOL_LOG_DEBUG, "%s", msg);
+        pgpool__event(p, PGPOOL_EVENT_CLOSE, s, (int)reason, now - s->created_ns, msg);
+        pgpool__log(p, reason == PGPOOL_CLOSE_BROKEN ? PGPOOL_LOG_INFO : PGPOOL_LOG_DEBUG, "%s",
+                    msg);
     }
     s->pg = NULL;
-    s->state = SLOT_FREE;
+    s->state = PGPOOL__SLOT_FREE;
     s->holders = 0;
     s->checking = false;
     p->n_open_slots--;
     if (p->closed && p->n_in_use == 0)
         pthread_cond_broadcast(&p->drained);
-    pool_update_health(p, now);
+    pgpool__update_health(p, now);
     return pg;
 }
 
@@ -235,10 +294,10 @@ static void result_error(PGresult *res, char *err, size_t errsize)
 
 /* Run sql on pg within timeout_ns (pool clock). 0 on success; -1 with a
  * message in err on failure, -2 on timeout (pg is then busy: discard it). */
-int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_ns, char *err,
-                        size_t errsize)
+int pgpool__query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_ns, char *err,
+                           size_t errsize)
 {
-    int64_t deadline = pool_now(p) + timeout_ns;
+    int64_t deadline = pgpool__now(p) + timeout_ns;
     err[0] = '\0';
     if (!PQsendQuery(pg, sql)) {
         snprintf(err, errsize, "%s", PQerrorMessage(pg));
@@ -246,25 +305,26 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
     }
     while (PQflush(pg) == 1) {
         struct pollfd pfd = { PQsocket(pg), POLLOUT, 0 };
-        int64_t now = pool_now(p);
+        int64_t now = pgpool__now(p);
         if (now >= deadline) {
             snprintf(err, errsize, "%s timed out after %lld ms", *sql ? sql : "validation query",
-                     (long long)(timeout_ns / NS_PER_MS));
+                     (long long)(timeout_ns / PGPOOL__NS_PER_MS));
             return -2;
         }
-        int64_t ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+        int64_t ms = (deadline - now + PGPOOL__NS_PER_MS - 1) / PGPOOL__NS_PER_MS;
         (void)poll(&pfd, 1, ms < 50 ? (int)ms : 50);
     }
     int failed = 0;
     for (;;) {
         while (PQisBusy(pg)) {
-            int64_t now = pool_now(p);
+            int64_t now = pgpool__now(p);
             if (now >= deadline) {
                 snprintf(err, errsize, "%s timed out after %lld ms",
-                         *sql ? sql : "validation query", (long long)(timeout_ns / NS_PER_MS));
+                         *sql ? sql : "validation query",
+                         (long long)(timeout_ns / PGPOOL__NS_PER_MS));
                 return -2;
             }
-            int64_t ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+            int64_t ms = (deadline - now + PGPOOL__NS_PER_MS - 1) / PGPOOL__NS_PER_MS;
             if (p->o.clock && ms > 10)
                 ms = 10;
             if (ms > 1000)
@@ -313,7 +373,7 @@ int pool_query_deadline(pgpool *p, PGconn *pg, const char *sql, int64_t timeout_
  * with mu held. */
 static void notice_receiver(void *arg, const PGresult *res)
 {
-    slot *s = arg;
+    pgpool__slot *s = arg;
     pgpool *p = s->pool;
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)) {
@@ -328,13 +388,13 @@ static void notice_receiver(void *arg, const PGresult *res)
     char terse[256];
     pgpool__terse(terse, sizeof terse, NULL, PQresultErrorMessage(res));
     pthread_mutex_lock(&p->mu);
-    pool_log(p, PGPOOL_LOG_DEBUG, "server notice on connection %llu: %s", (unsigned long long)s->id,
-             terse);
+    pgpool__log(p, PGPOOL_LOG_DEBUG, "server notice on connection %llu: %s",
+                (unsigned long long)s->id, terse);
     pthread_mutex_unlock(&p->mu);
 }
 
 /* Set on every new connection (so that libpq never prints to stderr). */
-void pool_install_notice(slot *s)
+void pgpool__install_notice(pgpool__slot *s)
 {
     PQsetNoticeReceiver(s->pg, notice_receiver, s);
 }
@@ -370,6 +430,7 @@ static const char *bad_option(const pgpool_options *o)
     BAD_IF(o->leak_threshold_ms < 0 || o->leak_threshold_ms > lim, "leak_threshold_ms (>= 0)")
     BAD_IF(o->health_check_period_ms <= 0 || o->health_check_period_ms > lim,
            "health_check_period_ms (> 0)")
+    BAD_IF(o->alive_bypass_ms < 0 || o->alive_bypass_ms > lim, "alive_bypass_ms (>= 0)")
     BAD_IF((unsigned)o->reuse > PGPOOL_REUSE_FIFO, "reuse")
     BAD_IF((unsigned)o->reset > PGPOOL_RESET_ALWAYS, "reset")
     BAD_IF((unsigned)o->log_level > PGPOOL_LOG_ERROR, "log_level")
@@ -491,7 +552,7 @@ static void free_memory(pgpool *p)
         close(p->wake_fd);
 }
 
-void pool_destroy(pgpool *p)
+void pgpool__destroy(pgpool *p)
 {
     for (int i = 0; i < p->nslots; i++)
         if (p->slots && p->slots[i].pg)
@@ -544,8 +605,13 @@ static int new_failed(pgpool_error_info *info, int code, const char *why)
 int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *opts)
 {
     *out = NULL;
-    pgpool_options defaults = PGPOOL_OPTIONS_INIT;
-    const pgpool_options *o = opts ? opts : &defaults;
+    /* A caller's struct of version 1 ends before alive_bypass_ms: read only
+     * that much, and leave the later fields at their defaults. */
+    pgpool_options oc = PGPOOL_OPTIONS_INIT;
+    if (opts)
+        memcpy(&oc, opts,
+               opts->version >= 2 ? sizeof oc : offsetof(pgpool_options, alive_bypass_ms));
+    const pgpool_options *o = &oc;
     const char *bad = bad_option(o);
     if (bad) {
         char msg[200];
@@ -593,7 +659,7 @@ int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *o
                  ? PGPOOL_ENOMEM
                  : copy_target(p, o, perr, sizeof perr);
     if (rc != PGPOOL_OK) {
-        pool_destroy(p);
+        pgpool__destroy(p);
         if (rc == PGPOOL_EINVAL)
             return set_info(info, rc, PGPOOL_CAUSE_CONNINFO, NULL,
                             perr[0] ? perr : "the connection string cannot be parsed");
@@ -603,15 +669,15 @@ int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *o
         p->slots[i].pool = p;
     p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (p->wake_fd < 0) {
-        pool_destroy(p);
+        pgpool__destroy(p);
         return new_failed(info, PGPOOL_ESYSTEM, "eventfd failed");
     }
     p->refs = 1;
-    p->rng = (uint64_t)pool_mono_ns() ^ (uint64_t)(uintptr_t)p ^ UINT64_C(0x9e3779b97f4a7c15);
+    p->rng = (uint64_t)pgpool__mono_ns() ^ (uint64_t)(uintptr_t)p ^ UINT64_C(0x9e3779b97f4a7c15);
     if (p->rng == 0)
         p->rng = 1;
     p->health = PGPOOL_UP;
-    p->health_since_ns = pool_now(p);
+    p->health_since_ns = pgpool__now(p);
     p->next_housekeeping_ns = p->health_since_ns;
     p->warm = p->o.min_idle == 0;
 
@@ -620,17 +686,17 @@ int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *o
     sigfillset(&all);
     p->thread_started = true; /* before the thread reads its neighbours */
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&p->thread, NULL, pool_maint_main, p);
+    int err = pthread_create(&p->thread, NULL, pgpool__maint_main, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
-        pool_destroy(p);
+        pgpool__destroy(p);
         return new_failed(info, PGPOOL_ESYSTEM, "pthread_create failed");
     }
     pthread_mutex_lock(&p->mu);
-    pool_log(p, PGPOOL_LOG_INFO, "pool %s: open, %s, min_idle %d, max_size %d, max_overflow %d",
-             p->name, p->masked_target, p->o.min_idle, p->o.max_size, p->o.max_overflow);
+    pgpool__log(p, PGPOOL_LOG_INFO, "pool %s: open, %s, min_idle %d, max_size %d, max_overflow %d",
+                p->name, p->masked_target, p->o.min_idle, p->o.max_size, p->o.max_overflow);
     pthread_mutex_unlock(&p->mu);
-    pool_flush(p);
+    pgpool__flush(p);
     *out = p;
     return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
 }
@@ -639,14 +705,14 @@ int pgpool_new_ex(pgpool **out, pgpool_error_info *info, const pgpool_options *o
 
 /* Drop s (already unlinked / counted in use) and let mu go while its PGconn
  * is finished; the maintenance thread is told to refill. */
-static void drop_unlocked(pgpool *p, slot *s, pgpool_close_reason reason, int64_t now,
+static void drop_unlocked(pgpool *p, pgpool__slot *s, pgpool_close_reason reason, int64_t now,
                           const char *why)
 {
-    PGconn *pg = pool_remove(p, s, reason, now, why);
+    PGconn *pg = pgpool__remove(p, s, reason, now, why);
     pthread_mutex_unlock(&p->mu);
     if (pg)
         PQfinish(pg);
-    pool_wake(p);
+    pgpool__wake(p);
     pthread_mutex_lock(&p->mu);
 }
 
@@ -672,7 +738,7 @@ static int deadline_code(const pgpool *p, bool validation_hit, pgpool_cause *cau
 static void failure_message(const pgpool *p, pgpool_cause cause, int64_t waited_ns,
                             const char *vmsg, char *msg, size_t size)
 {
-    long long ms = (long long)(waited_ns / NS_PER_MS);
+    long long ms = (long long)(waited_ns / PGPOOL__NS_PER_MS);
     switch (cause) {
     case PGPOOL_CAUSE_EXHAUSTED:
         snprintf(msg, size, "no connection came free in %lld ms: all %d connections in use", ms,
@@ -703,6 +769,34 @@ static void failure_message(const pgpool *p, pgpool_cause cause, int64_t waited_
     }
 }
 
+/*
+ * The fast path of acquire: nobody waits and the first idle connection came
+ * back less than alive_bypass_ms ago, is not due for validation, stale,
+ * expired or known dead. Its socket is not checked: a backend that ended in
+ * that window shows up as a failed query, and the release closes the
+ * connection as broken. One coarse clock read. Returns the slot, counted in
+ * use, or NULL. mu held.
+ */
+static pgpool__slot *fast_take(pgpool *p, int64_t tmo)
+{
+    pgpool__slot *s = p->idle_head;
+    if (!s || p->wait_head || p->closed || p->o.static_mode || p->o.alive_bypass_ms <= 0)
+        return NULL;
+    int64_t t = pgpool__coarse_now(p), idle = t - s->idle_since_ns;
+    if (idle >= p->o.alive_bypass_ms * PGPOOL__NS_PER_MS ||
+        (tmo > 0 && p->o.validate_after_idle_ms >= 0 &&
+         idle >= p->o.validate_after_idle_ms * PGPOOL__NS_PER_MS) ||
+        pgpool__slot_stale(p, s) || t >= s->expires_ns || s->fatal ||
+        PQstatus(s->pg) != CONNECTION_OK)
+        return NULL;
+    pgpool__idle_unlink(p, s);
+    s->state = PGPOOL__SLOT_IN_USE;
+    p->n_in_use++;
+    s->holders = 1;
+    s->acquired_ns = t;
+    return s;
+}
+
 int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
 {
     return pgpool_acquire_ex(out, NULL, p, timeout_ms);
@@ -711,24 +805,33 @@ int pgpool_acquire(pgpool_conn **out, pgpool *p, int timeout_ms)
 int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int timeout_ms)
 {
     *out = NULL;
-    int64_t tmo =
-        timeout_ms < 0 ? p->o.acquire_timeout_ms * NS_PER_MS : (int64_t)timeout_ms * NS_PER_MS;
+    int64_t tmo = timeout_ms < 0 ? p->o.acquire_timeout_ms * PGPOOL__NS_PER_MS
+                                 : (int64_t)timeout_ms * PGPOOL__NS_PER_MS;
     pthread_mutex_lock(&p->mu);
-    int64_t start = pool_now(p), now = start, deadline = start + tmo;
-    bool waited = false, warmup = false, vhit = false;
-    slot *got = NULL;
+    pgpool__slot *got = fast_take(p, tmo);
+    if (got) { /* before the message buffers below: zero-filling them costs as much */
+        acquire_account(p, got, 0, false, false);
+        bool callbacks = p->o.on_event || p->o.log;
+        pthread_mutex_unlock(&p->mu);
+        if (callbacks)
+            pgpool__flush(p);
+        *out = got;
+        return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
+    }
+    int64_t start = pgpool__now(p), now = start, deadline = start + tmo;
+    bool waited = false, warmup = false, vhit = false, waited_got = false;
     int rc = PGPOOL_OK;
     pgpool_cause cause = PGPOOL_CAUSE_NONE;
     char vmsg[200] = "";
-    for (;;) {
+    while (!got) {
         if (p->closed) {
             rc = PGPOOL_ECLOSED;
             cause = PGPOOL_CAUSE_CLOSED;
             break;
         }
         if (p->o.static_mode) {
-            slot *s = &p->slots[0];
-            if (s->state == SLOT_IN_USE && s->holders > 0 && !s->checking &&
+            pgpool__slot *s = &p->slots[0];
+            if (s->state == PGPOOL__SLOT_IN_USE && s->holders > 0 && !s->checking &&
                 PQstatus(s->pg) == CONNECTION_OK && !s->fatal) {
                 s->holders++;
                 got = s;
@@ -736,25 +839,25 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
             }
         }
         if (!p->wait_head && p->idle_head) {
-            slot *s = p->idle_head;
+            pgpool__slot *s = p->idle_head;
             /* acquire(0) never waits on I/O: no validation */
             bool due = tmo > 0 && p->o.validate_after_idle_ms >= 0 &&
-                       now - s->idle_since_ns >= p->o.validate_after_idle_ms * NS_PER_MS;
+                       now - s->idle_since_ns >= p->o.validate_after_idle_ms * PGPOOL__NS_PER_MS;
             if (due && now >= deadline) {
                 rc = deadline_code(p, vhit, &cause);
                 break;
             }
-            idle_unlink(p, s);
-            s->state = SLOT_IN_USE;
+            pgpool__idle_unlink(p, s);
+            s->state = PGPOOL__SLOT_IN_USE;
             p->n_in_use++;
-            if (slot_stale(p, s)) {
+            if (pgpool__slot_stale(p, s)) {
                 drop_unlocked(p, s, PGPOOL_CLOSE_STALE, now, NULL);
-                now = pool_now(p);
+                now = pgpool__now(p);
                 continue;
             }
             if (now >= s->expires_ns) {
                 drop_unlocked(p, s, PGPOOL_CLOSE_LIFETIME, now, NULL);
-                now = pool_now(p);
+                now = pgpool__now(p);
                 continue;
             }
             /* The socket, without waiting: anything readable on an idle
@@ -765,39 +868,43 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
             if (dead) {
                 snprintf(err, sizeof err, "%s", s->fatal ? s->fatal_msg : PQerrorMessage(s->pg));
             } else {
+                /* outside the lock: the slot is ours (in use, checking) */
+                s->checking = true;
+                pthread_mutex_unlock(&p->mu);
                 struct pollfd pfd = { PQsocket(s->pg), POLLIN, 0 };
-                if (poll(&pfd, 1, 0) != 0) {
-                    s->checking = true;
-                    pthread_mutex_unlock(&p->mu);
-                    dead = slot_consume_dead(s, err, sizeof err);
-                    pthread_mutex_lock(&p->mu);
-                    s->checking = false;
-                    now = pool_now(p);
+                if (poll(&pfd, 1, 0) != 0)
+                    dead = pgpool__slot_consume_dead(s, err, sizeof err);
+                pthread_mutex_lock(&p->mu);
+                s->checking = false;
+                now = pgpool__now(p);
+                if (!dead && p->closed) { /* closed while we looked */
+                    drop_unlocked(p, s, PGPOOL_CLOSE_CLOSED, now, NULL);
+                    continue;
                 }
             }
             if (dead) {
-                pool_set_error(p, err);
-                broken_evidence(p, s);
+                pgpool__set_error(p, err);
+                pgpool__broken_evidence(p, s);
                 drop_unlocked(p, s, PGPOOL_CLOSE_BROKEN, now, p->last_error);
-                now = pool_now(p);
+                now = pgpool__now(p);
                 continue;
             }
             if (due && now >= deadline) { /* the check used the time left: keep it idle */
-                pool_put_back(p, s, now);
+                pgpool__put_back(p, s, now);
                 rc = deadline_code(p, vhit, &cause);
                 break;
             }
             if (due) {
-                int64_t vt = p->o.validation_timeout_ms * NS_PER_MS;
+                int64_t vt = p->o.validation_timeout_ms * PGPOOL__NS_PER_MS;
                 if (vt > deadline - now)
                     vt = deadline - now;
                 s->checking = true;
                 p->st.validations++;
                 pthread_mutex_unlock(&p->mu);
-                int vr = pool_query_deadline(p, s->pg, "", vt, err, sizeof err);
+                int vr = pgpool__query_deadline(p, s->pg, "", vt, err, sizeof err);
                 pthread_mutex_lock(&p->mu);
                 s->checking = false;
-                now = pool_now(p);
+                now = pgpool__now(p);
                 if (vr == 0) {
                     p->st.validations_ok++;
                 } else {
@@ -806,19 +913,19 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
                         vhit = true;
                         snprintf(vmsg, sizeof vmsg,
                                  "connection %llu did not answer its validation within %lld ms",
-                                 (unsigned long long)s->id, (long long)(vt / NS_PER_MS));
+                                 (unsigned long long)s->id, (long long)(vt / PGPOOL__NS_PER_MS));
                     } else {
                         p->st.validations_failed++;
                     }
-                    pool_set_error(p, vr == -2 ? vmsg : err);
+                    pgpool__set_error(p, vr == -2 ? vmsg : err);
                     char msg[300];
                     snprintf(msg, sizeof msg, "connection %llu failed validation: %s",
                              (unsigned long long)s->id, p->last_error);
-                    pool_event(p, PGPOOL_EVENT_VALIDATION_FAILED, s, 0, 0, msg);
-                    pool_log(p, PGPOOL_LOG_WARN, "%s", msg);
-                    broken_evidence(p, s);
+                    pgpool__event(p, PGPOOL_EVENT_VALIDATION_FAILED, s, 0, 0, msg);
+                    pgpool__log(p, PGPOOL_LOG_WARN, "%s", msg);
+                    pgpool__broken_evidence(p, s);
                     drop_unlocked(p, s, PGPOOL_CLOSE_VALIDATION, now, NULL);
-                    now = pool_now(p);
+                    now = pgpool__now(p);
                     continue;
                 }
                 if (p->closed) {
@@ -840,9 +947,11 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
             rc = deadline_code(p, vhit, &cause);
             break;
         }
-        waiter w;
+        pgpool__waiter w;
         memset(&w, 0, sizeof w);
-        pthread_cond_init(&w.cond, &p->cattr);
+        sem_init(&w.sem, 0, 0);
+        atomic_init(&w.done, false);
+        w.start_ns = start;
         w.prev = p->wait_tail;
         if (p->wait_tail)
             p->wait_tail->next = &w;
@@ -853,20 +962,41 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
         if (!waited)
             warmup = !p->warm;
         waited = true;
-        pool_wake(p); /* a connect may be needed */
-        while (!w.done && now < deadline) {
+        w.warmup = warmup;
+        if (p->n_open_slots < p->nslots)
+            pgpool__wake(p); /* a connect may be needed */
+        bool posted = false;
+        while (!waiter_done(&w) && now < deadline) {
             struct timespec ts = wait_until(p, deadline - now);
-            pthread_cond_timedwait(&w.cond, &p->mu, &ts);
-            now = pool_now(p);
+            pthread_mutex_unlock(&p->mu);
+            posted = sem_clockwait(&w.sem, CLOCK_MONOTONIC, &ts) == 0 && waiter_done(&w);
+            if (posted)
+                break; /* no need for mu */
+            pthread_mutex_lock(&p->mu);
+            now = pgpool__now(p);
         }
-        if (!w.done)
+        if (posted && w.got) { /* handed over and accounted by the releaser */
+            sem_destroy(&w.sem);
+            if (p->o.on_event || p->o.log)
+                pgpool__flush(p);
+            *out = w.got;
+            return set_info(info, PGPOOL_OK, PGPOOL_CAUSE_NONE, NULL, NULL);
+        }
+        if (posted) /* woken by close */
+            pthread_mutex_lock(&p->mu);
+        else if (waiter_done(&w)) { /* set while we timed out: the post comes, take it */
+            pthread_mutex_unlock(&p->mu);
+            sem_wait(&w.sem);
+            pthread_mutex_lock(&p->mu);
+        } else
             waiter_unlink(p, &w);
-        pthread_cond_destroy(&w.cond);
+        sem_destroy(&w.sem);
         if (w.got) {
             got = w.got;
+            waited_got = true;
             break;
         }
-        if (!w.done) { /* the deadline passed */
+        if (!waiter_done(&w)) { /* the deadline passed */
             rc = deadline_code(p, vhit, &cause);
             break;
         }
@@ -874,46 +1004,30 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
     }
     char msg[256] = "";
     char sqlstate[6] = "";
-    if (got) {
-        got->acquired_ns = now;
-        if (got->holders <= 1)
-            got->leak_reported = false;
-        p->refs++;
-        p->st.acquires++;
-        if (waited)
-            p->st.waits++;
-        if (waited && warmup)
-            p->st.warmup_waits++;
-        if (p->n_in_use > p->o.max_size)
-            p->st.overflow_acquires++;
-        record_hist(p->st.wait_hist, &p->st.wait_sum_ns, now - start);
-        if (p->o.on_event || p->o.log) {
-            char emsg[96];
-            snprintf(emsg, sizeof emsg, "acquire: connection %llu after %lld us",
-                     (unsigned long long)got->id, (long long)((now - start) / 1000));
-            pool_event(p, PGPOOL_EVENT_ACQUIRE, got, 0, now - start, emsg);
-            pool_log(p, PGPOOL_LOG_TRACE, "%s", emsg);
-        }
-    } else {
+    if (got && !waited_got) { /* a connection handed over was accounted by the releaser */
+        got->acquired_ns = pgpool__coarse_now(p);
+        acquire_account(p, got, now - start, waited, warmup);
+    } else if (!got) {
         if (info)
             failure_message(p, cause, now - start, vmsg, msg, sizeof msg);
         if (cause == PGPOOL_CAUSE_CONNECT_FAILED)
             memcpy(sqlstate, p->last_sqlstate, sizeof sqlstate);
         if (rc == PGPOOL_ETIMEDOUT) {
             p->st.timeouts++;
-            pool_log(p, PGPOOL_LOG_DEBUG, "acquire timed out after %lld ms (pool exhausted)",
-                     (long long)((now - start) / NS_PER_MS));
+            pgpool__log(p, PGPOOL_LOG_DEBUG, "acquire timed out after %lld ms (pool exhausted)",
+                        (long long)((now - start) / PGPOOL__NS_PER_MS));
         } else if (rc == PGPOOL_ECONNECT) {
             p->st.connect_errors++;
-            pool_log(p, PGPOOL_LOG_DEBUG, "acquire failed after %lld ms (%s): %s",
-                     (long long)((now - start) / NS_PER_MS), pgpool_cause_name((int)cause),
-                     cause == PGPOOL_CAUSE_VALIDATION_TIMEOUT ? vmsg : p->last_error);
+            pgpool__log(p, PGPOOL_LOG_DEBUG, "acquire failed after %lld ms (%s): %s",
+                        (long long)((now - start) / PGPOOL__NS_PER_MS),
+                        pgpool_cause_name((int)cause),
+                        cause == PGPOOL_CAUSE_VALIDATION_TIMEOUT ? vmsg : p->last_error);
         }
     }
     bool callbacks = p->o.on_event || p->o.log;
     pthread_mutex_unlock(&p->mu);
     if (callbacks)
-        pool_flush(p);
+        pgpool__flush(p);
     *out = got;
     if (info)
         set_info(info, rc, cause, sqlstate, msg);
@@ -922,10 +1036,10 @@ int pgpool_acquire_ex(pgpool_conn **out, pgpool_error_info *info, pgpool *p, int
 
 int pgpool_wait_ready(pgpool *p, int timeout_ms)
 {
-    int64_t tmo =
-        timeout_ms < 0 ? p->o.acquire_timeout_ms * NS_PER_MS : (int64_t)timeout_ms * NS_PER_MS;
+    int64_t tmo = timeout_ms < 0 ? p->o.acquire_timeout_ms * PGPOOL__NS_PER_MS
+                                 : (int64_t)timeout_ms * PGPOOL__NS_PER_MS;
     pthread_mutex_lock(&p->mu);
-    int64_t now = pool_now(p), deadline = now + tmo;
+    int64_t now = pgpool__now(p), deadline = now + tmo;
     int rc = PGPOOL_OK;
     for (;;) {
         if (p->closed) {
@@ -938,10 +1052,10 @@ int pgpool_wait_ready(pgpool *p, int timeout_ms)
             rc = PGPOOL_ECONNECT;
             break;
         }
-        pool_wake(p);
+        pgpool__wake(p);
         struct timespec ts = wait_until(p, deadline - now);
         pthread_cond_timedwait(&p->ready, &p->mu, &ts);
-        now = pool_now(p);
+        now = pgpool__now(p);
     }
     pthread_mutex_unlock(&p->mu);
     return rc;
@@ -950,26 +1064,26 @@ int pgpool_wait_ready(pgpool *p, int timeout_ms)
 void pgpool_invalidate(pgpool *p)
 {
     pthread_mutex_lock(&p->mu);
-    pool_invalidate_below(p, p->serial + 1, "pgpool_invalidate()");
+    pgpool__invalidate_below(p, p->serial + 1, "pgpool_invalidate()");
     bool callbacks = p->o.on_event || p->o.log;
     pthread_mutex_unlock(&p->mu);
-    pool_wake(p);
+    pgpool__wake(p);
     if (callbacks)
-        pool_flush(p);
+        pgpool__flush(p);
 }
 
 int pgpool_conn_ping(pgpool_error_info *info, pgpool_conn *c, int timeout_ms)
 {
     pgpool *p = c->pool;
-    int64_t vt =
-        timeout_ms < 0 ? p->o.validation_timeout_ms * NS_PER_MS : (int64_t)timeout_ms * NS_PER_MS;
+    int64_t vt = timeout_ms < 0 ? p->o.validation_timeout_ms * PGPOOL__NS_PER_MS
+                                : (int64_t)timeout_ms * PGPOOL__NS_PER_MS;
     char err[256];
     int vr;
     if (PQstatus(c->pg) != CONNECTION_OK || c->fatal) {
         snprintf(err, sizeof err, "%s", c->fatal ? c->fatal_msg : PQerrorMessage(c->pg));
         vr = -1;
     } else {
-        vr = pool_query_deadline(p, c->pg, "", vt, err, sizeof err);
+        vr = pgpool__query_deadline(p, c->pg, "", vt, err, sizeof err);
     }
     char msg[256], sqlstate[6];
     pgpool__terse(msg, sizeof msg, sqlstate, err);
@@ -1011,10 +1125,10 @@ static void unref(pgpool *p)
     bool destroy = --p->refs == 0;
     pthread_mutex_unlock(&p->mu);
     if (destroy)
-        pool_destroy(p);
+        pgpool__destroy(p);
 }
 
-static void release_impl(slot *s, bool discard)
+static void release_impl(pgpool__slot *s, bool discard)
 {
     pgpool *p = s->pool;
     if (p->o.static_mode) {
@@ -1024,7 +1138,7 @@ static void release_impl(slot *s, bool discard)
             bool destroy = --p->refs == 0;
             pthread_mutex_unlock(&p->mu);
             if (destroy)
-                pool_destroy(p);
+                pgpool__destroy(p);
             return;
         }
         pthread_mutex_unlock(&p->mu);
@@ -1062,16 +1176,18 @@ static void release_impl(slot *s, bool discard)
             (void)PQsetnonblocking(pg, 0);
         if (reason < 0 && txn) {
             rolled_back = true;
-            if (pool_query_deadline(p, pg, "ROLLBACK", p->o.rollback_timeout_ms * NS_PER_MS, err,
-                                    sizeof err) != 0 ||
+            if (pgpool__query_deadline(p, pg, "ROLLBACK",
+                                       p->o.rollback_timeout_ms * PGPOOL__NS_PER_MS, err,
+                                       sizeof err) != 0 ||
                 PQtransactionStatus(pg) != PQTRANS_IDLE)
                 reason = PGPOOL_CLOSE_RESET_FAILED;
         }
         if (reason < 0 &&
             (p->o.reset == PGPOOL_RESET_ALWAYS || (p->o.reset == PGPOOL_RESET_DIRTY && txn))) {
             reset = true;
-            if (pool_query_deadline(p, pg, p->reset_query, p->o.rollback_timeout_ms * NS_PER_MS,
-                                    err, sizeof err) != 0)
+            if (pgpool__query_deadline(p, pg, p->reset_query,
+                                       p->o.rollback_timeout_ms * PGPOOL__NS_PER_MS, err,
+                                       sizeof err) != 0)
                 reason = PGPOOL_CLOSE_RESET_FAILED;
             else if (p->o.on_connect && p->o.on_connect(pg, p->o.on_connect_userdata) != 0) {
                 snprintf(err, sizeof err, "on_connect hook failed after the reset statement");
@@ -1081,9 +1197,9 @@ static void release_impl(slot *s, bool discard)
     }
 
     pthread_mutex_lock(&p->mu);
-    int64_t now = pool_now(p);
+    int64_t now = pgpool__coarse_now(p);
     int64_t held = now - s->acquired_ns;
-    record_hist(p->st.usage_hist, &p->st.usage_sum_ns, held);
+    pgpool__record_hist(p->st.usage_hist, &p->st.usage_sum_ns, held);
     p->st.usage_count++;
     if (txn == 0)
         p->st.returned_idle++;
@@ -1102,15 +1218,15 @@ static void release_impl(slot *s, bool discard)
                  txn == 1   ? ", rolled back an open transaction"
                  : txn == 2 ? ", rolled back a failed transaction"
                             : "");
-        pool_event(p, PGPOOL_EVENT_RELEASE, s, 0, held, msg);
-        pool_log(p, PGPOOL_LOG_TRACE, "%s", msg);
+        pgpool__event(p, PGPOOL_EVENT_RELEASE, s, 0, held, msg);
+        pgpool__log(p, PGPOOL_LOG_TRACE, "%s", msg);
     }
     if (reason == PGPOOL_CLOSE_RESET_FAILED)
-        pool_set_error(p, err);
+        pgpool__set_error(p, err);
     if (reason < 0) {
         if (p->closed)
             reason = PGPOOL_CLOSE_CLOSED;
-        else if (slot_stale(p, s))
+        else if (pgpool__slot_stale(p, s))
             reason = PGPOOL_CLOSE_STALE;
         else if (now >= s->expires_ns)
             reason = PGPOOL_CLOSE_LIFETIME;
@@ -1120,29 +1236,30 @@ static void release_impl(slot *s, bool discard)
     PGconn *to_close = NULL;
     if (reason >= 0) {
         if (reason == PGPOOL_CLOSE_BROKEN)
-            broken_evidence(p, s);
-        to_close = pool_remove(p, s, (pgpool_close_reason)reason, now,
-                               reason == PGPOOL_CLOSE_RESET_FAILED ? p->last_error : NULL);
-    } else {
-        pool_make_available(p, s, now);
+            pgpool__broken_evidence(p, s);
+        to_close = pgpool__remove(p, s, (pgpool_close_reason)reason, now,
+                                  reason == PGPOOL_CLOSE_RESET_FAILED ? p->last_error : NULL);
     }
+    pgpool__waiter *wake = reason < 0 ? hand_over(p, s, now) : NULL;
     bool slow = to_close || p->o.on_event || p->o.log;
     bool destroy = false;
     if (!slow)
         destroy = --p->refs == 0;
     bool closed = p->closed;
     pthread_mutex_unlock(&p->mu);
+    if (wake)
+        sem_post(&wake->sem);
     if (!slow) {
         if (destroy)
-            pool_destroy(p);
+            pgpool__destroy(p);
         return;
     }
     if (to_close) {
         PQfinish(to_close);
         if (!closed)
-            pool_wake(p);
+            pgpool__wake(p);
     }
-    pool_flush(p);
+    pgpool__flush(p);
     unref(p);
 }
 
@@ -1163,18 +1280,17 @@ void pgpool_discard(pgpool_conn *c)
 static int close_impl(pgpool *p, int timeout_ms, bool shut_down_late)
 {
     pthread_mutex_lock(&p->mu);
-    int64_t start = pool_mono_ns();
+    int64_t start = pgpool__mono_ns();
     bool first = !p->closed;
     if (first) {
         p->closed = true;
         p->stopping = true;
         pthread_cond_broadcast(&p->ready);
-        for (waiter *w = p->wait_head; w; w = w->next) {
-            w->done = true;
-            pthread_cond_signal(&w->cond);
+        for (pgpool__waiter *w = p->wait_head; w; w = w->next) {
+            waiter_wake(w);
         }
-        pool_log(p, PGPOOL_LOG_INFO, "pool %s: closing, %d connection(s) borrowed", p->name,
-                 p->n_in_use);
+        pgpool__log(p, PGPOOL_LOG_INFO, "pool %s: closing, %d connection(s) borrowed", p->name,
+                    p->n_in_use);
     }
     /* Waiters unlink themselves; wake them all now. */
     while (p->wait_head)
@@ -1183,14 +1299,14 @@ static int close_impl(pgpool *p, int timeout_ms, bool shut_down_late)
     p->join_claimed = true;
     pthread_mutex_unlock(&p->mu);
     if (join) {
-        pool_wake(p);
+        pgpool__wake(p);
         pthread_join(p->thread, NULL);
     }
     /* Idle connections close now. */
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        slot *s = p->idle_head;
-        PGconn *pg = s ? pool_remove(p, s, PGPOOL_CLOSE_CLOSED, pool_now(p), NULL) : NULL;
+        pgpool__slot *s = p->idle_head;
+        PGconn *pg = s ? pgpool__remove(p, s, PGPOOL_CLOSE_CLOSED, pgpool__now(p), NULL) : NULL;
         pthread_mutex_unlock(&p->mu);
         if (!s)
             break;
@@ -1200,29 +1316,30 @@ static int close_impl(pgpool *p, int timeout_ms, bool shut_down_late)
     pthread_mutex_lock(&p->mu);
     int rc = PGPOOL_OK;
     while (p->n_in_use > 0) {
-        int64_t left =
-            timeout_ms < 0 ? NS_PER_S : start + (int64_t)timeout_ms * NS_PER_MS - pool_mono_ns();
+        int64_t left = timeout_ms < 0
+                           ? PGPOOL__NS_PER_S
+                           : start + (int64_t)timeout_ms * PGPOOL__NS_PER_MS - pgpool__mono_ns();
         if (left <= 0) {
             rc = PGPOOL_ETIMEDOUT;
             if (shut_down_late) {
                 for (int i = 0; i < p->nslots; i++) {
-                    slot *s = &p->slots[i];
-                    if (s->state == SLOT_IN_USE && s->pg && PQsocket(s->pg) >= 0)
+                    pgpool__slot *s = &p->slots[i];
+                    if (s->state == PGPOOL__SLOT_IN_USE && s->pg && PQsocket(s->pg) >= 0)
                         shutdown(PQsocket(s->pg), SHUT_RDWR);
                 }
-                pool_log(p, PGPOOL_LOG_WARN,
-                         "pool %s: %d connection(s) still borrowed at the close deadline: "
-                         "their sockets were shut down",
-                         p->name, p->n_in_use);
+                pgpool__log(p, PGPOOL_LOG_WARN,
+                            "pool %s: %d connection(s) still borrowed at the close deadline: "
+                            "their sockets were shut down",
+                            p->name, p->n_in_use);
             }
             break;
         }
-        int64_t t = pool_mono_ns() + left;
-        struct timespec ts = { (time_t)(t / NS_PER_S), (long)(t % NS_PER_S) };
+        int64_t t = pgpool__mono_ns() + left;
+        struct timespec ts = { (time_t)(t / PGPOOL__NS_PER_S), (long)(t % PGPOOL__NS_PER_S) };
         pthread_cond_timedwait(&p->drained, &p->mu, &ts);
     }
     pthread_mutex_unlock(&p->mu);
-    pool_flush(p);
+    pgpool__flush(p);
     return rc;
 }
 
@@ -1256,7 +1373,7 @@ void pgpool_forget_after_fork(pgpool *p)
      * says goodbye to nobody and the parent's sessions stay alive. */
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < p->nslots; i++) {
-        slot *s = &p->slots[i];
+        pgpool__slot *s = &p->slots[i];
         if (!s->pg)
             continue;
         int fd = PQsocket(s->pg);

@@ -6,7 +6,7 @@
 #include "internal.h"
 
 /* Called with mu held (the generator state is the pool's). */
-uint64_t pool_random(pgpool *p)
+uint64_t pgpool__random(pgpool *p)
 {
     if (p->o.random)
         return p->o.random(p->o.random_userdata);
@@ -61,9 +61,18 @@ static const double hist_bounds[PGPOOL_HIST_BUCKETS - 1] = { 0.0001, 0.0005, 0.0
                                                              0.01,   0.05,   0.1,   0.5,
                                                              1.0,    5.0,    10.0 };
 static const int64_t hist_bounds_ns[PGPOOL_HIST_BUCKETS - 1] = {
-    100000,    500000,    1000000,  5000000,      10000000,      50000000,
-    100000000, 500000000, NS_PER_S, 5 * NS_PER_S, 10 * NS_PER_S,
-}; /* the first is HIST_FIRST_BOUND_NS (internal.h) */
+    100000,
+    500000,
+    1000000,
+    5000000,
+    10000000,
+    50000000,
+    100000000,
+    500000000,
+    PGPOOL__NS_PER_S,
+    5 * PGPOOL__NS_PER_S,
+    10 * PGPOOL__NS_PER_S,
+}; /* the first is PGPOOL__HIST_FIRST_BOUND_NS (internal.h) */
 
 double pgpool_hist_bound(int i)
 {

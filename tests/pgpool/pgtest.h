@@ -107,4 +107,39 @@ static inline void select_one(pgpool_conn *c)
     PQclear(r);
 }
 
+/* A thread taking turns on a pool until end_ms: acquire with a deadline of
+ * timeout_ms, hold the connection hold_ms (0: run SELECT 1), release. */
+typedef struct fair_arg {
+    pgpool *p;
+    int timeout_ms;
+    int hold_ms;
+    int64_t end_ms;
+    int count;           /* checkouts */
+    int timeouts;        /* acquires that failed */
+    int64_t max_wait_ms; /* longest successful acquire */
+} fair_arg;
+
+static inline void *fair_worker(void *arg)
+{
+    fair_arg *a = (fair_arg *)arg;
+    while (mono_ms() < a->end_ms) {
+        pgpool_conn *c;
+        int64_t t0 = mono_ms();
+        if (pgpool_acquire(&c, a->p, a->timeout_ms) != PGPOOL_OK) {
+            a->timeouts++;
+            continue;
+        }
+        int64_t w = mono_ms() - t0;
+        if (w > a->max_wait_ms)
+            a->max_wait_ms = w;
+        if (a->hold_ms > 0)
+            sleep_ms(a->hold_ms);
+        else
+            select_one(c);
+        pgpool_release(c);
+        a->count++;
+    }
+    return NULL;
+}
+
 #endif

@@ -434,34 +434,6 @@ static void idle_shrinks_to_min_idle_and_refills(void **state)
     pgpool_free(p);
 }
 
-typedef struct fair_arg {
-    pgpool *p;
-    int count;
-    int timeouts;
-    int64_t max_wait_ms;
-    int64_t end_ms;
-} fair_arg;
-
-static void *fair_worker(void *arg)
-{
-    fair_arg *a = arg;
-    while (mono_ms() < a->end_ms) {
-        pgpool_conn *c;
-        int64_t t0 = mono_ms();
-        if (pgpool_acquire(&c, a->p, 5000) != PGPOOL_OK) {
-            a->timeouts++;
-            continue;
-        }
-        int64_t w = mono_ms() - t0;
-        if (w > a->max_wait_ms)
-            a->max_wait_ms = w;
-        sleep_ms(5);
-        pgpool_release(c);
-        a->count++;
-    }
-    return NULL;
-}
-
 static void fairness_sixteen_threads_on_two(void **state)
 {
     (void)state;
@@ -475,7 +447,7 @@ static void fairness_sixteen_threads_on_two(void **state)
     fair_arg a[N];
     int64_t end = mono_ms() + 2000;
     for (int i = 0; i < N; i++) {
-        a[i] = (fair_arg){ p, 0, 0, 0, end };
+        a[i] = (fair_arg){ p, 5000, 5, end, 0, 0, 0 };
         pthread_create(&t[i], NULL, fair_worker, &a[i]);
     }
     int total = 0, lo = 1 << 30, hi = 0;
@@ -700,6 +672,139 @@ static void fork_child_forgets_without_killing_parent_sessions(void **state)
     pgpool_free(p);
 }
 
+/* ------------------------------------------------------------ FIFO handoff */
+
+enum { FIFO_N = 8 };
+static atomic_int fifo_seq;
+
+typedef struct fifo_arg {
+    pgpool *p;
+    int first, second; /* the order of this thread's two acquires among all */
+} fifo_arg;
+
+/* Acquire (queued behind the others), release at once and acquire again:
+ * the second acquire must queue behind every thread that was waiting. */
+static void *fifo_worker(void *v)
+{
+    fifo_arg *a = v;
+    pgpool_conn *c;
+    assert_int_equal(pgpool_acquire(&c, a->p, 10000), PGPOOL_OK);
+    a->first = atomic_fetch_add(&fifo_seq, 1);
+    pgpool_release(c);
+    assert_int_equal(pgpool_acquire(&c, a->p, 10000), PGPOOL_OK);
+    a->second = atomic_fetch_add(&fifo_seq, 1);
+    pgpool_release(c);
+    return NULL;
+}
+
+static void released_connection_goes_to_waiters_in_arrival_order(void **state)
+{
+    (void)state;
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.min_idle = 1;
+    o.max_size = 1;
+    pgpool *p = make_pool(&o, "pgpool_fifo");
+    pgpool_conn *held;
+    assert_int_equal(pgpool_acquire(&held, p, 5000), PGPOOL_OK);
+    pthread_t t[FIFO_N];
+    fifo_arg a[FIFO_N];
+    for (int i = 0; i < FIFO_N; i++) { /* thread i is the (i+1)th in the queue */
+        a[i] = (fifo_arg){ p, -1, -1 };
+        assert_int_equal(pthread_create(&t[i], NULL, fifo_worker, &a[i]), 0);
+        WAIT_FOR(stats_of(p).waiters == (uint32_t)i + 1, 10000);
+        assert_int_equal(stats_of(p).waiters, i + 1);
+    }
+    pgpool_release(held);
+    for (int i = 0; i < FIFO_N; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < FIFO_N; i++) {
+        assert_int_equal(a[i].first, i);    /* served in arrival order */
+        assert_true(a[i].second >= FIFO_N); /* a releaser never jumps the queue */
+    }
+    pgpool_stats st = stats_of(p);
+    assert_int_equal(st.acquires, 1 + 2 * FIFO_N);
+    assert_int_equal(st.timeouts, 0);
+    pgpool_free(p);
+}
+
+/* ------------------------------------------------------------ alive_bypass_ms */
+
+/* A pool of two idle connections on the fake clock, with no validation:
+ * only the socket check at acquire (or a failed query) finds a dead one. */
+static pgpool *bypass_pool(int64_t bypass_ms, const char *app)
+{
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.min_idle = 2;
+    o.max_size = 2;
+    o.validate_after_idle_ms = -1;
+    o.alive_bypass_ms = bypass_ms;
+    o.clock = fake_clock;
+    pgpool *p = make_pool(&o, app);
+    WAIT_FOR(stats_of(p).idle == 2, 10000);
+    assert_int_equal(stats_of(p).idle, 2);
+    return p;
+}
+
+/* Acquire, release and terminate the backend of the connection that the
+ * next acquire gets (LIFO: the one just returned). Returns its id. */
+static uint64_t kill_next(pgpool *p)
+{
+    pgpool_conn *c;
+    assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_OK);
+    uint64_t id = pgpool_conn_id(c);
+    int pid = PQbackendPID(pgpool_conn_pg(c));
+    pgpool_release(c);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 5000)::int", pid);
+    assert_int_equal(admin_exec(sql), 1);
+    return id;
+}
+
+/* The next acquire gets a working connection, not the dead one. */
+static void acquire_alive_other_than(pgpool *p, uint64_t dead)
+{
+    pgpool_conn *c;
+    assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_OK);
+    assert_true(pgpool_conn_id(c) != dead);
+    select_one(c);
+    pgpool_release(c);
+}
+
+static void alive_bypass_zero_checks_every_acquire(void **state)
+{
+    (void)state;
+    pgpool *p = bypass_pool(0, "pgpool_bypass0");
+    uint64_t dead = kill_next(p); /* the clock has not moved: returned 0 ms ago */
+    acquire_alive_other_than(p, dead);
+    assert_int_equal(stats_of(p).closed[PGPOOL_CLOSE_BROKEN], 1);
+    pgpool_free(p);
+}
+
+static void alive_bypass_window_skips_the_check_and_release_catches_it(void **state)
+{
+    (void)state;
+    pgpool *p = bypass_pool(50, "pgpool_bypass50");
+    /* within the window: the dead connection is handed out, its query
+     * fails, and the release closes it as broken */
+    uint64_t dead = kill_next(p);
+    pgpool_conn *c;
+    assert_int_equal(pgpool_acquire(&c, p, 5000), PGPOOL_OK);
+    assert_int_equal(pgpool_conn_id(c), dead);
+    PGresult *r = PQexec(pgpool_conn_pg(c), "SELECT 1");
+    assert_int_not_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    pgpool_release(c);
+    assert_int_equal(stats_of(p).closed[PGPOOL_CLOSE_BROKEN], 1);
+    acquire_alive_other_than(p, dead);
+    /* past the window: the check at acquire finds it, nobody sees it */
+    WAIT_FOR(stats_of(p).idle == 2, 10000);
+    dead = kill_next(p);
+    advance_ms(50);
+    acquire_alive_other_than(p, dead);
+    assert_int_equal(stats_of(p).closed[PGPOOL_CLOSE_BROKEN], 2);
+    pgpool_free(p);
+}
+
 int main(void)
 {
     if (!db_url()) {
@@ -725,6 +830,9 @@ int main(void)
         cmocka_unit_test(fail_fast_answers_at_once),
         cmocka_unit_test(on_connect_hook_and_reset_policy),
         cmocka_unit_test(fork_child_forgets_without_killing_parent_sessions),
+        cmocka_unit_test(released_connection_goes_to_waiters_in_arrival_order),
+        cmocka_unit_test(alive_bypass_zero_checks_every_acquire),
+        cmocka_unit_test(alive_bypass_window_skips_the_check_and_release_catches_it),
     };
     return cmocka_run_group_tests_name("pgpool_pg", tests, NULL, NULL);
 }

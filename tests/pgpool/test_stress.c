@@ -147,6 +147,50 @@ static void many_threads_small_pool(void **state)
     pgpool_free(p);
 }
 
+/* 16 threads take turns on 2 connections for 10 s, each acquire with a
+ * deadline: FIFO hands every waiter a connection long before its deadline
+ * (zero timeouts), and no thread falls behind the others. */
+static void sixteen_threads_on_two_for_ten_seconds(void **state)
+{
+    (void)state;
+    enum { N = 16, DEADLINE_MS = 2000 };
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.conninfo = db_url();
+    o.min_idle = 2;
+    o.max_size = 2;
+    pgpool *p;
+    assert_int_equal(pgpool_new(&p, &o), PGPOOL_OK);
+    assert_int_equal(pgpool_wait_ready(p, 10000), PGPOOL_OK);
+    pthread_t t[N];
+    fair_arg a[N];
+    int64_t end = mono_ms() + 10000;
+    for (int i = 0; i < N; i++) {
+        a[i] = (fair_arg){ p, DEADLINE_MS, 0, end, 0, 0, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, fair_worker, &a[i]), 0);
+    }
+    int total = 0, lo = 1 << 30, hi = 0, timeouts = 0;
+    int64_t max_wait = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        total += a[i].count;
+        timeouts += a[i].timeouts;
+        lo = a[i].count < lo ? a[i].count : lo;
+        hi = a[i].count > hi ? a[i].count : hi;
+        max_wait = a[i].max_wait_ms > max_wait ? a[i].max_wait_ms : max_wait;
+    }
+    pgpool_stats st = stats_of(p);
+    print_message("16 threads on 2 for 10 s: %d checkouts, per thread %d..%d, max wait %lld ms "
+                  "(deadline %d ms), %d timeouts\n",
+                  total, lo, hi, (long long)max_wait, DEADLINE_MS, timeouts);
+    assert_int_equal(timeouts, 0);
+    assert_int_equal(st.timeouts, 0);
+    assert_true(max_wait <= DEADLINE_MS);
+    assert_true(lo > 0);
+    assert_true(lo >= (total / N) * 6 / 10); /* nobody starved: FIFO turns */
+    assert_int_equal(st.acquires, (uint64_t)total);
+    pgpool_free(p);
+}
+
 int main(void)
 {
     if (!db_url()) {
@@ -156,6 +200,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(many_threads_small_pool),
+        cmocka_unit_test(sixteen_threads_on_two_for_ten_seconds),
     };
     return cmocka_run_group_tests_name("pgpool_stress", tests, NULL, NULL);
 }

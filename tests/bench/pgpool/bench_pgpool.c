@@ -11,6 +11,11 @@
  *  - SELECT 1 (prepared) through the pool with N connections at T = N, 2N,
  *    4N threads vs pgbench -n -c T -j 2 -M prepared, the same number of
  *    clients each with a connection of its own (ratio = pool tps / pgbench);
+ *  - SELECT 1 (prepared) through the pool with N connections at T = N, 2N,
+ *    4N threads vs a minimal pool in the same process (an array of PGconn
+ *    behind one mutex and one condition variable, about 40 lines, below):
+ *    what the pool's features cost under contention (ratio = pool tps /
+ *    minimal pool tps);
  *  - connect-per-request at N threads vs the pool with N connections at N
  *    threads, both running the same unprepared SELECT 1.
  * Figures with a published or configured figure beside them print it as a
@@ -21,6 +26,8 @@
  *    to the first successful acquire under load (needs PGPOOL_PG_SCRIPT and
  *    INGEST_PG_DIR); no recovery within 10 s is a failure.
  * BENCH_QUICK=1 in the environment shortens every run (a smoke run).
+ * PGPOOL_BENCH=acquire,minimal,pgbench,connect,spike,recovery (any subset)
+ * runs only those parts; unset runs all.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -87,6 +94,13 @@ static void emit_target(const char *cse, const char *metric, double value, const
 static const char *url;
 static int quick;
 
+/* Is part name selected by PGPOOL_BENCH (unset: every part)? */
+static int part(const char *name)
+{
+    const char *only = getenv("PGPOOL_BENCH");
+    return !only || !*only || strstr(only, name) != NULL;
+}
+
 /* Run r measures the reference first when r is even, the value first when odd. */
 static int ref_first(int r)
 {
@@ -148,15 +162,72 @@ static int prepare_hook(PGconn *pg, void *ud)
     return ok ? 0 : -1;
 }
 
+/* The reference for contention: the smallest correct pool, a stack of open
+ * connections behind one mutex and one condition variable, no deadline, no
+ * checks, no statistics. */
+typedef struct minpool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    PGconn *free[N_CONN];
+    int n_free;
+    long acquires, waits; /* acquires, and those that found no connection free */
+} minpool;
+
+static void minpool_init(minpool *m)
+{
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    m->n_free = 0;
+    m->acquires = m->waits = 0;
+    for (int i = 0; i < N_CONN; i++) {
+        PGconn *pg = PQconnectdb(url);
+        if (PQstatus(pg) != CONNECTION_OK || prepare_hook(pg, NULL) != 0) {
+            fprintf(stderr, "bench-pgpool: the minimal pool cannot connect\n");
+            exit(1);
+        }
+        m->free[m->n_free++] = pg;
+    }
+}
+
+static PGconn *minpool_acquire(minpool *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->acquires++;
+    m->waits += m->n_free == 0;
+    while (m->n_free == 0)
+        pthread_cond_wait(&m->cv, &m->mu);
+    PGconn *pg = m->free[--m->n_free];
+    pthread_mutex_unlock(&m->mu);
+    return pg;
+}
+
+static void minpool_release(minpool *m, PGconn *pg)
+{
+    pthread_mutex_lock(&m->mu);
+    m->free[m->n_free++] = pg;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void minpool_destroy(minpool *m)
+{
+    for (int i = 0; i < m->n_free; i++)
+        PQfinish(m->free[i]);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+}
+
 /* How a load thread runs its SELECT 1. */
 typedef enum load_mode {
     LOAD_POOL_PREPARED, /* through the pool, the statement prepared by on_connect */
+    LOAD_MINIMAL,       /* through the minimal pool, prepared */
     LOAD_POOL_SIMPLE,   /* through the pool, PQexec */
     LOAD_CONNECT_EACH,  /* a new connection per query, PQexec */
 } load_mode;
 
 typedef struct load {
     pgpool *p;
+    minpool *m;
     int64_t end;
     long n;
     load_mode mode;
@@ -175,6 +246,15 @@ static void *select_worker(void *arg)
             PQfinish(pg);
             continue;
         }
+        if (l->mode == LOAD_MINIMAL) {
+            PGconn *pg = minpool_acquire(l->m);
+            PGresult *r = PQexecPrepared(pg, "s1", 0, NULL, NULL, NULL, 0);
+            if (PQresultStatus(r) == PGRES_TUPLES_OK)
+                l->n++;
+            PQclear(r);
+            minpool_release(l->m, pg);
+            continue;
+        }
         pgpool_conn *c;
         if (pgpool_acquire(&c, l->p, 10000) != PGPOOL_OK)
             continue;
@@ -189,14 +269,14 @@ static void *select_worker(void *arg)
     return NULL;
 }
 
-static double run_load(pgpool *p, int threads, double secs, load_mode mode)
+static double run_load(pgpool *p, minpool *m, int threads, double secs, load_mode mode)
 {
     pthread_t t[64];
     load l[64];
     int64_t end = now_ns() + (int64_t)(secs * 1e9);
     int64_t t0 = now_ns();
     for (int i = 0; i < threads; i++) {
-        l[i] = (load){ p, end, 0, mode };
+        l[i] = (load){ p, m, end, 0, mode };
         pthread_create(&t[i], NULL, select_worker, &l[i]);
     }
     long total = 0;
@@ -242,7 +322,8 @@ static double pgbench_tps(int clients, int secs, const char *script)
     return tps;
 }
 
-static void bench_select(void)
+/* A pool of N_CONN connections with the statement prepared, warmed up. */
+static pgpool *select_pool(void)
 {
     pgpool_options o = PGPOOL_OPTIONS_INIT;
     o.conninfo = url;
@@ -250,37 +331,76 @@ static void bench_select(void)
     o.max_size = N_CONN;
     o.on_connect = prepare_hook;
     pgpool *p;
-    if (pgpool_new(&p, &o) != PGPOOL_OK)
+    if (pgpool_new(&p, &o) != PGPOOL_OK || pgpool_wait_ready(p, 10000) != PGPOOL_OK)
         exit(1);
-    pgpool_conn *c;
-    if (pgpool_acquire(&c, p, 10000) != PGPOOL_OK)
-        exit(1);
-    pgpool_release(c);
     sleep_ms(300);
+    return p;
+}
+
+/* SELECT 1 through the pool at N, 2N and 4N threads against a reference:
+ * the minimal pool (minimal != 0) or pgbench with as many clients. */
+static void bench_select_vs(int minimal)
+{
+    pgpool *p = select_pool();
+    minpool m;
+    if (minimal)
+        minpool_init(&m);
     const char *script = getenv("PGPOOL_SELECT1_SQL");
     const int secs = quick ? 1 : 3;
     char cse[128], refname[128];
     for (int k = 1; k <= 4; k *= 2) {
         int threads = N_CONN * k;
         double tps[RUNS], ref[RUNS];
+        pgpool_stats st0 = PGPOOL_STATS_INIT, st1 = PGPOOL_STATS_INIT;
+        if (pgpool_stats_get(&st0, p) != PGPOOL_OK)
+            exit(1);
+        if (minimal)
+            m.acquires = m.waits = 0;
         for (int r = 0; r < RUNS; r++) {
             for (int side = 0; side < 2; side++) {
                 if ((side == 0) == ref_first(r))
-                    ref[r] = pgbench_tps(threads, secs, script ? script : "select1.sql");
+                    ref[r] = minimal ? run_load(NULL, &m, threads, secs, LOAD_MINIMAL)
+                                     : pgbench_tps(threads, secs, script ? script : "select1.sql");
                 else
-                    tps[r] = run_load(p, threads, secs, LOAD_POOL_PREPARED);
+                    tps[r] = run_load(p, NULL, threads, secs, LOAD_POOL_PREPARED);
             }
         }
         double v = median(tps, RUNS), rv = median(ref, RUNS);
+        if (pgpool_stats_get(&st1, p) != PGPOOL_OK)
+            exit(1);
+        /* For people: how often a checkout had to wait (a handoff to a
+         * sleeping thread in the pool), on each side. */
+        if (minimal)
+            fprintf(stderr,
+                    "%d threads: %.0f%% of the pool's checkouts waited, %.0f%% of the "
+                    "minimal pool's\n",
+                    threads,
+                    100.0 * (double)(st1.waits - st0.waits) / (double)(st1.acquires - st0.acquires),
+                    100.0 * (double)m.waits / (double)m.acquires);
         snprintf(cse, sizeof cse, "SELECT 1 prepared, %d connections, %d threads", N_CONN, threads);
-        snprintf(refname, sizeof refname, "pgbench -c %d -j 2 -M prepared", threads);
+        if (minimal)
+            snprintf(refname, sizeof refname, "minimal mutex+condvar pool, %d connections", N_CONN);
+        else
+            snprintf(refname, sizeof refname, "pgbench -c %d -j 2 -M prepared", threads);
         emit(cse, "queries_per_s", v, refname, rv, v / rv);
     }
+    if (minimal)
+        minpool_destroy(&m);
     pgpool_free(p);
+}
 
+static void bench_connect_each(void)
+{
+    pgpool_options o = PGPOOL_OPTIONS_INIT;
+    o.conninfo = url;
+    o.min_idle = N_CONN;
+    o.max_size = N_CONN;
+    pgpool *p;
+    pgpool_conn *c;
+    const int secs = quick ? 1 : 3;
+    char cse[128], refname[128];
     /* Connect-per-request against the pool, both with the same unprepared
      * statement at the same number of threads. */
-    o.on_connect = NULL;
     if (pgpool_new(&p, &o) != PGPOOL_OK)
         exit(1);
     if (pgpool_acquire(&c, p, 10000) != PGPOOL_OK)
@@ -291,9 +411,9 @@ static void bench_select(void)
     for (int r = 0; r < RUNS; r++) {
         for (int side = 0; side < 2; side++) {
             if ((side == 0) == ref_first(r))
-                pool[r] = run_load(p, N_CONN, secs, LOAD_POOL_SIMPLE);
+                pool[r] = run_load(p, NULL, N_CONN, secs, LOAD_POOL_SIMPLE);
             else
-                cpr[r] = run_load(NULL, N_CONN, secs, LOAD_CONNECT_EACH);
+                cpr[r] = run_load(NULL, NULL, N_CONN, secs, LOAD_CONNECT_EACH);
         }
     }
     double v = median(cpr, RUNS), rv = median(pool, RUNS);
@@ -450,9 +570,17 @@ int main(void)
     const char *q = getenv("BENCH_QUICK");
     quick = q && *q && strcmp(q, "0") != 0;
     signal(SIGPIPE, SIG_IGN);
-    bench_acquire_release();
-    bench_select();
-    bench_spike();
-    bench_recovery();
+    if (part("acquire"))
+        bench_acquire_release();
+    if (part("minimal"))
+        bench_select_vs(1);
+    if (part("pgbench"))
+        bench_select_vs(0);
+    if (part("connect"))
+        bench_connect_each();
+    if (part("spike"))
+        bench_spike();
+    if (part("recovery"))
+        bench_recovery();
     return 0;
 }
