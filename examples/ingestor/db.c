@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include <libpq-fe.h>
 
@@ -66,12 +67,12 @@ bool db_url_password(const char *url, char *out, size_t size)
 int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size)
 {
     if (db_open_pool(cfg, pool, max_size) != 0)
-        return 70; /* EX_SOFTWARE */
+        return EX_SOFTWARE;
     pgpool_conn *pc = db_acquire_or_log(*pool);
     if (!pc) {
         pgpool_free(*pool);
         *pool = NULL;
-        return 69; /* EX_UNAVAILABLE */
+        return EX_UNAVAILABLE;
     }
     char err[512];
     int v = migrate_current_version(pgpool_conn_pg(pc), err, sizeof err);
@@ -83,7 +84,7 @@ int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size)
                 v, migrate_latest_version());
         pgpool_free(*pool);
         *pool = NULL;
-        return 70;
+        return EX_SOFTWARE;
     }
     return 0;
 }

@@ -17,8 +17,9 @@ pgpool_conn *db_acquire_or_log(pgpool *pool);
 
 /*
  * db_open_pool(), then check that the database answers and that its schema
- * is the one this program needs. 0, or the exit status (logged): 69 when the
- * database is unreachable, 70 when the schema needs `ingestor migrate`.
+ * is the one this program needs. 0, or the exit status (logged):
+ * EX_UNAVAILABLE when the database is unreachable, EX_SOFTWARE when the
+ * schema needs `ingestor migrate`.
  */
 int db_open_ready(const ingest_config *cfg, pgpool **pool, int max_size);
 

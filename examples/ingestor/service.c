@@ -582,11 +582,9 @@ static int open_service(service *s, const ingest_config *cfg, atomic_int *stop,
     latency_hist_init(&s->fetch_hist);
     latency_hist_init(&s->write_hist);
     /* Every worker holds one connection at a time; one more for the
-     * housekeeper, the rate limit and the admin server. */
-    int rc =
-        db_open_ready(cfg, &s->pool,
-                      cfg->db.pool_max > cfg->service.api_workers ? cfg->db.pool_max
-                                                                  : cfg->service.api_workers + 1);
+     * housekeeper, the rate limit and the admin server: DB_POOL_MAX holds
+     * them (a configuration rule). */
+    int rc = db_open_ready(cfg, &s->pool, cfg->db.pool_max);
     if (rc != 0 || files_dir)
         return rc;
     if (polygon_client_init(&s->sh, cfg->polygon.base_url, cfg->polygon.api_key,
