@@ -357,6 +357,7 @@ static bool scan_result(const char **pp, const char *end, dq_candle *b, char *ti
         *pp = p + 1;
         return true;
     }
+    double *const prices[] = { NULL, &b->open, &b->high, &b->low, &b->close, &b->volume, &b->vwap };
     unsigned seen = 0;
     do {
         const char *k;
@@ -371,36 +372,14 @@ static bool scan_result(const char **pp, const char *end, dq_candle *b, char *ti
             return false;
         seen |= 1u << i;
         int64_t ms;
-        switch (i) {
-        case 0:
-            if (v.kind != S_NUMBER || !ms_of(v.num, &b->ts))
-                b->ts = POLYGON_NO_BAR;
-            break;
-        case 1:
-            b->open = number_of(&v);
-            break;
-        case 2:
-            b->high = number_of(&v);
-            break;
-        case 3:
-            b->low = number_of(&v);
-            break;
-        case 4:
-            b->close = number_of(&v);
-            break;
-        case 5:
-            b->volume = number_of(&v);
-            break;
-        case 6:
-            b->vwap = number_of(&v);
-            break;
-        case 7:
+        if (i == 0 && !(v.kind == S_NUMBER && ms_of(v.num, &b->ts)))
+            b->ts = POLYGON_NO_BAR;
+        else if (i >= 1 && i <= 6)
+            *prices[i] = number_of(&v);
+        else if (i == 7)
             b->trades = v.kind == S_NUMBER && ms_of(v.num, &ms) ? (double)ms : DQ_ABSENT;
-            break;
-        case 8:
+        else if (i == 8)
             copy_scalar(&v, ticker, tickersize);
-            break;
-        }
     } while (next_member(&p, end, '}', &done));
     *pp = p;
     return done;

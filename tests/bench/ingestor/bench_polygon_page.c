@@ -15,28 +15,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench.h"
 #include "polygon_page.h"
 
 #define RUNS 5
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* A page of n minute bars from 2024-01-02 14:30 UTC on, as Polygon writes it. */
 static char *build_page(int n, size_t *len)
@@ -95,7 +77,7 @@ int main(void)
     for (int r = 0; r < RUNS; r++) {
         for (int k = 0; k < 3; k++) {
             int side = (k + r) % 3;
-            double t0 = now_s();
+            double t0 = bench_now(CLOCK_MONOTONIC);
             for (int i = 0; i < reps; i++) {
                 if (side == 0) {
                     if (polygon_page_parse(&page, body, len, err, sizeof err) != 0)
@@ -115,7 +97,7 @@ int main(void)
                     cJSON_Delete(root);
                 }
             }
-            double pages_per_s = reps / (now_s() - t0);
+            double pages_per_s = reps / (bench_now(CLOCK_MONOTONIC) - t0);
             (side == 0 ? parse : side == 1 ? pass : tree)[r] = pages_per_s;
         }
     }
