@@ -179,19 +179,15 @@ static bool scan_number(const char **pp, const char *end, double *out)
     static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    /* Numbers of 64 characters or more fail in cJSON, which reads 63 at
+     * most; so does one at the end of the body. */
     const char *p = *pp, *start = p;
+    if (end - start > 64)
+        end = start + 64;
     bool neg = p < end && *p == '-';
     if (neg)
         p++;
     if (!is_digit(p, end))
-        return false;
-    /* Longer numbers fail in cJSON, which reads 63 characters at most. */
-    const char *q = p;
-    while (
-        q < end && q - start < 64 &&
-        ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' || *q == '-'))
-        q++;
-    if (q - start > 63)
         return false;
     uint64_t m = 0;
     int nd = 0, exp10 = 0;
@@ -235,6 +231,8 @@ static bool scan_number(const char **pp, const char *end, double *out)
                 e = e * 10 + (*p - '0');
         exp10 += eneg ? -e : e;
     }
+    if (p >= end)
+        return false;
     if (!slow && m < (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
         double d = (double)m;
         d = exp10 < 0 ? d / pow10[-exp10] : d * pow10[exp10];
