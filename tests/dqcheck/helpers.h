@@ -14,18 +14,7 @@
 
 #include <dqcheck/dqcheck.h>
 
-#define DAY_MS  INT64_C(86400000)
-#define HOUR_MS INT64_C(3600000)
-
-static inline int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
-}
+#include "civil.h"
 
 /* Midnight New York (winter offset; the session date is the UTC date). */
 static inline int64_t date_ts(int y, unsigned m, unsigned d)

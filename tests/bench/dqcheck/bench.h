@@ -11,7 +11,7 @@
 
 #include <dqcheck/dqcheck.h>
 
-#define DAY_MS INT64_C(86400000)
+#include "../../dqcheck/civil.h"
 
 /* Seconds on the given clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID). */
 static inline double bench_now(clockid_t clock)
@@ -32,16 +32,6 @@ static inline uint64_t rng(void)
 static inline double uni(void)
 {
     return (double)(rng() >> 11) / 9007199254740992.0;
-}
-
-static inline int64_t days_from_civil(int y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + (int64_t)doe - 719468;
 }
 
 /* Break candle i in one of eight ways, chosen by the random source: high <

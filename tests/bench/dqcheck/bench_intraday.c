@@ -31,8 +31,7 @@
 
 #include "bench.h"
 
-#define HOUR_MS INT64_C(3600000)
-#define MIN_MS  INT64_C(60000)
+#define MIN_MS INT64_C(60000)
 
 /* US daylight-saving time, 2007 rules: second Sunday of March to first
  * Sunday of November. */
